@@ -1,0 +1,721 @@
+// BufferPool implementation. See buffer_pool.h for the contract.
+//
+// Frame states (guarded by mu_):
+//   kFree     on free_, no page.
+//   kLoading  mapped in table_, its read in flight; the loader holds the
+//             exclusive latch, so fetchers of the same page pin the frame
+//             and wait on the latch: one read serves them all.
+//   kReady    mapped, contents valid.
+//   kOrphan   unmapped (its load failed, or Discard() ran while it was
+//             pinned); returns to free_ when its last pin goes.
+// A frame is evictable when it is kReady, unpinned and not being written.
+//
+// Lock order: a frame latch may be held when taking mu_; never wait for a
+// latch while holding mu_ (the only latch taken under mu_ is the exclusive
+// latch of a free frame, which nobody can hold).
+#include "bufferpool/buffer_pool.h"
+
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "io/check.h"
+
+namespace ringdb {
+
+struct BufferPool::Frame {
+  enum class State : uint8_t { kFree, kLoading, kReady, kOrphan };
+  PageId page;                     // guarded by mu_
+  uint32_t pins = 0;               // guarded by mu_
+  State state = State::kFree;      // guarded by mu_
+  bool writing = false;            // guarded by mu_: write-back in flight
+  bool prefetched = false;         // guarded by mu_: read ahead, not yet used
+  Status load_status;              // guarded by mu_: why a load failed
+  std::atomic<bool> dirty{false};  // set under the exclusive latch
+  std::atomic<Lsn> lsn{0};
+  std::shared_mutex latch;
+};
+
+BufferPool::Frame& BufferPool::frame(FrameId f) { return frames_[f.value]; }
+
+class BufferPool::VictimFilter : public FrameFilter {
+ public:
+  explicit VictimFilter(const BufferPool* pool) : pool_(pool) {}
+  bool CanEvict(FrameIndex f) const override {
+    const Frame& fr = pool_->frames_[f];
+    return fr.state == Frame::State::kReady && fr.pins == 0 && !fr.writing;
+  }
+
+ private:
+  const BufferPool* pool_;
+};
+
+// ---- PageGuard --------------------------------------------------------------
+
+PageGuard::PageGuard(PageGuard&& other) noexcept { *this = std::move(other); }
+
+PageGuard& PageGuard::operator=(PageGuard&& other) noexcept {
+  if (this != &other) {
+    Release();
+    pool_ = other.pool_;
+    frame_ = other.frame_;
+    id_ = other.id_;
+    data_ = other.data_;
+    mode_ = other.mode_;
+    other.pool_ = nullptr;
+    other.data_ = nullptr;
+  }
+  return *this;
+}
+
+char* PageGuard::mutable_data() {
+  RINGDB_CHECK(pool_ != nullptr && mode_ == LatchMode::kExclusive);
+  return data_;
+}
+
+uint32_t PageGuard::page_size() const { return pool_->page_size_; }
+
+void PageGuard::MarkDirty(Lsn lsn) {
+  RINGDB_CHECK(pool_ != nullptr && mode_ == LatchMode::kExclusive);
+  BufferPool::Frame& fr = pool_->frame(frame_);
+  if (!fr.dirty.exchange(true)) pool_->dirty_count_.fetch_add(1);
+  if (lsn > fr.lsn.load()) fr.lsn.store(lsn);
+}
+
+Lsn PageGuard::lsn() const { return pool_->frame(frame_).lsn.load(); }
+
+void PageGuard::Release() {
+  if (pool_ == nullptr) return;
+  BufferPool* pool = pool_;
+  pool_ = nullptr;
+  data_ = nullptr;
+  pool->Unpin(frame_, mode_);
+}
+
+// ---- Creation ---------------------------------------------------------------
+
+Result<std::unique_ptr<BufferPool>> BufferPool::Create(const BufferPoolOptions& options,
+                                                       io::IoBackend* io, io::FileId file,
+                                                       PageLocator* locator,
+                                                       std::string* notice) {
+  notice->clear();
+  if (!ValidPageSize(options.page_size)) {
+    return Status::InvalidArgument("page size " + std::to_string(options.page_size) +
+                                   " is not a power of two from 4096 to 65536");
+  }
+  size_t frames = options.pool_bytes / options.page_size;
+  if (frames < 16) {
+    return Status::InvalidArgument("buffer pool of " + std::to_string(options.pool_bytes) +
+                                   " bytes holds fewer than 16 pages of " +
+                                   std::to_string(options.page_size) + " bytes");
+  }
+  if (frames > (1u << 31)) return Status::InvalidArgument("buffer pool too large");
+  std::shared_ptr<EvictionPolicy> policy = options.policy;
+  if (!policy) {
+    policy = NewEvictionPolicy(options.policy_name);
+    if (!policy) {
+      return Status::InvalidArgument("unknown eviction policy '" + options.policy_name + "'");
+    }
+  }
+
+  std::unique_ptr<BufferPool> pool(new BufferPool());
+  pool->page_size_ = options.page_size;
+  pool->num_frames_ = static_cast<uint32_t>(frames);
+  pool->eviction_batch_ = std::max<uint32_t>(1, options.eviction_batch);
+  pool->io_ = io;
+  pool->file_ = file;
+  pool->locator_ = locator;
+  pool->policy_ = std::move(policy);
+  pool->region_bytes_ = frames * options.page_size;
+
+  void* mem = mmap(nullptr, pool->region_bytes_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    return Status::IOError("buffer pool: mmap of " + std::to_string(pool->region_bytes_) +
+                           " bytes failed: " + std::strerror(errno));
+  }
+  pool->region_ = static_cast<char*>(mem);
+  // Huge pages halve TLB misses on random frame access; advisory only.
+  (void)madvise(mem, pool->region_bytes_, MADV_HUGEPAGE);
+
+  if (options.lock_memory) {
+    if (mlock(mem, pool->region_bytes_) == 0) {
+      pool->locked_ = true;
+    } else {
+      int err = errno;
+      struct rlimit rl {};
+      getrlimit(RLIMIT_MEMLOCK, &rl);
+      *notice += "buffer pool not locked in memory (mlock of " +
+                 std::to_string(pool->region_bytes_) + " bytes: " + std::strerror(err) +
+                 ", RLIMIT_MEMLOCK=" +
+                 (rl.rlim_cur == RLIM_INFINITY ? std::string("unlimited")
+                                               : std::to_string(rl.rlim_cur)) +
+                 "); pages may be swapped out";
+    }
+  }
+  if (options.register_buffers && io->direct()) {
+    Status s = io->RegisterBuffer(mem, pool->region_bytes_);
+    if (!s.ok()) {
+      if (!notice->empty()) *notice += "; ";
+      *notice += s.message().empty() ? s.ToString() : s.message();
+    }
+  }
+
+  pool->frames_ = std::make_unique<Frame[]>(frames);
+  pool->free_.reserve(frames);
+  for (uint32_t i = static_cast<uint32_t>(frames); i-- > 0;) pool->free_.push_back(FrameId{i});
+  pool->table_.reserve(frames * 2);
+  pool->policy_->Init(pool->num_frames_);
+  return pool;
+}
+
+BufferPool::~BufferPool() {
+  if (region_ != nullptr) {
+    if (io_ != nullptr) io_->UnregisterBuffer(region_);
+    if (locked_) munlock(region_, region_bytes_);
+    munmap(region_, region_bytes_);
+  }
+}
+
+void BufferPool::SetWriteGate(std::function<Status(Lsn)> gate) {
+  std::lock_guard<std::mutex> lock(mu_);
+  write_gate_ = std::move(gate);
+}
+
+// ---- Fetch ------------------------------------------------------------------
+
+Result<PageGuard> BufferPool::Fetch(PageId id, LatchMode mode) {
+  RINGDB_CHECK(id.valid());
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    auto it = table_.find(id);
+    if (it != table_.end()) {
+      FrameId f = it->second;
+      Frame& fr = frame(f);
+      fr.pins++;
+      if (fr.state == Frame::State::kReady) {
+        if (fr.prefetched) {
+          fr.prefetched = false;  // its read was already counted as a miss
+        } else {
+          hits_.fetch_add(1, std::memory_order_relaxed);
+        }
+        policy_->OnAccess(f.value);
+        lock.unlock();
+      } else {
+        // kLoading: wait for the loader by waiting on the latch.
+        hits_.fetch_add(1, std::memory_order_relaxed);
+        lock.unlock();
+      }
+      if (mode == LatchMode::kExclusive) {
+        fr.latch.lock();
+      } else {
+        fr.latch.lock_shared();
+      }
+      lock.lock();
+      if (fr.state == Frame::State::kOrphan) {
+        Status s = fr.load_status.ok()
+                       ? Status::IOError("page " + std::to_string(id.value) + " was dropped")
+                       : fr.load_status;
+        lock.unlock();
+        if (mode == LatchMode::kExclusive) {
+          fr.latch.unlock();
+        } else {
+          fr.latch.unlock_shared();
+        }
+        lock.lock();
+        UnpinLocked(f);
+        return s;
+      }
+      return PageGuard(this, f, id, FrameData(f), mode);
+    }
+
+    // Miss: reserve a frame, then look again (the lock may have been
+    // released while evicting).
+    Result<FrameId> got = AllocateFrame(lock);
+    if (!got.ok()) return got.status();
+    FrameId f = got.value();
+    if (table_.count(id) != 0) {
+      free_.push_back(f);
+      used_frames_--;
+      continue;
+    }
+    Frame& fr = frame(f);
+    fr.page = id;
+    fr.state = Frame::State::kLoading;
+    fr.pins = 1;
+    fr.prefetched = false;
+    fr.load_status = Status::OK();
+    fr.latch.lock();  // free frame: never contended
+    table_.emplace(id, f);
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    lock.unlock();
+
+    std::vector<Status> result;
+    ReadFrames(std::span<const FrameId>(&f, 1), &result);
+    lock.lock();
+    FinishLoadLocked(f, result[0]);
+    if (!result[0].ok()) {
+      lock.unlock();
+      fr.latch.unlock();
+      lock.lock();
+      UnpinLocked(f);
+      return result[0];
+    }
+    lock.unlock();
+    if (mode == LatchMode::kShared) {
+      fr.latch.unlock();
+      fr.latch.lock_shared();
+    }
+    return PageGuard(this, f, id, FrameData(f), mode);
+  }
+}
+
+Result<PageGuard> BufferPool::NewPage(PageId id) {
+  RINGDB_CHECK(id.valid());
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    auto it = table_.find(id);
+    if (it != table_.end()) {
+      Frame& old = frame(it->second);
+      if (old.pins != 0 || old.writing) {
+        return Status::InvalidArgument("NewPage(" + std::to_string(id.value) +
+                                       "): page is cached and in use");
+      }
+      // A stale copy of a freed page: forget it.
+      if (old.dirty.exchange(false)) dirty_count_.fetch_sub(1);
+      policy_->OnRemove(it->second.value);
+      old.state = Frame::State::kFree;
+      old.page = PageId{};
+      free_.push_back(it->second);
+      used_frames_--;
+      table_.erase(it);
+    }
+    Result<FrameId> got = AllocateFrame(lock);
+    if (!got.ok()) return got.status();
+    FrameId f = got.value();
+    if (table_.count(id) != 0) {
+      free_.push_back(f);
+      used_frames_--;
+      continue;
+    }
+    Frame& fr = frame(f);
+    fr.page = id;
+    fr.state = Frame::State::kReady;
+    fr.pins = 1;
+    fr.prefetched = false;
+    fr.lsn.store(0);
+    fr.latch.lock();
+    if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
+    table_.emplace(id, f);
+    policy_->OnInsert(f.value);
+    lock.unlock();
+    std::memset(FrameData(f), 0, page_size_);
+    return PageGuard(this, f, id, FrameData(f), LatchMode::kExclusive);
+  }
+}
+
+Status BufferPool::Prefetch(std::span<const PageId> ids) {
+  std::vector<FrameId> loading;
+  std::vector<PageId> pages;
+  std::unique_lock<std::mutex> lock(mu_);
+  Status first;
+  for (PageId id : ids) {
+    if (table_.count(id) != 0) continue;
+    Result<FrameId> got = AllocateFrame(lock);
+    if (!got.ok()) {
+      first = got.status();
+      break;
+    }
+    FrameId f = got.value();
+    if (table_.count(id) != 0) {
+      free_.push_back(f);
+      used_frames_--;
+      continue;
+    }
+    Frame& fr = frame(f);
+    fr.page = id;
+    fr.state = Frame::State::kLoading;
+    fr.pins = 1;
+    fr.prefetched = true;
+    fr.load_status = Status::OK();
+    fr.latch.lock();
+    table_.emplace(id, f);
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    loading.push_back(f);
+  }
+  lock.unlock();
+  if (loading.empty()) return first;
+
+  std::vector<Status> results;
+  ReadFrames(loading, &results);
+  lock.lock();
+  for (size_t i = 0; i < loading.size(); i++) {
+    FinishLoadLocked(loading[i], results[i]);
+    if (first.ok() && !results[i].ok()) first = results[i];
+  }
+  lock.unlock();
+  for (FrameId f : loading) frame(f).latch.unlock();
+  lock.lock();
+  for (FrameId f : loading) UnpinLocked(f);
+  return first;
+}
+
+Status BufferPool::FetchMany(std::span<const PageId> ids, LatchMode mode,
+                             std::vector<PageGuard>* guards) {
+  guards->clear();
+  // A failed read ahead is not final: Fetch retries and reports per page.
+  (void)Prefetch(ids);
+  guards->reserve(ids.size());
+  for (PageId id : ids) {
+    Result<PageGuard> g = Fetch(id, mode);
+    if (!g.ok()) {
+      guards->clear();
+      return g.status();
+    }
+    guards->push_back(std::move(g.value()));
+  }
+  return Status::OK();
+}
+
+void BufferPool::FinishLoadLocked(FrameId f, const Status& s) {
+  Frame& fr = frame(f);
+  if (fr.state == Frame::State::kOrphan) return;  // discarded while loading
+  if (s.ok()) {
+    fr.state = Frame::State::kReady;
+    fr.lsn.store(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn);
+    policy_->OnInsert(f.value);
+    return;
+  }
+  fr.state = Frame::State::kOrphan;
+  fr.load_status = s;
+  fr.prefetched = false;
+  auto it = table_.find(fr.page);
+  if (it != table_.end() && it->second == f) table_.erase(it);
+}
+
+// ---- Unpin, Discard ---------------------------------------------------------
+
+void BufferPool::Unpin(FrameId f, LatchMode mode) {
+  Frame& fr = frame(f);
+  if (mode == LatchMode::kExclusive) {
+    fr.latch.unlock();
+  } else {
+    fr.latch.unlock_shared();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  UnpinLocked(f);
+}
+
+void BufferPool::UnpinLocked(FrameId f) {
+  Frame& fr = frame(f);
+  RINGDB_CHECK(fr.pins > 0);
+  if (--fr.pins == 0) {
+    if (fr.state == Frame::State::kOrphan && !fr.writing) {
+      if (fr.dirty.exchange(false)) dirty_count_.fetch_sub(1);
+      fr.state = Frame::State::kFree;
+      fr.page = PageId{};
+      free_.push_back(f);
+      used_frames_--;
+    }
+    cv_.notify_all();
+  }
+}
+
+void BufferPool::Discard(PageId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = table_.find(id);
+  if (it == table_.end()) return;
+  FrameId f = it->second;
+  Frame& fr = frame(f);
+  table_.erase(it);
+  if (fr.state == Frame::State::kReady) policy_->OnRemove(f.value);
+  fr.load_status = Status::OK();
+  if (fr.pins == 0 && !fr.writing) {
+    if (fr.dirty.exchange(false)) dirty_count_.fetch_sub(1);
+    fr.state = Frame::State::kFree;
+    fr.page = PageId{};
+    free_.push_back(f);
+    used_frames_--;
+  } else {
+    fr.state = Frame::State::kOrphan;  // freed by its last unpin
+  }
+}
+
+bool BufferPool::IsCached(PageId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return table_.count(id) != 0;
+}
+
+// ---- Eviction ---------------------------------------------------------------
+
+Result<FrameId> BufferPool::AllocateFrame(std::unique_lock<std::mutex>& lock) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    if (!free_.empty()) {
+      FrameId f = free_.back();
+      free_.pop_back();
+      used_frames_++;
+      return f;
+    }
+    bool progress = false;
+    RINGDB_RETURN_IF_ERROR(EvictBatch(lock, &progress));
+    if (progress || !free_.empty()) continue;
+    // Every frame is pinned or being written: wait a while for an unpin.
+    busy_waits_.fetch_add(1, std::memory_order_relaxed);
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && free_.empty()) {
+      return Status::Busy("buffer pool: all " + std::to_string(num_frames_) +
+                          " frames stayed pinned for 2 s; use a larger pool or fewer threads");
+    }
+  }
+}
+
+Status BufferPool::EvictBatch(std::unique_lock<std::mutex>& lock, bool* progress) {
+  *progress = false;
+  // Phase 1: pick victims. Clean ones are freed at once; dirty ones are
+  // pinned for write-back.
+  VictimFilter filter(this);
+  std::vector<FrameId> dirty;
+  for (uint32_t n = 0; n < eviction_batch_; n++) {
+    FrameIndex v;
+    if (!policy_->Victim(filter, &v)) break;
+    FrameId f{v};
+    Frame& fr = frame(f);
+    RINGDB_CHECK(filter.CanEvict(v));
+    *progress = true;  // something was tried: look again before waiting
+    if (fr.dirty.load()) {
+      fr.writing = true;  // refused by the filter from now on
+      fr.pins++;
+      dirty.push_back(f);
+      continue;
+    }
+    policy_->OnRemove(v);
+    table_.erase(fr.page);
+    fr.state = Frame::State::kFree;
+    fr.page = PageId{};
+    free_.push_back(f);
+    used_frames_--;
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+    *progress = true;
+  }
+  if (dirty.empty()) return Status::OK();
+
+  // Phase 2: write the dirty victims together.
+  lock.unlock();
+  for (FrameId f : dirty) frame(f).latch.lock_shared();
+  Status s = WriteFrames(dirty);
+  for (FrameId f : dirty) frame(f).latch.unlock_shared();
+  lock.lock();
+
+  // Phase 3: free those that nobody pinned or dirtied meanwhile.
+  for (FrameId f : dirty) {
+    Frame& fr = frame(f);
+    fr.writing = false;
+    fr.pins--;
+    if (fr.state == Frame::State::kOrphan) {
+      fr.pins++;
+      UnpinLocked(f);
+      continue;
+    }
+    if (s.ok() && fr.pins == 0 && !fr.dirty.load()) {
+      policy_->OnRemove(f.value);
+      table_.erase(fr.page);
+      fr.state = Frame::State::kFree;
+      fr.page = PageId{};
+      free_.push_back(f);
+      used_frames_--;
+      evictions_.fetch_add(1, std::memory_order_relaxed);
+      *progress = true;
+    }
+  }
+  cv_.notify_all();
+  return s;
+}
+
+// ---- I/O --------------------------------------------------------------------
+
+Result<uint64_t> BufferPool::ReadOffsetOf(PageId id) {
+  if (locator_ == nullptr) return id.value * page_size_;
+  return locator_->ReadOffset(id);
+}
+
+Status BufferPool::VerifyPage(PageId id, const char* data) const {
+  const auto* h = reinterpret_cast<const PageHeader*>(data);
+  uint64_t sum = PageChecksum(data, page_size_);
+  if (h->checksum != sum) {
+    return Status::Corruption("page " + std::to_string(id.value) +
+                              ": checksum mismatch (stored " + std::to_string(h->checksum) +
+                              ", computed " + std::to_string(sum) + ") in " +
+                              io_->PathOf(file_));
+  }
+  if (h->page_id != id.value) {
+    return Status::Corruption("page " + std::to_string(id.value) + ": holds page " +
+                              std::to_string(h->page_id) + " (misdirected write) in " +
+                              io_->PathOf(file_));
+  }
+  return Status::OK();
+}
+
+void BufferPool::ReadFrames(std::span<const FrameId> frames, std::vector<Status>* out) {
+  out->assign(frames.size(), Status::OK());
+  std::vector<io::IoRequest> reqs;
+  std::vector<size_t> which;
+  reqs.reserve(frames.size());
+  for (size_t i = 0; i < frames.size(); i++) {
+    PageId id = frame(frames[i]).page;
+    Result<uint64_t> off = ReadOffsetOf(id);
+    if (!off.ok()) {
+      (*out)[i] = off.status();
+      continue;
+    }
+    io::IoRequest r;
+    r.op = io::IoRequest::Op::kRead;
+    r.file = file_;
+    r.offset = off.value();
+    r.buf = FrameData(frames[i]);
+    r.len = page_size_;
+    reqs.push_back(r);
+    which.push_back(i);
+  }
+  if (reqs.empty()) return;
+  (void)io_->Submit(reqs);  // per-request statuses below
+  for (size_t k = 0; k < reqs.size(); k++) {
+    size_t i = which[k];
+    PageId id = frame(frames[i]).page;
+    if (!reqs[k].status.ok()) {
+      (*out)[i] = reqs[k].status.WithContext("reading page " + std::to_string(id.value));
+      continue;
+    }
+    reads_.fetch_add(1, std::memory_order_relaxed);
+    bytes_read_.fetch_add(page_size_, std::memory_order_relaxed);
+    (*out)[i] = VerifyPage(id, FrameData(frames[i]));
+  }
+}
+
+Status BufferPool::WriteFrames(std::span<const FrameId> frames) {
+  // The write-ahead rule: the log must be durable up to the newest change.
+  Lsn max_lsn = 0;
+  for (FrameId f : frames) max_lsn = std::max(max_lsn, frame(f).lsn.load());
+  std::function<Status(Lsn)> gate;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    gate = write_gate_;
+  }
+  if (gate && max_lsn > 0) RINGDB_RETURN_IF_ERROR(gate(max_lsn));
+
+  std::vector<io::IoRequest> reqs(frames.size());
+  std::vector<PageId> pages(frames.size());
+  Status first;
+  size_t n = 0;
+  for (FrameId f : frames) {
+    Frame& fr = frame(f);
+    PageId id = fr.page;
+    Result<uint64_t> off = locator_ == nullptr ? Result<uint64_t>(id.value * page_size_)
+                                               : locator_->WriteOffset(id);
+    if (!off.ok()) {
+      if (first.ok()) first = off.status();
+      continue;
+    }
+    char* data = FrameData(f);
+    auto* h = reinterpret_cast<PageHeader*>(data);
+    h->page_id = id.value;
+    h->lsn = fr.lsn.load();
+    h->checksum = PageChecksum(data, page_size_);
+    if (fr.dirty.exchange(false)) dirty_count_.fetch_sub(1);
+    io::IoRequest& r = reqs[n];
+    r.op = io::IoRequest::Op::kWrite;
+    r.file = file_;
+    r.offset = off.value();
+    r.buf = data;
+    r.len = page_size_;
+    pages[n] = id;
+    n++;
+  }
+  std::span<io::IoRequest> batch(reqs.data(), n);
+  (void)io_->Submit(batch);
+  std::vector<char> orphan(n, 0);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t k = 0;
+    for (FrameId f : frames) {
+      if (k < n && pages[k] == frame(f).page) orphan[k++] = frame(f).state == Frame::State::kOrphan;
+    }
+  }
+  size_t k = 0;
+  for (FrameId f : frames) {
+    Frame& fr = frame(f);
+    if (k >= n || pages[k] != fr.page) {
+      // Its offset could not be had: keep it dirty.
+      if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
+      continue;
+    }
+    const io::IoRequest& r = reqs[k];
+    bool dropped = orphan[k++];
+    if (r.status.ok()) {
+      writes_.fetch_add(1, std::memory_order_relaxed);
+      bytes_written_.fetch_add(page_size_, std::memory_order_relaxed);
+      if (locator_ != nullptr && !dropped) locator_->WriteDone(fr.page, r.offset);
+    } else {
+      if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
+      if (first.ok()) {
+        first = r.status.WithContext("writing page " + std::to_string(fr.page.value));
+      }
+    }
+  }
+  return first;
+}
+
+Status BufferPool::FlushAll() {
+  const size_t kBatch = 128;
+  std::vector<FrameId> dirty;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint32_t i = 0; i < num_frames_; i++) {
+      Frame& fr = frames_[i];
+      if (fr.state == Frame::State::kReady && !fr.writing && fr.dirty.load()) {
+        fr.writing = true;
+        fr.pins++;
+        dirty.push_back(FrameId{i});
+      }
+    }
+  }
+  Status first;
+  for (size_t start = 0; start < dirty.size(); start += kBatch) {
+    std::span<const FrameId> batch(dirty.data() + start,
+                                   std::min(kBatch, dirty.size() - start));
+    if (first.ok()) {
+      for (FrameId f : batch) frame(f).latch.lock_shared();
+      first = WriteFrames(batch);
+      for (FrameId f : batch) frame(f).latch.unlock_shared();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    for (FrameId f : batch) {
+      frame(f).writing = false;
+      UnpinLocked(f);
+    }
+  }
+  RINGDB_RETURN_IF_ERROR(first);
+  return io_->Sync(file_);
+}
+
+PoolStats BufferPool::stats() const {
+  PoolStats s;
+  s.hits = hits_.load();
+  s.misses = misses_.load();
+  s.reads = reads_.load();
+  s.writes = writes_.load();
+  s.evictions = evictions_.load();
+  s.bytes_read = bytes_read_.load();
+  s.bytes_written = bytes_written_.load();
+  s.busy_waits = busy_waits_.load();
+  s.dirty_pages = dirty_count_.load();
+  s.frames = num_frames_;
+  std::lock_guard<std::mutex> lock(mu_);
+  s.used_frames = used_frames_;
+  return s;
+}
+
+}  // namespace ringdb

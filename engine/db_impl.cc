@@ -1,0 +1,312 @@
+// DBImpl: reads, writes, checkpoints and close. See db_impl.h.
+#include "engine/db_impl.h"
+
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace ringdb {
+
+namespace {
+
+Status CheckKey(std::string_view key) {
+  if (key.size() > kMaxKeySize) {
+    return Status::InvalidArgument("key of " + std::to_string(key.size()) +
+                                   " bytes is longer than the limit of " +
+                                   std::to_string(kMaxKeySize));
+  }
+  return Status::OK();
+}
+
+// Checks the sizes of every operation before anything is logged.
+class SizeChecker : public WriteBatch::Handler {
+ public:
+  Status Put(std::string_view key, std::string_view value) override {
+    RINGDB_RETURN_IF_ERROR(CheckKey(key));
+    if (value.size() > kMaxValueSize) {
+      return Status::InvalidArgument("value of " + std::to_string(value.size()) +
+                                     " bytes is longer than the limit of " +
+                                     std::to_string(kMaxValueSize));
+    }
+    return Status::OK();
+  }
+  Status Delete(std::string_view key) override { return CheckKey(key); }
+};
+
+class Applier : public WriteBatch::Handler {
+ public:
+  Applier(BTree* tree, Lsn lsn) : tree_(tree), lsn_(lsn) {}
+  Status Put(std::string_view key, std::string_view value) override {
+    return tree_->Put(key, value, lsn_);
+  }
+  Status Delete(std::string_view key) override {
+    bool existed = false;
+    return tree_->Delete(key, lsn_, &existed);
+  }
+
+ private:
+  BTree* tree_;
+  Lsn lsn_;
+};
+
+}  // namespace
+
+DBImpl::DBImpl(const Options& options, std::string dir, std::shared_ptr<io::IoBackend> backend)
+    : options_(options), dir_(std::move(dir)), io_(std::move(backend)) {
+  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+}
+
+DBImpl::~DBImpl() {
+  if (!closed_) {
+    Status s = Close();
+    if (!s.ok()) Log("close: " + s.ToString());
+  }
+}
+
+void DBImpl::Log(const std::string& msg) {
+  notices_ += msg + "\n";
+  if (options_.info_log) {
+    options_.info_log(msg);
+  } else {
+    std::fprintf(stderr, "ringdb: %s\n", msg.c_str());
+  }
+}
+
+Status DBImpl::CheckOpen() const {
+  if (closed_ || tree_ == nullptr) return Status::InvalidArgument("database is closed");
+  return Status::OK();
+}
+
+Status DBImpl::GateWrite(Lsn lsn) {
+  std::shared_lock<std::shared_mutex> lock(wal_mu_);
+  // No writer yet (recovery) or a change older than this segment: the
+  // records are already durable in the log on disk.
+  if (!wal_ || lsn <= wal_->start_lsn()) return Status::OK();
+  if (lsn <= wal_->durable_lsn()) return Status::OK();
+  return wal_->SyncTo(std::min(lsn, wal_->appended_lsn()));
+}
+
+Status DBImpl::Apply(const WriteBatch& batch, Lsn lsn) {
+  Applier applier(tree_.get(), lsn);
+  if (batch.Count() > 1) {
+    std::unique_lock<std::shared_mutex> lock(apply_mu_);
+    return batch.Iterate(&applier);
+  }
+  return batch.Iterate(&applier);
+}
+
+Status DBImpl::Put(const WriteOptions& options, std::string_view key, std::string_view value) {
+  WriteBatch batch;
+  batch.Put(key, value);
+  return Write(options, &batch);
+}
+
+Status DBImpl::Delete(const WriteOptions& options, std::string_view key) {
+  WriteBatch batch;
+  batch.Delete(key);
+  return Write(options, &batch);
+}
+
+Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
+  RINGDB_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) return Status::InvalidArgument("database is open read-only");
+  if (batch == nullptr || batch->Count() == 0) return Status::OK();
+  SizeChecker checker;
+  RINGDB_RETURN_IF_ERROR(batch->Iterate(&checker));
+
+  Lsn lsn;
+  bool need_checkpoint;
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (!bg_error_.ok()) return bg_error_;
+    Result<Lsn> appended = wal_->Append(kBatchRecord, batch->Rep());
+    if (!appended.ok()) {
+      bg_error_ = appended.status().WithContext("log append failed; reopen the database");
+      return appended.status();
+    }
+    lsn = appended.value();
+    Status s = Apply(*batch, lsn);
+    if (!s.ok()) {
+      // The log holds the batch; the tree may hold part of it. Refuse further
+      // writes: reopening replays the whole batch from the log.
+      bg_error_ = s.WithContext("a write failed half-applied in memory; reopen the database");
+      return s;
+    }
+    need_checkpoint = lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes;
+  }
+  if (options.sync) {
+    std::shared_lock<std::shared_mutex> lock(wal_mu_);
+    if (lsn > wal_->durable_lsn()) {
+      Status s = wal_->SyncTo(lsn);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> wl(write_mu_);
+        if (bg_error_.ok()) bg_error_ = s.WithContext("log sync failed; reopen the database");
+        return s;
+      }
+    }
+  }
+  if (need_checkpoint) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes) {
+      // The write itself is done; a failed checkpoint is retried later.
+      Status s = CheckpointLocked();
+      if (!s.ok()) Log("background checkpoint failed: " + s.ToString());
+    }
+  }
+  return Status::OK();
+}
+
+Status DBImpl::Get(const ReadOptions&, std::string_view key, std::string* value) {
+  RINGDB_RETURN_IF_ERROR(CheckOpen());
+  RINGDB_RETURN_IF_ERROR(CheckKey(key));
+  std::shared_lock<std::shared_mutex> lock(apply_mu_);
+  return tree_->Get(key, value);
+}
+
+std::vector<Status> DBImpl::MultiGet(const ReadOptions&, const std::vector<std::string_view>& keys,
+                                     std::vector<std::string>* values) {
+  std::vector<Status> statuses(keys.size());
+  values->assign(keys.size(), std::string());
+  Status open = CheckOpen();
+  if (!open.ok()) {
+    statuses.assign(keys.size(), open);
+    return statuses;
+  }
+  std::vector<std::string_view> valid;
+  std::vector<size_t> where;
+  for (size_t i = 0; i < keys.size(); i++) {
+    Status s = CheckKey(keys[i]);
+    if (s.ok()) {
+      valid.push_back(keys[i]);
+      where.push_back(i);
+    } else {
+      statuses[i] = s;
+    }
+  }
+  std::vector<std::string> got;
+  std::vector<Status> got_status;
+  {
+    std::shared_lock<std::shared_mutex> lock(apply_mu_);
+    tree_->MultiGet(valid, &got, &got_status);
+  }
+  for (size_t k = 0; k < where.size(); k++) {
+    statuses[where[k]] = got_status[k];
+    (*values)[where[k]] = std::move(got[k]);
+  }
+  return statuses;
+}
+
+Status DBImpl::Checkpoint() {
+  RINGDB_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) return Status::OK();
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return CheckpointLocked();
+}
+
+// Require: write_mu_ held (no writer applies while the pages are flushed).
+Status DBImpl::CheckpointLocked() {
+  if (!bg_error_.ok()) return bg_error_;
+  // 1. Rotate the log: everything before `start` will be in the pages.
+  Lsn start;
+  uint64_t next_segment = segment_ + 1;
+  {
+    std::unique_lock<std::shared_mutex> lock(wal_mu_);
+    if (wal_) {
+      Status s = wal_->Close();
+      wal::LogWriterStats ls = wal_->stats();
+      log_bytes_written_before_ += ls.bytes_written;
+      log_syncs_before_ += ls.syncs;
+      log_group_commits_before_ += ls.group_commits;
+      if (!s.ok()) {
+        bg_error_ = s.WithContext("closing the log for a checkpoint; reopen the database");
+        return bg_error_;
+      }
+      start = wal_->appended_lsn();
+      wal_.reset();  // releases the shared log buffer for the next writer
+    } else {
+      start = sb_.ckpt_lsn;  // after recovery: where the valid log ended
+    }
+    // A leftover segment with this number (a crash during an earlier
+    // checkpoint) holds nothing the superblock needs: it was replayed.
+    ::unlink(wal::SegmentPath(dir_, next_segment).c_str());
+    if (!log_buffer_) {
+      Result<std::unique_ptr<wal::LogBuffer>> buf =
+          wal::LogBuffer::Create(io_.get(), wal::LogWriterOptions().buffer_bytes);
+      if (!buf.ok()) return buf.status();
+      log_buffer_ = std::move(buf.value());
+      if (!log_buffer_->registration().ok()) Log(log_buffer_->registration().message());
+    }
+    wal::LogWriterOptions wo;
+    wo.buffer = log_buffer_.get();
+    Result<std::unique_ptr<wal::LogWriter>> w =
+        wal::LogWriter::Create(io_.get(), dir_, next_segment, start, wo);
+    if (!w.ok()) {
+      bg_error_ = w.status().WithContext("starting a new log segment; reopen the database");
+      return bg_error_;
+    }
+    wal_ = std::shared_ptr<wal::LogWriter>(std::move(w.value()));
+    segment_ = next_segment;
+  }
+  // 2. Pages, map and superblock.
+  Superblock sb = sb_;
+  sb.ckpt_lsn = start;
+  sb.log_segment = next_segment;
+  Status s = store_->Checkpoint(&sb);
+  if (!s.ok()) return s.WithContext("checkpoint");
+  sb_ = sb;
+  checkpoints_++;
+  // 3. Older segments are no longer needed.
+  s = wal::DeleteSegmentsBefore(dir_, next_segment);
+  if (!s.ok()) Log("could not delete old log segments: " + s.ToString());
+  return Status::OK();
+}
+
+Status DBImpl::Verify(std::string* report) {
+  RINGDB_RETURN_IF_ERROR(CheckOpen());
+  std::string local;
+  std::string* out = report ? report : &local;
+  Status s1 = store_->Verify(out);
+  std::shared_lock<std::shared_mutex> lock(apply_mu_);
+  Status s2 = tree_->Verify(out);
+  return s1.ok() ? s2 : s1;
+}
+
+Status DBImpl::Close() {
+  if (closed_) return Status::InvalidArgument("database is already closed");
+  closed_ = true;
+  Status result;
+  if (tree_ != nullptr && !options_.read_only) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (bg_error_.ok()) {
+      result = CheckpointLocked();
+    } else {
+      result = bg_error_;
+    }
+  }
+  {
+    std::unique_lock<std::shared_mutex> lock(wal_mu_);
+    if (wal_) {
+      Status s = wal_->Close();
+      if (result.ok()) result = s;
+      wal_.reset();
+    }
+  }
+  log_buffer_.reset();
+  tree_.reset();
+  pool_.reset();
+  store_.reset();
+  if (io_ && data_file_.valid()) {
+    Status s = io_->Close(data_file_);
+    if (result.ok()) result = s;
+  }
+  io_.reset();
+  if (lock_fd_ >= 0) {
+    ::flock(lock_fd_, LOCK_UN);
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
+  return result;
+}
+
+}  // namespace ringdb

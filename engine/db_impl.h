@@ -1,0 +1,119 @@
+// DBImpl: the DB behind include/ringdb/db.h.
+//
+// Files in the database directory: ringdb.data (superblock, pages, page
+// map), wal-<n>.log (the log since the last checkpoint) and LOCK (flock'd
+// while open: exclusive for read-write, shared for read-only).
+//
+// Write path: a writer takes write_mu_, appends its batch to the log (one
+// record; its LSN orders it), applies it to the B+tree, releases write_mu_
+// and, when sync, waits in LogWriter::SyncTo, where concurrent sync writers
+// share one write and one fdatasync (group commit). A concurrent reader may
+// see a sync write just before its fdatasync returns. Batches of more than
+// one operation are applied under apply_mu_ exclusive, which point reads
+// and iterator steps take shared, so no reader sees half a batch; single
+// puts and deletes do not take it.
+//
+// Durability: recovery loads the last checkpoint (shadow paging keeps it
+// intact, see page_store.h) and replays every log record after it. A
+// checkpoint rotates the log to a new segment, flushes every dirty page,
+// writes the page map and the superblock, then deletes older segments.
+//
+// Lock order: write_mu_ -> apply_mu_ -> page latches -> wal_mu_ (shared, in
+// the pool's write gate) -> LogWriter's and the pool's internal mutexes.
+// A checkpoint holds write_mu_ and briefly wal_mu_ exclusive to swap the
+// log writer, never while holding a page latch.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include "bufferpool/buffer_pool.h"
+#include "engine/btree.h"
+#include "engine/page_store.h"
+#include "engine/superblock.h"
+#include "engine/wal.h"
+#include "io/io_backend.h"
+#include "ringdb/db.h"
+
+namespace ringdb {
+
+inline constexpr const char* kDataFileName = "ringdb.data";
+inline constexpr const char* kLockFileName = "LOCK";
+// Log record types.
+inline constexpr uint8_t kBatchRecord = 1;
+
+// Opens `path` with a given io backend instead of the one Options names.
+// For tests that inject faults (io::FaultBackend) or simulate power cuts;
+// the caller may keep a pointer to the backend and use it after Close.
+Status OpenWithBackend(const Options& options, const std::string& path,
+                       std::shared_ptr<io::IoBackend> backend, std::unique_ptr<DB>* db);
+
+class DBImpl final : public DB {
+ public:
+  DBImpl(const Options& options, std::string dir,
+         std::shared_ptr<io::IoBackend> backend = nullptr);
+  ~DBImpl() override;
+
+  // Opens or creates the files and recovers. Called once by DB::Open.
+  Status OpenOrCreate();
+
+  Status Put(const WriteOptions& options, std::string_view key,
+             std::string_view value) override;
+  Status Delete(const WriteOptions& options, std::string_view key) override;
+  Status Write(const WriteOptions& options, WriteBatch* batch) override;
+  Status Get(const ReadOptions& options, std::string_view key, std::string* value) override;
+  std::vector<Status> MultiGet(const ReadOptions& options,
+                               const std::vector<std::string_view>& keys,
+                               std::vector<std::string>* values) override;
+  std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override;
+  Status Checkpoint() override;
+  Status Verify(std::string* report) override;
+  bool GetProperty(std::string_view name, std::string* value) override;
+  Status Close() override;
+
+  // For the iterator wrapper.
+  std::shared_mutex& apply_mu() { return apply_mu_; }
+
+ private:
+  Status LockDirectory();
+  Status CreateDatabase();
+  Status OpenFiles();
+  Status Recover(bool* replayed_any);
+  Status CheckpointLocked();
+  Status Apply(const WriteBatch& batch, Lsn lsn);
+  Status GateWrite(Lsn lsn);
+  void Log(const std::string& msg);
+  Status CheckOpen() const;
+  std::string StatsString();
+
+  const Options options_;
+  std::string dir_;
+  int lock_fd_ = -1;
+  bool closed_ = false;
+  std::string notices_;  // fallbacks and degradations, one per line
+
+  std::shared_ptr<io::IoBackend> io_;
+  io::FileId data_file_;
+  std::unique_ptr<PageStore> store_;
+  std::unique_ptr<BufferPool> pool_;
+  std::unique_ptr<BTree> tree_;
+  Superblock sb_;  // guarded by write_mu_
+
+  std::mutex write_mu_;
+  std::shared_mutex apply_mu_;
+  std::shared_mutex wal_mu_;  // guards wal_ (the pointer)
+  std::shared_ptr<wal::LogWriter> wal_;
+  std::unique_ptr<wal::LogBuffer> log_buffer_;  // reused by every segment's writer
+  uint64_t segment_ = 0;      // guarded by write_mu_
+  Status bg_error_;           // guarded by write_mu_: writes refused after it
+  std::atomic<uint64_t> checkpoints_{0};
+  std::atomic<uint64_t> recovered_records_{0};
+  uint64_t log_bytes_written_before_ = 0;  // from closed writers
+  uint64_t log_syncs_before_ = 0;
+  uint64_t log_group_commits_before_ = 0;
+};
+
+}  // namespace ringdb

@@ -1,0 +1,302 @@
+// Opening, creating and recovering a database; DB::Open and DestroyDB.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "engine/db_impl.h"
+
+namespace ringdb {
+
+namespace {
+
+bool Exists(const std::string& p, struct stat* st) { return ::stat(p.c_str(), st) == 0; }
+
+// Entries of `dir` other than "." and "..".
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (struct dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(n);
+  }
+  closedir(d);
+  return out;
+}
+
+Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return io::ErrnoStatus(errno, "open directory", dir, 0);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return io::ErrnoStatus(err, "fsync directory", dir, 0);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status DB::Open(const Options& options, const std::string& path, std::unique_ptr<DB>* db) {
+  db->reset();
+  if (path.empty()) return Status::InvalidArgument("empty database path");
+  auto impl = std::make_unique<DBImpl>(options, path);
+  RINGDB_RETURN_IF_ERROR(impl->OpenOrCreate());
+  *db = std::move(impl);
+  return Status::OK();
+}
+
+Status OpenWithBackend(const Options& options, const std::string& path,
+                       std::shared_ptr<io::IoBackend> backend, std::unique_ptr<DB>* db) {
+  db->reset();
+  if (path.empty()) return Status::InvalidArgument("empty database path");
+  if (!backend) return Status::InvalidArgument("no io backend");
+  auto impl = std::make_unique<DBImpl>(options, path, std::move(backend));
+  RINGDB_RETURN_IF_ERROR(impl->OpenOrCreate());
+  *db = std::move(impl);
+  return Status::OK();
+}
+
+Status DestroyDB(const std::string& path) {
+  struct stat st;
+  if (!Exists(path, &st)) return Status::OK();
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument(path + " is not a ringdb database directory");
+  }
+  std::vector<std::string> names = ListDir(path);
+  bool ours = names.empty();
+  for (const std::string& n : names) {
+    if (n == kDataFileName) ours = true;
+  }
+  if (!ours) return Status::InvalidArgument(path + " is not a ringdb database (no " +
+                                            kDataFileName + ")");
+  for (const std::string& n : names) {
+    uint64_t seg;
+    if (n == kDataFileName || n == kLockFileName || n == std::string(kDataFileName) + ".tmp" ||
+        wal::ParseSegmentFileName(n, &seg)) {
+      std::string p = path + "/" + n;
+      if (::unlink(p.c_str()) != 0) return io::ErrnoStatus(errno, "unlink", p, 0);
+    }
+  }
+  if (::rmdir(path.c_str()) != 0) return io::ErrnoStatus(errno, "rmdir", path, 0);
+  return Status::OK();
+}
+
+const char* Version() { return "ringdb " RINGDB_VERSION_STRING; }
+
+Status DBImpl::LockDirectory() {
+  std::string p = dir_ + "/" + kLockFileName;
+  lock_fd_ = ::open(p.c_str(), (options_.read_only ? O_RDONLY : O_RDWR) | O_CREAT | O_CLOEXEC,
+                    0644);
+  if (lock_fd_ < 0 && options_.read_only && errno == ENOENT) {
+    lock_fd_ = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  if (lock_fd_ < 0) return io::ErrnoStatus(errno, "open lock file", p, 0);
+  if (::flock(lock_fd_, (options_.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    if (err == EWOULDBLOCK) {
+      return Status::Busy("database " + dir_ + " is in use by another process (" + p +
+                          " is locked)");
+    }
+    return io::ErrnoStatus(err, "flock", p, 0);
+  }
+  return Status::OK();
+}
+
+Status DBImpl::OpenOrCreate() {
+  if (!ValidPageSize(options_.page_size)) {
+    return Status::InvalidArgument("page_size " + std::to_string(options_.page_size) +
+                                   " is not a power of two from 4096 to 65536");
+  }
+  struct stat st;
+  bool exists = Exists(dir_, &st);
+  if (exists && !S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument(dir_ + " is not a ringdb database (it is a file, and a "
+                                   "database is a directory)");
+  }
+  if (!exists) {
+    if (!options_.create_if_missing || options_.read_only) {
+      return Status::InvalidArgument(dir_ + " does not exist (and create_if_missing is off)");
+    }
+    if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) {
+      return io::ErrnoStatus(errno, "mkdir", dir_, 0);
+    }
+  }
+  const std::string data_path = dir_ + "/" + kDataFileName;
+  bool have_data = Exists(data_path, &st);
+  if (!have_data) {
+    for (const std::string& n : ListDir(dir_)) {
+      uint64_t seg;
+      if (n != kLockFileName && n != std::string(kDataFileName) + ".tmp" &&
+          !wal::ParseSegmentFileName(n, &seg)) {
+        return Status::InvalidArgument(dir_ + " is not a ringdb database (no " +
+                                       kDataFileName + ", and it holds other files such as " +
+                                       n + ")");
+      }
+    }
+  }
+  RINGDB_RETURN_IF_ERROR(LockDirectory());
+
+  if (!io_) {
+    Result<io::BackendChoice> choice = io::NewIoBackend(options_.io_backend);
+    if (!choice.ok()) return choice.status();
+    io_ = std::move(choice->backend);
+    if (!choice->fallback_reason.empty()) Log(choice->fallback_reason);
+  }
+
+  if (have_data) {
+    if (options_.error_if_exists) {
+      return Status::InvalidArgument(dir_ + " already exists (error_if_exists is on)");
+    }
+  } else {
+    if (!options_.create_if_missing || options_.read_only) {
+      return Status::InvalidArgument(dir_ + " holds no database (and create_if_missing is off)");
+    }
+    RINGDB_RETURN_IF_ERROR(CreateDatabase());
+  }
+  RINGDB_RETURN_IF_ERROR(OpenFiles());
+  bool replayed = false;
+  RINGDB_RETURN_IF_ERROR(Recover(&replayed));
+  if (!options_.read_only) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    RINGDB_RETURN_IF_ERROR(CheckpointLocked());
+  }
+  return Status::OK();
+}
+
+// Builds an empty database in ringdb.data.tmp, checkpoints it and renames
+// it into place, so a crash never leaves a half-made data file.
+Status DBImpl::CreateDatabase() {
+  const std::string tmp = dir_ + "/" + kDataFileName + ".tmp";
+  ::unlink(tmp.c_str());
+  Result<io::FileId> f = io_->Open(tmp, io::OpenMode::kCreateReadWrite);
+  if (!f.ok()) return f.status();
+  Status s;
+  {
+    PageStore store(io_.get(), f.value(), options_.page_size);
+    BufferPoolOptions po;
+    po.pool_bytes = 64 * options_.page_size;
+    po.page_size = options_.page_size;
+    po.policy_name = "lru";
+    po.lock_memory = false;
+    po.register_buffers = false;
+    std::string notice;
+    Result<std::unique_ptr<BufferPool>> pool =
+        BufferPool::Create(po, io_.get(), f.value(), &store, &notice);
+    if (!pool.ok()) {
+      s = pool.status();
+    } else {
+      store.set_pool(pool->get());
+      Result<PageId> meta = BTree::Create(pool->get(), &store, 0);
+      if (!meta.ok()) {
+        s = meta.status();
+      } else {
+        Superblock sb;
+        sb.page_size = options_.page_size;
+        sb.btree_meta = meta->value;
+        sb.log_segment = 1;
+        sb.ckpt_lsn = 0;
+        s = store.Checkpoint(&sb);
+      }
+    }
+  }
+  Status c = io_->Close(f.value());
+  if (s.ok()) s = c;
+  if (!s.ok()) return s.WithContext("creating " + dir_);
+  const std::string data_path = dir_ + "/" + kDataFileName;
+  if (::rename(tmp.c_str(), data_path.c_str()) != 0) {
+    return io::ErrnoStatus(errno, "rename", tmp, 0);
+  }
+  return SyncDir(dir_);
+}
+
+Status DBImpl::OpenFiles() {
+  const std::string data_path = dir_ + "/" + kDataFileName;
+  Result<io::FileId> f = io_->Open(
+      data_path, options_.read_only ? io::OpenMode::kReadOnly : io::OpenMode::kReadWrite);
+  if (!f.ok()) return f.status();
+  data_file_ = f.value();
+  Result<Superblock> sb = ReadSuperblock(io_.get(), data_file_);
+  if (!sb.ok()) return sb.status();
+  sb_ = sb.value();
+  Result<std::unique_ptr<PageStore>> store = PageStore::Load(io_.get(), data_file_, sb_);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store.value());
+
+  BufferPoolOptions po;
+  po.pool_bytes = options_.buffer_pool_bytes;
+  po.page_size = sb_.page_size;
+  po.policy_name = options_.eviction_policy;
+  po.policy = options_.eviction_policy_object;
+  po.lock_memory = options_.lock_pool_memory;
+  std::string notice;
+  Result<std::unique_ptr<BufferPool>> pool =
+      BufferPool::Create(po, io_.get(), data_file_, store_.get(), &notice);
+  if (!pool.ok()) return pool.status();
+  if (!notice.empty()) Log(notice);
+  pool_ = std::move(pool.value());
+  store_->set_pool(pool_.get());
+  pool_->SetWriteGate([this](Lsn lsn) { return GateWrite(lsn); });
+
+  Result<std::unique_ptr<BTree>> tree = BTree::Open(pool_.get(), store_.get(),
+                                                    PageId{sb_.btree_meta});
+  if (!tree.ok()) return tree.status();
+  tree_ = std::move(tree.value());
+  return Status::OK();
+}
+
+// Replays every log record after the checkpoint, segment by segment.
+Status DBImpl::Recover(bool* replayed_any) {
+  *replayed_any = false;
+  Result<std::vector<uint64_t>> segs = wal::ListSegments(dir_);
+  if (!segs.ok()) return segs.status();
+  Lsn lsn = sb_.ckpt_lsn;
+  segment_ = sb_.log_segment;
+  uint64_t records = 0;
+  for (uint64_t seg : segs.value()) {
+    if (seg < sb_.log_segment) continue;
+    segment_ = seg;
+    Result<std::unique_ptr<wal::LogReader>> reader =
+        wal::LogReader::Open(io_.get(), wal::SegmentPath(dir_, seg), lsn);
+    if (!reader.ok()) return reader.status();
+    std::string payload;
+    for (;;) {
+      uint8_t type = 0;
+      Lsn end = 0;
+      bool eof = false;
+      RINGDB_RETURN_IF_ERROR((*reader)->Next(&payload, &type, &end, &eof));
+      if (eof) break;
+      if (type != kBatchRecord) {
+        return Status::Corruption(wal::SegmentPath(dir_, seg) + ": unknown record type " +
+                                  std::to_string(type) + " ending at LSN " +
+                                  std::to_string(end));
+      }
+      if (options_.read_only) {
+        return Status::InvalidArgument(dir_ + " was not closed cleanly and needs recovery; "
+                                       "open it once without read-only");
+      }
+      WriteBatch batch;
+      RINGDB_RETURN_IF_ERROR(WriteBatch::Decode(payload, &batch)
+                                 .WithContext(wal::SegmentPath(dir_, seg)));
+      RINGDB_RETURN_IF_ERROR(Apply(batch, end).WithContext("replaying the log"));
+      records++;
+    }
+    lsn = (*reader)->end_of_valid_log();
+  }
+  sb_.ckpt_lsn = lsn;  // where the next segment starts
+  recovered_records_ = records;
+  *replayed_any = records > 0;
+  if (records > 0) {
+    Log("recovered " + std::to_string(records) + " log records in " + dir_);
+  }
+  return Status::OK();
+}
+
+}  // namespace ringdb

@@ -1,0 +1,179 @@
+// DB properties ("ringdb.stats" and the single numbers) and the iterator
+// wrapper that keeps readers out of half-applied batches.
+#include <cstdio>
+#include <map>
+
+#include "engine/db_impl.h"
+
+namespace ringdb {
+
+namespace {
+
+// Takes apply_mu_ shared around every step of the tree's iterator, so a
+// step never observes half of a multi-operation batch.
+class DBIterator final : public Iterator {
+ public:
+  DBIterator(DBImpl* db, std::unique_ptr<Iterator> it) : db_(db), it_(std::move(it)) {}
+  bool Valid() const override { return it_->Valid(); }
+  void SeekToFirst() override { Locked([&] { it_->SeekToFirst(); }); }
+  void SeekToLast() override { Locked([&] { it_->SeekToLast(); }); }
+  void Seek(std::string_view t) override { Locked([&] { it_->Seek(t); }); }
+  void SeekForPrev(std::string_view t) override { Locked([&] { it_->SeekForPrev(t); }); }
+  void Next() override { Locked([&] { it_->Next(); }); }
+  void Prev() override { Locked([&] { it_->Prev(); }); }
+  std::string_view key() const override { return it_->key(); }
+  std::string_view value() const override { return it_->value(); }
+  Status status() const override { return it_->status(); }
+
+ private:
+  template <typename F>
+  void Locked(F f) {
+    std::shared_lock<std::shared_mutex> lock(db_->apply_mu());
+    f();
+  }
+  DBImpl* db_;
+  std::unique_ptr<Iterator> it_;
+};
+
+// An iterator that only reports an error.
+class ErrorIterator final : public Iterator {
+ public:
+  explicit ErrorIterator(Status s) : s_(std::move(s)) {}
+  bool Valid() const override { return false; }
+  void SeekToFirst() override {}
+  void SeekToLast() override {}
+  void Seek(std::string_view) override {}
+  void SeekForPrev(std::string_view) override {}
+  void Next() override {}
+  void Prev() override {}
+  std::string_view key() const override { return {}; }
+  std::string_view value() const override { return {}; }
+  Status status() const override { return s_; }
+
+ private:
+  Status s_;
+};
+
+std::string Num(uint64_t v) { return std::to_string(v); }
+
+std::string Ratio(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.4f", r);
+  return buf;
+}
+
+std::string Bytes(uint64_t b) {
+  char buf[32];
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    u++;
+  }
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+}  // namespace
+
+std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions&) {
+  Status s = CheckOpen();
+  if (!s.ok()) return std::make_unique<ErrorIterator>(s);
+  return std::make_unique<DBIterator>(this, tree_->NewIterator());
+}
+
+bool DBImpl::GetProperty(std::string_view name, std::string* value) {
+  if (CheckOpen().ok() == false) return false;
+  PoolStats p = pool_->stats();
+  io::IoStats io = io_->stats();
+  PageStoreStats st = store_->stats();
+  wal::LogWriterStats ls;
+  {
+    std::shared_lock<std::shared_mutex> lock(wal_mu_);
+    if (wal_) ls = wal_->stats();
+  }
+  std::map<std::string, std::string, std::less<>> props = {
+      {"ringdb.pool.hits", Num(p.hits)},
+      {"ringdb.pool.misses", Num(p.misses)},
+      {"ringdb.pool.hit_ratio", Ratio(p.HitRatio())},
+      {"ringdb.pool.reads", Num(p.reads)},
+      {"ringdb.pool.writes", Num(p.writes)},
+      {"ringdb.pool.evictions", Num(p.evictions)},
+      {"ringdb.pool.bytes_read", Num(p.bytes_read)},
+      {"ringdb.pool.bytes_written", Num(p.bytes_written)},
+      {"ringdb.pool.dirty_pages", Num(p.dirty_pages)},
+      {"ringdb.pool.frames", Num(p.frames)},
+      {"ringdb.pool.used_frames", Num(p.used_frames)},
+      {"ringdb.pool.bytes", Num(p.frames * pool_->page_size())},
+      {"ringdb.pool.policy", pool_->policy_name()},
+      {"ringdb.page_size", Num(pool_->page_size())},
+      {"ringdb.io.backend", io_->Name()},
+      {"ringdb.io.reads", Num(io.reads)},
+      {"ringdb.io.writes", Num(io.writes)},
+      {"ringdb.io.bytes_read", Num(io.bytes_read)},
+      {"ringdb.io.bytes_written", Num(io.bytes_written)},
+      {"ringdb.io.syncs", Num(io.syncs)},
+      {"ringdb.io.submits", Num(io.submits)},
+      {"ringdb.io.fixed_ops", Num(io.fixed_ops)},
+      {"ringdb.log.records", Num(ls.records)},
+      {"ringdb.log.bytes_written", Num(log_bytes_written_before_ + ls.bytes_written)},
+      {"ringdb.log.syncs", Num(log_syncs_before_ + ls.syncs)},
+      {"ringdb.log.group_commits", Num(log_group_commits_before_ + ls.group_commits)},
+      {"ringdb.store.live_pages", Num(st.live_pages)},
+      {"ringdb.store.slots", Num(st.slots)},
+      {"ringdb.store.free_slots", Num(st.free_slots)},
+      {"ringdb.store.file_bytes", Num(st.slots * pool_->page_size())},
+      {"ringdb.checkpoints", Num(checkpoints_.load())},
+      {"ringdb.recovered_records", Num(recovered_records_.load())},
+      {"ringdb.notices", notices_},
+  };
+  if (name == "ringdb.properties") {
+    std::string out = "ringdb.stats\n";
+    for (const auto& [k, v] : props) out += k + "\n";
+    *value = out;
+    return true;
+  }
+  if (name == "ringdb.stats") {
+    *value = StatsString();
+    return true;
+  }
+  auto it = props.find(name);
+  if (it == props.end()) return false;
+  *value = it->second;
+  return true;
+}
+
+std::string DBImpl::StatsString() {
+  PoolStats p = pool_->stats();
+  io::IoStats io = io_->stats();
+  PageStoreStats st = store_->stats();
+  wal::LogWriterStats ls;
+  {
+    std::shared_lock<std::shared_mutex> lock(wal_mu_);
+    if (wal_) ls = wal_->stats();
+  }
+  std::string s;
+  s += "pool:  " + Bytes(p.frames * pool_->page_size()) + " in " + Num(p.frames) + " frames of " +
+       Bytes(pool_->page_size()) + ", policy " + pool_->policy_name() + ", " +
+       Num(p.used_frames) + " used, " + Num(p.dirty_pages) + " dirty\n";
+  s += "       hits " + Num(p.hits) + ", misses " + Num(p.misses) + ", hit ratio " +
+       Ratio(p.HitRatio()) + ", evictions " + Num(p.evictions) + "\n";
+  s += "       pages read " + Num(p.reads) + " (" + Bytes(p.bytes_read) + "), written " +
+       Num(p.writes) + " (" + Bytes(p.bytes_written) + ")\n";
+  s += "io:    backend " + io_->Name() + ", reads " + Num(io.reads) + ", writes " +
+       Num(io.writes) + ", syncs " + Num(io.syncs) + ", submits " + Num(io.submits) +
+       ", fixed-buffer ops " + Num(io.fixed_ops) + "\n";
+  s += "       read " + Bytes(io.bytes_read) + ", written " + Bytes(io.bytes_written) + "\n";
+  s += "log:   segment " + Num(segment_) + ", records " + Num(ls.records) + " since checkpoint, " +
+       "syncs " + Num(log_syncs_before_ + ls.syncs) + ", group commits " +
+       Num(log_group_commits_before_ + ls.group_commits) + ", written " +
+       Bytes(log_bytes_written_before_ + ls.bytes_written) + "\n";
+  s += "file:  " + Bytes(st.slots * pool_->page_size()) + " (" + Num(st.slots) + " slots, " +
+       Num(st.free_slots) + " free), " + Num(st.live_pages) + " live pages, checkpoints " +
+       Num(checkpoints_.load()) + "\n";
+  if (!notices_.empty()) s += "notes: " + notices_;
+  return s;
+}
+
+}  // namespace ringdb

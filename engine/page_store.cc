@@ -1,0 +1,331 @@
+// PageStore: shadow paging of logical pages. See page_store.h.
+#include "engine/page_store.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "io/check.h"
+
+namespace ringdb {
+
+namespace {
+
+struct AlignedFree {
+  void operator()(char* p) const { std::free(p); }
+};
+
+uint64_t EntriesPerMapPage(uint32_t page_size) { return (page_size - kPageHeaderSize) / 8; }
+
+}  // namespace
+
+PageStore::PageStore(io::IoBackend* io, io::FileId file, uint32_t page_size)
+    : io_(io), file_(file), page_size_(page_size) {
+  ckpt_.assign(2, 1);
+}
+
+Result<std::unique_ptr<PageStore>> PageStore::Load(io::IoBackend* io, io::FileId file,
+                                                   const Superblock& sb) {
+  auto store = std::make_unique<PageStore>(io, file, sb.page_size);
+  const std::string path = io->PathOf(file);
+  Result<uint64_t> size = io->FileSize(file);
+  if (!size.ok()) return size.status();
+  if (size.value() < sb.slot_count * sb.page_size) {
+    return Status::Corruption(path + " is " + std::to_string(size.value()) +
+                              " bytes, shorter than its " + std::to_string(sb.slot_count) +
+                              " pages");
+  }
+  const uint64_t per_page = EntriesPerMapPage(sb.page_size);
+  if (sb.map_pages * per_page < sb.logical_pages || sb.logical_pages > (1ull << 40)) {
+    return Status::Corruption(path + ": superblock map of " + std::to_string(sb.map_pages) +
+                              " pages cannot hold " + std::to_string(sb.logical_pages) +
+                              " page ids");
+  }
+  store->map_.assign(sb.logical_pages, 0);
+  store->pending_.assign(sb.logical_pages, 0);
+  store->slot_count_ = sb.slot_count;
+
+  // Read the map run in chunks.
+  const uint64_t kChunk = std::max<uint64_t>(1, (1u << 20) / sb.page_size);
+  std::unique_ptr<char, AlignedFree> buf(
+      static_cast<char*>(std::aligned_alloc(io::kDirectIoAlignment, kChunk * sb.page_size)));
+  if (!buf) return Status::IOError("out of memory loading the page map");
+  for (uint64_t i = 0; i < sb.map_pages; i += kChunk) {
+    uint64_t n = std::min(kChunk, sb.map_pages - i);
+    RINGDB_RETURN_IF_ERROR(io->Read(file, (sb.map_start + i) * sb.page_size, buf.get(),
+                                    static_cast<uint32_t>(n * sb.page_size)));
+    for (uint64_t k = 0; k < n; k++) {
+      const char* page = buf.get() + k * sb.page_size;
+      const auto* h = reinterpret_cast<const PageHeader*>(page);
+      if (h->checksum != PageChecksum(page, sb.page_size) ||
+          h->page_id != kMapPageTag + i + k) {
+        return Status::Corruption(path + ": page map page " + std::to_string(i + k) +
+                                  " (slot " + std::to_string(sb.map_start + i + k) +
+                                  ") is damaged");
+      }
+      for (uint64_t e = 0; e < per_page; e++) {
+        uint64_t id = (i + k) * per_page + e;
+        if (id >= sb.logical_pages) break;
+        uint64_t slot;
+        std::memcpy(&slot, page + kPageHeaderSize + e * 8, 8);
+        if (slot != 0 && (slot < 2 || slot >= sb.slot_count ||
+                          (slot >= sb.map_start && slot < sb.map_start + sb.map_pages))) {
+          return Status::Corruption(path + ": page map sends page " + std::to_string(id) +
+                                    " to impossible slot " + std::to_string(slot));
+        }
+        store->map_[id] = slot;
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(store->mu_);
+  store->RebuildFreeLocked(sb.map_start, sb.map_pages);
+  store->checkpoints_ = 0;
+  return store;
+}
+
+void PageStore::RebuildFreeLocked(uint64_t map_start, uint64_t map_pages) {
+  ckpt_.assign(slot_count_, 0);
+  ckpt_[0] = ckpt_[1] = 1;
+  for (uint64_t s = map_start; s < map_start + map_pages; s++) ckpt_[s] = 1;
+  free_ids_.clear();
+  for (uint64_t id = 0; id < map_.size(); id++) {
+    if (map_[id] != 0) {
+      ckpt_[map_[id]] = 1;
+    } else if (pending_[id] == 0) {
+      free_ids_.push_back(id);
+    }
+  }
+  // Slots written since this checkpoint began (pending) are in use too.
+  free_slots_.clear();
+  std::vector<uint8_t> busy(ckpt_);
+  for (uint64_t s : pending_) {
+    if (s != 0 && s < busy.size()) busy[s] = 1;
+  }
+  for (uint64_t s = slot_count_; s-- > 2;) {
+    if (!busy[s]) free_slots_.push_back(s);  // lowest slots handed out first
+  }
+  std::reverse(free_ids_.begin(), free_ids_.end());
+  pending_free_.clear();
+  map_start_ = map_start;
+  map_pages_ = map_pages;
+}
+
+Result<uint64_t> PageStore::ReadOffset(PageId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (id.value >= map_.size() || map_[id.value] == 0) {
+    return Status::Corruption("page " + std::to_string(id.value) +
+                              " is referenced but was never written (no slot)");
+  }
+  return map_[id.value] * page_size_;
+}
+
+uint64_t PageStore::TakeSlotLocked() {
+  if (!free_slots_.empty()) {
+    uint64_t s = free_slots_.back();
+    free_slots_.pop_back();
+    return s;
+  }
+  ckpt_.push_back(0);
+  return slot_count_++;
+}
+
+void PageStore::ReleaseSlotLocked(uint64_t slot) {
+  if (InCheckpoint(slot)) {
+    pending_free_.push_back(slot);
+  } else {
+    free_slots_.push_back(slot);
+  }
+}
+
+Result<uint64_t> PageStore::WriteOffset(PageId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (id.value >= map_.size()) {
+    return Status::InvalidArgument("write of page " + std::to_string(id.value) +
+                                   " that was never allocated");
+  }
+  uint64_t cur = map_[id.value];
+  if (cur != 0 && !InCheckpoint(cur)) return cur * page_size_;  // in place
+  if (pending_[id.value] != 0) return pending_[id.value] * page_size_;
+  uint64_t s = TakeSlotLocked();
+  pending_[id.value] = s;
+  return s * page_size_;
+}
+
+void PageStore::WriteDone(PageId id, uint64_t offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t s = offset / page_size_;
+  if (id.value >= map_.size()) return;
+  if (map_[id.value] == s) return;  // written in place
+  if (pending_[id.value] != s) {
+    // The page was freed while its write was in flight: the slot holds
+    // nothing anybody references.
+    if (!InCheckpoint(s)) free_slots_.push_back(s);
+    return;
+  }
+  pending_[id.value] = 0;
+  uint64_t old = map_[id.value];
+  map_[id.value] = s;
+  if (old != 0) ReleaseSlotLocked(old);
+}
+
+Result<PageId> PageStore::Allocate() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!free_ids_.empty()) {
+    uint64_t id = free_ids_.back();
+    free_ids_.pop_back();
+    return PageId{id};
+  }
+  if (map_.size() >= (1ull << 40)) return Status::NoSpace("page id space exhausted");
+  map_.push_back(0);
+  pending_.push_back(0);
+  return PageId{map_.size() - 1};
+}
+
+void PageStore::Free(PageId id) {
+  if (pool_ != nullptr) pool_->Discard(id);
+  std::lock_guard<std::mutex> lock(mu_);
+  RINGDB_CHECK(id.value < map_.size());
+  if (map_[id.value] != 0) ReleaseSlotLocked(map_[id.value]);
+  if (pending_[id.value] != 0) {
+    // Its write is in flight; WriteDone will find the slot orphaned.
+    pending_[id.value] = 0;
+  }
+  map_[id.value] = 0;
+  free_ids_.push_back(id.value);
+}
+
+uint64_t PageStore::TakeRunLocked(uint64_t n) {
+  if (n == 0) return 0;
+  // First fit among free slots (sorted), else extend the file.
+  std::vector<uint64_t> sorted(free_slots_);
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i + n <= sorted.size(); i++) {
+    if (sorted[i + n - 1] == sorted[i] + n - 1) {
+      uint64_t start = sorted[i];
+      sorted.erase(sorted.begin() + i, sorted.begin() + i + n);
+      free_slots_.assign(sorted.rbegin(), sorted.rend());
+      return start;
+    }
+  }
+  uint64_t start = slot_count_;
+  slot_count_ += n;
+  ckpt_.resize(slot_count_, 0);
+  return start;
+}
+
+Status PageStore::Checkpoint(Superblock* sb) {
+  RINGDB_CHECK(pool_ != nullptr);
+  // 1. Every dirty page to its slot, then fdatasync.
+  RINGDB_RETURN_IF_ERROR(pool_->FlushAll());
+
+  // 2. The map, into a run of slots no checkpoint references.
+  const uint64_t per_page = EntriesPerMapPage(page_size_);
+  uint64_t n_ids, map_start, map_pages;
+  std::unique_ptr<char, AlignedFree> buf;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    n_ids = map_.size();
+    map_pages = std::max<uint64_t>(1, (n_ids + per_page - 1) / per_page);
+    map_start = TakeRunLocked(map_pages);
+    buf.reset(static_cast<char*>(
+        std::aligned_alloc(io::kDirectIoAlignment, map_pages * page_size_)));
+    if (!buf) return Status::IOError("out of memory writing the page map");
+    std::memset(buf.get(), 0, map_pages * page_size_);
+    for (uint64_t id = 0; id < n_ids; id++) {
+      RINGDB_CHECK(pending_[id] == 0);  // FlushAll finished every write
+      std::memcpy(buf.get() + (id / per_page) * page_size_ + kPageHeaderSize +
+                      (id % per_page) * 8,
+                  &map_[id], 8);
+    }
+  }
+  for (uint64_t p = 0; p < map_pages; p++) {
+    char* page = buf.get() + p * page_size_;
+    auto* h = reinterpret_cast<PageHeader*>(page);
+    h->page_id = kMapPageTag + p;
+    h->lsn = sb->ckpt_lsn;
+    h->checksum = PageChecksum(page, page_size_);
+  }
+  auto give_back_run = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint64_t s = map_start; s < map_start + map_pages; s++) free_slots_.push_back(s);
+  };
+  const uint64_t kChunk = std::max<uint64_t>(1, (4u << 20) / page_size_);
+  for (uint64_t p = 0; p < map_pages; p += kChunk) {
+    uint64_t n = std::min(kChunk, map_pages - p);
+    Status s = io_->Write(file_, (map_start + p) * page_size_, buf.get() + p * page_size_,
+                          static_cast<uint32_t>(n * page_size_));
+    if (!s.ok()) {
+      give_back_run();
+      return s.WithContext("writing the page map");
+    }
+  }
+  uint64_t slots;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    slots = slot_count_;
+  }
+  Result<uint64_t> size = io_->FileSize(file_);
+  if (!size.ok()) return size.status();
+  if (size.value() < slots * page_size_) {
+    RINGDB_RETURN_IF_ERROR(io_->Truncate(file_, slots * page_size_));
+  }
+  Status s = io_->Sync(file_);
+  if (!s.ok()) {
+    give_back_run();
+    return s;
+  }
+
+  // 3. The superblock makes it the checkpoint.
+  sb->page_size = page_size_;
+  sb->logical_pages = n_ids;
+  sb->slot_count = slots;
+  sb->map_start = map_start;
+  sb->map_pages = map_pages;
+  sb->seq++;
+  s = WriteSuperblock(io_, file_, *sb);
+  if (!s.ok()) {
+    sb->seq--;
+    give_back_run();
+    return s.WithContext("writing the superblock");
+  }
+
+  // 4. Slots the old checkpoint held and the new one does not are free.
+  std::lock_guard<std::mutex> lock(mu_);
+  RebuildFreeLocked(map_start, map_pages);
+  checkpoints_++;
+  return Status::OK();
+}
+
+Status PageStore::Verify(std::string* report) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint8_t> seen(slot_count_, 0);
+  Status result;
+  for (uint64_t id = 0; id < map_.size(); id++) {
+    uint64_t s = map_[id];
+    if (s == 0) continue;
+    if (s < 2 || s >= slot_count_ || seen[s]) {
+      if (report) {
+        *report += "page " + std::to_string(id) + ": bad or shared slot " +
+                   std::to_string(s) + "\n";
+      }
+      result = Status::Corruption("page map is inconsistent");
+      continue;
+    }
+    seen[s] = 1;
+  }
+  return result;
+}
+
+PageStoreStats PageStore::stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PageStoreStats st;
+  st.logical_pages = map_.size();
+  st.live_pages = map_.size() - free_ids_.size();
+  st.slots = slot_count_;
+  st.free_slots = free_slots_.size();
+  st.pending_slots = pending_free_.size();
+  st.checkpoints = checkpoints_;
+  return st;
+}
+
+}  // namespace ringdb

@@ -1,0 +1,112 @@
+// PageStore: where logical pages live in the data file (shadow paging).
+//
+// The B+tree names pages by logical id; the store maps each id to a
+// physical slot (slot s is at byte s * page_size). A slot referenced by the
+// last durable checkpoint is never overwritten: the first write of such a
+// page after a checkpoint goes to a fresh slot, and the old slot is only
+// reused once the next checkpoint no longer references it. So the file
+// always holds the last checkpoint's tree intact, whatever was written
+// after it, and a page torn by a crash can only be one the checkpoint does
+// not reference.
+//
+// This is how ringdb meets the torn-page rule (DESIGN.md): instead of
+// repairing a torn page from a full-page image or a doublewrite copy, it
+// never tears a page recovery needs. Recovery reads the checkpoint's map
+// and replays the log over it; pages written after the checkpoint are
+// unreferenced garbage and their slots are free again.
+//
+// The map is written at each checkpoint as a contiguous run of map pages
+// (one u64 slot number per logical id, 0 = free) named by the superblock.
+// Map page layout: PageHeader (page_id = kMapPageTag + index), then
+// (page_size - 24) / 8 little-endian u64 entries.
+//
+// Thread-safety: all methods are safe from any thread (one mutex, never
+// held across I/O). Checkpoint() requires that no page is modified while it
+// runs (the DB holds its writer lock).
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "bufferpool/buffer_pool.h"
+#include "engine/page_allocator.h"
+#include "engine/superblock.h"
+#include "io/io_backend.h"
+
+namespace ringdb {
+
+inline constexpr uint64_t kMapPageTag = 0xFFFF'0000'0000'0000ull;
+
+struct PageStoreStats {
+  uint64_t logical_pages = 0;  // ids ever handed out (high-water mark)
+  uint64_t live_pages = 0;     // ids in use
+  uint64_t slots = 0;          // physical slots in the file
+  uint64_t free_slots = 0;
+  uint64_t pending_slots = 0;  // freed, reusable after the next checkpoint
+  uint64_t checkpoints = 0;
+};
+
+class PageStore : public PageLocator, public PageAllocator {
+ public:
+  // A store for a new, empty file.
+  PageStore(io::IoBackend* io, io::FileId file, uint32_t page_size);
+
+  // Loads the map named by `sb` (checksummed map pages) and derives the
+  // free slots and free ids.
+  static Result<std::unique_ptr<PageStore>> Load(io::IoBackend* io, io::FileId file,
+                                                 const Superblock& sb);
+
+  // The pool whose pages this store places; Free() drops pages from it.
+  void set_pool(BufferPool* pool) { pool_ = pool; }
+
+  // PageLocator.
+  Result<uint64_t> ReadOffset(PageId id) override;
+  Result<uint64_t> WriteOffset(PageId id) override;
+  void WriteDone(PageId id, uint64_t offset) override;
+
+  // PageAllocator.
+  Result<PageId> Allocate() override;
+  void Free(PageId id) override;
+
+  // Flushes the pool, writes the map and the superblock `sb` (its seq,
+  // map and slot fields are filled in here) and fdatasyncs: afterwards the
+  // file holds this checkpoint. On failure the previous checkpoint stays
+  // the valid one.
+  Status Checkpoint(Superblock* sb);
+
+  // Checks that every mapped slot is inside the file and used once.
+  Status Verify(std::string* report);
+
+  PageStoreStats stats();
+  uint32_t page_size() const { return page_size_; }
+
+ private:
+  bool InCheckpoint(uint64_t slot) const {
+    return slot < ckpt_.size() && ckpt_[slot] != 0;
+  }
+  uint64_t TakeSlotLocked();
+  // A run of n consecutive free slots (or new ones at the end of the file).
+  uint64_t TakeRunLocked(uint64_t n);
+  void ReleaseSlotLocked(uint64_t slot);
+  void RebuildFreeLocked(uint64_t map_start, uint64_t map_pages);
+
+  io::IoBackend* const io_;
+  const io::FileId file_;
+  const uint32_t page_size_;
+  BufferPool* pool_ = nullptr;
+
+  std::mutex mu_;
+  std::vector<uint64_t> map_;      // logical id -> slot (0: none)
+  std::vector<uint64_t> pending_;  // logical id -> slot being written (0: none)
+  std::vector<uint8_t> ckpt_;      // slot -> referenced by the last checkpoint
+  std::vector<uint64_t> free_slots_;
+  std::vector<uint64_t> pending_free_;  // in the checkpoint; free after the next
+  std::vector<uint64_t> free_ids_;
+  uint64_t slot_count_ = 2;        // slots 0 and 1: the superblock copies
+  uint64_t map_start_ = 0, map_pages_ = 0;  // the checkpoint's map run
+  uint64_t checkpoints_ = 0;
+};
+
+}  // namespace ringdb

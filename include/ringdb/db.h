@@ -1,0 +1,86 @@
+// DB: an embedded, self-caching key-value store (a B+tree over a buffer pool
+// that moves pages with O_DIRECT and io_uring, with a write-ahead log).
+//
+// A database is a directory holding a data file, the log and a lock file.
+// Only one process opens it at a time (the lock file is flock'd).
+//
+// Thread-safety: every method of DB may be called from any number of threads
+// at once. Readers are not blocked by writers of other pages.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ringdb/iterator.h"
+#include "ringdb/options.h"
+#include "ringdb/status.h"
+#include "ringdb/write_batch.h"
+
+namespace ringdb {
+
+// Longest key and value accepted.
+inline constexpr size_t kMaxKeySize = 4096;
+inline constexpr size_t kMaxValueSize = 64ull << 20;
+
+class DB {
+ public:
+  // Opens (and, with create_if_missing, creates) the database in directory
+  // `path`, recovering from the log if the last run did not close cleanly.
+  // On success stores the DB in *db; on failure leaves *db empty.
+  static Status Open(const Options& options, const std::string& path,
+                     std::unique_ptr<DB>* db);
+
+  DB() = default;
+  DB(const DB&) = delete;
+  DB& operator=(const DB&) = delete;
+  // Closes if Close() was not called; errors are then only logged.
+  virtual ~DB() = default;
+
+  virtual Status Put(const WriteOptions& options, std::string_view key,
+                     std::string_view value) = 0;
+  virtual Status Delete(const WriteOptions& options, std::string_view key) = 0;
+  // Applies every operation of `batch` or none, also across a crash.
+  virtual Status Write(const WriteOptions& options, WriteBatch* batch) = 0;
+
+  // Stores the value in *value. A missing key gives IsNotFound().
+  virtual Status Get(const ReadOptions& options, std::string_view key,
+                     std::string* value) = 0;
+
+  // Looks up all keys, issuing the page reads they miss together. Resizes
+  // *values to keys.size(); returns one Status per key.
+  virtual std::vector<Status> MultiGet(const ReadOptions& options,
+                                       const std::vector<std::string_view>& keys,
+                                       std::vector<std::string>* values) = 0;
+
+  // A new iterator, initially not Valid(). The caller owns it and must
+  // destroy it before the DB.
+  virtual std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) = 0;
+
+  // Writes every dirty page, fdatasyncs the data file and trims the log.
+  virtual Status Checkpoint() = 0;
+
+  // Checks every reachable page's checksum and the tree's order invariants.
+  // Appends one line per problem to *report (when not null).
+  virtual Status Verify(std::string* report) = 0;
+
+  // Properties: "ringdb.stats" (human-readable summary) and single numbers,
+  // e.g. "ringdb.pool.hits", "ringdb.pool.misses", "ringdb.pool.hit_ratio",
+  // "ringdb.io.bytes_read", "ringdb.io.bytes_written", "ringdb.log.syncs",
+  // "ringdb.io.backend". Returns false for an unknown name.
+  // "ringdb.properties" lists every name.
+  virtual bool GetProperty(std::string_view name, std::string* value) = 0;
+
+  // Checkpoints and releases the files. Further calls return InvalidArgument.
+  virtual Status Close() = 0;
+};
+
+// Removes the database in `path` (its files and the directory).
+Status DestroyDB(const std::string& path);
+
+// "ringdb <major>.<minor>.<patch>".
+const char* Version();
+
+}  // namespace ringdb

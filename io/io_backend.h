@@ -1,0 +1,142 @@
+// IoBackend: how ringdb moves aligned blocks between memory and files.
+//
+// Backends: io_uring (O_DIRECT, registered buffers and files, batched
+// submits), pread/pwrite (O_DIRECT, the fallback), buffered (page cache,
+// for comparisons only) and a fault-injecting wrapper for tests
+// (fault_backend.h). Only io/ includes liburing.h.
+//
+// Every request is checked before it reaches the kernel: with O_DIRECT the
+// buffer address, offset and length must be multiples of kDirectIoAlignment;
+// a misaligned request is InvalidArgument naming the path and offset. Short
+// transfers are finished, EINTR/EAGAIN retried, and real errors come back as
+// IOError (NoSpace for ENOSPC) naming the path and offset.
+//
+// Thread-safety: all methods may be called concurrently from any threads.
+// Submit() blocks the calling thread until all of its requests completed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "io/result.h"
+#include "ringdb/options.h"
+#include "ringdb/status.h"
+
+namespace ringdb::io {
+
+inline constexpr size_t kDirectIoAlignment = 4096;
+
+// A file opened through a backend. Values are small and dense (fixed-file
+// slots in the io_uring backend).
+struct FileId {
+  int32_t value = -1;
+  bool valid() const { return value >= 0; }
+  friend bool operator==(FileId a, FileId b) { return a.value == b.value; }
+};
+
+enum class OpenMode : uint8_t {
+  kReadWrite,        // must exist
+  kCreateReadWrite,  // created when missing
+  kReadOnly,
+};
+
+struct IoRequest {
+  enum class Op : uint8_t { kRead, kWrite };
+  Op op = Op::kRead;
+  FileId file;
+  uint64_t offset = 0;
+  char* buf = nullptr;
+  uint32_t len = 0;
+  // Set by the backend: the outcome of this request alone.
+  Status status;
+};
+
+struct IoStats {
+  uint64_t reads = 0;          // read requests completed
+  uint64_t writes = 0;         // write requests completed
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+  uint64_t syncs = 0;          // fdatasync calls (ring or plain)
+  uint64_t submits = 0;        // io_uring_enter / syscalls issued for data
+  uint64_t fixed_ops = 0;      // requests that used a registered buffer
+  uint64_t retries = 0;        // short transfers finished / EAGAIN retried
+};
+
+class IoBackend {
+ public:
+  virtual ~IoBackend() = default;
+
+  // "io_uring", "pread", "buffered", "fault(<inner>)".
+  virtual std::string Name() const = 0;
+
+  // True when the backend bypasses the page cache (alignment required).
+  virtual bool direct() const = 0;
+
+  // Registers [base, base + len) so that requests whose buffers lie inside
+  // it use fixed-buffer operations. base and len must be 4 KiB aligned. May
+  // be called more than once. When the kernel refuses (RLIMIT_MEMLOCK), the
+  // region stays usable unregistered and the returned Status says why; the
+  // caller reports that once and keeps going.
+  virtual Status RegisterBuffer(void* base, size_t len) = 0;
+
+  // Forgets the region registered at `base` (before its memory is
+  // unmapped: a stale registration would send later I/O to the old pages).
+  // Require: no request on that region in flight. No-op when not registered.
+  virtual void UnregisterBuffer(void* base) {}
+
+  // Opens `path`. A filesystem that refuses O_DIRECT gives InvalidArgument
+  // naming the path and suggesting io_backend = kBuffered.
+  virtual Result<FileId> Open(const std::string& path, OpenMode mode) = 0;
+  virtual Status Close(FileId file) = 0;
+
+  // Runs all requests, batching them into as few submits as possible, and
+  // waits for all of them. Sets each request's status and returns the first
+  // failure (or OK).
+  virtual Status Submit(std::span<IoRequest> requests) = 0;
+
+  // Convenience wrappers for one request.
+  Status Read(FileId file, uint64_t offset, char* buf, uint32_t len);
+  Status Write(FileId file, uint64_t offset, const char* buf, uint32_t len);
+
+  // fdatasync: through the ring (IORING_FSYNC_DATASYNC) in the io_uring
+  // backend, a plain call elsewhere.
+  virtual Status Sync(FileId file) = 0;
+
+  // Size of the file in bytes.
+  virtual Result<uint64_t> FileSize(FileId file) = 0;
+  // Sets the size (extends with zeros or cuts).
+  virtual Status Truncate(FileId file, uint64_t size) = 0;
+
+  // The path a file was opened with ("" for an unknown id).
+  virtual std::string PathOf(FileId file) const = 0;
+
+  virtual IoStats stats() const = 0;
+};
+
+struct BackendChoice {
+  std::unique_ptr<IoBackend> backend;
+  // Empty when the requested backend was created; otherwise why it fell
+  // back (e.g. "io_uring_queue_init: Operation not permitted; using pread").
+  std::string fallback_reason;
+};
+
+// Creates the requested backend, falling back from io_uring to pread when
+// io_uring cannot be set up. `queue_depth` bounds requests per ring submit.
+Result<BackendChoice> NewIoBackend(IoBackendKind kind, unsigned queue_depth = 64);
+
+// Direct constructors (tests use them to run one suite on each backend).
+Result<std::unique_ptr<IoBackend>> NewUringBackend(unsigned queue_depth);
+std::unique_ptr<IoBackend> NewPreadBackend();
+std::unique_ptr<IoBackend> NewBufferedBackend();
+
+// Helpers shared by backends and callers.
+bool IsAligned(const void* p, size_t a);
+bool IsAligned(uint64_t v, size_t a);
+// Status for errno `err` during `what` on `path` at `offset`.
+Status ErrnoStatus(int err, std::string_view what, const std::string& path,
+                   uint64_t offset);
+
+}  // namespace ringdb::io
