@@ -489,6 +489,7 @@ Status BufferPool::EvictBatch(std::unique_lock<std::mutex>& lock, bool* progress
     if (fr.dirty.load()) {
       fr.writing = true;  // refused by the filter from now on
       fr.pins++;
+      evict_writes_++;
       dirty.push_back(f);
       continue;
     }
@@ -511,6 +512,7 @@ Status BufferPool::EvictBatch(std::unique_lock<std::mutex>& lock, bool* progress
   lock.lock();
 
   // Phase 3: free those that nobody pinned or dirtied meanwhile.
+  evict_writes_ -= dirty.size();
   for (FrameId f : dirty) {
     Frame& fr = frame(f);
     fr.writing = false;
@@ -636,14 +638,6 @@ Status BufferPool::WriteFrames(std::span<const FrameId> frames) {
   }
   std::span<io::IoRequest> batch(reqs.data(), n);
   (void)io_->Submit(batch);
-  std::vector<char> orphan(n, 0);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    size_t k = 0;
-    for (FrameId f : frames) {
-      if (k < n && pages[k] == frame(f).page) orphan[k++] = frame(f).state == Frame::State::kOrphan;
-    }
-  }
   size_t k = 0;
   for (FrameId f : frames) {
     Frame& fr = frame(f);
@@ -652,12 +646,12 @@ Status BufferPool::WriteFrames(std::span<const FrameId> frames) {
       if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
       continue;
     }
-    const io::IoRequest& r = reqs[k];
-    bool dropped = orphan[k++];
+    const io::IoRequest& r = reqs[k++];
     if (r.status.ok()) {
       writes_.fetch_add(1, std::memory_order_relaxed);
       bytes_written_.fetch_add(page_size_, std::memory_order_relaxed);
-      if (locator_ != nullptr && !dropped) locator_->WriteDone(fr.page, r.offset);
+      // Also for a page dropped meanwhile: the locator takes its slot back.
+      if (locator_ != nullptr) locator_->WriteDone(fr.page, r.offset);
     } else {
       if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
       if (first.ok()) {
@@ -672,7 +666,10 @@ Status BufferPool::FlushAll() {
   const size_t kBatch = 128;
   std::vector<FrameId> dirty;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    // Write-backs of evicted pages finish first, so that when FlushAll
+    // returns every page written so far has reached the locator.
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return evict_writes_ == 0; });
     for (uint32_t i = 0; i < num_frames_; i++) {
       Frame& fr = frames_[i];
       if (fr.state == Frame::State::kReady && !fr.writing && fr.dirty.load()) {

@@ -158,7 +158,9 @@ class BufferPool {
   Status FetchMany(std::span<const PageId> ids, LatchMode mode,
                    std::vector<PageGuard>* guards);
 
-  // Writes every dirty page in batches, then fdatasyncs the file.
+  // Waits for eviction write-backs in flight, writes every dirty page in
+  // batches, then fdatasyncs the file. Pages dirtied while it runs may stay
+  // dirty; the engine holds its writers back during a checkpoint.
   Status FlushAll();
 
   // Forgets page `id` without writing it (it was freed). Require: unpinned.
@@ -228,6 +230,7 @@ class BufferPool {
   std::atomic<uint64_t> hits_{0}, misses_{0}, reads_{0}, writes_{0}, evictions_{0},
       bytes_read_{0}, bytes_written_{0}, busy_waits_{0}, dirty_count_{0};
   uint32_t used_frames_ = 0;  // guarded by mu_
+  size_t evict_writes_ = 0;    // guarded by mu_: eviction write-backs in flight
 };
 
 }  // namespace ringdb

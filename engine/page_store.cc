@@ -43,6 +43,7 @@ Result<std::unique_ptr<PageStore>> PageStore::Load(io::IoBackend* io, io::FileId
   }
   store->map_.assign(sb.logical_pages, 0);
   store->pending_.assign(sb.logical_pages, 0);
+  store->live_.assign(sb.logical_pages, 0);
   store->slot_count_ = sb.slot_count;
 
   // Read the map run in chunks.
@@ -74,6 +75,7 @@ Result<std::unique_ptr<PageStore>> PageStore::Load(io::IoBackend* io, io::FileId
                                     " to impossible slot " + std::to_string(slot));
         }
         store->map_[id] = slot;
+        store->live_[id] = slot != 0;
       }
     }
   }
@@ -89,17 +91,17 @@ void PageStore::RebuildFreeLocked(uint64_t map_start, uint64_t map_pages) {
   for (uint64_t s = map_start; s < map_start + map_pages; s++) ckpt_[s] = 1;
   free_ids_.clear();
   for (uint64_t id = 0; id < map_.size(); id++) {
-    if (map_[id] != 0) {
-      ckpt_[map_[id]] = 1;
-    } else if (pending_[id] == 0) {
-      free_ids_.push_back(id);
-    }
+    if (map_[id] != 0) ckpt_[map_[id]] = 1;
+    if (!live_[id]) free_ids_.push_back(id);
   }
   // Slots written since this checkpoint began (pending) are in use too.
   free_slots_.clear();
   std::vector<uint8_t> busy(ckpt_);
   for (uint64_t s : pending_) {
     if (s != 0 && s < busy.size()) busy[s] = 1;
+  }
+  for (uint64_t s : scratch_) {
+    if (s < busy.size()) busy[s] = 1;
   }
   for (uint64_t s = slot_count_; s-- > 2;) {
     if (!busy[s]) free_slots_.push_back(s);  // lowest slots handed out first
@@ -143,6 +145,13 @@ Result<uint64_t> PageStore::WriteOffset(PageId id) {
     return Status::InvalidArgument("write of page " + std::to_string(id.value) +
                                    " that was never allocated");
   }
+  if (!live_[id.value]) {
+    // A write-back that raced with Free(): give it a scratch slot that
+    // WriteDone takes back.
+    uint64_t s = TakeSlotLocked();
+    scratch_.insert(s);
+    return s * page_size_;
+  }
   uint64_t cur = map_[id.value];
   if (cur != 0 && !InCheckpoint(cur)) return cur * page_size_;  // in place
   if (pending_[id.value] != 0) return pending_[id.value] * page_size_;
@@ -154,6 +163,10 @@ Result<uint64_t> PageStore::WriteOffset(PageId id) {
 void PageStore::WriteDone(PageId id, uint64_t offset) {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t s = offset / page_size_;
+  if (scratch_.erase(s) != 0) {
+    free_slots_.push_back(s);
+    return;
+  }
   if (id.value >= map_.size()) return;
   if (map_[id.value] == s) return;  // written in place
   if (pending_[id.value] != s) {
@@ -173,11 +186,13 @@ Result<PageId> PageStore::Allocate() {
   if (!free_ids_.empty()) {
     uint64_t id = free_ids_.back();
     free_ids_.pop_back();
+    live_[id] = 1;
     return PageId{id};
   }
   if (map_.size() >= (1ull << 40)) return Status::NoSpace("page id space exhausted");
   map_.push_back(0);
   pending_.push_back(0);
+  live_.push_back(1);
   return PageId{map_.size() - 1};
 }
 
@@ -191,6 +206,7 @@ void PageStore::Free(PageId id) {
     pending_[id.value] = 0;
   }
   map_[id.value] = 0;
+  live_[id.value] = 0;
   free_ids_.push_back(id.value);
 }
 

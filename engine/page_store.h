@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "bufferpool/buffer_pool.h"
@@ -100,7 +101,9 @@ class PageStore : public PageLocator, public PageAllocator {
   std::mutex mu_;
   std::vector<uint64_t> map_;      // logical id -> slot (0: none)
   std::vector<uint64_t> pending_;  // logical id -> slot being written (0: none)
+  std::vector<uint8_t> live_;      // logical id -> allocated and not freed
   std::vector<uint8_t> ckpt_;      // slot -> referenced by the last checkpoint
+  std::unordered_set<uint64_t> scratch_;  // slots of writes that raced Free()
   std::vector<uint64_t> free_slots_;
   std::vector<uint64_t> pending_free_;  // in the checkpoint; free after the next
   std::vector<uint64_t> free_ids_;

@@ -1,0 +1,175 @@
+#include "bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+namespace ringdb_bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void RemoveDir(KvEngine* engine, const std::string& dir) {
+  (void)engine->Destroy(dir);  // the engine's own way first; then whatever is left
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+// Opens `dir`, creating the directory first (engines differ on whether they
+// create a missing one).
+EngineStatus OpenAt(KvEngine* engine, size_t cache_bytes, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  return engine->Open(EngineConfig{cache_bytes}, dir);
+}
+
+void PrintPhaseLine(const PhaseResult& p) {
+  if (!p.ran) {
+    std::printf("%-24s %-18s : skipped (%s)\n", p.engine.c_str(), p.workload.c_str(),
+                p.skip_reason.c_str());
+  } else {
+    std::printf("%-24s %-18s : %10.3f micros/op %11.0f ops/sec %6.1f s%s%s\n", p.engine.c_str(),
+                p.workload.c_str(), p.calls ? p.hist.MeanNanos() / 1000.0 : 0.0,
+                p.OpsPerSecond(), p.seconds, p.capped ? " (capped)" : "",
+                p.errors || p.wrong_values ? " ERRORS" : "");
+    if (!p.first_error.empty()) std::printf("    first error: %s\n", p.first_error.c_str());
+    for (const std::string& w : p.warnings) std::printf("    warning: %s\n", w.c_str());
+  }
+  std::fflush(stdout);
+}
+
+// Splits "readrandom@disk" into ("readrandom", "disk").
+void SplitVariant(const std::string& w, std::string* base, std::string* variant) {
+  size_t at = w.find('@');
+  *base = w.substr(0, at);
+  *variant = at == std::string::npos ? "" : w.substr(at + 1);
+}
+
+// Flags figures that cannot be right, so nobody quotes them.
+void CheckPhase(const WorkloadPlan& plan, const BenchSettings& settings, PhaseResult* r) {
+  if (r->calls > 0 && r->found + r->not_found + r->errors == 0 && !plan.writes) {
+    r->warnings.push_back("a read workload that read nothing");
+  }
+  const bool sync = plan.name == "fillsync" || settings.sync;
+  if (sync && r->user_bytes_written > 0) {
+    for (const char* key : {"log.syncs", "wal.syncs"}) {
+      const double d = r->StatDelta(key);
+      if (r->stats_after.numbers.count(key) && d == 0) {
+        r->warnings.push_back(std::string("sync writes, but the engine's ") + key +
+                              " did not grow: not durable as asked?");
+      }
+    }
+  }
+  if (r->wrong_values > 0) {
+    r->warnings.push_back(std::to_string(r->wrong_values) + " values read differ from those written");
+  }
+}
+
+}  // namespace
+
+size_t DiskPhaseCacheBytes(const BenchFlags& flags) {
+  const double data = static_cast<double>(flags.settings.num) *
+                      static_cast<double>(flags.key_size + flags.value_size);
+  size_t bytes = static_cast<size_t>(data / flags.mem_ratio);
+  bytes = std::max<size_t>(bytes, 256 << 10);
+  return std::min<size_t>(bytes, flags.cache_size);
+}
+
+EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& keys,
+                    const std::string& dir) {
+  EngineRun run;
+  run.name = engine->Name();
+  run.kind = engine->Kind();
+  run.version = engine->Version();
+  run.dir = dir;
+  run.cache_bytes = flags.cache_size;
+  run.disk_cache_bytes = DiskPhaseCacheBytes(flags);
+
+  EngineRunState state;
+  state.engine = engine;
+  state.keys = &keys;
+  // A kept database from an earlier run is reused when the first workload
+  // is not a fill.
+  state.key_count = flags.settings.num;
+
+  RunOptions ro;
+  ro.progress = flags.progress;
+  ro.duration_seconds = flags.settings.duration_seconds;
+
+  run.start = SampleProc();
+  run.open_before = run.start;
+  size_t open_cache = run.cache_bytes;
+  EngineStatus s = OpenAt(engine, open_cache, dir);
+  run.open_after = SampleProc();
+  run.describe = engine->Describe();
+  bool open = s.ok();
+  if (!open) run.error = s.message();
+
+  for (const std::string& w : flags.benchmarks) {
+    PhaseResult p;
+    p.workload = w;
+    p.engine = run.name;
+    if (!open) {
+      p.skip_reason = "engine not open: " + run.error;
+      run.phases.push_back(p);
+      PrintPhaseLine(p);
+      continue;
+    }
+    std::string base, variant, error;
+    SplitVariant(w, &base, &variant);
+    WorkloadPlan plan;
+    if (!MakePlan(base, flags.settings, &state, &plan, &error) ||
+        (!variant.empty() && variant != "disk")) {
+      p.skip_reason = error.empty() ? "unknown variant @" + variant : error;
+      run.phases.push_back(p);
+      PrintPhaseLine(p);
+      continue;
+    }
+    const size_t want_cache = variant == "disk" ? run.disk_cache_bytes : run.cache_bytes;
+    if (plan.fresh_db || want_cache != open_cache) {
+      s = engine->Close();
+      if (s.ok() && plan.fresh_db) {
+        RemoveDir(engine, dir);
+        state.key_count = 0;
+      }
+      if (s.ok()) s = OpenAt(engine, want_cache, dir);
+      open_cache = want_cache;
+      if (!s.ok()) {
+        open = false;
+        run.error = s.message();
+        p.skip_reason = "reopen failed: " + run.error;
+        run.phases.push_back(p);
+        PrintPhaseLine(p);
+        continue;
+      }
+      // Plans read key_count when built (YCSB): rebuild after a reset.
+      (void)MakePlan(base, flags.settings, &state, &plan, &error);
+    }
+    const std::string label = run.name + " " + w;
+    PhaseResult r = RunPlan(plan, &state, ro, flags.settings, label);
+    r.workload = w;
+    r.engine = run.name;
+    r.cache_bytes = open_cache;
+    CheckPhase(plan, flags.settings, &r);
+    if (plan.name == "fillseq" || plan.name == "fillrandom" || plan.name == "fillsync") {
+      state.key_count = std::max<uint64_t>(state.key_count.load(), flags.settings.num);
+    }
+    run.user_bytes_written += r.user_bytes_written;
+    PrintPhaseLine(r);
+    run.phases.push_back(std::move(r));
+  }
+
+  run.last_stats = engine->Stats();
+  const Clock::time_point c0 = Clock::now();
+  s = engine->Close();
+  run.close_seconds = std::chrono::duration<double>(Clock::now() - c0).count();
+  if (!s.ok() && run.error.empty()) run.error = "close: " + s.message();
+  run.end = SampleProc();
+  run.db_bytes = DirectoryBytes(dir);
+  if (!flags.keep) RemoveDir(engine, dir);
+  return run;
+}
+
+}  // namespace ringdb_bench

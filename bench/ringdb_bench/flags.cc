@@ -1,0 +1,181 @@
+#include "flags.h"
+
+#include <gflags/gflags.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <sstream>
+
+DEFINE_string(benchmarks,
+              "fillseq,fillrandom,overwrite,fillsync,readrandom,multiget,readseq,seekrandom,"
+              "readwhilewriting,ycsba,ycsbb,ycsbc,ycsbd,ycsbe,ycsbf,"
+              "readrandom@disk,multiget@disk,seekrandom@disk,ycsbc@disk,deleterandom",
+              "Comma-separated workloads, run in order on each engine. A name with the "
+              "suffix @disk runs with the budget cut to (user data)/--mem_ratio, so the data "
+              "is >= mem_ratio x the budget (the DB is reopened for it). Names: fillseq, "
+              "fillrandom, overwrite, fillsync, readrandom, multiget, readseq, seekrandom, "
+              "readwhilewriting, deleterandom, ycsba..ycsbf");
+DEFINE_string(engines, "ringdb,rocksdb", "Engines to run, in order: ringdb, rocksdb");
+DEFINE_string(io_backends, "io_uring",
+              "ringdb io backends to sweep: io_uring, pread, buffered (one row each)");
+DEFINE_string(policies, "clock",
+              "ringdb eviction policies to sweep: lru, clock, midpoint, sieve, s3fifo");
+DEFINE_uint64(num, 200000, "Number of keys the fills write");
+DEFINE_int64(reads, -1, "Operations of the read and YCSB workloads (-1: --num)");
+DEFINE_int64(deletes, -1, "Operations of deleterandom (-1: --num / 10)");
+DEFINE_int32(key_size, 16, "Key size in bytes (decimal digits, zero-padded)");
+DEFINE_int32(value_size, 100, "Value size in bytes");
+DEFINE_int32(threads, 1, "Threads of every workload but fillseq and fillsync");
+DEFINE_int32(fillsync_threads, 4, "Writer threads of fillsync (group commit shows)");
+DEFINE_uint64(cache_size, 64ull << 20,
+              "Memory budget in bytes: ringdb buffer_pool_bytes = RocksDB block cache");
+DEFINE_double(mem_ratio, 10, "Data / budget ratio of the @disk phases");
+DEFINE_bool(sync, false, "WriteOptions::sync for every write (fillsync always syncs)");
+DEFINE_int32(batch_size, 1, "Writes per WriteBatch in the fills");
+DEFINE_int32(multiget_batch, 32, "Keys per MultiGet");
+DEFINE_int32(seek_nexts, 100, "Next calls after each Seek of seekrandom");
+DEFINE_string(db, "/tmp/ringdb_bench", "Directory for the databases (one subdirectory per engine)");
+DEFINE_bool(keep, false, "Keep the databases after the run");
+DEFINE_uint64(seed, 301, "Seed of every random choice (same for every engine)");
+DEFINE_double(duration, 5, "Cap in seconds per workload (0: none)");
+DEFINE_double(zipf_theta, 0.99, "Zipfian constant of the YCSB workloads");
+DEFINE_bool(verify, true, "Check every value read against the value written");
+DEFINE_string(json, "", "Write the results as JSON to this file");
+DEFINE_string(chart, "", "Draw ops/s per workload and engine into this PNG (gnuplot)");
+DEFINE_bool(progress, false, "Progress bar on stderr (default: on when stderr is a terminal)");
+DEFINE_bool(fio, true, "Measure the device's 4 KiB O_DIRECT random-read IOPS with fio first");
+DEFINE_double(fio_runtime, 5, "Seconds per fio job");
+DEFINE_bool(rocksdb_buffered, false,
+            "Run RocksDB through the page cache (no use_direct_reads / direct flush and "
+            "compaction) to show the page cache growing");
+DEFINE_uint64(rocksdb_write_buffer_size, 4ull << 20,
+              "RocksDB write_buffer_size (its memtables are memory on top of the budget)");
+DEFINE_int32(rocksdb_max_write_buffer_number, 2, "RocksDB max_write_buffer_number");
+
+namespace ringdb_bench {
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+namespace {
+
+int Fail(const std::string& why) {
+  std::fprintf(stderr, "ringdb_bench: %s\n", why.c_str());
+  return 1;
+}
+
+bool IsOurs(const gflags::CommandLineFlagInfo& info) {
+  // librocksdb.so defines its tools' flags too; show and record ours only.
+  return info.filename.find("ringdb_bench") != std::string::npos;
+}
+
+// gflags' --help would list every flag linked in, RocksDB's tools' among
+// them; this lists ours.
+void PrintHelp(const std::string& usage) {
+  std::printf("%s\nFlags:\n", usage.c_str());
+  std::vector<gflags::CommandLineFlagInfo> all;
+  gflags::GetAllFlags(&all);
+  for (const auto& i : all) {
+    if (!IsOurs(i)) continue;
+    std::printf("  --%s (%s) default: %s\n      %s\n", i.name.c_str(), i.type.c_str(),
+                i.default_value.empty() ? "\"\"" : i.default_value.c_str(), i.description.c_str());
+  }
+}
+
+}  // namespace
+
+int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
+  std::string usage =
+      "ringdb_bench [--flag=value ...]: ringdb and RocksDB side by side.\nWorkloads:\n";
+  for (const auto& [name, what] : WorkloadNames()) usage += "  " + name + ": " + what + "\n";
+  for (int i = 1; i < *argc; i++) {
+    const std::string a = (*argv)[i];
+    if (a == "--help" || a == "-help" || a == "-h" || a == "--helpshort") {
+      PrintHelp(usage);
+      return 0;
+    }
+  }
+  gflags::SetUsageMessage(usage);
+  gflags::SetVersionString("0.1");
+  gflags::ParseCommandLineFlags(argc, argv, true);
+
+  f->benchmarks = SplitList(FLAGS_benchmarks);
+  f->engines = SplitList(FLAGS_engines);
+  f->io_backends = SplitList(FLAGS_io_backends);
+  f->policies = SplitList(FLAGS_policies);
+  if (f->benchmarks.empty()) return Fail("--benchmarks is empty");
+  if (f->engines.empty()) return Fail("--engines is empty");
+  for (const std::string& e : f->engines) {
+    if (e != "ringdb" && e != "rocksdb") return Fail("unknown engine '" + e + "' in --engines");
+  }
+  if (f->io_backends.empty() || f->policies.empty()) {
+    return Fail("--io_backends and --policies need at least one entry");
+  }
+  if (FLAGS_num == 0) return Fail("--num must be > 0");
+  if (FLAGS_key_size < 8 || FLAGS_key_size > 1024) return Fail("--key_size must be in [8, 1024]");
+  if (FLAGS_value_size < 1 || FLAGS_value_size > (16 << 20)) {
+    return Fail("--value_size must be in [1, 16 MiB]");
+  }
+  if (FLAGS_threads < 1 || FLAGS_fillsync_threads < 1) return Fail("thread counts must be >= 1");
+  if (FLAGS_cache_size < (1 << 20)) return Fail("--cache_size must be at least 1 MiB");
+  if (FLAGS_mem_ratio < 1) return Fail("--mem_ratio must be >= 1");
+  if (FLAGS_batch_size < 1 || FLAGS_multiget_batch < 1 || FLAGS_seek_nexts < 0) {
+    return Fail("--batch_size and --multiget_batch must be >= 1, --seek_nexts >= 0");
+  }
+  if (FLAGS_db.empty()) return Fail("--db is empty");
+
+  BenchSettings& s = f->settings;
+  s.num = FLAGS_num;
+  s.reads = FLAGS_reads < 0 ? FLAGS_num : static_cast<uint64_t>(FLAGS_reads);
+  s.deletes = FLAGS_deletes < 0 ? std::max<uint64_t>(1, FLAGS_num / 10)
+                                : static_cast<uint64_t>(FLAGS_deletes);
+  s.threads = FLAGS_threads;
+  s.fillsync_threads = FLAGS_fillsync_threads;
+  s.sync = FLAGS_sync;
+  s.batch_size = FLAGS_batch_size;
+  s.multiget_batch = FLAGS_multiget_batch;
+  s.seek_nexts = FLAGS_seek_nexts;
+  s.duration_seconds = FLAGS_duration;
+  s.zipf_theta = FLAGS_zipf_theta;
+  s.seed = FLAGS_seed;
+  s.verify = FLAGS_verify;
+
+  f->key_size = static_cast<size_t>(FLAGS_key_size);
+  f->value_size = static_cast<size_t>(FLAGS_value_size);
+  f->cache_size = FLAGS_cache_size;
+  f->mem_ratio = FLAGS_mem_ratio;
+  f->db = FLAGS_db;
+  f->keep = FLAGS_keep;
+  f->json = FLAGS_json;
+  f->chart = FLAGS_chart;
+  gflags::CommandLineFlagInfo info;
+  const bool progress_default =
+      gflags::GetCommandLineFlagInfo("progress", &info) && info.is_default;
+  f->progress = progress_default ? isatty(STDERR_FILENO) != 0 : FLAGS_progress;
+  f->fio = FLAGS_fio;
+  f->fio_runtime = FLAGS_fio_runtime;
+  f->rocksdb_buffered = FLAGS_rocksdb_buffered;
+  f->rocksdb_write_buffer_size = FLAGS_rocksdb_write_buffer_size;
+  f->rocksdb_max_write_buffer_number = FLAGS_rocksdb_max_write_buffer_number;
+  return -1;
+}
+
+std::vector<std::pair<std::string, std::string>> FlagValues() {
+  std::vector<gflags::CommandLineFlagInfo> all;
+  gflags::GetAllFlags(&all);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& i : all) {
+    if (!IsOurs(i)) continue;
+    out.emplace_back(i.name, i.current_value);
+  }
+  return out;
+}
+
+}  // namespace ringdb_bench

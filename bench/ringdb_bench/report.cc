@@ -1,0 +1,192 @@
+// The human-readable report on stdout.
+#include "report.h"
+
+#include <cmath>
+
+namespace ringdb_bench {
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+double Delta(uint64_t after, uint64_t before) {
+  return static_cast<double>(after) - static_cast<double>(before);
+}
+
+std::string Fmt(const char* fmt, double v) {
+  if (!std::isfinite(v) || v < 0) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), fmt, v);
+  return buf;
+}
+
+std::string FmtSigned(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%+.1f", v);
+  return buf;
+}
+
+// The i-th phase of `e` (RunEngine records one per --benchmarks entry, in
+// order, so a workload listed twice has two), or null when it did not run.
+const PhaseResult* Find(const EngineRun& e, size_t i) {
+  return i < e.phases.size() && e.phases[i].ran ? &e.phases[i] : nullptr;
+}
+
+void PrintPhases(const RunReport& r, std::FILE* out) {
+  std::fprintf(out,
+               "%-17s %-24s %11s %9s %9s %9s %8s %8s %8s %9s %9s %6s %6s\n",
+               "workload", "engine", "ops/s", "p50 us", "p99 us", "p99.9 us", "rssd MiB",
+               "peak MiB", "pcd MiB", "rd MiB", "wr MiB", "WA", "hit%");
+  for (size_t i = 0; i < r.flags->benchmarks.size(); i++) {
+    const std::string& w = r.flags->benchmarks[i];
+    for (const EngineRun& e : r.engines) {
+      if (i >= e.phases.size()) continue;
+      const PhaseResult* p = &e.phases[i];
+      if (!p->ran) {
+        std::fprintf(out, "%-17s %-24s skipped: %s\n", w.c_str(), e.name.c_str(),
+                     p->skip_reason.c_str());
+        continue;
+      }
+      const double hit = p->CacheHitRatio();
+      std::fprintf(
+          out, "%-17s %-24s %11.0f %9s %9s %9s %8s %8s %8s %9s %9s %6s %6s%s%s%s\n", w.c_str(),
+          e.name.c_str(), p->OpsPerSecond(), Fmt("%.1f", p->hist.PercentileNanos(50) / 1e3).c_str(),
+          Fmt("%.1f", p->hist.PercentileNanos(99) / 1e3).c_str(),
+          Fmt("%.1f", p->hist.PercentileNanos(99.9) / 1e3).c_str(),
+          FmtSigned(Delta(p->after.rss_bytes, p->before.rss_bytes) / kMiB).c_str(),
+          Fmt("%.1f", p->after.hwm_bytes / kMiB).c_str(),
+          FmtSigned(Delta(p->after.page_cache_bytes, p->before.page_cache_bytes) / kMiB).c_str(),
+          Fmt("%.1f", Delta(p->after.dev_read_bytes, p->before.dev_read_bytes) / kMiB).c_str(),
+          Fmt("%.1f", Delta(p->after.dev_write_bytes, p->before.dev_write_bytes) / kMiB).c_str(),
+          Fmt("%.2f", p->WriteAmp()).c_str(), hit < 0 ? "-" : Fmt("%.1f", hit * 100).c_str(),
+          p->capped ? " capped" : "", (p->errors || p->wrong_values) ? " ERRORS" : "",
+          p->warnings.empty() ? "" : " WARN");
+    }
+  }
+  std::fprintf(out,
+               "  ops/s counts keys read or written (a MultiGet of 32 is 32; a scan counts its "
+               "entries in readseq, one op elsewhere); latency is per call.\n"
+               "  rssd: RSS change over the phase; peak: VmHWM in the phase (reset before it "
+               "when the kernel allows); pcd: change of the page cache (Cached:, machine-wide); "
+               "rd/wr: bytes this process read/wrote on the device (/proc/self/io); WA: device "
+               "bytes written / user bytes written; hit%%: the engine's cache hit ratio in the "
+               "phase (RocksDB: block cache); capped: stopped by --duration.\n");
+}
+
+void PrintWarnings(const RunReport& r, std::FILE* out) {
+  bool any = false;
+  for (const EngineRun& e : r.engines) {
+    for (const PhaseResult& p : e.phases) {
+      for (const std::string& w : p.warnings) {
+        if (!any) std::fprintf(out, "\nWARNINGS (figures marked WARN are suspect):\n");
+        any = true;
+        std::fprintf(out, "  %s %s: %s\n", e.name.c_str(), p.workload.c_str(), w.c_str());
+      }
+      if (!p.first_error.empty()) {
+        if (!any) std::fprintf(out, "\nWARNINGS (figures marked WARN are suspect):\n");
+        any = true;
+        std::fprintf(out, "  %s %s: %llu errors, first: %s\n", e.name.c_str(), p.workload.c_str(),
+                     static_cast<unsigned long long>(p.errors), p.first_error.c_str());
+      }
+    }
+  }
+}
+
+void PrintRatios(const RunReport& r, std::FILE* out) {
+  const EngineRun* base = nullptr;
+  for (const EngineRun& e : r.engines) {
+    if (e.kind == "rocksdb") {
+      base = &e;
+      break;
+    }
+  }
+  std::vector<const EngineRun*> others;
+  for (const EngineRun& e : r.engines) {
+    if (e.kind == "ringdb") others.push_back(&e);
+  }
+  if (base == nullptr || others.empty()) return;
+  std::fprintf(out, "\nringdb / %s: ops/s ratio (>1: ringdb faster), p99 ratio (<1: ringdb lower)\n",
+               base->name.c_str());
+  std::fprintf(out, "%-17s", "workload");
+  for (const EngineRun* e : others) std::fprintf(out, " %-28s", e->name.c_str());
+  std::fprintf(out, "\n");
+  for (size_t i = 0; i < r.flags->benchmarks.size(); i++) {
+    const PhaseResult* b = Find(*base, i);
+    std::fprintf(out, "%-17s", r.flags->benchmarks[i].c_str());
+    for (const EngineRun* e : others) {
+      const PhaseResult* p = Find(*e, i);
+      if (b == nullptr || p == nullptr || b->OpsPerSecond() <= 0) {
+        std::fprintf(out, " %-28s", "-");
+        continue;
+      }
+      const double bp99 = b->hist.PercentileNanos(99);
+      char cell[64];
+      std::snprintf(cell, sizeof(cell), "%.3gx ops/s, p99 %s", p->OpsPerSecond() / b->OpsPerSecond(),
+                    bp99 > 0 ? Fmt("%.2gx", p->hist.PercentileNanos(99) / bp99).c_str() : "-");
+      std::fprintf(out, " %-28s", cell);
+    }
+    std::fprintf(out, "\n");
+  }
+}
+
+void PrintTotals(const RunReport& r, std::FILE* out) {
+  std::fprintf(out, "\nPer engine, whole run (open to close):\n");
+  std::fprintf(out, "%-24s %12s %12s %12s %7s %11s %11s %11s %9s\n", "engine", "user wr MiB",
+               "dev wr MiB", "dev rd MiB", "WA", "db size MiB", "open rssd", "pcd MiB", "close s");
+  for (const EngineRun& e : r.engines) {
+    const double dev_w = Delta(e.end.dev_write_bytes, e.start.dev_write_bytes);
+    const double wa = e.user_bytes_written ? dev_w / e.user_bytes_written : -1;
+    std::fprintf(out, "%-24s %12.1f %12.1f %12.1f %7s %11.1f %11s %11s %9.2f%s%s\n",
+                 e.name.c_str(), e.user_bytes_written / kMiB, dev_w / kMiB,
+                 Delta(e.end.dev_read_bytes, e.start.dev_read_bytes) / kMiB,
+                 Fmt("%.2f", wa).c_str(), e.db_bytes / kMiB,
+                 FmtSigned(Delta(e.open_after.rss_bytes, e.open_before.rss_bytes) / kMiB).c_str(),
+                 FmtSigned(Delta(e.end.page_cache_bytes, e.start.page_cache_bytes) / kMiB).c_str(),
+                 e.close_seconds, e.error.empty() ? "" : "  error: ", e.error.c_str());
+  }
+  for (const EngineRun& e : r.engines) {
+    auto backend = e.last_stats.text.find("io_backend");
+    if (backend != e.last_stats.text.end()) {
+      std::fprintf(out, "  %s: io backend in use: %s\n", e.name.c_str(), backend->second.c_str());
+    }
+    if (e.kind != "rocksdb") continue;
+    auto it = e.describe.find("memtable_bytes_max_beyond_budget");
+    if (it != e.describe.end()) {
+      std::fprintf(out, "  %s: memtables may add up to %.1f MiB on top of the %.1f MiB budget\n",
+                   e.name.c_str(), std::strtod(it->second.c_str(), nullptr) / kMiB,
+                   e.cache_bytes / kMiB);
+    }
+  }
+}
+
+}  // namespace
+
+void PrintReport(const RunReport& r, std::FILE* out) {
+  const BenchFlags& f = *r.flags;
+  std::fprintf(out, "\n== ringdb_bench: num=%llu key=%zu B value=%zu B threads=%d sync=%s budget=%.1f MiB "
+               "@disk budget=%.2f MiB (data/%.0f) ==\n",
+               static_cast<unsigned long long>(f.settings.num), f.key_size, f.value_size,
+               f.settings.threads, f.settings.sync ? "true" : "false", f.cache_size / kMiB,
+               DiskPhaseCacheBytes(f) / kMiB, f.mem_ratio);
+  std::fprintf(out, "machine: %d cpus, %.1f GiB, %s, %s; git %s; %s; rocksdb %s\n\n", r.machine.nproc,
+               r.machine.mem_total_bytes / kMiB / 1024, r.machine.kernel.c_str(),
+               r.machine.cpu_model.c_str(), r.git_commit.c_str(),
+               r.ringdb_version.empty() ? "ringdb not built in" : r.ringdb_version.c_str(),
+               r.rocksdb_version.c_str());
+  PrintPhases(r, out);
+  PrintWarnings(r, out);
+  PrintRatios(r, out);
+  PrintTotals(r, out);
+  std::fprintf(out, "\nDevice ceiling (fio, 4 KiB random reads, O_DIRECT, io_uring, file in --db):");
+  if (r.fio.empty()) std::fprintf(out, " not measured (%s)", r.fio_note.c_str());
+  for (const FioResult& fr : r.fio) {
+    if (fr.ok) {
+      std::fprintf(out, " QD%d %.0f IOPS (mean %.1f us);", fr.iodepth, fr.read_iops,
+                   fr.lat_mean_us);
+    } else {
+      std::fprintf(out, " QD%d failed: %s;", fr.iodepth, fr.error.c_str());
+    }
+  }
+  std::fprintf(out, "\n");
+}
+
+}  // namespace ringdb_bench

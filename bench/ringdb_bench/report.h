@@ -1,0 +1,40 @@
+// Reporting: the table on stdout, the JSON file and the gnuplot chart, all
+// from one RunReport.
+//
+// Thread-safety: main thread only, after every engine has run.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "bench.h"
+#include "fio.h"
+#include "flags.h"
+#include "sysinfo.h"
+
+namespace ringdb_bench {
+
+struct RunReport {
+  MachineInfo machine;
+  std::string git_commit;
+  std::string ringdb_version;  // empty when ringdb was not built in
+  std::string rocksdb_version;
+  std::string started_at;      // UTC, ISO 8601
+  double total_seconds = 0;
+  const BenchFlags* flags = nullptr;
+  std::vector<FioResult> fio;
+  std::string fio_note;        // why fio did not run
+  std::vector<EngineRun> engines;
+};
+
+// The per-phase table, the ringdb/RocksDB ratios, per-engine totals and
+// the fio ceiling.
+void PrintReport(const RunReport& report, std::FILE* out);
+
+bool WriteJson(const RunReport& report, const std::string& path, std::string* error);
+
+// Writes <png>.dat and <png>.gp next to the PNG and runs gnuplot.
+bool DrawChart(const RunReport& report, const std::string& png, std::string* error);
+
+}  // namespace ringdb_bench

@@ -1,0 +1,307 @@
+// BTree: formatting, opening, key search, point reads and MultiGet.
+#include "engine/btree.h"
+
+#include <algorithm>
+#include <mutex>
+#include <numeric>
+
+#include "engine/btree_overflow.h"
+#include "ringdb/db.h"
+
+namespace ringdb {
+
+using namespace btree;  // NOLINT: this file is the B+tree.
+
+namespace {
+
+Status MetaCorrupt(PageId id, std::string_view what) {
+  return Status::Corruption("btree meta page " + std::to_string(id.value) + ": " +
+                            std::string(what));
+}
+
+void WriteMeta(char* p, uint32_t page_size, PageId root, uint32_t height) {
+  std::memset(p + kMetaOff, 0, 32);
+  Store<uint16_t>(p + kMetaTypeOff, kPageTypeMeta);
+  Store<uint16_t>(p + kMetaVersionOff, kMetaFormatVersion);
+  Store<uint32_t>(p + kMetaPageSizeOff, page_size);
+  Store<uint64_t>(p + kMetaTagOff, kMetaFormatTag);
+  Store<uint64_t>(p + kMetaRootOff, root.value);
+  Store<uint32_t>(p + kMetaHeightOff, height);
+}
+
+}  // namespace
+
+Result<PageId> BTree::Create(BufferPool* pool, PageAllocator* alloc, Lsn lsn) {
+  auto meta = alloc->Allocate();
+  if (!meta.ok()) return meta.status();
+  auto root = alloc->Allocate();
+  if (!root.ok()) {
+    alloc->Free(*meta);
+    return root.status();
+  }
+  auto fail = [&](const Status& s) {
+    alloc->Free(*meta);
+    alloc->Free(*root);
+    return s;
+  };
+  uint32_t ps = pool->page_size();
+  {
+    auto rg = pool->NewPage(*root);
+    if (!rg.ok()) return fail(rg.status());
+    InitNode(rg->mutable_data(), ps, kPageTypeLeaf, 0, PageId{}, PageId{});
+    rg->MarkDirty(lsn);
+  }
+  {
+    auto mg = pool->NewPage(*meta);
+    if (!mg.ok()) return fail(mg.status());
+    WriteMeta(mg->mutable_data(), ps, *root, 1);
+    mg->MarkDirty(lsn);
+  }
+  return *meta;
+}
+
+Result<std::unique_ptr<BTree>> BTree::Open(BufferPool* pool, PageAllocator* alloc, PageId meta) {
+  std::unique_ptr<BTree> tree(new BTree(pool, alloc, meta, pool->page_size()));
+  auto g = pool->Fetch(meta, LatchMode::kShared);
+  if (!g.ok()) return g.status();
+  PageId root;
+  uint32_t height;
+  RINGDB_RETURN_IF_ERROR(tree->ReadMeta(*g, &root, &height));
+  return tree;
+}
+
+Status BTree::ReadMeta(const PageGuard& meta, PageId* root, uint32_t* height) const {
+  const char* p = meta.data();
+  if (Load<uint16_t>(p + kMetaTypeOff) != kPageTypeMeta ||
+      Load<uint64_t>(p + kMetaTagOff) != kMetaFormatTag) {
+    return MetaCorrupt(meta.id(), "not a tree meta page");
+  }
+  if (Load<uint16_t>(p + kMetaVersionOff) != kMetaFormatVersion) {
+    return MetaCorrupt(meta.id(), "unknown format version");
+  }
+  if (Load<uint32_t>(p + kMetaPageSizeOff) != page_size_) {
+    return MetaCorrupt(meta.id(), "formatted for another page size");
+  }
+  *root = PageId{Load<uint64_t>(p + kMetaRootOff)};
+  *height = Load<uint32_t>(p + kMetaHeightOff);
+  if (!root->valid() || *root == meta.id()) return MetaCorrupt(meta.id(), "bad root id");
+  if (*height < 1 || *height > kMaxHeight) return MetaCorrupt(meta.id(), "bad height");
+  return Status::OK();
+}
+
+Status BTree::FetchNode(PageId id, LatchMode mode, uint32_t level, PageGuard* out) {
+  if (!id.valid() || id == meta_) {
+    return Status::Corruption("btree: bad child page id " + std::to_string(id.value));
+  }
+  auto r = pool_->Fetch(id, mode);
+  if (!r.ok()) return r.status();
+  NodeView v(r->data(), page_size_, id);
+  RINGDB_RETURN_IF_ERROR(v.Validate());
+  if (v.level() != level) return v.Corrupt("node level does not match its depth");
+  *out = std::move(*r);
+  return Status::OK();
+}
+
+uint32_t BTree::Height() {
+  auto g = pool_->Fetch(meta_, LatchMode::kShared);
+  if (!g.ok()) return 0;
+  PageId root;
+  uint32_t height;
+  if (!ReadMeta(*g, &root, &height).ok()) return 0;
+  return height;
+}
+
+Status BTree::FullKey(const KeyRef& k, std::string* out) {
+  if (!k.overflow) {
+    out->assign(k.inline_key);
+    return Status::OK();
+  }
+  RINGDB_RETURN_IF_ERROR(ReadBlobString(pool_, k.blob, k.full_len, out));
+  if (std::string_view(*out).substr(0, k.inline_key.size()) != k.inline_key) {
+    return Status::Corruption("btree overflow page " + std::to_string(k.blob.value) +
+                              ": key does not match its inline prefix");
+  }
+  return Status::OK();
+}
+
+Status BTree::CompareKey(std::string_view search, const KeyRef& k, int* cmp) {
+  std::string_view pre = k.inline_key;
+  size_t n = std::min(search.size(), pre.size());
+  int c = n == 0 ? 0 : std::memcmp(search.data(), pre.data(), n);
+  if (c != 0) {
+    *cmp = c;
+    return Status::OK();
+  }
+  if (!k.overflow || search.size() <= pre.size()) {
+    // Without overflow the lengths decide; with overflow the stored key is
+    // longer than its prefix, so a search key no longer than it is smaller.
+    size_t stored = k.full_size();
+    *cmp = search.size() < stored ? -1 : (search.size() > stored ? 1 : 0);
+    return Status::OK();
+  }
+  thread_local std::string full;
+  RINGDB_RETURN_IF_ERROR(FullKey(k, &full));
+  *cmp = search.compare(full);
+  *cmp = *cmp < 0 ? -1 : (*cmp > 0 ? 1 : 0);
+  return Status::OK();
+}
+
+Status BTree::LeafSearch(const NodeView& v, std::string_view key, bool upper, int* idx,
+                         bool* found) {
+  int lo = 0, hi = v.count();
+  *found = false;
+  LeafCell c;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    RINGDB_RETURN_IF_ERROR(v.LeafCellAt(mid, &c));
+    int cmp;
+    RINGDB_RETURN_IF_ERROR(CompareKey(key, c.key, &cmp));
+    if (cmp == 0) *found = true;
+    if (cmp > 0 || (upper && cmp == 0)) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  *idx = lo;
+  return Status::OK();
+}
+
+Status BTree::InnerSearch(const NodeView& v, std::string_view key, bool strict, int* child) {
+  // Number of separators s with s <= key (s < key when strict).
+  int lo = 0, hi = v.count();
+  InnerCell c;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    RINGDB_RETURN_IF_ERROR(v.InnerCellAt(mid, &c));
+    int cmp;
+    RINGDB_RETURN_IF_ERROR(CompareKey(key, c.key, &cmp));
+    if (cmp > 0 || (!strict && cmp == 0)) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  *child = lo;
+  return Status::OK();
+}
+
+Status BTree::DescendToLeaf(std::string_view key, LatchMode leaf_mode, PageGuard* leaf,
+                            uint32_t* height) {
+  auto meta = pool_->Fetch(meta_, LatchMode::kShared);
+  if (!meta.ok()) return meta.status();
+  PageId root;
+  RINGDB_RETURN_IF_ERROR(ReadMeta(*meta, &root, height));
+  uint32_t level = *height - 1;
+  PageGuard cur;
+  RINGDB_RETURN_IF_ERROR(
+      FetchNode(root, level == 0 ? leaf_mode : LatchMode::kShared, level, &cur));
+  meta->Release();
+  while (level > 0) {
+    NodeView v = View(cur);
+    int idx;
+    RINGDB_RETURN_IF_ERROR(InnerSearch(v, key, false, &idx));
+    PageId child;
+    RINGDB_RETURN_IF_ERROR(v.ChildAt(idx, &child));
+    --level;
+    PageGuard next;
+    RINGDB_RETURN_IF_ERROR(
+        FetchNode(child, level == 0 ? leaf_mode : LatchMode::kShared, level, &next));
+    cur = std::move(next);  // releases the parent after the child is latched
+  }
+  *leaf = std::move(cur);
+  return Status::OK();
+}
+
+Status BTree::ReadValue(const LeafCell& c, std::string* value) {
+  if (!c.value_overflow) {
+    value->assign(c.inline_value);
+    return Status::OK();
+  }
+  if (c.value_len > kMaxValueSize) {
+    return Status::Corruption("btree: overflowed value length " + std::to_string(c.value_len) +
+                              " exceeds the limit");
+  }
+  return ReadBlobString(pool_, c.value_blob, c.value_len, value);
+}
+
+Status BTree::CollectCellBlobs(const LeafCell& c, std::vector<PageId>* ids) {
+  if (c.key.overflow) RINGDB_RETURN_IF_ERROR(CollectBlobPages(pool_, c.key.blob, c.key.full_len, ids));
+  if (c.value_overflow) {
+    RINGDB_RETURN_IF_ERROR(CollectBlobPages(pool_, c.value_blob, c.value_len, ids));
+  }
+  return Status::OK();
+}
+
+Status BTree::Get(std::string_view key, std::string* value) {
+  PageGuard leaf;
+  uint32_t height;
+  RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, LatchMode::kShared, &leaf, &height));
+  NodeView v = View(leaf);
+  int idx;
+  bool found;
+  RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
+  if (!found) return Status::NotFound();
+  LeafCell c;
+  RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &c));
+  return ReadValue(c, value);
+}
+
+void BTree::PrefetchPaths(std::span<const std::string_view> keys) {
+  // Best effort: errors only mean less read-ahead; the lookups report them.
+  std::shared_lock gate(free_gate_);
+  PageId root;
+  uint32_t height;
+  {
+    auto meta = pool_->Fetch(meta_, LatchMode::kShared);
+    if (!meta.ok() || !ReadMeta(*meta, &root, &height).ok()) return;
+  }
+  std::vector<PageId> nodes(keys.size(), root), next(keys.size());
+  std::vector<PageId> batch;
+  for (uint32_t level = height - 1; level > 0; --level) {
+    PageGuard g;
+    batch.clear();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!g.valid() || g.id() != nodes[i]) {
+        g.Release();
+        if (!FetchNode(nodes[i], LatchMode::kShared, level, &g).ok()) return;
+      }
+      NodeView v = View(g);
+      int idx;
+      if (!InnerSearch(v, keys[i], false, &idx).ok() || !v.ChildAt(idx, &next[i]).ok()) return;
+      if (batch.empty() || batch.back() != next[i]) batch.push_back(next[i]);
+    }
+    g.Release();
+    if (!pool_->Prefetch(batch).ok()) return;
+    nodes.swap(next);
+  }
+}
+
+void BTree::MultiGet(std::span<const std::string_view> keys, std::vector<std::string>* values,
+                     std::vector<Status>* statuses) {
+  values->resize(keys.size());
+  statuses->assign(keys.size(), Status::OK());
+  std::vector<size_t> order(keys.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+  size_t chunk = std::max<size_t>(8, pool_->num_frames() / 4);
+  std::vector<std::string_view> sorted;
+  for (size_t b = 0; b < order.size(); b += chunk) {
+    size_t e = std::min(order.size(), b + chunk);
+    sorted.clear();
+    for (size_t i = b; i < e; ++i) sorted.push_back(keys[order[i]]);
+    PrefetchPaths(sorted);
+    for (size_t i = b; i < e; ++i) {
+      size_t k = order[i];
+      (*statuses)[k] = Get(keys[k], &(*values)[k]);
+    }
+  }
+}
+
+void BTree::FreePages(const std::vector<PageId>& ids) {
+  if (ids.empty()) return;
+  std::unique_lock gate(free_gate_);
+  for (PageId id : ids) alloc_->Free(id);
+}
+
+}  // namespace ringdb

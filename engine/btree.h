@@ -1,0 +1,198 @@
+// BTree: the B+tree that holds ringdb's keys and values in buffer-pool
+// pages. Node, meta and overflow formats are in btree_format.h.
+//
+// Thread-safety: at most ONE writer (Put/Delete) at a time, guaranteed by
+// the caller; any number of readers (Get, MultiGet, iterators, Verify,
+// ForEachPage, ApproximateCount) may run alongside it from other threads.
+//
+// Latching: readers latch-couple with shared latches from the meta page
+// down (a child is latched before its parent is released). The writer first
+// tries an optimistic descent (shared latches on inner nodes, exclusive on
+// the leaf); when the leaf would split or underflow it restarts with
+// exclusive latches from the meta page down, releasing all ancestors as
+// soon as a child is safe (cannot split / cannot underflow). Order: parent
+// before child, left sibling before right sibling, a node before its
+// overflow pages. Readers never follow sibling links, so a writer holding a
+// parent exclusively owns the subtree's structure.
+//
+// Page reuse: the writer frees pages (merged nodes, replaced blobs) only
+// after releasing its latches and while holding free_gate_ exclusively.
+// Readers that remember page ids without holding a latch (MultiGet's
+// level-by-level prefetch) hold free_gate_ shared, so a freed id is never
+// read back into the pool behind the allocator's back.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bufferpool/buffer_pool.h"
+#include "engine/btree_node.h"
+#include "engine/page_allocator.h"
+#include "io/check.h"
+#include "io/result.h"
+#include "ringdb/iterator.h"
+#include "ringdb/status.h"
+
+namespace ringdb {
+
+class BTree {
+ public:
+  // Formats an empty tree: a meta page and an empty root leaf. Returns the
+  // meta page id. Nothing is left allocated on failure.
+  static Result<PageId> Create(BufferPool* pool, PageAllocator* alloc, Lsn lsn);
+  // Opens the tree whose meta page is `meta`. Corruption when it is not a
+  // tree meta page or was formatted for another page size. `pool` and
+  // `alloc` must outlive the tree.
+  static Result<std::unique_ptr<BTree>> Open(BufferPool* pool, PageAllocator* alloc,
+                                             PageId meta);
+
+  BTree(const BTree&) = delete;
+  BTree& operator=(const BTree&) = delete;
+
+  // Copies the value of `key` into *value. NotFound when missing.
+  Status Get(std::string_view key, std::string* value);
+
+  // Looks up all keys. Level by level, the child pages needed by all keys
+  // are read with one BufferPool::Prefetch before descending (in chunks of
+  // a quarter of the pool). Resizes *values and *statuses to keys.size().
+  void MultiGet(std::span<const std::string_view> keys, std::vector<std::string>* values,
+                std::vector<Status>* statuses);
+
+  // Inserts or overwrites. InvalidArgument beyond kMaxKeySize /
+  // kMaxValueSize. On failure the tree is unchanged.
+  Status Put(std::string_view key, std::string_view value, Lsn lsn);
+
+  // Removes `key`; OK with *existed = false when it is missing. Underfull
+  // nodes are merged with a sibling and freed; the height shrinks when the
+  // root has one child. Merging is best effort: an I/O error while
+  // fetching a sibling leaves a valid, underfull tree (counted in
+  // rebalance_errors()).
+  Status Delete(std::string_view key, Lsn lsn, bool* existed);
+
+  // An iterator holding no latches or pins between calls. The tree must
+  // outlive it.
+  std::unique_ptr<Iterator> NewIterator();
+
+  // Walks every reachable page and checks checksums (via Fetch), node
+  // headers and cells, key order within and across pages, separator
+  // bounds, levels, sibling links and overflow chains. Appends one line
+  // per problem to *report (when not null); Corruption if any.
+  Status Verify(std::string* report);
+
+  // Calls fn for every page reachable from the meta page (meta, inner,
+  // leaves, overflow pages); stops at the first non-OK status.
+  Status ForEachPage(const std::function<Status(PageId)>& fn);
+
+  // Number of keys, counted by walking the leaves (O(pages)).
+  uint64_t ApproximateCount();
+
+  PageId meta_page() const { return meta_; }
+  // Current height (1 = the root is a leaf); 0 when the meta page cannot be
+  // read.
+  uint32_t Height();
+  uint64_t rebalance_errors() const { return rebalance_errors_; }
+
+  // For the iterator (btree_iterator.cc).
+  enum class SeekMode : uint8_t { kFirst, kLast, kGE, kGT, kLE, kLT };
+  struct LeafEntry {
+    uint32_t key_off, key_len;
+    uint32_t value_off, value_len;  // into arena; unused when value_overflow
+    bool value_overflow;
+  };
+  struct LeafCopy {
+    std::string arena;
+    std::vector<LeafEntry> entries;
+    // Fences from the parents: keys of this leaf are in [low, high).
+    bool has_low = false, has_high = false;
+    std::string low, high;
+    // The chosen position for the mode (-1 or entries.size() when none).
+    int pos = -1;
+    // Read-ahead state kept across calls: the parent whose children up to
+    // index ra_end were last prefetched.
+    PageId ra_parent;
+    int ra_end = 0;
+    std::string_view KeyAt(size_t i) const {
+      return std::string_view(arena).substr(entries[i].key_off, entries[i].key_len);
+    }
+  };
+  // Descends to the leaf for target/mode, copies its cells (full keys,
+  // inline values) and picks the position. Forward modes prefetch the next
+  // sibling leaves named by the parent.
+  Status CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out);
+
+ private:
+  BTree(BufferPool* pool, PageAllocator* alloc, PageId meta, uint32_t page_size)
+      : pool_(pool), alloc_(alloc), meta_(meta), page_size_(page_size) {}
+
+  struct PathEntry {
+    PageGuard guard;
+    int child = -1;  // child index taken below this node
+  };
+  struct Path {
+    PageGuard meta;  // valid when the root may change
+    std::vector<PathEntry> nodes;
+  };
+
+  // Reads root and height from a latched meta page.
+  Status ReadMeta(const PageGuard& meta, PageId* root, uint32_t* height) const;
+  // Fetches a node and checks its header and level.
+  Status FetchNode(PageId id, LatchMode mode, uint32_t level, PageGuard* out);
+  btree::NodeView View(const PageGuard& g) const {
+    return btree::NodeView(g.data(), page_size_, g.id());
+  }
+
+  // Key comparison: <0, 0, >0 as search vs stored key. Reads an overflowed
+  // key only when the inline prefix does not decide.
+  Status CompareKey(std::string_view search, const btree::KeyRef& k, int* cmp);
+  Status FullKey(const btree::KeyRef& k, std::string* out);
+  // First slot whose key >= key (or > key with `upper`).
+  Status LeafSearch(const btree::NodeView& v, std::string_view key, bool upper, int* idx,
+                    bool* found);
+  // Child index in [0, count]: number of separators <= key (< key with
+  // strict).
+  Status InnerSearch(const btree::NodeView& v, std::string_view key, bool strict, int* child);
+
+  // Shared latch-coupled descent to the leaf holding `key`, latched in
+  // leaf_mode.
+  Status DescendToLeaf(std::string_view key, LatchMode leaf_mode, PageGuard* leaf,
+                       uint32_t* height);
+  Status ReadValue(const btree::LeafCell& c, std::string* value);
+  Status CollectCellBlobs(const btree::LeafCell& c, std::vector<PageId>* ids);
+  void PrefetchPaths(std::span<const std::string_view> sorted_keys);
+
+  // Write path (btree_put.cc, btree_delete.cc).
+  Status PutCell(std::string_view key, std::string_view cell, Lsn lsn,
+                 std::vector<PageId>* to_free);
+  Status PutPessimistic(std::string_view key, std::string_view cell, Lsn lsn,
+                        std::vector<PageId>* to_free);
+  Status SplitAndInsert(Path* path, std::string_view key, std::string_view cell, int idx,
+                        bool found, Lsn lsn);
+  Status DeletePessimistic(std::string_view key, Lsn lsn, bool* existed,
+                           std::vector<PageId>* to_free);
+  // Writes a blob for a separator too long to stay inline.
+  Status MakeSeparator(std::string_view sep, Lsn lsn, btree::KeyRef* ref,
+                       std::vector<PageId>* blob);
+  enum class Rebalanced : uint8_t { kNone, kMerged, kRedistributed };
+  // Fixes the underfull node path->nodes[level] (level >= 1; its parent is
+  // latched): merges it with a sibling when both fit in one page (the parent
+  // loses a cell), else moves cells over from the sibling. Best effort.
+  Rebalanced Rebalance(Path* path, size_t level, Lsn lsn, std::vector<PageId>* to_free);
+  void ShrinkRoot(Path* path, Lsn lsn, std::vector<PageId>* to_free);
+  // Frees pages under free_gate_. Require: no latches held.
+  void FreePages(const std::vector<PageId>& ids);
+
+  BufferPool* const pool_;
+  PageAllocator* const alloc_;
+  const PageId meta_;
+  const uint32_t page_size_;
+  std::shared_mutex free_gate_;
+  uint64_t rebalance_errors_ = 0;  // written by the single writer only
+};
+
+}  // namespace ringdb

@@ -1,0 +1,124 @@
+// BTree::Delete: optimistic leaf update, else a pessimistic descent, then
+// rebalancing underfull nodes (btree_rebalance.cc) and shrinking the root.
+#include "engine/btree.h"
+#include "engine/btree_overflow.h"
+
+namespace ringdb {
+
+using namespace btree;  // NOLINT: this file is the B+tree.
+
+namespace {
+
+// A node below a quarter of its capacity (or empty) wants a merge.
+bool Underfull(const NodeView& v) {
+  return v.count() == 0 || v.Used() < v.Capacity() / 4;
+}
+
+}  // namespace
+
+Status BTree::Delete(std::string_view key, Lsn lsn, bool* existed) {
+  *existed = false;
+  std::vector<PageId> to_free;
+  {
+    PageGuard leaf;
+    uint32_t height;
+    RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, LatchMode::kExclusive, &leaf, &height));
+    NodeView v = View(leaf);
+    RINGDB_RETURN_IF_ERROR(v.ValidateCells());
+    int idx;
+    bool found;
+    RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
+    if (!found) return Status::OK();
+    LeafCell c;
+    RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &c));
+    bool stays_full = v.count() > 1 && v.Used() - c.size - kSlotSize >= v.Capacity() / 4;
+    if (height == 1 || stays_full) {
+      RINGDB_RETURN_IF_ERROR(CollectCellBlobs(c, &to_free));
+      RemoveCell(leaf.mutable_data(), page_size_, idx);
+      leaf.MarkDirty(lsn);
+      *existed = true;
+    }
+  }
+  if (!*existed) RINGDB_RETURN_IF_ERROR(DeletePessimistic(key, lsn, existed, &to_free));
+  FreePages(to_free);
+  return Status::OK();
+}
+
+Status BTree::DeletePessimistic(std::string_view key, Lsn lsn, bool* existed,
+                                std::vector<PageId>* to_free) {
+  const uint32_t cap = NodeCapacity(page_size_);
+  const uint32_t max_cell = MaxCellSize(page_size_) + kSlotSize;
+  auto safe = [&](const NodeView& v, bool is_root) {
+    if (is_root) return v.is_leaf() || v.count() >= 2;
+    return v.count() >= 2 && v.Used() >= cap / 4 + max_cell;
+  };
+  Path path;
+  {
+    auto meta = pool_->Fetch(meta_, LatchMode::kExclusive);
+    if (!meta.ok()) return meta.status();
+    path.meta = std::move(*meta);
+  }
+  PageId root;
+  uint32_t height;
+  RINGDB_RETURN_IF_ERROR(ReadMeta(path.meta, &root, &height));
+  uint32_t level = height - 1;
+  PathEntry top;
+  RINGDB_RETURN_IF_ERROR(FetchNode(root, LatchMode::kExclusive, level, &top.guard));
+  if (safe(View(top.guard), true)) path.meta.Release();
+  path.nodes.push_back(std::move(top));
+  while (level > 0) {
+    NodeView v = View(path.nodes.back().guard);
+    int idx;
+    RINGDB_RETURN_IF_ERROR(InnerSearch(v, key, false, &idx));
+    PageId child;
+    RINGDB_RETURN_IF_ERROR(v.ChildAt(idx, &child));
+    path.nodes.back().child = idx;
+    --level;
+    PathEntry e;
+    RINGDB_RETURN_IF_ERROR(FetchNode(child, LatchMode::kExclusive, level, &e.guard));
+    if (safe(View(e.guard), false)) {
+      path.meta.Release();
+      path.nodes.clear();
+    }
+    path.nodes.push_back(std::move(e));
+  }
+  for (PathEntry& e : path.nodes) RINGDB_RETURN_IF_ERROR(View(e.guard).ValidateCells());
+
+  PageGuard& leaf = path.nodes.back().guard;
+  NodeView v = View(leaf);
+  int idx;
+  bool found;
+  RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
+  if (!found) return Status::OK();
+  LeafCell c;
+  RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &c));
+  RINGDB_RETURN_IF_ERROR(CollectCellBlobs(c, to_free));
+  RemoveCell(leaf.mutable_data(), page_size_, idx);
+  leaf.MarkDirty(lsn);
+  *existed = true;
+
+  for (size_t lvl = path.nodes.size() - 1; lvl >= 1; --lvl) {
+    if (!Underfull(View(path.nodes[lvl].guard))) break;
+    if (Rebalance(&path, lvl, lsn, to_free) != Rebalanced::kMerged) break;
+  }
+  ShrinkRoot(&path, lsn, to_free);
+  return Status::OK();
+}
+
+void BTree::ShrinkRoot(Path* path, Lsn lsn, std::vector<PageId>* to_free) {
+  if (!path->meta.valid()) return;
+  PageGuard& root = path->nodes[0].guard;
+  NodeView v = View(root);
+  if (v.is_leaf() || v.count() != 0) return;
+  // One child left: it becomes the root.
+  char* m = path->meta.mutable_data();
+  Store<uint64_t>(m + kMetaRootOff, v.link0().value);
+  Store<uint32_t>(m + kMetaHeightOff, Load<uint32_t>(m + kMetaHeightOff) - 1);
+  path->meta.MarkDirty(lsn);
+  to_free->push_back(root.id());
+  // The caller releases every guard before freeing.
+  path->nodes.clear();
+  path->meta.Release();
+}
+
+}  // namespace ringdb

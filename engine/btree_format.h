@@ -1,0 +1,159 @@
+// On-page formats of the B+tree: the meta page, inner and leaf nodes, and
+// overflow pages. Internal to engine/ (the B+tree files only).
+//
+// Every B+tree page starts, after the buffer pool's 24-byte PageHeader, with
+// a u16 page type. All integers are little-endian and unaligned (read and
+// written with memcpy). Frozen format: changing it needs a new
+// kMetaFormatVersion.
+//
+// Meta page (at kPageHeaderSize):
+//    0 u16 type = kPageTypeMeta
+//    2 u16 format version = kMetaFormatVersion
+//    4 u32 page size the tree was formatted with
+//    8 u64 format tag = kMetaFormatTag ("ringbtre")
+//   16 u64 root page id
+//   24 u32 height (1 = the root is a leaf)
+//   28 u32 reserved (0)
+//
+// Node (inner or leaf) page: a slotted page.
+//    0 u16 type = kPageTypeLeaf | kPageTypeInner
+//    2 u16 level (0 for leaves, parent = child + 1)
+//    4 u16 slot count n
+//    6 u16 reserved (0)
+//    8 u32 cell_start: cells occupy [cell_start, page_size)
+//   12 u32 frag: bytes of dead cells inside [cell_start, page_size)
+//   16 u64 link0: leaf: previous leaf id; inner: leftmost child id
+//   24 u64 link1: leaf: next leaf id;     inner: unused (invalid id)
+//   32 u16 slot[n]: cell offsets, sorted by the cells' keys
+// Free space lies between the end of the slot array and cell_start.
+//
+// Leaf cell:
+//    u8  flags (kCellKeyOverflow, kCellValueOverflow)
+//    u16 inline key length k
+//    u32 inline value length v (0 when the value overflows)
+//    [key overflow:   u32 full key length, u64 key blob id]
+//    [value overflow: u64 value length,    u64 value blob id]
+//    k key bytes (the whole key, or its prefix when the key overflows)
+//    v value bytes
+// Inner cell (keys in child >= this key; keys below the first cell's key
+// are in link0):
+//    u8  flags (kCellKeyOverflow)
+//    u16 inline key length k
+//    u64 child id
+//    [key overflow: u32 full key length, u64 key blob id]
+//    k key bytes
+// A cell never exceeds MaxCellSize(page_size) = usable/4 - 2 bytes, so every
+// node holds at least 4 cells. Keys longer than MaxInlineKey keep a
+// KeyPrefixLen-byte prefix inline and the full key in a blob; values spill to
+// a blob when the whole cell would not fit.
+//
+// Blob (overflow) = a chain of index pages, each listing data pages, so a
+// reader fetches many data pages with one FetchMany.
+// Index page:
+//    0 u16 type = kPageTypeOverflowIndex
+//    2 u16 reserved
+//    4 u32 count of data page ids in this index page
+//    8 u64 next index page id (invalid at the end)
+//   16 u64 total blob length (informational)
+//   24 u64 data page ids[count]
+// Data page:
+//    0 u16 type = kPageTypeOverflowData
+//    2 u16 reserved
+//    4 u32 payload length
+//    8 payload
+// Every data page but the last is full (DataPageCapacity bytes).
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "bufferpool/page.h"
+
+namespace ringdb::btree {
+
+static_assert(std::endian::native == std::endian::little,
+              "the B+tree format is little-endian; add byte swaps for this host");
+
+inline constexpr uint16_t kPageTypeMeta = 0xB100;
+inline constexpr uint16_t kPageTypeLeaf = 0xB101;
+inline constexpr uint16_t kPageTypeInner = 0xB102;
+inline constexpr uint16_t kPageTypeOverflowIndex = 0xB103;
+inline constexpr uint16_t kPageTypeOverflowData = 0xB104;
+
+inline constexpr uint16_t kMetaFormatVersion = 1;
+inline constexpr uint64_t kMetaFormatTag = 0x65727462676e6972ull;  // "ringbtre"
+inline constexpr uint32_t kMaxHeight = 32;
+
+// Meta field offsets (absolute, within the page).
+inline constexpr uint32_t kMetaOff = kPageHeaderSize;
+inline constexpr uint32_t kMetaTypeOff = kMetaOff + 0;
+inline constexpr uint32_t kMetaVersionOff = kMetaOff + 2;
+inline constexpr uint32_t kMetaPageSizeOff = kMetaOff + 4;
+inline constexpr uint32_t kMetaTagOff = kMetaOff + 8;
+inline constexpr uint32_t kMetaRootOff = kMetaOff + 16;
+inline constexpr uint32_t kMetaHeightOff = kMetaOff + 24;
+
+// Node header field offsets (absolute).
+inline constexpr uint32_t kNodeOff = kPageHeaderSize;
+inline constexpr uint32_t kNodeTypeOff = kNodeOff + 0;
+inline constexpr uint32_t kNodeLevelOff = kNodeOff + 2;
+inline constexpr uint32_t kNodeCountOff = kNodeOff + 4;
+inline constexpr uint32_t kNodeCellStartOff = kNodeOff + 8;
+inline constexpr uint32_t kNodeFragOff = kNodeOff + 12;
+inline constexpr uint32_t kNodeLink0Off = kNodeOff + 16;
+inline constexpr uint32_t kNodeLink1Off = kNodeOff + 24;
+inline constexpr uint32_t kSlotArrayOff = kNodeOff + 32;
+inline constexpr uint32_t kSlotSize = 2;
+
+inline constexpr uint8_t kCellKeyOverflow = 1;
+inline constexpr uint8_t kCellValueOverflow = 2;
+inline constexpr uint32_t kLeafCellHeader = 7;
+inline constexpr uint32_t kInnerCellHeader = 11;
+inline constexpr uint32_t kKeyOverflowFields = 12;
+inline constexpr uint32_t kValueOverflowFields = 16;
+
+// Overflow page offsets (absolute).
+inline constexpr uint32_t kOvfTypeOff = kPageHeaderSize;
+inline constexpr uint32_t kOvfCountOff = kPageHeaderSize + 4;  // index: count; data: length
+inline constexpr uint32_t kOvfNextOff = kPageHeaderSize + 8;
+inline constexpr uint32_t kOvfTotalOff = kPageHeaderSize + 16;
+inline constexpr uint32_t kOvfIdsOff = kPageHeaderSize + 24;
+inline constexpr uint32_t kOvfDataOff = kPageHeaderSize + 8;
+
+// Bytes available to cells and slots in a node.
+inline constexpr uint32_t NodeCapacity(uint32_t page_size) {
+  return page_size - kSlotArrayOff;
+}
+// Largest cell (excluding its slot).
+inline constexpr uint32_t MaxCellSize(uint32_t page_size) {
+  return NodeCapacity(page_size) / 4 - kSlotSize;
+}
+// Longest key stored wholly inline (leaf cell with an overflowed value).
+inline constexpr uint32_t MaxInlineKey(uint32_t page_size) {
+  return MaxCellSize(page_size) - kLeafCellHeader - kValueOverflowFields;
+}
+// Inline prefix length of an overflowed key.
+inline constexpr uint32_t KeyPrefixLen(uint32_t page_size) {
+  return MaxInlineKey(page_size) - kKeyOverflowFields;
+}
+inline constexpr uint32_t DataPageCapacity(uint32_t page_size) {
+  return page_size - kOvfDataOff;
+}
+inline constexpr uint32_t IndexPageCapacity(uint32_t page_size) {
+  return (page_size - kOvfIdsOff) / 8;
+}
+
+template <typename T>
+inline T Load(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+template <typename T>
+inline void Store(char* p, T v) {
+  std::memcpy(p, &v, sizeof(T));
+}
+
+}  // namespace ringdb::btree

@@ -1,0 +1,243 @@
+// BTree iteration: CopyLeaf (descend and copy one leaf) and the Iterator
+// that holds no latches or pins between calls.
+#include <algorithm>
+
+#include "engine/btree.h"
+#include "engine/btree_overflow.h"
+
+namespace ringdb {
+
+using namespace btree;  // NOLINT: this file is the B+tree.
+
+namespace {
+
+constexpr int kReadAheadLeaves = 16;
+
+bool Forward(BTree::SeekMode m) {
+  return m == BTree::SeekMode::kFirst || m == BTree::SeekMode::kGE ||
+         m == BTree::SeekMode::kGT;
+}
+
+}  // namespace
+
+Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
+  out->has_low = out->has_high = false;
+  out->arena.clear();
+  out->entries.clear();
+  out->pos = -1;
+  PageGuard cur;
+  uint32_t level;
+  {
+    auto meta = pool_->Fetch(meta_, LatchMode::kShared);
+    if (!meta.ok()) return meta.status();
+    PageId root;
+    uint32_t height;
+    RINGDB_RETURN_IF_ERROR(ReadMeta(*meta, &root, &height));
+    level = height - 1;
+    RINGDB_RETURN_IF_ERROR(FetchNode(root, LatchMode::kShared, level, &cur));
+  }
+  while (level > 0) {
+    NodeView v = View(cur);
+    int n = v.count();
+    int idx;
+    switch (mode) {
+      case SeekMode::kFirst: idx = 0; break;
+      case SeekMode::kLast: idx = n; break;
+      case SeekMode::kLT: RINGDB_RETURN_IF_ERROR(InnerSearch(v, target, true, &idx)); break;
+      default: RINGDB_RETURN_IF_ERROR(InnerSearch(v, target, false, &idx)); break;
+    }
+    InnerCell c;
+    if (idx > 0) {
+      RINGDB_RETURN_IF_ERROR(v.InnerCellAt(idx - 1, &c));
+      RINGDB_RETURN_IF_ERROR(FullKey(c.key, &out->low));
+      out->has_low = true;
+    }
+    if (idx < n) {
+      RINGDB_RETURN_IF_ERROR(v.InnerCellAt(idx, &c));
+      RINGDB_RETURN_IF_ERROR(FullKey(c.key, &out->high));
+      out->has_high = true;
+    }
+    PageId child;
+    RINGDB_RETURN_IF_ERROR(v.ChildAt(idx, &child));
+    --level;
+    PageGuard next;
+    RINGDB_RETURN_IF_ERROR(FetchNode(child, LatchMode::kShared, level, &next));
+    if (level == 0 && Forward(mode)) {
+      // Scan read-ahead: the next siblings named by this parent, in one
+      // batch, unless the previous batch still covers the way ahead. The
+      // parent's latch keeps the ids from being freed meanwhile.
+      bool covered = out->ra_parent == cur.id() && idx + kReadAheadLeaves / 4 < out->ra_end;
+      int end = std::min(n, idx + kReadAheadLeaves);
+      if (!covered && idx < end) {
+        std::vector<PageId> ids;
+        for (int i = idx + 1; i <= end; ++i) {
+          PageId id;
+          if (!v.ChildAt(i, &id).ok()) break;
+          ids.push_back(id);
+        }
+        (void)pool_->Prefetch(ids);  // a hint: errors surface on Fetch
+        out->ra_parent = cur.id();
+        out->ra_end = end;
+      }
+    }
+    cur = std::move(next);
+  }
+  NodeView v = View(cur);
+  int n = v.count();
+  LeafCell c;
+  std::string key;
+  for (int i = 0; i < n; ++i) {
+    RINGDB_RETURN_IF_ERROR(v.LeafCellAt(i, &c));
+    LeafEntry e{};
+    e.key_off = static_cast<uint32_t>(out->arena.size());
+    if (c.key.overflow) {
+      RINGDB_RETURN_IF_ERROR(FullKey(c.key, &key));
+      out->arena.append(key);
+    } else {
+      out->arena.append(c.key.inline_key);
+    }
+    e.key_len = static_cast<uint32_t>(out->arena.size()) - e.key_off;
+    e.value_overflow = c.value_overflow;
+    e.value_off = static_cast<uint32_t>(out->arena.size());
+    if (!c.value_overflow) out->arena.append(c.inline_value);
+    e.value_len = static_cast<uint32_t>(out->arena.size()) - e.value_off;
+    out->entries.push_back(e);
+  }
+  cur.Release();
+  for (size_t i = 1; i < out->entries.size(); ++i) {
+    if (out->KeyAt(i - 1) >= out->KeyAt(i)) return v.Corrupt("leaf keys out of order");
+  }
+  auto lower = [&](bool upper) {
+    int lo = 0, hi = n;
+    while (lo < hi) {
+      int mid = lo + (hi - lo) / 2;
+      int cmp = out->KeyAt(mid).compare(target);
+      if (cmp < 0 || (upper && cmp == 0)) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  };
+  switch (mode) {
+    case SeekMode::kFirst: out->pos = 0; break;
+    case SeekMode::kLast: out->pos = n - 1; break;
+    case SeekMode::kGE: out->pos = lower(false); break;
+    case SeekMode::kGT: out->pos = lower(true); break;
+    case SeekMode::kLE: out->pos = lower(true) - 1; break;
+    case SeekMode::kLT: out->pos = lower(false) - 1; break;
+  }
+  return Status::OK();
+}
+
+namespace {
+
+class BTreeIterator : public Iterator {
+ public:
+  explicit BTreeIterator(BTree* tree) : tree_(tree) {}
+
+  bool Valid() const override { return valid_; }
+  void SeekToFirst() override { Position(BTree::SeekMode::kFirst, {}); }
+  void SeekToLast() override { Position(BTree::SeekMode::kLast, {}); }
+  void Seek(std::string_view target) override { Position(BTree::SeekMode::kGE, target); }
+  void SeekForPrev(std::string_view target) override {
+    Position(BTree::SeekMode::kLE, target);
+  }
+  void Next() override {
+    if (!valid_) return;
+    ++leaf_.pos;
+    Settle(true);
+  }
+  void Prev() override {
+    if (!valid_) return;
+    --leaf_.pos;
+    Settle(false);
+  }
+  std::string_view key() const override { return leaf_.KeyAt(leaf_.pos); }
+  std::string_view value() const override {
+    const BTree::LeafEntry& e = leaf_.entries[leaf_.pos];
+    if (e.value_overflow) return big_value_;
+    return std::string_view(leaf_.arena).substr(e.value_off, e.value_len);
+  }
+  Status status() const override { return status_; }
+
+ private:
+  void Position(BTree::SeekMode mode, std::string_view target) {
+    status_ = Status::OK();
+    valid_ = false;
+    target_.assign(target);
+    Status s = tree_->CopyLeaf(target_, mode, &leaf_);
+    if (!s.ok()) return Fail(s);
+    Settle(Forward(mode));
+  }
+
+  // Moves from leaf_.pos to the first usable entry in the direction,
+  // crossing to neighbouring leaves by key as needed.
+  void Settle(bool forward) {
+    valid_ = false;
+    std::string last_fence;
+    bool have_fence = false;
+    for (;;) {
+      int n = static_cast<int>(leaf_.entries.size());
+      while (leaf_.pos >= 0 && leaf_.pos < n) {
+        const BTree::LeafEntry& e = leaf_.entries[leaf_.pos];
+        if (!e.value_overflow) {
+          valid_ = true;
+          return;
+        }
+        // Large values are read on arrival with a fresh lookup; a key
+        // deleted since the copy is skipped.
+        Status s = tree_->Get(leaf_.KeyAt(leaf_.pos), &big_value_);
+        if (s.ok()) {
+          valid_ = true;
+          return;
+        }
+        if (!s.IsNotFound()) return Fail(s);
+        leaf_.pos += forward ? 1 : -1;
+      }
+      // Cross to the neighbouring leaf by its fence key: the next leaf
+      // starts at this leaf's high fence; the previous one holds the keys
+      // just below its low fence. Fences must move monotonically (a
+      // corrupt tree could otherwise loop).
+      BTree::SeekMode mode;
+      if (forward) {
+        if (!leaf_.has_high) return;  // past the last key
+        if (have_fence && leaf_.high <= last_fence) {
+          return Fail(Status::Corruption("btree: leaf fences do not advance"));
+        }
+        last_fence = leaf_.high;
+        mode = BTree::SeekMode::kGE;
+      } else {
+        if (!leaf_.has_low) return;  // before the first key
+        if (have_fence && leaf_.low >= last_fence) {
+          return Fail(Status::Corruption("btree: leaf fences do not advance"));
+        }
+        last_fence = leaf_.low;
+        mode = BTree::SeekMode::kLT;
+      }
+      have_fence = true;
+      target_ = last_fence;
+      Status s = tree_->CopyLeaf(target_, mode, &leaf_);
+      if (!s.ok()) return Fail(s);
+    }
+  }
+
+  void Fail(const Status& s) {
+    status_ = s;
+    valid_ = false;
+  }
+
+  BTree* tree_;
+  BTree::LeafCopy leaf_;
+  std::string target_;
+  std::string big_value_;
+  Status status_;
+  bool valid_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Iterator> BTree::NewIterator() { return std::make_unique<BTreeIterator>(this); }
+
+}  // namespace ringdb

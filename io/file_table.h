@@ -1,0 +1,71 @@
+// FileTable: the files one backend has open, FileId slot -> fd and path,
+// plus the checks and metadata calls every file-based backend shares
+// (opening with or without O_DIRECT, request validation, size, truncate).
+//
+// Thread-safety: all methods may be called concurrently. Fd() is lock-free
+// (one atomic load) so the I/O path takes no lock; Insert/Remove/Path take
+// an internal mutex. The caller must not Remove a file that has requests in
+// flight (the fd would be closed under them).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "io/io_backend.h"
+
+namespace ringdb::io {
+
+class FileTable {
+ public:
+  // FileIds are slots in [0, kMaxFiles).
+  static constexpr int kMaxFiles = 1024;
+
+  explicit FileTable(bool direct);
+  FileTable(const FileTable&) = delete;
+  FileTable& operator=(const FileTable&) = delete;
+  // Closes every file still open.
+  ~FileTable();
+
+  bool direct() const { return direct_; }
+
+  // Opens `path` (O_DIRECT when direct()) and returns the new fd, which
+  // the caller owns until it hands it to Insert. A filesystem refusing
+  // O_DIRECT gives InvalidArgument naming the path and Options::io_backend.
+  Result<int> OpenFd(const std::string& path, OpenMode mode) const;
+
+  // Takes ownership of `fd` and returns the lowest free slot for it.
+  // Busy when all kMaxFiles slots are taken (fd is then closed).
+  Result<FileId> Insert(int fd, const std::string& path);
+
+  // Frees the slot and returns its fd, which the caller must close.
+  // InvalidArgument for an id that is not open.
+  Result<int> Remove(FileId file);
+
+  // The fd of an open file, or -1. Lock-free.
+  int Fd(FileId file) const {
+    if (file.value < 0 || file.value >= kMaxFiles) return -1;
+    return fds_[file.value].load(std::memory_order_acquire);
+  }
+
+  // The path `file` was opened with, or "" when it is not open.
+  std::string Path(FileId file) const;
+
+  // OK when `req` names an open file, has a buffer and a non-zero length,
+  // and (direct()) buffer, offset and length are multiples of
+  // kDirectIoAlignment; otherwise InvalidArgument naming path and offset.
+  Status Check(const IoRequest& req) const;
+
+  Result<uint64_t> FileSize(FileId file) const;
+  Status Truncate(FileId file, uint64_t size) const;
+
+ private:
+  const bool direct_;
+  std::array<std::atomic<int>, kMaxFiles> fds_;
+  mutable std::mutex mu_;
+  std::vector<std::string> paths_;  // GUARDED_BY(mu_), indexed by slot
+};
+
+}  // namespace ringdb::io

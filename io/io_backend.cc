@@ -1,0 +1,80 @@
+// Helpers shared by every backend, the one-request wrappers, and the
+// backend factory with its io_uring -> pread fallback.
+#include "io/io_backend.h"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace ringdb::io {
+
+bool IsAligned(const void* p, size_t a) {
+  return reinterpret_cast<uintptr_t>(p) % a == 0;
+}
+
+bool IsAligned(uint64_t v, size_t a) { return v % a == 0; }
+
+Status ErrnoStatus(int err, std::string_view what, const std::string& path,
+                   uint64_t offset) {
+  std::string msg = path;
+  msg += ": ";
+  msg += what;
+  msg += " at offset ";
+  msg += std::to_string(offset);
+  msg += ": ";
+  msg += std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT) return Status::NoSpace(msg);
+  return Status::IOError(msg);
+}
+
+Status IoBackend::Read(FileId file, uint64_t offset, char* buf, uint32_t len) {
+  IoRequest req;
+  req.op = IoRequest::Op::kRead;
+  req.file = file;
+  req.offset = offset;
+  req.buf = buf;
+  req.len = len;
+  return Submit(std::span<IoRequest>(&req, 1));
+}
+
+Status IoBackend::Write(FileId file, uint64_t offset, const char* buf,
+                       uint32_t len) {
+  IoRequest req;
+  req.op = IoRequest::Op::kWrite;
+  req.file = file;
+  req.offset = offset;
+  // The backend only reads from the buffer of a write request.
+  req.buf = const_cast<char*>(buf);
+  req.len = len;
+  return Submit(std::span<IoRequest>(&req, 1));
+}
+
+Result<BackendChoice> NewIoBackend(IoBackendKind kind, unsigned queue_depth) {
+  BackendChoice choice;
+  switch (kind) {
+    case IoBackendKind::kIoUring: {
+      Result<std::unique_ptr<IoBackend>> uring = NewUringBackend(queue_depth);
+      if (uring.ok()) {
+        choice.backend = std::move(uring).value();
+        return choice;
+      }
+      // A bad argument is the caller's mistake, not a missing kernel feature.
+      if (uring.status().IsInvalidArgument()) return uring.status();
+      choice.backend = NewPreadBackend();
+      choice.fallback_reason = "io_uring unavailable (" +
+                               uring.status().message() +
+                               "); using O_DIRECT pread/pwrite";
+      return choice;
+    }
+    case IoBackendKind::kPread:
+      choice.backend = NewPreadBackend();
+      return choice;
+    case IoBackendKind::kBuffered:
+      choice.backend = NewBufferedBackend();
+      return choice;
+  }
+  return Status::InvalidArgument("io: unknown IoBackendKind " +
+                                 std::to_string(static_cast<int>(kind)));
+}
+
+}  // namespace ringdb::io

@@ -1,0 +1,594 @@
+// Tests for the B+tree (engine/btree*.cc) over a real BufferPool and file:
+// a randomized model test against std::map, large keys and values, page
+// reuse under delete-heavy load, allocation failure, concurrent readers,
+// MultiGet, and corrupted pages.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "btree_test_util.h"
+#include "engine/btree.h"
+#include "engine/btree_format.h"
+#include "ringdb/db.h"
+
+namespace ringdb::test {
+namespace {
+
+// A tree over a BTreeEnv, re-openable.
+struct Harness {
+  Harness(uint32_t page_size, uint32_t frames) : env(page_size, frames) {
+    EXPECT_EQ(env.error(), "");
+    if (!env.error().empty()) return;
+    auto m = BTree::Create(env.pool(), env.alloc(), 1);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    meta = *m;
+    Open();
+  }
+  void Open() {
+    auto t = BTree::Open(env.pool(), env.alloc(), meta);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    tree = std::move(*t);
+  }
+  void Reopen() {
+    tree.reset();
+    Status s = env.Reopen();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    Open();
+  }
+  bool ok() const { return env.error().empty() && tree != nullptr; }
+
+  BTreeEnv env;
+  PageId meta;
+  std::unique_ptr<BTree> tree;
+  Lsn lsn = 1;
+};
+
+std::string NumKey(uint64_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "key%013llu", static_cast<unsigned long long>(n));
+  return buf;  // 16 bytes
+}
+
+std::string MakeValue(std::mt19937_64& rng, size_t len) {
+  std::string v(len, 'a' + static_cast<char>(rng() % 26));
+  for (size_t i = 0; i < len; i += 97) v[i] = static_cast<char>(rng());
+  return v;
+}
+
+void ExpectVerify(BTree* tree) {
+  std::string report;
+  Status s = tree->Verify(&report);
+  EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << report.substr(0, 2000);
+}
+
+// Full forward and backward scans equal the model.
+void ExpectScansMatch(BTree* tree, const std::map<std::string, std::string>& model) {
+  auto it = tree->NewIterator();
+  auto m = model.begin();
+  size_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m, ++n) {
+    ASSERT_NE(m, model.end()) << "extra key " << it->key().substr(0, 40);
+    ASSERT_EQ(it->key(), m->first);
+    ASSERT_EQ(it->value(), m->second) << "key " << m->first.substr(0, 40);
+  }
+  ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+  ASSERT_EQ(n, model.size());
+  auto r = model.rbegin();
+  for (it->SeekToLast(); it->Valid(); it->Prev(), ++r) {
+    ASSERT_NE(r, model.rend());
+    ASSERT_EQ(it->key(), r->first);
+  }
+  ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+  ASSERT_EQ(r, model.rend());
+}
+
+void ExpectSeeksMatch(BTree* tree, const std::map<std::string, std::string>& model,
+                      std::mt19937_64& rng, int count) {
+  auto it = tree->NewIterator();
+  for (int i = 0; i < count; ++i) {
+    std::string target = NumKey(rng() % 25000);
+    if (i % 3 == 0) target.resize(rng() % target.size());
+    it->Seek(target);
+    auto m = model.lower_bound(target);
+    ASSERT_EQ(it->Valid(), m != model.end()) << target;
+    if (m != model.end()) {
+      ASSERT_EQ(it->key(), m->first);
+      // A few steps each way from there.
+      for (int k = 0; k < 3 && it->Valid(); ++k) {
+        it->Prev();
+        if (m == model.begin()) {
+          ASSERT_FALSE(it->Valid());
+          break;
+        }
+        --m;
+        ASSERT_TRUE(it->Valid());
+        ASSERT_EQ(it->key(), m->first);
+      }
+    }
+    it->SeekForPrev(target);
+    auto u = model.upper_bound(target);
+    ASSERT_EQ(it->Valid(), u != model.begin()) << target;
+    if (u != model.begin()) {
+      --u;
+      ASSERT_EQ(it->key(), u->first);
+      ASSERT_EQ(it->value(), u->second);
+      it->Next();
+      ++u;
+      ASSERT_EQ(it->Valid(), u != model.end());
+      if (u != model.end()) {
+        ASSERT_EQ(it->key(), u->first);
+      }
+    }
+    ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+  }
+}
+
+TEST(BTreeTest, EmptyTree) {
+  Harness h(4096, 64);
+  ASSERT_TRUE(h.ok());
+  std::string v;
+  EXPECT_TRUE(h.tree->Get("a", &v).IsNotFound());
+  bool existed = true;
+  EXPECT_TRUE(h.tree->Delete("a", 2, &existed).ok());
+  EXPECT_FALSE(existed);
+  auto it = h.tree->NewIterator();
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  it->SeekToLast();
+  EXPECT_FALSE(it->Valid());
+  it->Seek("x");
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok());
+  EXPECT_EQ(h.tree->Height(), 1u);
+  ExpectVerify(h.tree.get());
+  // A page that is not a meta page is refused.
+  auto bad = BTree::Open(h.env.pool(), h.env.alloc(), PageId{1});
+  EXPECT_TRUE(!bad.ok() && bad.status().IsCorruption()) << bad.status().ToString();
+  EXPECT_TRUE(h.tree->Put(std::string(kMaxKeySize + 1, 'k'), "v", 2).IsInvalidArgument());
+}
+
+TEST(BTreeTest, ReopenKeepsData) {
+  Harness h(4096, 64);
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(h.tree->Put("a", "1", h.lsn++).ok());
+  h.Reopen();
+  ASSERT_TRUE(h.ok());
+  std::string v;
+  ASSERT_TRUE(h.tree->Get("a", &v).ok());
+  EXPECT_EQ(v, "1");
+}
+
+TEST(BTreeTest, DenseLeaves) {
+  Harness h(4096, 256);
+  ASSERT_TRUE(h.ok());
+  std::mt19937_64 rng(1);
+  const int n = 3000;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(h.tree->Put(NumKey(i * 7919 % n), MakeValue(rng, 100), h.lsn++).ok());
+  }
+  uint64_t pages = 0;
+  ASSERT_TRUE(h.tree->ForEachPage([&](PageId) {
+    ++pages;
+    return Status::OK();
+  }).ok());
+  // ~30 cells of 16+100 bytes per 4 KiB leaf when full; random order fills
+  // leaves to about 70%.
+  EXPECT_LT(pages, static_cast<uint64_t>(n / 18)) << pages;
+  EXPECT_EQ(h.tree->ApproximateCount(), static_cast<uint64_t>(n));
+  ExpectVerify(h.tree.get());
+}
+
+class BTreeModelTest : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(BTreeModelTest, RandomOpsMatchStdMap) {
+  const uint32_t page_size = GetParam();
+  Harness h(page_size, 64);
+  ASSERT_TRUE(h.ok());
+  std::mt19937_64 rng(page_size);
+  std::map<std::string, std::string> model;
+  const int kOps = page_size == 4096 ? 40000 : 25000;
+  const uint64_t kKeys = 20000;
+  for (int op = 0; op < kOps; ++op) {
+    uint64_t r = rng() % 100;
+    std::string key = NumKey(rng() % kKeys);
+    if (rng() % 200 == 0) key += std::string(900 + rng() % 3100, 'L');  // long keys
+    if (r < 60) {
+      size_t len = rng() % 200;
+      if (rng() % 100 == 0) len = 3000 + rng() % 40000;  // overflowed values
+      std::string v = MakeValue(rng, len);
+      Status s = h.tree->Put(key, v, h.lsn++);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      model[key] = v;
+    } else if (r < 85) {
+      bool existed;
+      Status s = h.tree->Delete(key, h.lsn++, &existed);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      ASSERT_EQ(existed, model.erase(key) == 1);
+    } else {
+      std::string v;
+      Status s = h.tree->Get(key, &v);
+      auto m = model.find(key);
+      if (m == model.end()) {
+        ASSERT_TRUE(s.IsNotFound()) << s.ToString();
+      } else {
+        ASSERT_TRUE(s.ok()) << s.ToString();
+        ASSERT_EQ(v, m->second);
+      }
+    }
+    if (op % 10000 == 9999) {
+      ExpectVerify(h.tree.get());
+      ExpectScansMatch(h.tree.get(), model);
+      ExpectSeeksMatch(h.tree.get(), model, rng, 200);
+      h.Reopen();
+      ASSERT_TRUE(h.ok());
+    }
+  }
+  ExpectVerify(h.tree.get());
+  ExpectScansMatch(h.tree.get(), model);
+  EXPECT_EQ(h.env.alloc()->double_frees(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(BTreePageSizes, BTreeModelTest, ::testing::Values(4096u, 16384u));
+
+TEST(BTreeTest, LargeKeysAndValues) {
+  for (uint32_t page_size : {4096u, 16384u}) {
+    Harness h(page_size, 64);
+    ASSERT_TRUE(h.ok());
+    std::mt19937_64 rng(7);
+    std::map<std::string, std::string> model;
+    for (int i = 0; i < 150; ++i) {
+      // 4096-byte keys sharing long prefixes, so separators are long too.
+      std::string key(kMaxKeySize, 'p');
+      std::string num = NumKey(rng() % 1000);
+      key.replace(kMaxKeySize - 200 - (i % 3) * 1500, num.size(), num);
+      size_t len = rng() % 8 == 0 ? (1u << 20) + rng() % (2u << 20) : rng() % 3000;
+      if (i % 50 == 0) len = 0;
+      std::string v = MakeValue(rng, len);
+      ASSERT_TRUE(h.tree->Put(key, v, h.lsn++).ok());
+      model[key] = v;
+      if (i % 5 == 0) {
+        bool existed;
+        auto victim = model.begin();
+        std::advance(victim, rng() % model.size());
+        ASSERT_TRUE(h.tree->Delete(victim->first, h.lsn++, &existed).ok());
+        ASSERT_TRUE(existed);
+        model.erase(victim);
+      }
+    }
+    ExpectVerify(h.tree.get());
+    h.Reopen();
+    ASSERT_TRUE(h.ok());
+    ExpectScansMatch(h.tree.get(), model);
+    for (auto& [k, v] : model) {
+      std::string got;
+      ASSERT_TRUE(h.tree->Get(k, &got).ok());
+      ASSERT_EQ(got, v);
+    }
+    // Overwrites and deletes give the overflow pages back.
+    for (auto& [k, v] : model) ASSERT_TRUE(h.tree->Put(k, "small", h.lsn++).ok());
+    for (auto& [k, v] : model) {
+      bool existed;
+      ASSERT_TRUE(h.tree->Delete(k, h.lsn++, &existed).ok());
+      ASSERT_TRUE(existed);
+    }
+    EXPECT_EQ(h.tree->rebalance_errors(), 0u);
+    EXPECT_EQ(h.env.alloc()->in_use(), 2u) << page_size;  // meta + root leaf
+    EXPECT_EQ(h.tree->Height(), 1u);
+    EXPECT_EQ(h.env.alloc()->double_frees(), 0u);
+    ExpectVerify(h.tree.get());
+  }
+}
+
+TEST(BTreeTest, SixtyFourMiBValue) {
+  Harness h(16384, 128);
+  ASSERT_TRUE(h.ok());
+  std::mt19937_64 rng(64);
+  std::string big = MakeValue(rng, kMaxValueSize);
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(h.tree->Put("big", big, h.lsn++).ok());
+  ASSERT_TRUE(h.tree->Put("small", "s", h.lsn++).ok());
+  h.Reopen();
+  ASSERT_TRUE(h.ok());
+  std::string got;
+  ASSERT_TRUE(h.tree->Get("big", &got).ok());
+  EXPECT_TRUE(got == big);
+  EXPECT_TRUE(h.tree->Put("big", std::string(kMaxValueSize + 1, 'x'), h.lsn++)
+                  .IsInvalidArgument());
+  bool existed;
+  ASSERT_TRUE(h.tree->Delete("big", h.lsn++, &existed).ok());
+  EXPECT_EQ(h.env.alloc()->in_use(), 2u);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(secs, 30.0);
+}
+
+TEST(BTreeTest, DeleteShrinksAndReusesPages) {
+  Harness h(4096, 64);
+  ASSERT_TRUE(h.ok());
+  std::mt19937_64 rng(3);
+  uint64_t high_after_first = 0;
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    std::vector<uint64_t> ids(6000);
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = i;
+    std::shuffle(ids.begin(), ids.end(), rng);
+    for (uint64_t id : ids) ASSERT_TRUE(h.tree->Put(NumKey(id), MakeValue(rng, 100), h.lsn++).ok());
+    EXPECT_GE(h.tree->Height(), 2u);
+    std::shuffle(ids.begin(), ids.end(), rng);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      bool existed;
+      ASSERT_TRUE(h.tree->Delete(NumKey(ids[i]), h.lsn++, &existed).ok());
+      ASSERT_TRUE(existed);
+      if (i == ids.size() / 2) ExpectVerify(h.tree.get());
+    }
+    EXPECT_EQ(h.tree->Height(), 1u);
+    EXPECT_EQ(h.env.alloc()->in_use(), 2u);
+    ExpectVerify(h.tree.get());
+    if (cycle == 0) high_after_first = h.env.alloc()->high_water();
+    h.Reopen();
+    ASSERT_TRUE(h.ok());
+  }
+  EXPECT_LE(h.env.alloc()->high_water(), high_after_first + 8);
+  EXPECT_EQ(h.env.alloc()->double_frees(), 0u);
+}
+
+TEST(BTreeTest, AllocationFailureChangesNothing) {
+  Harness h(4096, 64);
+  ASSERT_TRUE(h.ok());
+  std::mt19937_64 rng(5);
+  std::map<std::string, std::string> model;
+  int failures = 0;
+  for (int i = 0; i < 4000; ++i) {
+    std::string key = NumKey(rng() % 100000);
+    std::string v = MakeValue(rng, rng() % 10 == 0 ? 5000 : 150);
+    h.env.alloc()->FailAfter(static_cast<int64_t>(rng() % 3));
+    Status s = h.tree->Put(key, v, h.lsn++);
+    h.env.alloc()->FailAfter(-1);
+    if (s.ok()) {
+      model[key] = v;
+    } else {
+      ++failures;
+      ASSERT_TRUE(s.IsIOError()) << s.ToString();
+    }
+  }
+  EXPECT_GT(failures, 0);
+  ExpectVerify(h.tree.get());
+  ExpectScansMatch(h.tree.get(), model);
+  EXPECT_EQ(h.env.alloc()->double_frees(), 0u);
+  // Every page is either reachable or free: nothing leaked by failed puts.
+  uint64_t reachable = 0;
+  ASSERT_TRUE(h.tree->ForEachPage([&](PageId) {
+    ++reachable;
+    return Status::OK();
+  }).ok());
+  EXPECT_EQ(reachable, h.env.alloc()->in_use());
+}
+
+TEST(BTreeTest, MultiGetMatchesGet) {
+  Harness h(4096, 64);
+  ASSERT_TRUE(h.ok());
+  std::mt19937_64 rng(11);
+  std::map<std::string, std::string> model;
+  for (int i = 0; i < 6000; ++i) {
+    std::string k = NumKey(rng() % 20000);
+    std::string v = MakeValue(rng, rng() % 50 == 0 ? 6000 : 80);
+    ASSERT_TRUE(h.tree->Put(k, v, h.lsn++).ok());
+    model[k] = v;
+  }
+  h.Reopen();
+  ASSERT_TRUE(h.ok());
+  std::vector<std::string> keys;
+  for (int i = 0; i < 500; ++i) keys.push_back(NumKey(rng() % 20000));
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::vector<std::string> values;
+  std::vector<Status> statuses;
+  uint64_t reads_before = h.env.pool()->stats().reads;
+  h.tree->MultiGet(views, &values, &statuses);
+  EXPECT_GT(h.env.pool()->stats().reads, reads_before);
+  ASSERT_EQ(values.size(), keys.size());
+  ASSERT_EQ(statuses.size(), keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto m = model.find(keys[i]);
+    if (m == model.end()) {
+      EXPECT_TRUE(statuses[i].IsNotFound()) << statuses[i].ToString();
+    } else {
+      ASSERT_TRUE(statuses[i].ok()) << statuses[i].ToString();
+      EXPECT_EQ(values[i], m->second);
+    }
+  }
+}
+
+// Values carry their key, so a reader can tell a value written for another
+// key (or a torn one) from a real one.
+std::string TaggedValue(const std::string& key, uint64_t version, size_t len) {
+  std::string v = key + "|" + std::to_string(version) + "|";
+  v.resize(std::max(v.size(), len), static_cast<char>('a' + version % 26));
+  return v;
+}
+
+bool ValueFits(std::string_view key, std::string_view value) {
+  if (value.size() < key.size() + 1 || value.substr(0, key.size()) != key) return false;
+  if (value[key.size()] != '|') return false;
+  size_t bar = value.find('|', key.size() + 1);
+  if (bar == std::string_view::npos) return false;
+  uint64_t version = std::stoull(std::string(value.substr(key.size() + 1, bar - key.size() - 1)));
+  char fill = static_cast<char>('a' + version % 26);
+  for (size_t i = bar + 1; i < value.size(); ++i) {
+    if (value[i] != fill) return false;
+  }
+  return true;
+}
+
+TEST(BTreeTest, OneWriterManyReaders) {
+  Harness h(4096, 256);
+  ASSERT_TRUE(h.ok());
+  const uint64_t kKeys = 4000;
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, scans{0};
+  std::atomic<int> bad{0};
+  std::string first_bad;
+  std::mutex bad_mu;
+  auto report = [&](const std::string& what) {
+    std::lock_guard<std::mutex> lock(bad_mu);
+    if (bad++ == 0) first_bad = what;
+  };
+  std::thread writer([&] {
+    std::mt19937_64 rng(99);
+    uint64_t version = 0;
+    while (!stop) {
+      std::string key = NumKey(rng() % kKeys);
+      if (rng() % 3 == 0) {
+        bool existed;
+        Status s = h.tree->Delete(key, h.lsn++, &existed);
+        if (!s.ok()) report("delete: " + s.ToString());
+      } else {
+        size_t len = rng() % 40 == 0 ? 2000 + rng() % 20000 : rng() % 150;
+        Status s = h.tree->Put(key, TaggedValue(key, ++version, len), h.lsn++);
+        if (!s.ok()) report("put: " + s.ToString());
+      }
+    }
+  });
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      std::mt19937_64 rng(t);
+      std::string v;
+      while (!stop) {
+        if (t == 0) {
+          std::string key = NumKey(rng() % kKeys);
+          Status s = h.tree->Get(key, &v);
+          if (s.ok() && !ValueFits(key, v)) report("get " + key + " saw a foreign value");
+          if (!s.ok() && !s.IsNotFound()) report("get: " + s.ToString());
+        } else if (t == 1) {
+          auto it = h.tree->NewIterator();
+          std::string prev;
+          bool forward = rng() % 2 == 0;
+          if (forward) {
+            it->Seek(NumKey(rng() % kKeys));
+          } else {
+            it->SeekForPrev(NumKey(rng() % kKeys));
+          }
+          for (int i = 0; i < 300 && it->Valid(); ++i) {
+            std::string k(it->key());
+            if (!prev.empty() && (forward ? k <= prev : k >= prev)) report("scan out of order");
+            if (!ValueFits(k, it->value())) report("scan saw a foreign value for " + k);
+            prev = k;
+            if (forward) {
+              it->Next();
+            } else {
+              it->Prev();
+            }
+          }
+          if (!it->status().ok()) report("scan: " + it->status().ToString());
+          scans++;
+        } else {
+          std::vector<std::string> keys;
+          for (int i = 0; i < 32; ++i) keys.push_back(NumKey(rng() % kKeys));
+          std::vector<std::string_view> views(keys.begin(), keys.end());
+          std::vector<std::string> values;
+          std::vector<Status> st;
+          h.tree->MultiGet(views, &values, &st);
+          for (size_t i = 0; i < keys.size(); ++i) {
+            if (st[i].ok() && !ValueFits(keys[i], values[i])) report("multiget foreign value");
+            if (!st[i].ok() && !st[i].IsNotFound()) report("multiget: " + st[i].ToString());
+          }
+        }
+        reads++;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  stop = true;
+  writer.join();
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(bad.load(), 0) << first_bad;
+  EXPECT_GT(reads.load(), 100u);
+  EXPECT_GT(scans.load(), 10u);
+  ExpectVerify(h.tree.get());
+  EXPECT_EQ(h.env.alloc()->double_frees(), 0u);
+}
+
+// Builds a 3-level tree, flushes it and returns the leaf and inner ids.
+void BuildForCorruption(Harness* h, std::vector<PageId>* pages) {
+  std::mt19937_64 rng(21);
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_TRUE(h->tree->Put(NumKey(i), MakeValue(rng, 120), h->lsn++).ok());
+  }
+  ASSERT_TRUE(h->tree->ForEachPage([&](PageId id) {
+    pages->push_back(id);
+    return Status::OK();
+  }).ok());
+  h->Reopen();
+  ASSERT_TRUE(h->ok());
+}
+
+void ReadEverything(BTree* tree) {
+  std::string v;
+  for (int i = 0; i < 5000; i += 7) (void)tree->Get(NumKey(i), &v);
+  auto it = tree->NewIterator();
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  }
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+  }
+  (void)tree->ApproximateCount();
+}
+
+TEST(BTreeTest, ChecksumMismatchIsReported) {
+  Harness h(4096, 64);
+  ASSERT_TRUE(h.ok());
+  std::vector<PageId> pages;
+  BuildForCorruption(&h, &pages);
+  PageId victim = pages[pages.size() / 2];
+  ASSERT_TRUE(h.env.CorruptPage(victim, 500, "garbage!", false).ok());
+  std::string report;
+  Status s = h.tree->Verify(&report);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(report.find("page " + std::to_string(victim.value)), std::string::npos) << report;
+  ReadEverything(h.tree.get());
+}
+
+TEST(BTreeTest, GarbageWithValidChecksumIsReported) {
+  std::mt19937_64 rng(33);
+  // Header fields, a slot, and random bytes over the whole node.
+  struct Damage {
+    uint32_t offset;
+    std::string bytes;
+  };
+  std::vector<Damage> damages = {
+      {btree::kNodeCountOff, std::string("\xff\x7f", 2)},
+      {btree::kNodeCellStartOff, std::string("\x10\x00\x00\x00", 4)},
+      {btree::kSlotArrayOff, std::string("\xfe\x0f", 2)},
+      {btree::kNodeTypeOff, std::string("\x77\x77", 2)},
+      {btree::kNodeLevelOff, std::string("\x05\x00", 2)},
+  };
+  std::string noise(4096 - btree::kNodeOff, '\0');
+  for (char& c : noise) c = static_cast<char>(rng());
+  damages.push_back({btree::kNodeOff, noise});
+  for (size_t d = 0; d < damages.size(); ++d) {
+    for (int which : {0, 1}) {  // a leaf, then the root (inner)
+      Harness h(4096, 64);
+      ASSERT_TRUE(h.ok());
+      std::vector<PageId> pages;
+      BuildForCorruption(&h, &pages);
+      PageId victim = which == 0 ? pages.back() : pages[1];
+      ASSERT_TRUE(h.env.CorruptPage(victim, damages[d].offset, damages[d].bytes, true).ok());
+      std::string report;
+      Status s = h.tree->Verify(&report);
+      EXPECT_TRUE(s.IsCorruption()) << "damage " << d << " " << s.ToString();
+      EXPECT_NE(report.find("page " + std::to_string(victim.value)), std::string::npos)
+          << "damage " << d << ": " << report;
+      ReadEverything(h.tree.get());
+      // Writers refuse to build on the bad page rather than crash.
+      for (int i = 0; i < 5000; i += 13) {
+        bool existed;
+        (void)h.tree->Put(NumKey(i), "x", h.lsn++);
+        (void)h.tree->Delete(NumKey(i + 1), h.lsn++, &existed);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ringdb::test

@@ -1,0 +1,121 @@
+// Test fixtures for the B+tree.
+#include "btree_test_util.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+namespace ringdb::test {
+
+Result<PageId> TestAllocator::Allocate() {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t f = fail_after_.load();
+  if (f == 0) return Status::IOError("test allocator: injected failure");
+  if (f > 0) fail_after_.store(f - 1);
+  if (!free_list_.empty()) {
+    PageId id = free_list_.back();
+    free_list_.pop_back();
+    free_set_.erase(id.value);
+    return id;
+  }
+  return PageId{next_++};
+}
+
+void TestAllocator::Free(PageId id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!free_set_.insert(id.value).second || id.value >= next_) {
+      double_frees_++;
+      return;
+    }
+    free_list_.push_back(id);
+  }
+  if (pool_ != nullptr) pool_->Discard(id);
+}
+
+uint64_t TestAllocator::high_water() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_;
+}
+
+size_t TestAllocator::free_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return free_list_.size();
+}
+
+size_t TestAllocator::in_use() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_ - free_list_.size();
+}
+
+BTreeEnv::BTreeEnv(uint32_t page_size, uint32_t frames) : page_size_(page_size), frames_(frames) {
+  char tmpl[] = "/tmp/ringdb_btree_XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) {
+    error_ = "mkdtemp failed";
+    return;
+  }
+  dir_ = tmpl;
+  path_ = dir_ + "/data";
+  Status s = OpenPool();
+  if (!s.ok()) error_ = s.ToString();
+}
+
+BTreeEnv::~BTreeEnv() {
+  pool_.reset();
+  if (io_ != nullptr && file_.valid()) (void)io_->Close(file_);
+  if (!dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+Status BTreeEnv::OpenPool() {
+  // A fresh backend per pool: a registered buffer of a destroyed pool must
+  // not stay registered with the ring under a new pool's address range.
+  auto choice = io::NewIoBackend(getenv("BTREE_PREAD") ? IoBackendKind::kPread
+                                                       : IoBackendKind::kIoUring);
+  if (!choice.ok()) return choice.status();
+  io_ = std::move(choice->backend);
+  auto f = io_->Open(path_, io::OpenMode::kCreateReadWrite);
+  if (!f.ok()) return f.status();
+  file_ = *f;
+  BufferPoolOptions opt;
+  opt.page_size = page_size_;
+  opt.pool_bytes = size_t{frames_} * page_size_;
+  opt.lock_memory = false;
+  std::string notice;
+  auto p = BufferPool::Create(opt, io_.get(), file_, nullptr, &notice);
+  if (!p.ok()) return p.status();
+  pool_ = std::move(*p);
+  alloc_.set_pool(pool_.get());
+  return Status::OK();
+}
+
+Status BTreeEnv::Reopen() {
+  RINGDB_RETURN_IF_ERROR(pool_->FlushAll());
+  return ReopenNoFlush();
+}
+
+Status BTreeEnv::ReopenNoFlush() {
+  alloc_.set_pool(nullptr);
+  pool_.reset();
+  RINGDB_RETURN_IF_ERROR(io_->Close(file_));
+  io_.reset();
+  return OpenPool();
+}
+
+Status BTreeEnv::CorruptPage(PageId id, uint32_t offset, std::string_view bytes,
+                             bool fix_checksum) {
+  alignas(4096) static thread_local char buf[kMaxPageSize];
+  uint64_t off = id.value * page_size_;
+  RINGDB_RETURN_IF_ERROR(io_->Read(file_, off, buf, page_size_));
+  std::memcpy(buf + offset, bytes.data(), bytes.size());
+  if (fix_checksum) {
+    reinterpret_cast<PageHeader*>(buf)->checksum = PageChecksum(buf, page_size_);
+  }
+  return io_->Write(file_, off, buf, page_size_);
+}
+
+}  // namespace ringdb::test

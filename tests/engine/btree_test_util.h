@@ -1,0 +1,80 @@
+// Test fixtures for the B+tree: a real BufferPool over a temp file and a
+// simple PageAllocator (counter + free list, page p at p * page_size).
+//
+// Thread-safety: TestAllocator is safe from any thread; BTreeEnv is set up
+// and reopened from the test thread only.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bufferpool/buffer_pool.h"
+#include "engine/btree.h"
+#include "engine/page_allocator.h"
+#include "io/io_backend.h"
+
+namespace ringdb::test {
+
+class TestAllocator : public PageAllocator {
+ public:
+  Result<PageId> Allocate() override;
+  void Free(PageId id) override;
+
+  void set_pool(BufferPool* pool) { pool_ = pool; }
+  // Allocate() fails with IOError after `n` more successes (-1: never).
+  void FailAfter(int64_t n) { fail_after_ = n; }
+  uint64_t high_water() const;
+  size_t free_count() const;
+  size_t in_use() const;
+  // Free() of an id that was already free (a double free).
+  uint64_t double_frees() const { return double_frees_; }
+
+ private:
+  mutable std::mutex mu_;
+  BufferPool* pool_ = nullptr;
+  uint64_t next_ = 0;
+  std::vector<PageId> free_list_;
+  std::set<uint64_t> free_set_;
+  std::atomic<int64_t> fail_after_{-1};
+  std::atomic<uint64_t> double_frees_{0};
+};
+
+// A temp data file, an io backend, a pool and an allocator.
+class BTreeEnv {
+ public:
+  BTreeEnv(uint32_t page_size, uint32_t frames);
+  ~BTreeEnv();
+
+  // Empty when setup worked; otherwise why (the test then fails).
+  const std::string& error() const { return error_; }
+  BufferPool* pool() { return pool_.get(); }
+  TestAllocator* alloc() { return &alloc_; }
+  io::IoBackend* io() { return io_.get(); }
+  const std::string& path() const { return path_; }
+  uint32_t page_size() const { return page_size_; }
+
+  // Flushes, drops the pool and opens a fresh one over the same file.
+  Status Reopen();
+  // Drops the pool without flushing (after a test has written the file).
+  Status ReopenNoFlush();
+  // Overwrites bytes of page `id` in the file (bypassing the pool). When
+  // fix_checksum, recomputes the page checksum so only the content is bad.
+  Status CorruptPage(PageId id, uint32_t offset, std::string_view bytes, bool fix_checksum);
+
+ private:
+  Status OpenPool();
+
+  uint32_t page_size_;
+  uint32_t frames_;
+  std::string dir_, path_, error_;
+  std::unique_ptr<io::IoBackend> io_;
+  io::FileId file_;
+  TestAllocator alloc_;
+  std::unique_ptr<BufferPool> pool_;
+};
+
+}  // namespace ringdb::test

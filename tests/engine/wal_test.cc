@@ -1,0 +1,362 @@
+// Tests for the write-ahead log format, LogWriter and LogReader on the
+// io_uring and pread backends: round trips, block boundaries, torn and
+// stale tails, segment files. Concurrency is in wal_concurrency_test.cc,
+// fault injection in wal_fault_test.cc.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "engine/wal.h"
+#include "engine/wal_format.h"
+#include "wal_test_util.h"
+
+namespace ringdb::wal {
+namespace {
+
+using testing::MakeBackend;
+using testing::MakePayload;
+using testing::ReadAll;
+using testing::ReadResult;
+using testing::ScratchDir;
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFileBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST(WalSegments, NamesListAndDelete) {
+  EXPECT_EQ(SegmentFileName(0x1f), "wal-000000000000001f.log");
+  uint64_t n = 0;
+  EXPECT_TRUE(ParseSegmentFileName("wal-00000000000000ff.log", &n));
+  EXPECT_EQ(n, 0xffu);
+  EXPECT_FALSE(ParseSegmentFileName("wal-00000000000000FF.log", &n));
+  EXPECT_FALSE(ParseSegmentFileName("wal-0000000000000ff.log", &n));
+  EXPECT_FALSE(ParseSegmentFileName("wal-00000000000000ff.lo", &n));
+  EXPECT_FALSE(ParseSegmentFileName("xal-00000000000000ff.log", &n));
+
+  ScratchDir dir;
+  for (uint64_t s : {7u, 3u, 12u, 5u}) {
+    WriteFileBytes(SegmentPath(dir.path(), s), "");
+  }
+  WriteFileBytes(dir.path() + "/other.log", "");
+  Result<std::vector<uint64_t>> list = ListSegments(dir.path());
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  EXPECT_EQ(*list, (std::vector<uint64_t>{3, 5, 7, 12}));
+
+  ASSERT_TRUE(DeleteSegmentsBefore(dir.path(), 7).ok());
+  list = ListSegments(dir.path());
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(*list, (std::vector<uint64_t>{7, 12}));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/other.log"));
+  EXPECT_FALSE(ListSegments(dir.path() + "/missing").ok());
+}
+
+TEST(WalFormat, HeaderLayout) {
+  char header[kHeaderSize];
+  EncodeHeader(header, 9, 0x0102030405060708ull, "abc");
+  EXPECT_EQ(DecodeFixed32(header + kLengthOffset), 3u);
+  EXPECT_EQ(DecodeFixed64(header + kLsnOffset), 0x0102030405060708ull);
+  EXPECT_EQ(header[kTypeOffset], 9);
+  EXPECT_EQ(static_cast<uint8_t>(header[kLsnOffset]), 0x08);  // little-endian
+  EXPECT_EQ(DecodeFixed32(header), RecordChecksum(header, "abc"));
+  EXPECT_NE(DecodeFixed32(header), RecordChecksum(header, "abd"));
+}
+
+class LogTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string why;
+    io_ = MakeBackend(GetParam(), &why);
+    if (io_ == nullptr) {
+      GTEST_SKIP() << why;
+    }
+    Result<std::unique_ptr<LogBuffer>> buffer =
+        LogBuffer::Create(io_.get(), 4u << 20);
+    ASSERT_TRUE(buffer.ok()) << buffer.status().ToString();
+    buffer_ = std::move(buffer).value();
+    Result<std::unique_ptr<LogBuffer>> small = LogBuffer::Create(io_.get(), 8192);
+    ASSERT_TRUE(small.ok()) << small.status().ToString();
+    small_buffer_ = std::move(small).value();
+    if (GetParam() == "io_uring") {
+      EXPECT_TRUE(buffer_->registration().ok())
+          << buffer_->registration().ToString();
+    }
+  }
+
+  // The writer uses the fixture's registered 4 MiB buffer unless `options`
+  // says otherwise.
+  std::unique_ptr<LogWriter> NewWriter(uint64_t segment, Lsn start) {
+    LogWriterOptions options;
+    options.buffer = buffer_.get();
+    return NewWriter(segment, start, options);
+  }
+  std::unique_ptr<LogWriter> NewWriter(uint64_t segment, Lsn start,
+                                       const LogWriterOptions& options) {
+    Result<std::unique_ptr<LogWriter>> w =
+        LogWriter::Create(io_.get(), dir_.path(), segment, start, options);
+    EXPECT_TRUE(w.ok()) << w.status().ToString();
+    return w.ok() ? std::move(w).value() : nullptr;
+  }
+
+  // Appends records of `sizes` (payload seed = index + seed_base, type =
+  // 1 + index % 200), syncing after every one when `sync_each`.
+  std::vector<Lsn> AppendAll(LogWriter* w, const std::vector<size_t>& sizes,
+                             uint64_t seed_base, bool sync_each) {
+    std::vector<Lsn> ends;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      Result<Lsn> lsn = w->Append(static_cast<uint8_t>(1 + i % 200),
+                                  MakePayload(seed_base + i, sizes[i]));
+      EXPECT_TRUE(lsn.ok()) << lsn.status().ToString();
+      if (!lsn.ok()) break;
+      ends.push_back(*lsn);
+      if (sync_each) {
+        EXPECT_TRUE(w->SyncTo(*lsn).ok());
+      }
+    }
+    return ends;
+  }
+
+  Status NewWriterStatus(uint64_t segment) {
+    LogWriterOptions options;
+    options.buffer = buffer_.get();
+    return LogWriter::Create(io_.get(), dir_.path(), segment, 0, options)
+        .status();
+  }
+
+  void ExpectRecords(const ReadResult& got, const std::vector<size_t>& sizes,
+                     const std::vector<Lsn>& ends, uint64_t seed_base,
+                     size_t count) {
+    ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+    ASSERT_EQ(got.records.size(), count);
+    for (size_t i = 0; i < count; ++i) {
+      ASSERT_EQ(got.records[i].payload.size(), sizes[i]) << "record " << i;
+      ASSERT_TRUE(got.records[i].payload == MakePayload(seed_base + i, sizes[i]))
+          << "record " << i;
+      ASSERT_EQ(got.records[i].type, 1 + i % 200);
+      ASSERT_EQ(got.records[i].end_lsn, ends[i]);
+    }
+  }
+
+  ScratchDir dir_;
+  // Declared before io_ so they are freed after the backend (see LogBuffer).
+  std::unique_ptr<LogBuffer> buffer_;
+  std::unique_ptr<LogBuffer> small_buffer_;
+  std::unique_ptr<io::IoBackend> io_;
+};
+
+TEST_P(LogTest, RoundTripRandomSizesAcrossReopen) {
+  std::mt19937_64 rng(42);
+  std::vector<size_t> sizes;
+  for (int i = 0; i < 240; ++i) {
+    switch (i % 3) {
+      case 0: sizes.push_back(rng() % 100); break;
+      case 1: sizes.push_back(rng() % 8192); break;
+      default: sizes.push_back(rng() % ((1u << 20) + 1)); break;
+    }
+  }
+  sizes[0] = 0;
+  sizes[100] = 1u << 20;
+  const Lsn start = 1000;
+  std::unique_ptr<LogWriter> w = NewWriter(1, start);
+  ASSERT_NE(w, nullptr);
+  std::vector<Lsn> ends = AppendAll(w.get(), sizes, 0, /*sync_each=*/false);
+  ASSERT_EQ(ends.size(), sizes.size());
+  ASSERT_TRUE(w->Close().ok());
+  EXPECT_EQ(w->durable_lsn(), ends.back());
+
+  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 1), start);
+  ExpectRecords(got, sizes, ends, 0, sizes.size());
+  EXPECT_EQ(got.end_of_valid_log, ends.back());
+  EXPECT_TRUE(got.tail == LogTail::kZeroFill || got.tail == LogTail::kEndOfFile)
+      << LogTailName(got.tail);
+
+  // Reopen: the next segment continues where the valid log ends, and holds
+  // one record larger than the writer's buffer and 64 MiB.
+  w.reset();  // releases the shared buffer
+  const Lsn start2 = got.end_of_valid_log;
+  std::vector<size_t> sizes2 = {5, kMaxPayloadSize, 7};
+  std::unique_ptr<LogWriter> w2 = NewWriter(2, start2);
+  ASSERT_NE(w2, nullptr);
+  std::vector<Lsn> ends2 = AppendAll(w2.get(), sizes2, 5000, true);
+  ASSERT_TRUE(w2->Close().ok());
+  EXPECT_GE(w2->stats().writes, 2u);  // written through in pieces
+
+  ExpectRecords(ReadAll(io_.get(), SegmentPath(dir_.path(), 1), start), sizes,
+                ends, 0, sizes.size());
+  ReadResult got2 = ReadAll(io_.get(), SegmentPath(dir_.path(), 2), start2);
+  ExpectRecords(got2, sizes2, ends2, 5000, sizes2.size());
+  Result<std::vector<uint64_t>> list = ListSegments(dir_.path());
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(*list, (std::vector<uint64_t>{1, 2}));
+}
+
+TEST_P(LogTest, RecordsCrossingBlockBoundaries) {
+  // Headers and payloads that end just before, on and just after each 4 KiB
+  // boundary; a sync after every record rewrites the partial last block.
+  std::vector<size_t> sizes;
+  for (size_t d = 0; d < 40; ++d) sizes.push_back(4096 - kHeaderSize - 20 + d);
+  for (size_t d = 0; d < 40; ++d) sizes.push_back(d);
+  sizes.push_back(3 * 4096 + 5);
+  sizes.push_back(0);
+  for (size_t chunk : {size_t{4096}, LogReader::kDefaultChunkBytes}) {
+    for (bool sync_each : {true, false}) {
+      const uint64_t segment = chunk / 4096 + (sync_each ? 1000 : 2000);
+      // Small buffers: many buffer-full writes and piecewise copies, with
+      // registered (shared) and private unregistered buffers.
+      LogWriterOptions small;
+      small.buffer_bytes = 8192;
+      if (sync_each) small.buffer = small_buffer_.get();
+      std::unique_ptr<LogWriter> w = NewWriter(segment, 7, small);
+      ASSERT_NE(w, nullptr);
+      std::vector<Lsn> ends = AppendAll(w.get(), sizes, 77, sync_each);
+      ASSERT_TRUE(w->Close().ok());
+      ReadResult got =
+          ReadAll(io_.get(), SegmentPath(dir_.path(), segment), 7, chunk);
+      ExpectRecords(got, sizes, ends, 77, sizes.size());
+      EXPECT_EQ(got.end_of_valid_log, ends.back());
+    }
+  }
+}
+
+TEST_P(LogTest, TornTailReturnsExactlyTheIntactPrefix) {
+  std::mt19937_64 rng(7);
+  std::vector<size_t> sizes;
+  for (int i = 0; i < 60; ++i) sizes.push_back(rng() % 300);
+  const Lsn start = 1u << 20;
+  std::unique_ptr<LogWriter> w = NewWriter(1, start);
+  ASSERT_NE(w, nullptr);
+  std::vector<Lsn> ends = AppendAll(w.get(), sizes, 300, false);
+  ASSERT_TRUE(w->Close().ok());
+  const std::string original = ReadFileBytes(SegmentPath(dir_.path(), 1));
+  ASSERT_EQ(original.size() % 4096, 0u);
+  const uint64_t log_end = ends.back() - start;
+  const uint64_t first_cut = ends[ends.size() - 4] - start - 1;
+  const std::string torn_path = dir_.path() + "/torn";
+
+  enum class Fill { kZeros, kGarbage, kCutFile };
+  for (Fill fill : {Fill::kZeros, Fill::kGarbage, Fill::kCutFile}) {
+    for (uint64_t cut = first_cut; cut <= log_end; ++cut) {
+      std::string bytes = original;
+      switch (fill) {
+        case Fill::kZeros:
+          std::fill(bytes.begin() + cut, bytes.end(), '\0');
+          break;
+        case Fill::kGarbage:
+          for (uint64_t i = cut; i < bytes.size(); ++i) {
+            bytes[i] = static_cast<char>(rng());
+          }
+          break;
+        case Fill::kCutFile:
+          bytes.resize(cut);
+          break;
+      }
+      WriteFileBytes(torn_path, bytes);
+      ReadResult got = ReadAll(io_.get(), torn_path, start, 4096);
+      // A cut file can only be read up to its last whole block.
+      const uint64_t readable =
+          fill == Fill::kCutFile ? cut / 4096 * 4096 : cut;
+      size_t intact = 0;
+      while (intact < ends.size() && ends[intact] - start <= readable) ++intact;
+      SCOPED_TRACE("fill " + std::to_string(static_cast<int>(fill)) +
+                   " cut " + std::to_string(cut));
+      ExpectRecords(got, sizes, ends, 300, intact);
+      EXPECT_EQ(got.end_of_valid_log, intact == 0 ? start : ends[intact - 1]);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+TEST_P(LogTest, StaleRecordsAfterTheTailAreRejected) {
+  // Two logs with identical record sizes but different start LSNs: the
+  // second log's records at the same offsets are checksum-valid, but their
+  // lsn fields name another position.
+  std::vector<size_t> sizes(50, 100);
+  std::unique_ptr<LogWriter> old_log = NewWriter(1, 5000);
+  ASSERT_NE(old_log, nullptr);
+  AppendAll(old_log.get(), sizes, 0, false);
+  ASSERT_TRUE(old_log->Close().ok());
+  old_log.reset();
+  std::unique_ptr<LogWriter> new_log = NewWriter(2, 1000);
+  ASSERT_NE(new_log, nullptr);
+  std::vector<size_t> new_sizes(10, 100);
+  std::vector<Lsn> ends = AppendAll(new_log.get(), new_sizes, 0, false);
+  ASSERT_TRUE(new_log->Close().ok());
+
+  std::string stale = ReadFileBytes(SegmentPath(dir_.path(), 1));
+  const std::string fresh = ReadFileBytes(SegmentPath(dir_.path(), 2));
+  const size_t valid = ends.back() - 1000;
+  stale.replace(0, valid, fresh.substr(0, valid));
+  WriteFileBytes(dir_.path() + "/mixed", stale);
+  ReadResult got = ReadAll(io_.get(), dir_.path() + "/mixed", 1000);
+  ExpectRecords(got, new_sizes, ends, 0, new_sizes.size());
+  EXPECT_EQ(got.tail, LogTail::kBadLsn);
+  EXPECT_EQ(got.end_of_valid_log, ends.back());
+}
+
+TEST_P(LogTest, ApiContracts) {
+  std::unique_ptr<LogWriter> w = NewWriter(3, 100);
+  ASSERT_NE(w, nullptr);
+  // The segment exists now.
+  EXPECT_TRUE(LogWriter::Create(io_.get(), dir_.path(), 3, 100)
+                  .status()
+                  .IsInvalidArgument());
+  // The shared buffer is taken.
+  EXPECT_TRUE(NewWriterStatus(9).IsInvalidArgument());
+  EXPECT_TRUE(w->Append(kInvalidRecordType, "x").status().IsInvalidArgument());
+  EXPECT_TRUE(w->Append(1, std::string(kMaxPayloadSize + 1, 'x'))
+                  .status()
+                  .IsInvalidArgument());
+  EXPECT_EQ(w->appended_lsn(), 100u);
+  EXPECT_TRUE(w->SyncTo(100).ok());  // nothing to do
+  Result<Lsn> a = w->Append(1, "hello");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(*a, 100 + kHeaderSize + 5);
+  EXPECT_TRUE(w->SyncTo(*a + 1).IsInvalidArgument());
+  EXPECT_EQ(w->durable_lsn(), 100u);
+  ASSERT_TRUE(w->Flush().ok());
+  EXPECT_EQ(w->stats().syncs, 0u);
+  EXPECT_EQ(w->stats().writes, 1u);
+  EXPECT_EQ(w->durable_lsn(), 100u);
+  ReadResult got = ReadAll(io_.get(), w->path(), 100);
+  ASSERT_EQ(got.records.size(), 1u);
+  EXPECT_EQ(got.records[0].payload, "hello");
+  ASSERT_TRUE(w->SyncTo(*a).ok());
+  EXPECT_EQ(w->durable_lsn(), *a);
+  EXPECT_EQ(w->stats().syncs, 1u);
+  EXPECT_EQ(w->stats().writes, 1u);  // already written: sync only
+  ASSERT_TRUE(w->Close().ok());
+  EXPECT_TRUE(w->Close().ok());
+  EXPECT_FALSE(w->Append(1, "late").ok());
+  EXPECT_EQ(w->stats().records, 1u);
+}
+
+TEST_P(LogTest, EmptySegmentReadsAsEmpty) {
+  std::unique_ptr<LogWriter> w = NewWriter(4, 55);
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(w->Close().ok());
+  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 4), 55);
+  ASSERT_TRUE(got.status.ok());
+  EXPECT_TRUE(got.records.empty());
+  EXPECT_EQ(got.end_of_valid_log, 55u);
+  EXPECT_EQ(got.tail, LogTail::kEndOfFile);
+}
+
+INSTANTIATE_TEST_SUITE_P(Wal, LogTest,
+                         ::testing::Values(std::string("io_uring"),
+                                           std::string("pread")),
+                         [](const auto& info) {
+                           return info.param == "io_uring" ? "IoUring"
+                                                           : "Pread";
+                         });
+
+}  // namespace
+}  // namespace ringdb::wal

@@ -1,0 +1,106 @@
+// Helpers for the write-ahead log tests: backends by name, a scratch
+// directory, deterministic payloads and reading a whole segment back.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/wal.h"
+#include "io/io_backend.h"
+
+namespace ringdb::wal::testing {
+
+// "io_uring" or "pread". Returns nullptr and sets *why when the machine
+// cannot provide the backend (the test then skips).
+inline std::unique_ptr<io::IoBackend> MakeBackend(const std::string& name,
+                                                  std::string* why) {
+  if (name == "io_uring") {
+    Result<std::unique_ptr<io::IoBackend>> uring = io::NewUringBackend(64);
+    if (!uring.ok()) {
+      *why = "io_uring unavailable: " + uring.status().ToString();
+      return nullptr;
+    }
+    return std::move(uring).value();
+  }
+  return io::NewPreadBackend();
+}
+
+// A fresh directory under the test temp dir, removed with its files.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl = ::testing::TempDir() + "wal_test.XXXXXX";
+    char* made = ::mkdtemp(tmpl.data());
+    EXPECT_NE(made, nullptr);
+    path_ = tmpl;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Deterministic bytes for record `seed` of `size` bytes.
+inline std::string MakePayload(uint64_t seed, size_t size) {
+  std::string out(size, '\0');
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < size; i += 8) {
+    x += 0x9E3779B97F4A7C15ull;
+    uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    for (size_t j = 0; j < 8 && i + j < size; ++j) {
+      out[i + j] = static_cast<char>(z >> (8 * j));
+    }
+  }
+  return out;
+}
+
+struct ReadRecord {
+  std::string payload;
+  uint8_t type = 0;
+  Lsn end_lsn = 0;
+};
+
+struct ReadResult {
+  Status status;
+  std::vector<ReadRecord> records;
+  Lsn end_of_valid_log = 0;
+  LogTail tail = LogTail::kNotReached;
+};
+
+// Reads every record of segment `path` starting at `start_lsn`.
+inline ReadResult ReadAll(io::IoBackend* io, const std::string& path,
+                          Lsn start_lsn,
+                          size_t chunk = LogReader::kDefaultChunkBytes) {
+  ReadResult out;
+  Result<std::unique_ptr<LogReader>> reader =
+      LogReader::Open(io, path, start_lsn, chunk);
+  if (!reader.ok()) {
+    out.status = reader.status();
+    return out;
+  }
+  while (true) {
+    ReadRecord r;
+    bool eof = false;
+    out.status = (*reader)->Next(&r.payload, &r.type, &r.end_lsn, &eof);
+    if (!out.status.ok() || eof) break;
+    out.records.push_back(std::move(r));
+  }
+  out.end_of_valid_log = (*reader)->end_of_valid_log();
+  out.tail = (*reader)->tail();
+  return out;
+}
+
+}  // namespace ringdb::wal::testing

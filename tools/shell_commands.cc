@@ -1,0 +1,323 @@
+// The command table and the commands that are one DB call each, plus scan
+// and count. load and dump live in shell_load_dump.cc.
+#include "shell_commands.h"
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+namespace ringdb::shell {
+
+namespace {
+
+CommandResult FromStatus(const Status& s, std::string_view what) {
+  if (s.ok()) return CommandResult::Ok();
+  return CommandResult::Error(std::string(what) + ": " + s.ToString());
+}
+
+// A key as shown in an error message: quoted like output, cut after 60
+// bytes so that a huge key does not flood the terminal.
+std::string ShowKey(std::string_view key) {
+  constexpr size_t kMaxShown = 60;
+  if (key.size() <= kMaxShown) return FormatBytes(key);
+  return FormatBytes(key.substr(0, kMaxShown)) + "... (" +
+         std::to_string(key.size()) + " bytes)";
+}
+
+CommandResult WriteFailed() {
+  return CommandResult::Error(std::string("writing output: ") +
+                              std::strerror(errno));
+}
+
+CommandResult PrintOk(ShellContext* ctx) {
+  return WriteLine(ctx, "OK") ? CommandResult::Ok() : WriteFailed();
+}
+
+CommandResult CmdPut(ShellContext* ctx, const std::vector<Arg>& args) {
+  Status s = ctx->db->Put(ctx->write_options, args[1].value, args[2].value);
+  if (!s.ok()) return FromStatus(s, "put " + ShowKey(args[1].value));
+  return PrintOk(ctx);
+}
+
+CommandResult CmdGet(ShellContext* ctx, const std::vector<Arg>& args) {
+  std::string value;
+  Status s = ctx->db->Get(ReadOptions(), args[1].value, &value);
+  if (s.IsNotFound()) {
+    return WriteLine(ctx, "(nil)") ? CommandResult::Missing() : WriteFailed();
+  }
+  if (!s.ok()) return FromStatus(s, "get " + ShowKey(args[1].value));
+  return WriteLine(ctx, FormatBytes(value)) ? CommandResult::Ok()
+                                            : WriteFailed();
+}
+
+CommandResult CmdDel(ShellContext* ctx, const std::vector<Arg>& args) {
+  Status s = ctx->db->Delete(ctx->write_options, args[1].value);
+  if (!s.ok() && !s.IsNotFound()) {
+    return FromStatus(s, "del " + ShowKey(args[1].value));
+  }
+  return PrintOk(ctx);
+}
+
+CommandResult CmdMget(ShellContext* ctx, const std::vector<Arg>& args) {
+  std::vector<std::string_view> keys;
+  for (size_t i = 1; i < args.size(); ++i) keys.push_back(args[i].value);
+  std::vector<std::string> values;
+  std::vector<Status> statuses = ctx->db->MultiGet(ReadOptions(), keys, &values);
+  // Check every lookup before printing, so a failure prints nothing.
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!statuses[i].ok() && !statuses[i].IsNotFound()) {
+      return FromStatus(statuses[i], "mget " + ShowKey(keys[i]));
+    }
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const bool ok = statuses[i].ok() ? WriteLine(ctx, FormatBytes(values[i]))
+                                     : WriteLine(ctx, "(nil)");
+    if (!ok) return WriteFailed();
+  }
+  return CommandResult::Ok();
+}
+
+// The arguments of scan and count: [START [END]] [--limit N] [--reverse].
+// Quoted arguments and everything after "--" are never options.
+struct RangeArgs {
+  std::optional<std::string> start;
+  std::optional<std::string> end;
+  uint64_t limit = UINT64_MAX;
+  bool reverse = false;
+};
+
+bool ParseRange(const std::vector<Arg>& args, bool allow_options,
+                RangeArgs* range, std::string* error) {
+  const std::string name = args[0].value;
+  bool options_done = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const Arg& arg = args[i];
+    const bool is_option = allow_options && !options_done && !arg.quoted &&
+                           arg.value.size() > 2 && arg.value.rfind("--", 0) == 0;
+    if (allow_options && !options_done && !arg.quoted && arg.value == "--") {
+      options_done = true;
+    } else if (is_option && arg.value == "--reverse") {
+      range->reverse = true;
+    } else if (is_option && arg.value == "--limit") {
+      if (i + 1 >= args.size()) {
+        *error = name + ": --limit needs a number";
+        return false;
+      }
+      const std::string& n = args[++i].value;
+      char* end = nullptr;
+      errno = 0;
+      const unsigned long long v = std::strtoull(n.c_str(), &end, 10);
+      if (n.empty() || n[0] == '-' || *end != '\0' || errno != 0) {
+        *error = name + ": bad --limit " + FormatBytes(n) +
+                 " (expected a whole number)";
+        return false;
+      }
+      range->limit = v;
+    } else if (is_option) {
+      *error = name + ": unknown option " + arg.value +
+               " (quote a key that starts with --, or put -- before it)";
+      return false;
+    } else if (!range->start) {
+      range->start = arg.value;
+    } else if (!range->end) {
+      range->end = arg.value;
+    } else {
+      *error = name + ": too many arguments";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Positions `it` on the first key of the range in scan order.
+void SeekRangeStart(Iterator* it, const RangeArgs& range) {
+  if (!range.reverse) {
+    if (range.start) {
+      it->Seek(*range.start);
+    } else {
+      it->SeekToFirst();
+    }
+    return;
+  }
+  if (!range.end) {
+    it->SeekToLast();
+    return;
+  }
+  it->SeekForPrev(*range.end);
+  if (it->Valid() && it->key() == *range.end) it->Prev();  // END is exclusive.
+}
+
+bool InRange(const Iterator& it, const RangeArgs& range) {
+  if (!range.reverse) return !range.end || it.key() < *range.end;
+  return !range.start || it.key() >= *range.start;
+}
+
+// Walks the range, calling visit(key, value) per pair until it returns
+// false. Returns the iterator's status or an interruption error.
+template <typename Visit>
+CommandResult WalkRange(ShellContext* ctx, const RangeArgs& range,
+                        std::string_view what, Visit visit) {
+  std::unique_ptr<Iterator> it = ctx->db->NewIterator(ReadOptions());
+  uint64_t seen = 0;
+  for (SeekRangeStart(it.get(), range);
+       it->Valid() && InRange(*it, range) && seen < range.limit;
+       range.reverse ? it->Prev() : it->Next()) {
+    if (Interrupted(ctx)) return CommandResult::Error(std::string(what) + ": interrupted");
+    if (!visit(it->key(), it->value())) return WriteFailed();
+    ++seen;
+  }
+  return FromStatus(it->status(), what);
+}
+
+CommandResult CmdScan(ShellContext* ctx, const std::vector<Arg>& args) {
+  RangeArgs range;
+  std::string error;
+  if (!ParseRange(args, /*allow_options=*/true, &range, &error)) {
+    return CommandResult::Usage(error);
+  }
+  std::string line;
+  return WalkRange(ctx, range, "scan",
+                   [&](std::string_view key, std::string_view value) {
+                     line = FormatDumpLine(key, value);
+                     return WriteLine(ctx, line);
+                   });
+}
+
+CommandResult CmdCount(ShellContext* ctx, const std::vector<Arg>& args) {
+  RangeArgs range;
+  std::string error;
+  if (!ParseRange(args, /*allow_options=*/false, &range, &error)) {
+    return CommandResult::Usage(error);
+  }
+  uint64_t n = 0;
+  CommandResult r = WalkRange(ctx, range, "count",
+                              [&](std::string_view, std::string_view) {
+                                ++n;
+                                return true;
+                              });
+  if (r.failed()) return r;
+  return WriteLine(ctx, std::to_string(n)) ? CommandResult::Ok() : WriteFailed();
+}
+
+CommandResult CmdStats(ShellContext* ctx, const std::vector<Arg>&) {
+  std::string stats;
+  if (!ctx->db->GetProperty("ringdb.stats", &stats)) {
+    return CommandResult::Error("stats: the engine has no ringdb.stats property");
+  }
+  if (!stats.empty() && stats.back() == '\n') stats.pop_back();
+  return WriteLine(ctx, stats) ? CommandResult::Ok() : WriteFailed();
+}
+
+CommandResult CmdCheckpoint(ShellContext* ctx, const std::vector<Arg>&) {
+  Status s = ctx->db->Checkpoint();
+  if (!s.ok()) return FromStatus(s, "checkpoint");
+  return PrintOk(ctx);
+}
+
+CommandResult CmdVerify(ShellContext* ctx, const std::vector<Arg>&) {
+  std::string report;
+  Status s = ctx->db->Verify(&report);
+  if (s.ok() && report.empty()) return PrintOk(ctx);
+  if (!report.empty() && report.back() != '\n') report.push_back('\n');
+  size_t problems = 0;
+  for (char c : report) problems += c == '\n';
+  if (!report.empty() && !Write(ctx, report)) return WriteFailed();
+  if (!s.ok()) return FromStatus(s, "verify");
+  return CommandResult::Error("verify: " + std::to_string(problems) +
+                              (problems == 1 ? " problem found" : " problems found"));
+}
+
+CommandResult CmdHelp(ShellContext* ctx, const std::vector<Arg>&) {
+  PrintHelp(ctx->out);
+  return CommandResult::Ok();
+}
+
+CommandResult CmdQuit(ShellContext*, const std::vector<Arg>&) {
+  return CommandResult::Exit();
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& Commands() {
+  static const std::vector<CommandSpec> kCommands = {
+      {"put", "put KEY VALUE", "store VALUE under KEY; prints OK", 2, 2, true, CmdPut},
+      {"get", "get KEY", "print the value of KEY, or (nil)", 1, 1, true, CmdGet},
+      {"del", "del KEY", "delete KEY (OK also when missing)", 1, 1, true, CmdDel},
+      {"mget", "mget KEY...", "one line per KEY: its value or (nil)", 1, -1, true, CmdMget},
+      {"scan", "scan [START [END]] [--limit N] [--reverse]",
+       "print KEY<TAB>VALUE for START <= key < END", 0, -1, true, CmdScan},
+      {"count", "count [START [END]]", "count the keys in START <= key < END", 0, 2, true, CmdCount},
+      {"stats", "stats", "print the engine's statistics", 0, 0, true, CmdStats},
+      {"checkpoint", "checkpoint", "write dirty pages and trim the log; prints OK", 0, 0, true, CmdCheckpoint},
+      {"load", "load FILE", "bulk-load KEY<TAB>VALUE lines (dump's format); prints OK N", 1, 1, true, CmdLoad},
+      {"dump", "dump [FILE]", "write every pair as KEY<TAB>VALUE (to FILE: prints OK N)", 0, 1, true, CmdDump},
+      {"verify", "verify", "check checksums and tree order; prints OK or the problems", 0, 0, true, CmdVerify},
+      {"help", "help", "list the commands", 0, 0, false, CmdHelp},
+      {"quit", "quit", "leave the shell (also: exit)", 0, 0, false, CmdQuit},
+      {"exit", "exit", nullptr, 0, 0, false, CmdQuit},  // Alias, not listed.
+  };
+  return kCommands;
+}
+
+const CommandSpec* FindCommand(std::string_view name) {
+  for (const CommandSpec& spec : Commands()) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+CommandResult CheckUsage(const std::vector<Arg>& args) {
+  const CommandSpec* spec = FindCommand(args[0].value);
+  if (spec == nullptr) {
+    return CommandResult::Usage("unknown command " + FormatBytes(args[0].value) +
+                                " (type help for the list)");
+  }
+  const int n = static_cast<int>(args.size()) - 1;
+  if (n < spec->min_args || (spec->max_args >= 0 && n > spec->max_args)) {
+    return CommandResult::Usage(std::string("wrong number of arguments for ") +
+                                spec->name + " (usage: " + spec->usage + ")");
+  }
+  return CommandResult::Ok();
+}
+
+CommandResult RunCommand(ShellContext* ctx, const std::vector<Arg>& args) {
+  CommandResult usage = CheckUsage(args);
+  if (usage.failed()) return usage;
+  const CommandSpec* spec = FindCommand(args[0].value);
+  if (spec->needs_db && ctx->db == nullptr) {
+    return CommandResult::Error(std::string(spec->name) + ": no database is open");
+  }
+  return spec->run(ctx, args);
+}
+
+void PrintHelp(FILE* out) {
+  size_t width = 0;
+  for (const CommandSpec& spec : Commands()) {
+    if (spec.summary != nullptr) width = std::max(width, std::strlen(spec.usage));
+  }
+  for (const CommandSpec& spec : Commands()) {
+    if (spec.summary == nullptr) continue;
+    std::fprintf(out, "  %-*s  %s\n", static_cast<int>(width), spec.usage,
+                 spec.summary);
+  }
+  std::fputs(
+      "Arguments are separated by spaces. Quote one with \"...\" to include\n"
+      "spaces or any byte: \\\\ \\\" \\n \\t \\r \\0 \\xHH. Output uses the same form.\n",
+      out);
+}
+
+bool Write(ShellContext* ctx, std::string_view text) {
+  return std::fwrite(text.data(), 1, text.size(), ctx->out) == text.size();
+}
+
+bool WriteLine(ShellContext* ctx, std::string_view text) {
+  return Write(ctx, text) && std::fputc('\n', ctx->out) != EOF;
+}
+
+bool Interrupted(const ShellContext* ctx) {
+  return ctx->interrupted != nullptr && *ctx->interrupted != 0;
+}
+
+}  // namespace ringdb::shell

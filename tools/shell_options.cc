@@ -1,0 +1,191 @@
+// Command-line parsing for the ringdb shell (see shell_options.h).
+//
+// Flags are parsed with getopt_long from libc: the shell has a handful of
+// global flags followed by a subcommand whose own arguments must be left
+// alone, which getopt_long's "+" mode (stop at the first non-option) does
+// exactly; none of the flag libraries packaged for Debian fits that shape
+// better.
+#include "shell_options.h"
+
+#include <getopt.h>
+
+#include <cctype>
+#include <cstdint>
+
+namespace ringdb::shell {
+
+namespace {
+
+enum LongOnly {
+  kOptPool = 1000,
+  kOptPolicy,
+  kOptSync,
+  kOptCreate,
+  kOptNoCreate,
+  kOptReadOnly,
+  kOptBail,
+  kOptHelp,
+  kOptVersion,
+};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+bool ParseSize(std::string_view text, size_t* bytes) {
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    const uint64_t digit = text[i] - '0';
+    if (n > (UINT64_MAX - digit) / 10) return false;
+    n = n * 10 + digit;
+    ++i;
+  }
+  if (i == 0) return false;
+  if (i < text.size() && text[i] == ' ') ++i;
+  const std::string unit = Lower(text.substr(i));
+  uint64_t mult;
+  if (unit.empty() || unit == "b") {
+    mult = 1;
+  } else if (unit == "k" || unit == "kib") {
+    mult = 1ull << 10;
+  } else if (unit == "m" || unit == "mib") {
+    mult = 1ull << 20;
+  } else if (unit == "g" || unit == "gib") {
+    mult = 1ull << 30;
+  } else if (unit == "t" || unit == "tib") {
+    mult = 1ull << 40;
+  } else if (unit == "kb") {
+    mult = 1000;
+  } else if (unit == "mb") {
+    mult = 1000 * 1000;
+  } else if (unit == "gb") {
+    mult = 1000ull * 1000 * 1000;
+  } else if (unit == "tb") {
+    mult = 1000ull * 1000 * 1000 * 1000;
+  } else {
+    return false;
+  }
+  if (n == 0 || n > SIZE_MAX / mult) return false;
+  *bytes = static_cast<size_t>(n * mult);
+  return true;
+}
+
+ParseOutcome ParseShellArgs(int argc, char* const* argv,
+                            const std::function<bool(std::string_view)>& is_command,
+                            const std::function<bool(const std::string&)>& path_exists,
+                            ShellOptions* options, std::string* error) {
+  static const option kLongOptions[] = {
+      {"pool", required_argument, nullptr, kOptPool},
+      {"policy", required_argument, nullptr, kOptPolicy},
+      {"sync", no_argument, nullptr, kOptSync},
+      {"create", no_argument, nullptr, kOptCreate},
+      {"no-create", no_argument, nullptr, kOptNoCreate},
+      {"readonly", no_argument, nullptr, kOptReadOnly},
+      {"read-only", no_argument, nullptr, kOptReadOnly},
+      {"bail", no_argument, nullptr, kOptBail},
+      {"help", no_argument, nullptr, kOptHelp},
+      {"version", no_argument, nullptr, kOptVersion},
+      {nullptr, 0, nullptr, 0},
+  };
+  optind = 0;  // Full re-initialization (glibc), so tests may parse again.
+  opterr = 0;  // We word the errors ourselves.
+  bool help = false;
+  bool version = false;
+  while (true) {
+    const int c = getopt_long(argc, argv, "+:h", kLongOptions, nullptr);
+    if (c == -1) break;
+    switch (c) {
+      case kOptPool:
+        if (!ParseSize(optarg, &options->pool_bytes)) {
+          *error = std::string("bad --pool size '") + optarg +
+                   "' (examples: 64MiB, 1GiB, 512KiB, 1048576)";
+          return ParseOutcome::kUsageError;
+        }
+        break;
+      case kOptPolicy:
+        options->policy = optarg;
+        if (options->policy.empty()) {
+          *error = "--policy needs a name";
+          return ParseOutcome::kUsageError;
+        }
+        break;
+      case kOptSync: options->sync = true; break;
+      case kOptCreate: options->create = true; break;
+      case kOptNoCreate: options->create = false; break;
+      case kOptReadOnly: options->read_only = true; break;
+      case kOptBail: options->bail = true; break;
+      case 'h':
+      case kOptHelp: help = true; break;
+      case kOptVersion: version = true; break;
+      case ':':
+        *error = std::string("option ") + argv[optind - 1] + " needs a value";
+        return ParseOutcome::kUsageError;
+      default: {
+        // getopt_long leaves the offending word at optind - 1.
+        const std::string word = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+        if (word.rfind("--", 0) == 0 && word.find('=') != std::string::npos &&
+            optopt != 0) {
+          *error = "option " + word.substr(0, word.find('=')) + " takes no value";
+        } else if (word.rfind("--", 0) != 0 && optopt > 0 && optopt < 256) {
+          *error = std::string("unknown option -") + static_cast<char>(optopt);
+        } else {
+          *error = "unknown option " + word;
+        }
+        return ParseOutcome::kUsageError;
+      }
+    }
+  }
+  if (help) return ParseOutcome::kHelp;
+  if (version) return ParseOutcome::kVersion;
+
+  int i = optind;
+  if (i < argc) {
+    const std::string first = argv[i];
+    if (!(is_command(first) && !path_exists(first))) {
+      options->path = first;
+      ++i;
+    }
+  }
+  if (options->path.empty()) {
+    *error = "empty database path";
+    return ParseOutcome::kUsageError;
+  }
+  for (; i < argc; ++i) options->command.push_back(argv[i]);
+  if (options->read_only) options->create = false;
+  return ParseOutcome::kRun;
+}
+
+std::string UsageText() {
+  return R"(usage: ringdb [OPTIONS] [PATH] [COMMAND [ARGS...]]
+
+Opens the ringdb database in directory PATH (default ./ringdb.db) and runs
+COMMAND once, or, without one, reads commands from the terminal (with line
+editing and history) or one per line from standard input.
+
+Options (before PATH):
+  --pool SIZE     buffer pool size, e.g. 64MiB, 1GiB, 512KiB or bytes
+  --policy NAME   eviction policy: lru, clock, midpoint, sieve, s3fifo
+  --sync          make every write durable before printing its result
+  --create        create the database when missing (the default)
+  --no-create     fail when the database does not exist
+  --readonly      open read-only (implies --no-create)
+  --bail          with commands from standard input: stop at the first failure
+  -h, --help      print this help and exit
+  --version       print the version and exit
+
+If the first argument is a command name and no file of that name exists, it
+is taken as the command and PATH is ./ringdb.db ("ringdb get k").
+
+Exit status: 0 on success, 1 when a command failed (one-shot: also a get of a
+missing key), 2 on bad usage.
+
+Commands (type help in the shell):
+)";
+}
+
+}  // namespace ringdb::shell
