@@ -11,6 +11,15 @@ echo "== release build"
 ringdb_build build
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 
+echo "== install, then build examples/hello.cc against the installed package"
+prefix="$(mktemp -d)"
+cmake --install build --prefix "$prefix" >/dev/null
+cmake -S examples -B "$prefix/hello-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/hello-build" >/dev/null
+"$prefix/hello-build/hello" | grep -qx "hello, world"
+rm -rf "$prefix" /tmp/hello.ringdb
+echo "embedding example: OK"
+
 if [ "${RINGDB_FAST:-0}" != 1 ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
   ringdb_build build-asan -DCMAKE_BUILD_TYPE=Debug -DRINGDB_SANITIZE=address,undefined \
