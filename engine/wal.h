@@ -49,12 +49,10 @@ Status SyncLogDirectory(const std::string& dir);
 // once, then reused by successive writers (one per segment), so that log
 // writes are fixed-buffer writes on io_uring.
 //
-// Lifetime: it must outlive every writer using it. IoBackend cannot
-// unregister a region, and a registered region that is freed and mapped
-// again would make fixed-buffer writes use the old pages; so the destructor
-// frees the memory but keeps the address range reserved (PROT_NONE) for the
-// life of the process. Create one per DB open and reuse it for every
-// segment, not one per writer: each costs a registration slot.
+// Lifetime: it must outlive every writer using it, and the backend must
+// outlive it (the destructor unregisters the region before unmapping it).
+// Create one per DB open and reuse it for every segment: each costs a
+// registration slot and pinned memory.
 //
 // Thread-safety: used by one LogWriter at a time (Create fails otherwise).
 class LogBuffer {
@@ -76,9 +74,10 @@ class LogBuffer {
 
  private:
   friend class LogWriter;
-  LogBuffer(char* region, size_t buffer_bytes)
-      : region_(region), buffer_bytes_(buffer_bytes) {}
+  LogBuffer(io::IoBackend* io, char* region, size_t buffer_bytes)
+      : io_(io), region_(region), buffer_bytes_(buffer_bytes) {}
 
+  io::IoBackend* const io_;
   char* const region_;  // 2 * buffer_bytes_
   const size_t buffer_bytes_;
   Status registration_;

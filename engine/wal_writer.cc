@@ -49,21 +49,17 @@ Result<std::unique_ptr<LogBuffer>> LogBuffer::Create(io::IoBackend* io,
   }
   Result<char*> region = MapRegion(2 * buffer_bytes);
   if (!region.ok()) return region.status();
-  std::unique_ptr<LogBuffer> buffer(new LogBuffer(*region, buffer_bytes));
+  std::unique_ptr<LogBuffer> buffer(new LogBuffer(io, *region, buffer_bytes));
   buffer->registration_ = io->RegisterBuffer(*region, 2 * buffer_bytes);
   return buffer;
 }
 
 LogBuffer::~LogBuffer() {
   RINGDB_CHECK(!in_use_.load());
-  // The backend may still hold the region as registered (IoBackend cannot
-  // unregister). Replacing it with an inaccessible reservation frees the
-  // memory but keeps the addresses from being mapped again in this
-  // process, so no later buffer can alias the stale registration.
-  void* p = ::mmap(region_, 2 * buffer_bytes_, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-                   -1, 0);
-  if (p == MAP_FAILED) ::munmap(region_, 2 * buffer_bytes_);
+  // Unregister before unmapping: a stale registration would send later
+  // fixed-buffer I/O at these addresses to the old pages.
+  io_->UnregisterBuffer(region_);
+  ::munmap(region_, 2 * buffer_bytes_);
 }
 
 Result<std::unique_ptr<LogWriter>> LogWriter::Create(

@@ -78,6 +78,7 @@ class FaultBackend final : public IoBackend {
   std::string Name() const override;
   bool direct() const override { return inner_->direct(); }
   Status RegisterBuffer(void* base, size_t len) override;
+  void UnregisterBuffer(void* base) override { inner_->UnregisterBuffer(base); }
   Result<FileId> Open(const std::string& path, OpenMode mode) override;
   Status Close(FileId file) override;
   Status Submit(std::span<IoRequest> requests) override;

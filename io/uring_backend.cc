@@ -106,6 +106,7 @@ class UringBackend final : public IoBackend {
   bool direct() const override { return true; }
 
   Status RegisterBuffer(void* base, size_t len) override;
+  void UnregisterBuffer(void* base) override;
   Result<FileId> Open(const std::string& path, OpenMode mode) override;
   Status Close(FileId file) override;
   Status Submit(std::span<IoRequest> requests) override;
@@ -154,8 +155,11 @@ class UringBackend final : public IoBackend {
   std::vector<std::unique_ptr<Ring>> rings_;  // GUARDED_BY(reg_mu_)
   // Registered regions. Entries below nbufs_ never change; entries are
   // written under reg_mu_ before nbufs_ is raised (release).
+  // UnregisterBuffer empties entries (NULL, 0) and never reuses them.
   std::array<iovec, kBufferSlots> iovecs_{};
   std::atomic<uint32_t> nbufs_{0};
+  // The same ranges for lock-free lookup by FindBuffer: [begin, end).
+  std::array<std::atomic<uintptr_t>, kBufferSlots> slot_begin_{}, slot_end_{};
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
@@ -254,6 +258,9 @@ Status UringBackend::RegisterBuffer(void* base, size_t len) {
   for (size_t i = 0; i < count; ++i) {
     size_t n = std::min(kMaxIovecLen, len - i * kMaxIovecLen);
     iovecs_[first + i] = iovec{p + i * kMaxIovecLen, n};
+    uintptr_t b = reinterpret_cast<uintptr_t>(p + i * kMaxIovecLen);
+    slot_begin_[first + i].store(b, std::memory_order_relaxed);
+    slot_end_[first + i].store(b + n, std::memory_order_relaxed);
   }
   int first_error = 0;
   for (auto& ring : rings_) {
@@ -280,6 +287,41 @@ Status UringBackend::RegisterBuffer(void* base, size_t len) {
     }
   }
   return Status::OK();
+}
+
+void UringBackend::UnregisterBuffer(void* base) {
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  const uint32_t n = nbufs_.load(std::memory_order_relaxed);
+  uint32_t first = n;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (iovecs_[i].iov_base == base && iovecs_[i].iov_len != 0) {
+      first = i;
+      break;
+    }
+  }
+  if (first == n) return;
+  // The region's iovecs are consecutive slots covering consecutive memory.
+  uint32_t end = first;
+  char* expect = static_cast<char*>(base);
+  while (end < n && iovecs_[end].iov_base == expect && iovecs_[end].iov_len != 0) {
+    expect += iovecs_[end].iov_len;
+    bool last = iovecs_[end].iov_len < kMaxIovecLen;
+    iovecs_[end] = iovec{nullptr, 0};
+    slot_begin_[end].store(0, std::memory_order_relaxed);
+    slot_end_[end].store(0, std::memory_order_relaxed);
+    ++end;
+    if (last) break;
+  }
+  std::vector<iovec> empty(end - first, iovec{nullptr, 0});
+  for (auto& ring : rings_) {
+    if (!ring->sparse_buffers ||
+        ring->registered_bufs.load(std::memory_order_relaxed) < end) {
+      continue;
+    }
+    // An empty iovec releases the slot and unpins its pages.
+    (void)io_uring_register_buffers_update_tag(&ring->ring, first, empty.data(), nullptr,
+                                               end - first);
+  }
 }
 
 Result<FileId> UringBackend::Open(const std::string& path, OpenMode mode) {
@@ -328,9 +370,10 @@ Status UringBackend::Close(FileId file) {
 int UringBackend::FindBuffer(const Ring& ring, const char* p,
                              size_t len) const {
   const uint32_t n = ring.registered_bufs.load(std::memory_order_acquire);
+  const uintptr_t b = reinterpret_cast<uintptr_t>(p);
   for (uint32_t i = 0; i < n; ++i) {
-    const char* base = static_cast<const char*>(iovecs_[i].iov_base);
-    if (p >= base && p + len <= base + iovecs_[i].iov_len) {
+    if (b >= slot_begin_[i].load(std::memory_order_relaxed) &&
+        b + len <= slot_end_[i].load(std::memory_order_relaxed)) {
       return static_cast<int>(i);
     }
   }

@@ -47,18 +47,6 @@ struct Harness {
   Lsn lsn = 1;
 };
 
-std::string NumKey(uint64_t n) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "key%013llu", static_cast<unsigned long long>(n));
-  return buf;  // 16 bytes
-}
-
-std::string MakeValue(std::mt19937_64& rng, size_t len) {
-  std::string v(len, 'a' + static_cast<char>(rng() % 26));
-  for (size_t i = 0; i < len; i += 97) v[i] = static_cast<char>(rng());
-  return v;
-}
-
 void ExpectVerify(BTree* tree) {
   std::string report;
   Status s = tree->Verify(&report);
@@ -180,6 +168,21 @@ TEST(BTreeTest, DenseLeaves) {
   EXPECT_LT(pages, static_cast<uint64_t>(n / 18)) << pages;
   EXPECT_EQ(h.tree->ApproximateCount(), static_cast<uint64_t>(n));
   ExpectVerify(h.tree.get());
+}
+
+TEST(BTreeTest, InMemoryPointReads) {
+  Harness h(4096, 4096);  // 16 MiB pool: the whole tree stays cached
+  ASSERT_TRUE(h.ok());
+  std::mt19937_64 rng(2);
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) ASSERT_TRUE(h.tree->Put(NumKey(i), MakeValue(rng, 100), h.lsn++).ok());
+  std::string v;
+  auto start = std::chrono::steady_clock::now();
+  const int kReads = 200000;
+  for (int i = 0; i < kReads; ++i) ASSERT_TRUE(h.tree->Get(NumKey(rng() % n), &v).ok());
+  double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start)
+                  .count() / kReads;
+  std::printf("in-memory Get: %.0f ns/op, height %u\n", ns, h.tree->Height());
 }
 
 class BTreeModelTest : public ::testing::TestWithParam<uint32_t> {};
@@ -398,27 +401,6 @@ TEST(BTreeTest, MultiGetMatchesGet) {
       EXPECT_EQ(values[i], m->second);
     }
   }
-}
-
-// Values carry their key, so a reader can tell a value written for another
-// key (or a torn one) from a real one.
-std::string TaggedValue(const std::string& key, uint64_t version, size_t len) {
-  std::string v = key + "|" + std::to_string(version) + "|";
-  v.resize(std::max(v.size(), len), static_cast<char>('a' + version % 26));
-  return v;
-}
-
-bool ValueFits(std::string_view key, std::string_view value) {
-  if (value.size() < key.size() + 1 || value.substr(0, key.size()) != key) return false;
-  if (value[key.size()] != '|') return false;
-  size_t bar = value.find('|', key.size() + 1);
-  if (bar == std::string_view::npos) return false;
-  uint64_t version = std::stoull(std::string(value.substr(key.size() + 1, bar - key.size() - 1)));
-  char fill = static_cast<char>('a' + version % 26);
-  for (size_t i = bar + 1; i < value.size(); ++i) {
-    if (value[i] != fill) return false;
-  }
-  return true;
 }
 
 TEST(BTreeTest, OneWriterManyReaders) {

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <string>
 
 namespace ringdb::test {
 
@@ -116,6 +117,39 @@ Status BTreeEnv::CorruptPage(PageId id, uint32_t offset, std::string_view bytes,
     reinterpret_cast<PageHeader*>(buf)->checksum = PageChecksum(buf, page_size_);
   }
   return io_->Write(file_, off, buf, page_size_);
+}
+
+std::string NumKey(uint64_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "key%013llu", static_cast<unsigned long long>(n));
+  return buf;  // 16 bytes
+}
+
+std::string MakeValue(std::mt19937_64& rng, size_t len) {
+  std::string v(len, 'a' + static_cast<char>(rng() % 26));
+  for (size_t i = 0; i < len; i += 97) v[i] = static_cast<char>(rng());
+  return v;
+}
+
+// Values carry their key, so a reader can tell a value written for another
+// key (or a torn one) from a real one.
+std::string TaggedValue(const std::string& key, uint64_t version, size_t len) {
+  std::string v = key + "|" + std::to_string(version) + "|";
+  v.resize(std::max(v.size(), len), static_cast<char>('a' + version % 26));
+  return v;
+}
+
+bool ValueFits(std::string_view key, std::string_view value) {
+  if (value.size() < key.size() + 1 || value.substr(0, key.size()) != key) return false;
+  if (value[key.size()] != '|') return false;
+  size_t bar = value.find('|', key.size() + 1);
+  if (bar == std::string_view::npos) return false;
+  uint64_t version = std::stoull(std::string(value.substr(key.size() + 1, bar - key.size() - 1)));
+  char fill = static_cast<char>('a' + version % 26);
+  for (size_t i = bar + 1; i < value.size(); ++i) {
+    if (value[i] != fill) return false;
+  }
+  return true;
 }
 
 }  // namespace ringdb::test

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -76,5 +77,14 @@ class BTreeEnv {
   TestAllocator alloc_;
   std::unique_ptr<BufferPool> pool_;
 };
+
+// A 16-byte key for n.
+std::string NumKey(uint64_t n);
+// `len` pseudo-random bytes.
+std::string MakeValue(std::mt19937_64& rng, size_t len);
+// Values that carry their key and version ("key|version|fill..."), so a
+// reader can tell a value written for another key, or a torn one.
+std::string TaggedValue(const std::string& key, uint64_t version, size_t len);
+bool ValueFits(std::string_view key, std::string_view value);
 
 }  // namespace ringdb::test

@@ -218,7 +218,8 @@ TEST_P(CrashTest, FaultsOnWriteAndSyncComeBackAsErrors) {
       EXPECT_FALSE(db->Put(WriteOptions(), "later", "x").ok());
       backend->Disarm();
       db.reset();
-      ASSERT_TRUE(OpenWithBackend(options_, dir_, backend, &db).ok());
+      Status reopen = OpenWithBackend(options_, dir_, backend, &db);
+      ASSERT_TRUE(reopen.ok()) << reopen.ToString();
       std::string v;
       ASSERT_TRUE(db->Get(ReadOptions(), "before", &v).ok());
       EXPECT_EQ(v, "fault");

@@ -60,8 +60,8 @@ class LogConcurrencyTest : public ::testing::TestWithParam<std::string> {
   }
 
   ScratchDir dir_;
-  std::unique_ptr<LogBuffer> buffer_;  // freed after io_ (see LogBuffer)
   std::unique_ptr<io::IoBackend> io_;
+  std::unique_ptr<LogBuffer> buffer_;  // freed before io_ (see LogBuffer)
 };
 
 TEST_P(LogConcurrencyTest, GroupCommit) {

@@ -70,8 +70,8 @@ class LogFaultTest : public ::testing::TestWithParam<std::string> {
   }
 
   ScratchDir dir_;
-  std::unique_ptr<LogBuffer> buffer_;  // freed after io_ (see LogBuffer)
   std::unique_ptr<io::IoBackend> io_;
+  std::unique_ptr<LogBuffer> buffer_;  // freed before io_ (see LogBuffer)
   io::FaultBackend* fault_ = nullptr;
 };
 

@@ -147,10 +147,10 @@ class LogTest : public ::testing::TestWithParam<std::string> {
   }
 
   ScratchDir dir_;
-  // Declared before io_ so they are freed after the backend (see LogBuffer).
+  std::unique_ptr<io::IoBackend> io_;
+  // Declared after io_ so they are freed (and unregistered) before it.
   std::unique_ptr<LogBuffer> buffer_;
   std::unique_ptr<LogBuffer> small_buffer_;
-  std::unique_ptr<io::IoBackend> io_;
 };
 
 TEST_P(LogTest, RoundTripRandomSizesAcrossReopen) {

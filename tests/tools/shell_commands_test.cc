@@ -1,30 +1,30 @@
-// Tests of the shell's commands against MapDB (a std::map model of DB), so
-// they run without the engine.
+// Tests of the shell's commands against a real DB in a temp directory
+// (TempDB). Error paths come from real situations: a read-only or closed
+// database, keys and values over the engine's limits, a corrupted page,
+// /dev/full, missing and malformed input files.
 #include "shell_commands.h"
 
 #include <gtest/gtest.h>
+#include <string.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
-#include "map_db.h"
+#include "ringdb/write_batch.h"
+#include "temp_db.h"
 
 namespace ringdb::shell {
 namespace {
 
 class CommandsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ctx_.db = &db_;
-    char tmpl[] = "/tmp/ringdb_shell_cmd_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { ctx_.db = db_.get(); }
 
   // Runs `line` and returns its stdout; *result receives the outcome.
   std::string Run(std::string_view line, CommandResult* result = nullptr) {
@@ -49,9 +49,17 @@ class CommandsTest : public ::testing::Test {
     return r.kind;
   }
 
-  MapDB db_;
+  // Reopens the database read-only (or writable again).
+  void Reopen(bool read_only) {
+    db_.Reopen(read_only);
+    ctx_.db = db_.get();
+  }
+
+  // A scratch directory for dump and load files (beside the database).
+  std::string Scratch() const { return db_.dir(); }
+
+  TempDB db_;
   ShellContext ctx_;
-  std::string dir_;
 };
 
 using Kind = CommandResult::Kind;
@@ -68,15 +76,21 @@ TEST_F(CommandsTest, PutGetDel) {
 
 TEST_F(CommandsTest, BinaryValuesComeOutQuoted) {
   EXPECT_EQ(Run(R"(put "k\x00" "a\tb\n")"), "OK\n");
-  EXPECT_EQ(db_.data.at(std::string("k\0", 2)), "a\tb\n");
+  EXPECT_EQ(db_.Get(std::string("k\0", 2)), "a\tb\n");
   EXPECT_EQ(Run(R"(get "k\0")"), "\"a\\tb\\n\"\n");
 }
 
+// --sync makes every write fdatasync the log: the engine counts the syncs.
 TEST_F(CommandsTest, SyncFlagReachesTheDB) {
+  const uint64_t before = db_.Property("ringdb.log.syncs");
+  Run("put a 1");
+  EXPECT_EQ(db_.Property("ringdb.log.syncs"), before);
   ctx_.write_options.sync = true;
   Run("put a 1");
+  const uint64_t after_put = db_.Property("ringdb.log.syncs");
+  EXPECT_GT(after_put, before);
   Run("del a");
-  EXPECT_EQ(db_.syncs, 2);
+  EXPECT_GT(db_.Property("ringdb.log.syncs"), after_put);
 }
 
 TEST_F(CommandsTest, Mget) {
@@ -104,28 +118,72 @@ TEST_F(CommandsTest, UsageErrors) {
   EXPECT_EQ(KindOf("stats x"), Kind::kUsage);
 }
 
-TEST_F(CommandsTest, EngineErrorsAreReported) {
-  db_.put_error = Status::NoSpace("/db/data: No space left on device");
+TEST_F(CommandsTest, WritesToAReadOnlyDatabaseFail) {
+  Run("put k v");
+  Reopen(/*read_only=*/true);
   CommandResult r;
-  EXPECT_EQ(Run("put k v", &r), "");
+  for (const char* line : {"put k w", "del k"}) {
+    EXPECT_EQ(Run(line, &r), "") << line;
+    EXPECT_EQ(r.kind, Kind::kError) << line;
+    EXPECT_NE(r.message.find("Invalid argument: database is open read-only"),
+              std::string::npos) << r.message;
+  }
+  EXPECT_EQ(Run("get k"), "v\n");  // Reads still work.
+}
+
+TEST_F(CommandsTest, OversizedKeysAndValuesAreRejected) {
+  const std::string long_key(kMaxKeySize + 904, 'k');  // 5000 bytes.
+  CommandResult r;
+  EXPECT_EQ(Run("put " + long_key + " v", &r), "");
   EXPECT_EQ(r.kind, Kind::kError);
-  EXPECT_NE(r.message.find("No space left on device"), std::string::npos) << r.message;
-  // A huge key is cut short in the message.
-  Run("put " + std::string(5000, 'k') + " v", &r);
+  EXPECT_NE(r.message.find("key of 5000 bytes is longer than the limit"), std::string::npos)
+      << r.message;
+  // The huge key is cut short in the message.
   EXPECT_NE(r.message.find("... (5000 bytes)"), std::string::npos) << r.message;
   EXPECT_LT(r.message.size(), 200u);
-  db_.get_error = Status::IOError("pread /db/data: Input/output error");
-  EXPECT_EQ(Run("get k", &r), "");
+  EXPECT_EQ(Run("get " + long_key, &r), "");
   EXPECT_EQ(r.kind, Kind::kError);
-  EXPECT_EQ(Run("mget k", &r), "");
+  EXPECT_NE(r.message.find("Invalid argument"), std::string::npos) << r.message;
+  EXPECT_EQ(Run("mget a " + long_key, &r), "");  // Nothing printed for a.
   EXPECT_EQ(r.kind, Kind::kError);
+  EXPECT_EQ(Run("del " + long_key, &r), "");
+  EXPECT_EQ(r.kind, Kind::kError);
+
+  EXPECT_EQ(Run("put v " + std::string(kMaxValueSize + 1, 'v'), &r), "");
+  EXPECT_EQ(r.kind, Kind::kError);
+  EXPECT_NE(r.message.find("value of " + std::to_string(kMaxValueSize + 1) + " bytes"),
+            std::string::npos) << r.message;
+  EXPECT_EQ(db_.Contents().size(), 0u);
+}
+
+TEST_F(CommandsTest, EveryCommandFailsOnAClosedDatabase) {
+  Run("put k v");
+  db_.Close();
+  const std::string file = Scratch() + "/in.tsv";
+  std::ofstream(file) << "a\t1\n";
+  const std::vector<std::string> lines = {
+      "put k v", "get k", "del k", "mget k", "scan", "count", "checkpoint",
+      "verify", "dump", "dump " + Scratch() + "/out.tsv", "load " + file};
+  for (const std::string& line : lines) {
+    CommandResult r;
+    EXPECT_EQ(Run(line, &r), "") << line;
+    EXPECT_EQ(r.kind, Kind::kError) << line;
+    EXPECT_NE(r.message.find("Invalid argument: database is closed"), std::string::npos)
+        << line << ": " << r.message;
+  }
+  // Properties of a closed DB are unknown, so stats cannot say more.
+  CommandResult r;
+  EXPECT_EQ(Run("stats", &r), "");
+  EXPECT_EQ(r.kind, Kind::kError);
+  EXPECT_NE(r.message.find("no ringdb.stats property"), std::string::npos) << r.message;
+  EXPECT_EQ(KindOf("help"), Kind::kOk);
 }
 
 class ScanTest : public CommandsTest {
  protected:
   void SetUp() override {
     CommandsTest::SetUp();
-    for (const char* k : {"a", "b", "c", "d", "e"}) db_.data[k] = std::string(k) + "v";
+    for (const char* k : {"a", "b", "c", "d", "e"}) db_.Put(k, std::string(k) + "v");
   }
 };
 
@@ -150,7 +208,7 @@ TEST_F(ScanTest, LimitAndReverse) {
 }
 
 TEST_F(ScanTest, QuotedOrAfterDoubleDashIsAKey) {
-  db_.data["--reverse"] = "x";
+  db_.Put("--reverse", "x");
   EXPECT_EQ(Run("scan \"--reverse\" a"), "--reverse\tx\n");
   EXPECT_EQ(Run("scan -- --reverse a"), "--reverse\tx\n");
 }
@@ -163,14 +221,53 @@ TEST_F(ScanTest, Count) {
 }
 
 TEST_F(CommandsTest, StatsCheckpointVerify) {
-  EXPECT_EQ(Run("stats"), "pool hits 1\npool misses 2\n");
+  Run("put k v");
+  const std::string stats = Run("stats");
+  std::string want;
+  ASSERT_TRUE(db_->GetProperty("ringdb.stats", &want));
+  EXPECT_EQ(stats, want);  // One trailing newline, no blank line.
+  EXPECT_EQ(stats.rfind("pool:", 0), 0u) << stats;
+  const uint64_t checkpoints = db_.Property("ringdb.checkpoints");
   EXPECT_EQ(Run("checkpoint"), "OK\n");
+  EXPECT_EQ(db_.Property("ringdb.checkpoints"), checkpoints + 1);
   EXPECT_EQ(Run("verify"), "OK\n");
-  db_.verify_report = "page 7: checksum mismatch\npage 9: keys out of order";
+}
+
+// Flips one byte in every page of the data file that holds `marker`. The
+// database must be closed.
+int CorruptPagesHolding(const std::string& data_file, const std::string& marker) {
+  std::fstream f(data_file, std::ios::in | std::ios::out | std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  constexpr size_t kPageSize = 4096;  // Options::page_size default.
+  int corrupted = 0;
+  for (size_t page = 2 * kPageSize; page + kPageSize <= bytes.size(); page += kPageSize) {
+    const size_t at = bytes.find(marker, page);
+    if (at == std::string::npos || at + marker.size() > page + kPageSize) continue;
+    f.seekp(static_cast<std::streamoff>(at));
+    f.put(static_cast<char>(bytes[at] ^ 0x20));
+    ++corrupted;
+  }
+  return corrupted;
+}
+
+TEST_F(CommandsTest, VerifyPrintsTheProblemsOfACorruptedFile) {
+  const std::string marker = "MARKER-in-a-leaf";
+  for (int i = 0; i < 400; ++i) db_.Put("key" + std::to_string(1000 + i), marker);
+  db_.Close();
+  ASSERT_GT(CorruptPagesHolding(db_.path() + "/ringdb.data", marker), 0);
+  Reopen(/*read_only=*/false);
+
   CommandResult r;
-  EXPECT_EQ(Run("verify", &r), "page 7: checksum mismatch\npage 9: keys out of order\n");
+  const std::string out = Run("verify", &r);
   EXPECT_EQ(r.kind, Kind::kError);
-  EXPECT_NE(r.message.find("bad pages"), std::string::npos) << r.message;
+  // One line per damaged page reached.
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back(), '\n');
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_NE(line.find("checksum mismatch"), std::string::npos) << line;
+  }
+  EXPECT_NE(r.message.find("verify: Corruption"), std::string::npos) << r.message;
 }
 
 TEST_F(CommandsTest, HelpListsEveryCommand) {
@@ -185,88 +282,93 @@ TEST_F(CommandsTest, HelpListsEveryCommand) {
 TEST_F(CommandsTest, DumpLoadRoundTripOfArbitraryBytes) {
   std::mt19937 rng(42);
   std::map<std::string, std::string> want;
+  WriteBatch batch;
   for (int i = 0; i < 3000; ++i) {
     std::string k, v;
     for (size_t j = 1 + rng() % 10; j > 0; --j) k.push_back(static_cast<char>(rng() % 256));
     for (size_t j = rng() % 30; j > 0; --j) v.push_back(static_cast<char>(rng() % 256));
     want[k] = v;
+    batch.Put(k, v);
   }
   want["plain key"] = "plain value with spaces";
-  db_.data = want;
-  const std::string file = dir_ + "/dump.tsv";
+  batch.Put("plain key", "plain value with spaces");
+  ASSERT_TRUE(db_->Write(WriteOptions(), &batch).ok());
+  const std::string file = Scratch() + "/dump.tsv";
   EXPECT_EQ(Run("dump " + FormatBytes(file)), "OK " + std::to_string(want.size()) + "\n");
 
-  MapDB fresh;
-  ctx_.db = &fresh;
+  TempDB fresh;
+  ctx_.db = fresh.get();
+  const uint64_t records = fresh.Property("ringdb.log.records");
   EXPECT_EQ(Run("load " + FormatBytes(file)), "OK " + std::to_string(want.size()) + "\n");
-  EXPECT_TRUE(fresh.data == want);
-  // Loaded in batches, not one write per pair.
-  EXPECT_LT(fresh.writes, 10);
+  EXPECT_TRUE(fresh.Contents() == want);
+  // Loaded in batches (one log record each), not one write per pair.
+  EXPECT_LT(fresh.Property("ringdb.log.records") - records, 10u);
 
   // Dump to stdout gives the same text as the file.
   std::ifstream in(file, std::ios::binary);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ctx_.db = db_.get();
   EXPECT_EQ(Run("dump"), text);
 }
 
 TEST_F(CommandsTest, LoadReportsTheBadLine) {
-  const std::string file = dir_ + "/bad.tsv";
-  {
-    std::ofstream out(file);
-    out << "a\t1\r\n\nb\t\"2\"\n\"c\\q\"\t3\nd\t4\n";
-  }
+  const std::string file = Scratch() + "/bad.tsv";
+  std::ofstream(file) << "a\t1\r\n\nb\t\"2\"\n\"c\\q\"\t3\nd\t4\n";
   CommandResult r;
   EXPECT_EQ(Run("load " + file, &r), "");
   EXPECT_EQ(r.kind, Kind::kError);
   EXPECT_NE(r.message.find("line 4: bad escape \\q"), std::string::npos) << r.message;
-  EXPECT_EQ(db_.data.count("d"), 0u);
+  EXPECT_EQ(db_.Get("d"), "(missing)");
 
-  Run("load " + dir_ + "/missing.tsv", &r);
+  Run("load " + Scratch() + "/missing.tsv", &r);
   EXPECT_EQ(r.kind, Kind::kError);
   EXPECT_NE(r.message.find("No such file or directory"), std::string::npos) << r.message;
-  Run("load " + dir_, &r);
+  Run("load " + Scratch(), &r);
   EXPECT_EQ(r.kind, Kind::kError);
   EXPECT_NE(r.message.find("is a directory"), std::string::npos) << r.message;
 }
 
 TEST_F(CommandsTest, LoadStripsCarriageReturns) {
-  const std::string file = dir_ + "/crlf.tsv";
-  {
-    std::ofstream out(file);
-    out << "a\t1\r\nb\t\"2\"\r\n";
-  }
+  const std::string file = Scratch() + "/crlf.tsv";
+  std::ofstream(file) << "a\t1\r\nb\t\"2\"\r\n";
   EXPECT_EQ(Run("load " + file), "OK 2\n");
-  EXPECT_EQ(db_.data["a"], "1");
-  EXPECT_EQ(db_.data["b"], "2");
+  EXPECT_EQ(db_.Get("a"), "1");
+  EXPECT_EQ(db_.Get("b"), "2");
 }
 
 TEST_F(CommandsTest, LoadWriteErrorIsReported) {
-  const std::string file = dir_ + "/ok.tsv";
-  {
-    std::ofstream out(file);
-    out << "a\t1\n";
-  }
-  db_.put_error = Status::NoSpace("disk full");
+  const std::string file = Scratch() + "/ok.tsv";
+  std::ofstream(file) << "a\t1\n";
+  Reopen(/*read_only=*/true);
   CommandResult r;
   Run("load " + file, &r);
   EXPECT_EQ(r.kind, Kind::kError);
-  EXPECT_NE(r.message.find("disk full"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("database is open read-only"), std::string::npos) << r.message;
+
+  // A key over the limit fails the whole batch it is in.
+  Reopen(/*read_only=*/false);
+  std::ofstream(file) << "a\t1\n" << std::string(kMaxKeySize + 1, 'k') << "\tv\n";
+  Run("load " + file, &r);
+  EXPECT_EQ(r.kind, Kind::kError);
+  EXPECT_NE(r.message.find("longer than the limit"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("(0 pairs loaded before it)"), std::string::npos) << r.message;
+  EXPECT_EQ(db_.Get("a"), "(missing)");
 }
 
 TEST_F(CommandsTest, DumpToUnwritablePathFails) {
   CommandResult r;
-  Run("dump " + dir_ + "/no/such/dir/x", &r);
+  Run("dump " + Scratch() + "/no/such/dir/x", &r);
   EXPECT_EQ(r.kind, Kind::kError);
   EXPECT_NE(r.message.find("cannot create"), std::string::npos) << r.message;
 }
 
 TEST_F(CommandsTest, DumpToFullDiskFails) {
-  if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no /dev/full";
-  db_.data["k"] = std::string(100000, 'x');
+  if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full on this machine";
+  db_.Put("k", std::string(100000, 'x'));
   CommandResult r;
   Run("dump /dev/full", &r);
   EXPECT_EQ(r.kind, Kind::kError);
-  EXPECT_NE(r.message.find("No space left on device"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find(strerror(ENOSPC)), std::string::npos) << r.message;
 }
 
 }  // namespace

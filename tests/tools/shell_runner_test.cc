@@ -1,4 +1,5 @@
-// Tests of batch mode and one-shot status codes against MapDB.
+// Tests of batch mode and one-shot status codes against a real DB in a temp
+// directory (TempDB).
 #include "shell_runner.h"
 
 #include <gtest/gtest.h>
@@ -7,7 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "map_db.h"
+#include "temp_db.h"
 
 namespace ringdb::shell {
 namespace {
@@ -39,7 +40,7 @@ class MemFile {
   FILE* file_;
 };
 
-Captured Batch(MapDB* db, const std::string& input, bool bail = false) {
+Captured Batch(DB* db, const std::string& input, bool bail = false) {
   FILE* in = tmpfile();
   std::fwrite(input.data(), 1, input.size(), in);
   std::fflush(in);
@@ -53,7 +54,7 @@ Captured Batch(MapDB* db, const std::string& input, bool bail = false) {
   return {status, out.Take(), err.Take()};
 }
 
-Captured OneShot(MapDB* db, std::vector<std::string> words) {
+Captured OneShot(DB* db, std::vector<std::string> words) {
   MemFile out, err;
   ShellContext ctx;
   ctx.db = db;
@@ -63,82 +64,87 @@ Captured OneShot(MapDB* db, std::vector<std::string> words) {
 }
 
 TEST(BatchTest, RunsEveryLineAndSkipsCommentsAndBlanks) {
-  MapDB db;
-  Captured c = Batch(&db, "# setup\nput a 1\n\n   \n  # indented comment\nput b 2\nget a\nget zz\ncount");
+  TempDB db;
+  Captured c = Batch(db.get(),
+                     "# setup\nput a 1\n\n   \n  # indented comment\nput b 2\nget a\nget zz\ncount");
   EXPECT_EQ(c.status, kExitOk);
   EXPECT_EQ(c.out, "OK\nOK\n1\n(nil)\n2\n");  // A missing get is not an error here.
   EXPECT_EQ(c.err, "");
 }
 
 TEST(BatchTest, KeepsGoingAfterErrorsAndFailsAtTheEnd) {
-  MapDB db;
-  Captured c = Batch(&db, "put a 1\nfrob\nput \"x\nget\nput b 2\n");
+  TempDB db;
+  Captured c = Batch(db.get(), "put a 1\nfrob\nput \"x\nget\nput b 2\n");
   EXPECT_EQ(c.status, kExitFailed);
   EXPECT_EQ(c.out, "OK\nOK\n");
   EXPECT_EQ(c.err,
             "error: line 2: unknown command frob (type help for the list)\n"
             "error: line 3: unterminated quote at column 5\n"
             "error: line 4: wrong number of arguments for get (usage: get KEY)\n");
-  EXPECT_EQ(db.data.size(), 2u);
+  EXPECT_EQ(db.Contents().size(), 2u);
 }
 
 TEST(BatchTest, BailStopsAtTheFirstFailure) {
-  MapDB db;
-  Captured c = Batch(&db, "put a 1\nbogus\nput b 2\n", /*bail=*/true);
+  TempDB db;
+  Captured c = Batch(db.get(), "put a 1\nbogus\nput b 2\n", /*bail=*/true);
   EXPECT_EQ(c.status, kExitFailed);
   EXPECT_EQ(c.out, "OK\n");
-  EXPECT_EQ(db.data.count("b"), 0u);
+  EXPECT_EQ(db.Get("b"), "(missing)");
 }
 
 TEST(BatchTest, QuitStops) {
-  MapDB db;
-  Captured c = Batch(&db, "put a 1\nquit\nput b 2\n");
+  TempDB db;
+  Captured c = Batch(db.get(), "put a 1\nquit\nput b 2\n");
   EXPECT_EQ(c.status, kExitOk);
-  EXPECT_EQ(db.data.count("b"), 0u);
+  EXPECT_EQ(db.Get("b"), "(missing)");
 }
 
 TEST(BatchTest, EngineErrorIsOneLine) {
-  MapDB db;
-  db.put_error = Status::NoSpace("/tmp/db/data: No space left on device");
-  Captured c = Batch(&db, "put a 1\n");
+  TempDB db;
+  db.Reopen(/*read_only=*/true);
+  Captured c = Batch(db.get(), "put a 1\n");
   EXPECT_EQ(c.status, kExitFailed);
   EXPECT_EQ(c.out, "");
-  EXPECT_EQ(c.err, "error: line 1: put a: No space: /tmp/db/data: No space left on device\n");
+  EXPECT_EQ(c.err, "error: line 1: put a: Invalid argument: database is open read-only\n");
 }
 
 TEST(BatchTest, LongLinesAndCrLf) {
-  MapDB db;
+  TempDB db;
   const std::string big(300000, 'v');
-  Captured c = Batch(&db, "put k " + big + "\r\nget k\r\n");
+  Captured c = Batch(db.get(), "put k " + big + "\r\nget k\r\n");
   EXPECT_EQ(c.status, kExitOk) << c.err;
-  EXPECT_EQ(db.data["k"], big);
+  EXPECT_EQ(db.Get("k"), big);
   EXPECT_EQ(c.out, "OK\n" + big + "\n");
 }
 
 TEST(OneShotTest, ExitStatuses) {
-  MapDB db;
-  EXPECT_EQ(OneShot(&db, {"put", "k", "a value"}).status, kExitOk);
-  Captured c = OneShot(&db, {"get", "k"});
+  TempDB db;
+  EXPECT_EQ(OneShot(db.get(), {"put", "k", "a value"}).status, kExitOk);
+  Captured c = OneShot(db.get(), {"get", "k"});
   EXPECT_EQ(c.status, kExitOk);
   EXPECT_EQ(c.out, "a value\n");
-  c = OneShot(&db, {"get", "missing"});
+  c = OneShot(db.get(), {"get", "missing"});
   EXPECT_EQ(c.status, kExitFailed);
   EXPECT_EQ(c.out, "(nil)\n");
   EXPECT_EQ(c.err, "");
-  c = OneShot(&db, {"get"});
+  c = OneShot(db.get(), {"get"});
   EXPECT_EQ(c.status, kExitUsage);
   EXPECT_NE(c.err.find("error: wrong number of arguments for get"), std::string::npos);
-  EXPECT_EQ(OneShot(&db, {"nope"}).status, kExitUsage);
-  db.put_error = Status::IOError("boom");
-  c = OneShot(&db, {"put", "k", "v"});
+  EXPECT_EQ(OneShot(db.get(), {"nope"}).status, kExitUsage);
+  db.Close();
+  c = OneShot(db.get(), {"put", "k", "v"});
   EXPECT_EQ(c.status, kExitFailed);
-  EXPECT_EQ(c.err, "error: put k: IO error: boom\n");
+  EXPECT_EQ(c.err, "error: put k: Invalid argument: database is closed\n");
+  c = OneShot(db.get(), {"get", "k"});
+  EXPECT_EQ(c.status, kExitFailed);
+  EXPECT_EQ(c.out, "");
+  EXPECT_EQ(c.err, "error: get k: Invalid argument: database is closed\n");
 }
 
 TEST(OneShotTest, ArgumentsAreLiteral) {
-  MapDB db;
-  EXPECT_EQ(OneShot(&db, {"put", "\"q\"", "a\\n"}).status, kExitOk);
-  EXPECT_EQ(db.data["\"q\""], "a\\n");
+  TempDB db;
+  EXPECT_EQ(OneShot(db.get(), {"put", "\"q\"", "a\\n"}).status, kExitOk);
+  EXPECT_EQ(db.Get("\"q\""), "a\\n");
 }
 
 }  // namespace
