@@ -11,8 +11,9 @@
 // A frame is evictable when it is kReady, unpinned and not being written.
 //
 // Lock order: a frame latch may be held when taking mu_; never wait for a
-// latch while holding mu_ (the only latch taken under mu_ is the exclusive
-// latch of a free frame, which nobody can hold).
+// latch while holding mu_. The only latch taken under mu_ is the exclusive
+// latch of a free frame, which nobody can hold: try_lock takes it at once
+// (so it never waits, and adds no edge to TSan's lock-order graph).
 #include "bufferpool/buffer_pool.h"
 
 #include <sys/mman.h>
@@ -23,22 +24,11 @@
 #include <chrono>
 #include <cstring>
 
+#include "bufferpool/frame.h"
 #include "io/check.h"
 
 namespace ringdb {
 
-struct BufferPool::Frame {
-  enum class State : uint8_t { kFree, kLoading, kReady, kOrphan };
-  PageId page;                     // guarded by mu_
-  uint32_t pins = 0;               // guarded by mu_
-  State state = State::kFree;      // guarded by mu_
-  bool writing = false;            // guarded by mu_: write-back in flight
-  bool prefetched = false;         // guarded by mu_: read ahead, not yet used
-  Status load_status;              // guarded by mu_: why a load failed
-  std::atomic<bool> dirty{false};  // set under the exclusive latch
-  std::atomic<Lsn> lsn{0};
-  std::shared_mutex latch;
-};
 
 BufferPool::Frame& BufferPool::frame(FrameId f) { return frames_[f.value]; }
 
@@ -249,7 +239,7 @@ Result<PageGuard> BufferPool::Fetch(PageId id, LatchMode mode) {
     fr.pins = 1;
     fr.prefetched = false;
     fr.load_status = Status::OK();
-    fr.latch.lock();  // free frame: never contended
+    if (!fr.latch.try_lock()) fr.latch.lock();  // a free frame: nobody holds it
     table_.emplace(id, f);
     misses_.fetch_add(1, std::memory_order_relaxed);
     lock.unlock();
@@ -308,7 +298,7 @@ Result<PageGuard> BufferPool::NewPage(PageId id) {
     fr.pins = 1;
     fr.prefetched = false;
     fr.lsn.store(0);
-    fr.latch.lock();
+    if (!fr.latch.try_lock()) fr.latch.lock();  // a free frame: uncontended
     if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
     table_.emplace(id, f);
     policy_->OnInsert(f.value);
@@ -342,7 +332,7 @@ Status BufferPool::Prefetch(std::span<const PageId> ids) {
     fr.pins = 1;
     fr.prefetched = true;
     fr.load_status = Status::OK();
-    fr.latch.lock();
+    if (!fr.latch.try_lock()) fr.latch.lock();  // a free frame: uncontended
     table_.emplace(id, f);
     misses_.fetch_add(1, std::memory_order_relaxed);
     loading.push_back(f);
@@ -534,184 +524,6 @@ Status BufferPool::EvictBatch(std::unique_lock<std::mutex>& lock, bool* progress
     }
   }
   cv_.notify_all();
-  return s;
-}
-
-// ---- I/O --------------------------------------------------------------------
-
-Result<uint64_t> BufferPool::ReadOffsetOf(PageId id) {
-  if (locator_ == nullptr) return id.value * page_size_;
-  return locator_->ReadOffset(id);
-}
-
-Status BufferPool::VerifyPage(PageId id, const char* data) const {
-  const auto* h = reinterpret_cast<const PageHeader*>(data);
-  uint64_t sum = PageChecksum(data, page_size_);
-  if (h->checksum != sum) {
-    return Status::Corruption("page " + std::to_string(id.value) +
-                              ": checksum mismatch (stored " + std::to_string(h->checksum) +
-                              ", computed " + std::to_string(sum) + ") in " +
-                              io_->PathOf(file_));
-  }
-  if (h->page_id != id.value) {
-    return Status::Corruption("page " + std::to_string(id.value) + ": holds page " +
-                              std::to_string(h->page_id) + " (misdirected write) in " +
-                              io_->PathOf(file_));
-  }
-  return Status::OK();
-}
-
-void BufferPool::ReadFrames(std::span<const FrameId> frames, std::vector<Status>* out) {
-  out->assign(frames.size(), Status::OK());
-  std::vector<io::IoRequest> reqs;
-  std::vector<size_t> which;
-  reqs.reserve(frames.size());
-  for (size_t i = 0; i < frames.size(); i++) {
-    PageId id = frame(frames[i]).page;
-    Result<uint64_t> off = ReadOffsetOf(id);
-    if (!off.ok()) {
-      (*out)[i] = off.status();
-      continue;
-    }
-    io::IoRequest r;
-    r.op = io::IoRequest::Op::kRead;
-    r.file = file_;
-    r.offset = off.value();
-    r.buf = FrameData(frames[i]);
-    r.len = page_size_;
-    reqs.push_back(r);
-    which.push_back(i);
-  }
-  if (reqs.empty()) return;
-  (void)io_->Submit(reqs);  // per-request statuses below
-  for (size_t k = 0; k < reqs.size(); k++) {
-    size_t i = which[k];
-    PageId id = frame(frames[i]).page;
-    if (!reqs[k].status.ok()) {
-      (*out)[i] = reqs[k].status.WithContext("reading page " + std::to_string(id.value));
-      continue;
-    }
-    reads_.fetch_add(1, std::memory_order_relaxed);
-    bytes_read_.fetch_add(page_size_, std::memory_order_relaxed);
-    (*out)[i] = VerifyPage(id, FrameData(frames[i]));
-  }
-}
-
-Status BufferPool::WriteFrames(std::span<const FrameId> frames) {
-  // The write-ahead rule: the log must be durable up to the newest change.
-  Lsn max_lsn = 0;
-  for (FrameId f : frames) max_lsn = std::max(max_lsn, frame(f).lsn.load());
-  std::function<Status(Lsn)> gate;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    gate = write_gate_;
-  }
-  if (gate && max_lsn > 0) RINGDB_RETURN_IF_ERROR(gate(max_lsn));
-
-  std::vector<io::IoRequest> reqs(frames.size());
-  std::vector<PageId> pages(frames.size());
-  Status first;
-  size_t n = 0;
-  for (FrameId f : frames) {
-    Frame& fr = frame(f);
-    PageId id = fr.page;
-    Result<uint64_t> off = locator_ == nullptr ? Result<uint64_t>(id.value * page_size_)
-                                               : locator_->WriteOffset(id);
-    if (!off.ok()) {
-      if (first.ok()) first = off.status();
-      continue;
-    }
-    char* data = FrameData(f);
-    auto* h = reinterpret_cast<PageHeader*>(data);
-    h->page_id = id.value;
-    h->lsn = fr.lsn.load();
-    h->checksum = PageChecksum(data, page_size_);
-    if (fr.dirty.exchange(false)) dirty_count_.fetch_sub(1);
-    io::IoRequest& r = reqs[n];
-    r.op = io::IoRequest::Op::kWrite;
-    r.file = file_;
-    r.offset = off.value();
-    r.buf = data;
-    r.len = page_size_;
-    pages[n] = id;
-    n++;
-  }
-  std::span<io::IoRequest> batch(reqs.data(), n);
-  (void)io_->Submit(batch);
-  size_t k = 0;
-  for (FrameId f : frames) {
-    Frame& fr = frame(f);
-    if (k >= n || pages[k] != fr.page) {
-      // Its offset could not be had: keep it dirty.
-      if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
-      continue;
-    }
-    const io::IoRequest& r = reqs[k++];
-    if (r.status.ok()) {
-      writes_.fetch_add(1, std::memory_order_relaxed);
-      bytes_written_.fetch_add(page_size_, std::memory_order_relaxed);
-      // Also for a page dropped meanwhile: the locator takes its slot back.
-      if (locator_ != nullptr) locator_->WriteDone(fr.page, r.offset);
-    } else {
-      if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
-      if (first.ok()) {
-        first = r.status.WithContext("writing page " + std::to_string(fr.page.value));
-      }
-    }
-  }
-  return first;
-}
-
-Status BufferPool::FlushAll() {
-  const size_t kBatch = 128;
-  std::vector<FrameId> dirty;
-  {
-    // Write-backs of evicted pages finish first, so that when FlushAll
-    // returns every page written so far has reached the locator.
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return evict_writes_ == 0; });
-    for (uint32_t i = 0; i < num_frames_; i++) {
-      Frame& fr = frames_[i];
-      if (fr.state == Frame::State::kReady && !fr.writing && fr.dirty.load()) {
-        fr.writing = true;
-        fr.pins++;
-        dirty.push_back(FrameId{i});
-      }
-    }
-  }
-  Status first;
-  for (size_t start = 0; start < dirty.size(); start += kBatch) {
-    std::span<const FrameId> batch(dirty.data() + start,
-                                   std::min(kBatch, dirty.size() - start));
-    if (first.ok()) {
-      for (FrameId f : batch) frame(f).latch.lock_shared();
-      first = WriteFrames(batch);
-      for (FrameId f : batch) frame(f).latch.unlock_shared();
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    for (FrameId f : batch) {
-      frame(f).writing = false;
-      UnpinLocked(f);
-    }
-  }
-  RINGDB_RETURN_IF_ERROR(first);
-  return io_->Sync(file_);
-}
-
-PoolStats BufferPool::stats() const {
-  PoolStats s;
-  s.hits = hits_.load();
-  s.misses = misses_.load();
-  s.reads = reads_.load();
-  s.writes = writes_.load();
-  s.evictions = evictions_.load();
-  s.bytes_read = bytes_read_.load();
-  s.bytes_written = bytes_written_.load();
-  s.busy_waits = busy_waits_.load();
-  s.dirty_pages = dirty_count_.load();
-  s.frames = num_frames_;
-  std::lock_guard<std::mutex> lock(mu_);
-  s.used_frames = used_frames_;
   return s;
 }
 
