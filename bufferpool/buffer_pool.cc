@@ -315,11 +315,9 @@ Status BufferPool::Prefetch(std::span<const PageId> ids) {
   Status first;
   for (PageId id : ids) {
     if (table_.count(id) != 0) continue;
-    Result<FrameId> got = AllocateFrame(lock);
-    if (!got.ok()) {
-      first = got.status();
-      break;
-    }
+    if (loading.size() >= num_frames_ / 2) break;  // leave room for the readers
+    Result<FrameId> got = AllocateFrame(lock, /*may_wait=*/false);
+    if (!got.ok()) break;  // read-ahead is best effort
     FrameId f = got.value();
     if (table_.count(id) != 0) {
       free_.push_back(f);
@@ -442,7 +440,7 @@ bool BufferPool::IsCached(PageId id) {
 
 // ---- Eviction ---------------------------------------------------------------
 
-Result<FrameId> BufferPool::AllocateFrame(std::unique_lock<std::mutex>& lock) {
+Result<FrameId> BufferPool::AllocateFrame(std::unique_lock<std::mutex>& lock, bool may_wait) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   for (;;) {
     if (!free_.empty()) {
@@ -454,6 +452,7 @@ Result<FrameId> BufferPool::AllocateFrame(std::unique_lock<std::mutex>& lock) {
     bool progress = false;
     RINGDB_RETURN_IF_ERROR(EvictBatch(lock, &progress));
     if (progress || !free_.empty()) continue;
+    if (!may_wait) return Status::Busy("buffer pool: no frame free for read-ahead");
     // Every frame is pinned or being written: wait a while for an unpin.
     busy_waits_.fetch_add(1, std::memory_order_relaxed);
     if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && free_.empty()) {

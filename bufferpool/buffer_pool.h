@@ -150,7 +150,9 @@ class BufferPool {
   Result<PageGuard> NewPage(PageId id);
 
   // Reads every listed page that is not cached, with one batched submit,
-  // and leaves them cached and unpinned. Returns the first error.
+  // and leaves them cached and unpinned. Read-ahead never waits for a frame
+  // and never takes more than half of the pool: it stops early (OK) instead.
+  // Returns the first read error.
   Status Prefetch(std::span<const PageId> ids);
 
   // Like Fetch for many pages: one submit for all misses, then latches them
@@ -192,8 +194,9 @@ class BufferPool {
   // Drops one pin; frees orphaned frames. Require: mu_ held.
   void UnpinLocked(FrameId f);
   // A free frame, evicting a batch of victims when none is free. May release
-  // and retake `lock`. Busy when every frame stays pinned.
-  Result<FrameId> AllocateFrame(std::unique_lock<std::mutex>& lock);
+  // and retake `lock`. Busy when every frame stays pinned (after waiting up
+  // to 2 s for an unpin, or at once when !may_wait).
+  Result<FrameId> AllocateFrame(std::unique_lock<std::mutex>& lock, bool may_wait = true);
   // Phases: (1) pick victims under the mutex, dropping clean ones at once;
   // (2) write the dirty ones together without the mutex; (3) free those
   // that stayed unpinned and clean.

@@ -260,8 +260,22 @@ Status DBImpl::Recover(bool* replayed_any) {
   Lsn lsn = sb_.ckpt_lsn;
   segment_ = sb_.log_segment;
   uint64_t records = 0;
+  std::vector<uint64_t> chain;
   for (uint64_t seg : segs.value()) {
-    if (seg < sb_.log_segment) continue;
+    if (seg >= sb_.log_segment) chain.push_back(seg);
+  }
+  // A checkpoint deletes older segments only after its superblock is
+  // durable, so the superblock's own segment exists, except right after
+  // creation (seq 1), before the first open made one. If it is missing, the
+  // superblock read is an older copy standing in for a damaged newer one.
+  if (sb_.seq > 1 && (chain.empty() || chain.front() != sb_.log_segment)) {
+    return Status::Corruption(dir_ + ": log segment " + std::to_string(sb_.log_segment) +
+                              " named by superblock seq " + std::to_string(sb_.seq) +
+                              " is missing (the newest superblock copy is damaged)");
+  }
+  for (size_t i = 0; i < chain.size(); i++) {
+    const uint64_t seg = chain[i];
+    const bool last = i + 1 == chain.size();
     segment_ = seg;
     Result<std::unique_ptr<wal::LogReader>> reader =
         wal::LogReader::Open(io_.get(), wal::SegmentPath(dir_, seg), lsn);
@@ -287,6 +301,24 @@ Status DBImpl::Recover(bool* replayed_any) {
                                  .WithContext(wal::SegmentPath(dir_, seg)));
       RINGDB_RETURN_IF_ERROR(Apply(batch, end).WithContext("replaying the log"));
       records++;
+    }
+    // A segment that is followed by another was closed cleanly (synced in
+    // full) before the rotation, and each one continues the previous at its
+    // first record. Anything else means the log is damaged, or the
+    // superblock that was read is older than the log (its newer copy is
+    // damaged): replaying would silently lose acknowledged writes.
+    const wal::LogTail tail = (*reader)->tail();
+    const bool clean = tail == wal::LogTail::kZeroFill || tail == wal::LogTail::kEndOfFile;
+    if ((*reader)->end_of_valid_log() == lsn && tail == wal::LogTail::kBadLsn) {
+      return Status::Corruption(wal::SegmentPath(dir_, seg) + " does not continue the log at LSN " +
+                                std::to_string(lsn) + " (superblock seq " +
+                                std::to_string(sb_.seq) + " is older than the log, or the "
+                                "log is damaged)");
+    }
+    if (!last && !clean) {
+      return Status::Corruption(wal::SegmentPath(dir_, seg) + ": damaged at LSN " +
+                                std::to_string((*reader)->end_of_valid_log()) + " (" +
+                                wal::LogTailName(tail) + ") although later segments exist");
     }
     lsn = (*reader)->end_of_valid_log();
   }
