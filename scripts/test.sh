@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test: the release build, then the same
-# suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Sets up, builds and runs every test: the release build, the same suite
+# under AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency and
+# crash tests under ThreadSanitizer, and a short libFuzzer run per target.
+# The long forms are in scripts/reliability.sh (see tests/README.md).
 #   scripts/test.sh            all of it (what CI runs)
 #   RINGDB_FAST=1 scripts/test.sh   release build only
 set -euo pipefail
@@ -26,4 +28,14 @@ if [ "${RINGDB_FAST:-0}" != 1 ]; then
     -DRINGDB_BUILD_BENCH=OFF
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest --output-on-failure -j2 --timeout 1200)
+
+  echo "== ThreadSanitizer build: concurrency and crash tests"
+  ringdb_build build-tsan -DRINGDB_SANITIZE=thread -DRINGDB_BUILD_BENCH=OFF -DRINGDB_BUILD_TOOLS=OFF
+  # Frame latches are reused for different pages, which TSan's lock-order
+  # graph reports as inversions; data races are always reported.
+  (cd build-tsan && TSAN_OPTIONS="detect_deadlocks=0 halt_on_error=1" \
+     ctest -R 'Concurrent|Stress' --output-on-failure --timeout 1200)
+
+  echo "== short fuzz run"
+  FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash scripts/fuzz_short.sh
 fi
