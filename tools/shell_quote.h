@@ -9,8 +9,10 @@
 // Output: FormatBytes prints a byte string as is when it is non-empty,
 // printable ASCII, and has no tab, newline, backslash or double quote and no
 // leading or trailing space; otherwise it prints it double-quoted with the
-// escapes above, so the output read back by ParseLine (or by ParseDumpLine)
-// gives the same bytes.
+// escapes above (the rule the issue fixes). Read back by ParseDumpLine the
+// output always gives the same bytes; read back as one ParseLine argument
+// it does too, except for a plain string with an inner space ("a b"), which
+// ParseLine splits in two: type such a key quoted.
 //
 // Pure functions; safe from any thread.
 #pragma once
