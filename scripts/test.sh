@@ -8,10 +8,13 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
+PASSED=0  # tests run, summed over the stages (each stage stops the script on a failure)
+count() { PASSED=$((PASSED + $(cd "$1" && ctest -N "${@:2}" | sed -n 's/^Total Tests: //p'))); }
 
 echo "== release build"
 ringdb_build build
 (cd build && ctest --output-on-failure -j2 --timeout 900)
+count build
 
 echo "== install, then build examples/hello.cc against the installed package"
 prefix="$(mktemp -d)"
@@ -28,6 +31,7 @@ if [ "${RINGDB_FAST:-0}" != 1 ]; then
     -DRINGDB_BUILD_BENCH=OFF
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest --output-on-failure -j2 --timeout 1200)
+  count build-asan
 
   echo "== ThreadSanitizer build: concurrency and crash tests"
   ringdb_build build-tsan -DRINGDB_SANITIZE=thread -DRINGDB_BUILD_BENCH=OFF -DRINGDB_BUILD_TOOLS=OFF
@@ -35,7 +39,9 @@ if [ "${RINGDB_FAST:-0}" != 1 ]; then
   # graph reports as inversions; data races are always reported.
   (cd build-tsan && TSAN_OPTIONS="detect_deadlocks=0 halt_on_error=1" \
      ctest -R 'Concurrent|Stress' --output-on-failure --timeout 1200)
+  count build-tsan -R 'Concurrent|Stress'
 
   echo "== short fuzz run"
   FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash scripts/fuzz_short.sh
 fi
+echo "ringdb: $PASSED passed, 0 failed"
