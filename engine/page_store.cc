@@ -5,15 +5,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "io/aligned_buffer.h"
 #include "io/check.h"
 
 namespace ringdb {
 
 namespace {
 
-struct AlignedFree {
-  void operator()(char* p) const { std::free(p); }
-};
 
 uint64_t EntriesPerMapPage(uint32_t page_size) { return (page_size - kPageHeaderSize) / 8; }
 
@@ -48,8 +46,7 @@ Result<std::unique_ptr<PageStore>> PageStore::Load(io::IoBackend* io, io::FileId
 
   // Read the map run in chunks.
   const uint64_t kChunk = std::max<uint64_t>(1, (1u << 20) / sb.page_size);
-  std::unique_ptr<char, AlignedFree> buf(
-      static_cast<char*>(std::aligned_alloc(io::kDirectIoAlignment, kChunk * sb.page_size)));
+  io::AlignedBuffer buf = io::NewAlignedBuffer(kChunk * sb.page_size);
   if (!buf) return Status::IOError("out of memory loading the page map");
   for (uint64_t i = 0; i < sb.map_pages; i += kChunk) {
     uint64_t n = std::min(kChunk, sb.map_pages - i);
@@ -237,16 +234,14 @@ Status PageStore::Checkpoint(Superblock* sb) {
   // 2. The map, into a run of slots no checkpoint references.
   const uint64_t per_page = EntriesPerMapPage(page_size_);
   uint64_t n_ids, map_start, map_pages;
-  std::unique_ptr<char, AlignedFree> buf;
+  io::AlignedBuffer buf;
   {
     std::lock_guard<std::mutex> lock(mu_);
     n_ids = map_.size();
     map_pages = std::max<uint64_t>(1, (n_ids + per_page - 1) / per_page);
     map_start = TakeRunLocked(map_pages);
-    buf.reset(static_cast<char*>(
-        std::aligned_alloc(io::kDirectIoAlignment, map_pages * page_size_)));
+    buf = io::NewAlignedBuffer(map_pages * page_size_);
     if (!buf) return Status::IOError("out of memory writing the page map");
-    std::memset(buf.get(), 0, map_pages * page_size_);
     for (uint64_t id = 0; id < n_ids; id++) {
       RINGDB_CHECK(pending_[id] == 0);  // FlushAll finished every write
       std::memcpy(buf.get() + (id / per_page) * page_size_ + kPageHeaderSize +

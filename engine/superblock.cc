@@ -8,21 +8,11 @@
 #include <memory>
 
 #include "bufferpool/page.h"
+#include "io/aligned_buffer.h"
 
 namespace ringdb {
 
 namespace {
-
-struct AlignedFree {
-  void operator()(char* p) const { std::free(p); }
-};
-using AlignedBuf = std::unique_ptr<char, AlignedFree>;
-
-AlignedBuf NewAligned(size_t n) {
-  void* p = std::aligned_alloc(io::kDirectIoAlignment, n);
-  if (p != nullptr) std::memset(p, 0, n);
-  return AlignedBuf(static_cast<char*>(p));
-}
 
 void Put64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
 void Put32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
@@ -90,7 +80,7 @@ Result<Superblock> ReadSuperblock(io::IoBackend* io, io::FileId file) {
     return Status::InvalidArgument(path + " is not a ringdb database (" +
                                    std::to_string(size.value()) + " bytes, too short)");
   }
-  AlignedBuf buf = NewAligned(kSuperblockSize);
+  io::AlignedBuffer buf = io::NewAlignedBuffer(kSuperblockSize);
   if (!buf) return Status::IOError("out of memory reading the superblock");
 
   Superblock a, b;
@@ -133,7 +123,7 @@ Result<Superblock> ReadSuperblock(io::IoBackend* io, io::FileId file) {
 }
 
 Status WriteSuperblock(io::IoBackend* io, io::FileId file, const Superblock& sb) {
-  AlignedBuf buf = NewAligned(kSuperblockSize);
+  io::AlignedBuffer buf = io::NewAlignedBuffer(kSuperblockSize);
   if (!buf) return Status::IOError("out of memory writing the superblock");
   EncodeSuperblock(sb, buf.get());
   uint64_t offset = (sb.seq % 2) * sb.page_size;
