@@ -48,8 +48,11 @@ class PageLocator {
   virtual Result<uint64_t> ReadOffset(PageId id) = 0;
   // Offset to write page `id` to (may differ from ReadOffset).
   virtual Result<uint64_t> WriteOffset(PageId id) = 0;
-  // The write of `id` to `offset` completed.
-  virtual void WriteDone(PageId id, uint64_t offset) = 0;
+  // The write of `id` to `offset` (an offset WriteOffset returned) ended:
+  // successfully when `ok`. Called exactly once for every WriteOffset that
+  // was followed by a write, failed or not, so the locator knows when no
+  // write to a slot is in flight any more.
+  virtual void WriteDone(PageId id, uint64_t offset, bool ok) = 0;
 };
 
 struct BufferPoolOptions {

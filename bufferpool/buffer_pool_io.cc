@@ -115,11 +115,12 @@ Status BufferPool::WriteFrames(std::span<const FrameId> frames) {
       continue;
     }
     const io::IoRequest& r = reqs[k++];
+    // Also for a page dropped meanwhile, and for a failed write: the
+    // locator learns that no write to this slot is in flight any more.
+    if (locator_ != nullptr) locator_->WriteDone(fr.page, r.offset, r.status.ok());
     if (r.status.ok()) {
       writes_.fetch_add(1, std::memory_order_relaxed);
       bytes_written_.fetch_add(page_size_, std::memory_order_relaxed);
-      // Also for a page dropped meanwhile: the locator takes its slot back.
-      if (locator_ != nullptr) locator_->WriteDone(fr.page, r.offset);
     } else {
       if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
       if (first.ok()) {

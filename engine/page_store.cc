@@ -100,6 +100,14 @@ void PageStore::RebuildFreeLocked(uint64_t map_start, uint64_t map_pages) {
   for (uint64_t s : scratch_) {
     if (s < busy.size()) busy[s] = 1;
   }
+  // Slots with a write in flight, or waiting for one to land, are not free
+  // yet (WriteDone releases the latter).
+  for (const auto& [s, n] : in_flight_) {
+    if (s < busy.size()) busy[s] = 1;
+  }
+  for (uint64_t s : landing_) {
+    if (s < busy.size()) busy[s] = 1;
+  }
   for (uint64_t s = slot_count_; s-- > 2;) {
     if (!busy[s]) free_slots_.push_back(s);  // lowest slots handed out first
   }
@@ -132,8 +140,21 @@ void PageStore::ReleaseSlotLocked(uint64_t slot) {
   if (InCheckpoint(slot)) {
     pending_free_.push_back(slot);
   } else {
+    FreeSlotLocked(slot);
+  }
+}
+
+void PageStore::FreeSlotLocked(uint64_t slot) {
+  if (in_flight_.count(slot) != 0) {
+    landing_.insert(slot);  // WriteDone frees it once the write has landed
+  } else {
     free_slots_.push_back(slot);
   }
+}
+
+uint64_t PageStore::StartWriteLocked(uint64_t slot) {
+  in_flight_[slot]++;
+  return slot * page_size_;
 }
 
 Result<uint64_t> PageStore::WriteOffset(PageId id) {
@@ -147,35 +168,34 @@ Result<uint64_t> PageStore::WriteOffset(PageId id) {
     // WriteDone takes back.
     uint64_t s = TakeSlotLocked();
     scratch_.insert(s);
-    return s * page_size_;
+    return StartWriteLocked(s);
   }
   uint64_t cur = map_[id.value];
-  if (cur != 0 && !InCheckpoint(cur)) return cur * page_size_;  // in place
-  if (pending_[id.value] != 0) return pending_[id.value] * page_size_;
-  uint64_t s = TakeSlotLocked();
-  pending_[id.value] = s;
-  return s * page_size_;
+  if (cur != 0 && !InCheckpoint(cur)) return StartWriteLocked(cur);  // in place
+  if (pending_[id.value] == 0) pending_[id.value] = TakeSlotLocked();
+  return StartWriteLocked(pending_[id.value]);
 }
 
-void PageStore::WriteDone(PageId id, uint64_t offset) {
+void PageStore::WriteDone(PageId id, uint64_t offset, bool ok) {
   std::lock_guard<std::mutex> lock(mu_);
-  uint64_t s = offset / page_size_;
+  const uint64_t s = offset / page_size_;
+  auto it = in_flight_.find(s);
+  RINGDB_CHECK(it != in_flight_.end());  // every WriteDone follows a WriteOffset
+  if (--it->second == 0) in_flight_.erase(it);
   if (scratch_.erase(s) != 0) {
-    free_slots_.push_back(s);
-    return;
+    FreeSlotLocked(s);
+  } else if (ok && id.value < map_.size() && live_[id.value] && map_[id.value] != s &&
+             pending_[id.value] == s) {
+    // The first write since the checkpoint: the page moves to its new slot.
+    pending_[id.value] = 0;
+    uint64_t old = map_[id.value];
+    map_[id.value] = s;
+    if (old != 0) ReleaseSlotLocked(old);
   }
-  if (id.value >= map_.size()) return;
-  if (map_[id.value] == s) return;  // written in place
-  if (pending_[id.value] != s) {
-    // The page was freed while its write was in flight: the slot holds
-    // nothing anybody references.
-    if (!InCheckpoint(s)) free_slots_.push_back(s);
-    return;
-  }
-  pending_[id.value] = 0;
-  uint64_t old = map_[id.value];
-  map_[id.value] = s;
-  if (old != 0) ReleaseSlotLocked(old);
+  // Otherwise: written in place; or failed (a pending slot stays reserved
+  // for the retry); or the page was freed meanwhile and Free() already
+  // released the slot, to be reused only once no write to it is in flight.
+  if (in_flight_.count(s) == 0 && landing_.erase(s) != 0) free_slots_.push_back(s);
 }
 
 Result<PageId> PageStore::Allocate() {
@@ -198,10 +218,9 @@ void PageStore::Free(PageId id) {
   std::lock_guard<std::mutex> lock(mu_);
   RINGDB_CHECK(id.value < map_.size());
   if (map_[id.value] != 0) ReleaseSlotLocked(map_[id.value]);
-  if (pending_[id.value] != 0) {
-    // Its write is in flight; WriteDone will find the slot orphaned.
-    pending_[id.value] = 0;
-  }
+  // A fresh slot whose write is in flight (or failed): free once it landed.
+  if (pending_[id.value] != 0) FreeSlotLocked(pending_[id.value]);
+  pending_[id.value] = 0;
   map_[id.value] = 0;
   live_[id.value] = 0;
   free_ids_.push_back(id.value);

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -65,7 +66,7 @@ class PageStore : public PageLocator, public PageAllocator {
   // PageLocator.
   Result<uint64_t> ReadOffset(PageId id) override;
   Result<uint64_t> WriteOffset(PageId id) override;
-  void WriteDone(PageId id, uint64_t offset) override;
+  void WriteDone(PageId id, uint64_t offset, bool ok) override;
 
   // PageAllocator.
   Result<PageId> Allocate() override;
@@ -90,7 +91,13 @@ class PageStore : public PageLocator, public PageAllocator {
   uint64_t TakeSlotLocked();
   // A run of n consecutive free slots (or new ones at the end of the file).
   uint64_t TakeRunLocked(uint64_t n);
+  // A slot nobody references any more: free after the next checkpoint when
+  // the last checkpoint holds it, else now (FreeSlotLocked).
   void ReleaseSlotLocked(uint64_t slot);
+  // Onto the free list, or, while a write to it is in flight, onto landing_.
+  void FreeSlotLocked(uint64_t slot);
+  // Counts a write to `slot` as in flight; returns its byte offset.
+  uint64_t StartWriteLocked(uint64_t slot);
   void RebuildFreeLocked(uint64_t map_start, uint64_t map_pages);
 
   io::IoBackend* const io_;
@@ -104,6 +111,11 @@ class PageStore : public PageLocator, public PageAllocator {
   std::vector<uint8_t> live_;      // logical id -> allocated and not freed
   std::vector<uint8_t> ckpt_;      // slot -> referenced by the last checkpoint
   std::unordered_set<uint64_t> scratch_;  // slots of writes that raced Free()
+  // Slots with writes in flight (WriteOffset given, WriteDone not yet), and
+  // freed slots that return to the free list when their write lands: a slot
+  // is never handed out while a stale write to it could still land.
+  std::unordered_map<uint64_t, uint32_t> in_flight_;
+  std::unordered_set<uint64_t> landing_;
   std::vector<uint64_t> free_slots_;
   std::vector<uint64_t> pending_free_;  // in the checkpoint; free after the next
   std::vector<uint64_t> free_ids_;
