@@ -229,7 +229,8 @@ Status DBImpl::CheckpointLocked() {
     }
     // A leftover segment with this number (a crash during an earlier
     // checkpoint) holds nothing the superblock needs: it was replayed.
-    ::unlink(wal::SegmentPath(dir_, next_segment).c_str());
+    // Best effort: creating the segment below truncates it anyway.
+    (void)io_->Unlink(wal::SegmentPath(dir_, next_segment));
     if (!log_buffer_) {
       Result<std::unique_ptr<wal::LogBuffer>> buf =
           wal::LogBuffer::Create(io_.get(), wal::LogWriterOptions().buffer_bytes);
@@ -257,7 +258,7 @@ Status DBImpl::CheckpointLocked() {
   sb_ = sb;
   checkpoints_++;
   // 3. Older segments are no longer needed.
-  s = wal::DeleteSegmentsBefore(dir_, next_segment);
+  s = wal::DeleteSegmentsBefore(io_.get(), dir_, next_segment);
   if (!s.ok()) Log("could not delete old log segments: " + s.ToString());
   return Status::OK();
 }
@@ -301,11 +302,7 @@ Status DBImpl::Close() {
     if (result.ok()) result = s;
   }
   io_.reset();
-  if (lock_fd_ >= 0) {
-    ::flock(lock_fd_, LOCK_UN);
-    ::close(lock_fd_);
-    lock_fd_ = -1;
-  }
+  lock_.reset();
   return result;
 }
 

@@ -91,7 +91,7 @@ class DBImpl final : public DB {
 
   const Options options_;
   std::string dir_;
-  int lock_fd_ = -1;
+  std::unique_ptr<io::FileLock> lock_;  // the directory's lock file, held while open
   bool closed_ = false;
   std::string notices_;  // fallbacks and degradations, one per line
 

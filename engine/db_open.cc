@@ -30,16 +30,6 @@ std::vector<std::string> ListDir(const std::string& dir) {
   return out;
 }
 
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return io::ErrnoStatus(errno, "open directory", dir, 0);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return io::ErrnoStatus(err, "fsync directory", dir, 0);
-  return Status::OK();
-}
-
 }  // namespace
 
 Status DB::Open(const Options& options, const std::string& path, std::unique_ptr<DB>* db) {
@@ -75,38 +65,37 @@ Status DestroyDB(const std::string& path) {
   }
   if (!ours) return Status::InvalidArgument(path + " is not a ringdb database (no " +
                                             kDataFileName + ")");
+  // The database's own lock: an open database (here or in another process)
+  // is never deleted underneath its handle.
+  const std::string lock_path = path + "/" + kLockFileName;
+  Result<std::unique_ptr<io::FileLock>> lock =
+      io::LockFilePlain(lock_path, io::LockKind::kExclusive, /*create=*/true);
+  if (!lock.ok()) return lock.status().WithContext("DestroyDB(" + path + ")");
   for (const std::string& n : names) {
     uint64_t seg;
-    if (n == kDataFileName || n == kLockFileName || n == std::string(kDataFileName) + ".tmp" ||
+    if (n == kDataFileName || n == std::string(kDataFileName) + ".tmp" ||
         wal::ParseSegmentFileName(n, &seg)) {
-      std::string p = path + "/" + n;
-      if (::unlink(p.c_str()) != 0) return io::ErrnoStatus(errno, "unlink", p, 0);
+      Status s = io::UnlinkPlain(path + "/" + n);
+      if (!s.ok() && !s.IsNotFound()) return s;
     }
   }
-  if (::rmdir(path.c_str()) != 0) return io::ErrnoStatus(errno, "rmdir", path, 0);
+  // The lock file goes last, while still held.
+  Status s = io::UnlinkPlain(lock_path);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  lock->reset();
+  if (::rmdir(path.c_str()) != 0) return io::PathErrnoStatus(errno, "rmdir", path);
   return Status::OK();
 }
 
 const char* Version() { return "ringdb " RINGDB_VERSION_STRING; }
 
 Status DBImpl::LockDirectory() {
-  std::string p = dir_ + "/" + kLockFileName;
-  lock_fd_ = ::open(p.c_str(), (options_.read_only ? O_RDONLY : O_RDWR) | O_CREAT | O_CLOEXEC,
-                    0644);
-  if (lock_fd_ < 0 && options_.read_only && errno == ENOENT) {
-    lock_fd_ = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  }
-  if (lock_fd_ < 0) return io::ErrnoStatus(errno, "open lock file", p, 0);
-  if (::flock(lock_fd_, (options_.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
-    int err = errno;
-    ::close(lock_fd_);
-    lock_fd_ = -1;
-    if (err == EWOULDBLOCK) {
-      return Status::Busy("database " + dir_ + " is in use by another process (" + p +
-                          " is locked)");
-    }
-    return io::ErrnoStatus(err, "flock", p, 0);
-  }
+  Result<std::unique_ptr<io::FileLock>> lock =
+      io_->LockFile(dir_ + "/" + kLockFileName,
+                    options_.read_only ? io::LockKind::kShared : io::LockKind::kExclusive,
+                    /*create=*/true);
+  if (!lock.ok()) return lock.status();
+  lock_ = std::move(lock.value());
   return Status::OK();
 }
 
@@ -121,14 +110,16 @@ Status DBImpl::OpenOrCreate() {
     return Status::InvalidArgument(dir_ + " is not a ringdb database (it is a file, and a "
                                    "database is a directory)");
   }
-  if (!exists) {
-    if (!options_.create_if_missing || options_.read_only) {
-      return Status::InvalidArgument(dir_ + " does not exist (and create_if_missing is off)");
-    }
-    if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) {
-      return io::ErrnoStatus(errno, "mkdir", dir_, 0);
-    }
+  if (!exists && (!options_.create_if_missing || options_.read_only)) {
+    return Status::InvalidArgument(dir_ + " does not exist (and create_if_missing is off)");
   }
+  if (!io_) {
+    Result<io::BackendChoice> choice = io::NewIoBackend(options_.io_backend);
+    if (!choice.ok()) return choice.status();
+    io_ = std::move(choice->backend);
+    if (!choice->fallback_reason.empty()) Log(choice->fallback_reason);
+  }
+  if (!exists) RINGDB_RETURN_IF_ERROR(io_->MakeDirectory(dir_));
   const std::string data_path = dir_ + "/" + kDataFileName;
   bool have_data = Exists(data_path, &st);
   if (!have_data) {
@@ -143,13 +134,6 @@ Status DBImpl::OpenOrCreate() {
     }
   }
   RINGDB_RETURN_IF_ERROR(LockDirectory());
-
-  if (!io_) {
-    Result<io::BackendChoice> choice = io::NewIoBackend(options_.io_backend);
-    if (!choice.ok()) return choice.status();
-    io_ = std::move(choice->backend);
-    if (!choice->fallback_reason.empty()) Log(choice->fallback_reason);
-  }
 
   if (have_data) {
     if (options_.error_if_exists) {
@@ -175,7 +159,8 @@ Status DBImpl::OpenOrCreate() {
 // it into place, so a crash never leaves a half-made data file.
 Status DBImpl::CreateDatabase() {
   const std::string tmp = dir_ + "/" + kDataFileName + ".tmp";
-  ::unlink(tmp.c_str());
+  Status gone = io_->Unlink(tmp);
+  if (!gone.ok() && !gone.IsNotFound()) return gone;
   Result<io::FileId> f = io_->Open(tmp, io::OpenMode::kCreateReadWrite);
   if (!f.ok()) return f.status();
   Status s;
@@ -211,10 +196,8 @@ Status DBImpl::CreateDatabase() {
   if (s.ok()) s = c;
   if (!s.ok()) return s.WithContext("creating " + dir_);
   const std::string data_path = dir_ + "/" + kDataFileName;
-  if (::rename(tmp.c_str(), data_path.c_str()) != 0) {
-    return io::ErrnoStatus(errno, "rename", tmp, 0);
-  }
-  return SyncDir(dir_);
+  RINGDB_RETURN_IF_ERROR(io_->Rename(tmp, data_path));
+  return io_->SyncDirectory(dir_);
 }
 
 Status DBImpl::OpenFiles() {

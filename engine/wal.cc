@@ -28,15 +28,6 @@ constexpr uint64_t kBlock = io::kDirectIoAlignment;
 
 uint64_t AlignDown(uint64_t v) { return v & ~(kBlock - 1); }
 
-Status SyncDirectory(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io::ErrnoStatus(errno, "open directory", dir, 0);
-  Status s;
-  if (::fsync(fd) != 0) s = io::ErrnoStatus(errno, "fsync directory", dir, 0);
-  ::close(fd);
-  return s;
-}
-
 }  // namespace
 
 uint32_t RecordChecksum(const char* header, std::string_view payload) {
@@ -102,22 +93,18 @@ Result<std::vector<uint64_t>> ListSegments(const std::string& dir) {
   return segments;
 }
 
-Status DeleteSegmentsBefore(const std::string& dir, uint64_t segment) {
+Status DeleteSegmentsBefore(io::IoBackend* io, const std::string& dir, uint64_t segment) {
   Result<std::vector<uint64_t>> segments = ListSegments(dir);
   if (!segments.ok()) return segments.status();
   bool deleted = false;
   for (uint64_t s : *segments) {
     if (s >= segment) break;
-    std::string path = SegmentPath(dir, s);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return io::ErrnoStatus(errno, "unlink", path, 0);
-    }
+    Status gone = io->Unlink(SegmentPath(dir, s));
+    if (!gone.ok() && !gone.IsNotFound()) return gone;
     deleted = true;
   }
-  return deleted ? SyncDirectory(dir) : Status::OK();
+  return deleted ? io->SyncDirectory(dir) : Status::OK();
 }
-
-Status SyncLogDirectory(const std::string& dir) { return SyncDirectory(dir); }
 
 const char* LogTailName(LogTail tail) {
   switch (tail) {

@@ -39,10 +39,8 @@ bool ParseSegmentFileName(std::string_view name, uint64_t* segment);
 Result<std::vector<uint64_t>> ListSegments(const std::string& dir);
 // Deletes every segment numbered below `segment`, then syncs the directory.
 // Require: no LogWriter or LogReader has one of them open.
-Status DeleteSegmentsBefore(const std::string& dir, uint64_t segment);
-// fsyncs `dir` so that segment files created or deleted in it stay so
-// after a crash.
-Status SyncLogDirectory(const std::string& dir);
+// Goes through `io` (unlinks and the directory fsync), so tests can fail it.
+Status DeleteSegmentsBefore(io::IoBackend* io, const std::string& dir, uint64_t segment);
 
 // The aligned memory a LogWriter appends into: two buffers of
 // buffer_bytes, allocated once with mmap and registered with the backend

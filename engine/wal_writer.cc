@@ -100,7 +100,8 @@ Result<std::unique_ptr<LogWriter>> LogWriter::Create(
       s = Status::InvalidArgument("log segment already exists: " + path);
     }
   }
-  if (s.ok()) s = SyncLogDirectory(dir);
+  // The new segment's directory entry must survive a machine crash.
+  if (s.ok()) s = io->SyncDirectory(dir);
   if (!s.ok()) {
     // The first error is the one to report.
     if (file.valid()) (void)io->Close(file);

@@ -3,6 +3,7 @@
 #include "io/fault_backend.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,6 +57,19 @@ Status ReadPlain(const std::string& path, uint64_t offset, uint64_t len,
   return Status::OK();
 }
 
+std::string DirOf(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string KeepPath(const std::string& path) { return path + ".fault-keep"; }
+
 }  // namespace
 
 FaultBackend::FaultBackend(std::unique_ptr<IoBackend> inner)
@@ -92,7 +106,15 @@ uint64_t FaultBackend::count(FaultOp op) const {
 void FaultBackend::TrackUnsynced(bool on) {
   std::lock_guard<std::mutex> lock(mu_);
   tracking_ = on;
-  if (!on) shadows_.clear();
+  if (!on) {
+    shadows_.clear();
+    for (const auto& [dir, changes] : dir_changes_) {
+      for (const DirChange& c : changes) {
+        if (c.kept) (void)::unlink(KeepPath(c.path).c_str());
+      }
+    }
+    dir_changes_.clear();
+  }
 }
 
 bool FaultBackend::NextOpFaults(FaultOp op, Action* action) {
@@ -125,7 +147,107 @@ Result<FileId> FaultBackend::Open(const std::string& path, OpenMode mode) {
                          0);
     }
   }
-  return inner_->Open(path, mode);
+  const bool creates = mode == OpenMode::kCreateReadWrite && !PathExists(path);
+  Result<FileId> f = inner_->Open(path, mode);
+  if (f.ok() && creates) {
+    std::lock_guard<std::mutex> lock(mu_);
+    NoteDirChangeLocked({DirChange::Kind::kCreated, path, "", false});
+  }
+  return f;
+}
+
+Status FaultBackend::DirectoryFault(std::string_view what, const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Action action;
+  if (!NextOpFaults(FaultOp::kDirectory, &action)) return Status::OK();
+  return PathErrnoStatus(ErrnoOf(action.fault), std::string(what) + " (injected fault)", path);
+}
+
+void FaultBackend::NoteDirChangeLocked(DirChange change) {
+  if (!tracking_) return;
+  dir_changes_[DirOf(change.path)].push_back(std::move(change));
+}
+
+Status FaultBackend::SyncDirectory(const std::string& dir) {
+  RINGDB_RETURN_IF_ERROR(DirectoryFault("fsync directory", dir));
+  RINGDB_RETURN_IF_ERROR(inner_->SyncDirectory(dir));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = dir_changes_.find(dir);
+  if (it != dir_changes_.end()) {
+    for (const DirChange& c : it->second) {
+      if (c.kept) (void)::unlink(KeepPath(c.path).c_str());
+    }
+    dir_changes_.erase(it);
+  }
+  return Status::OK();
+}
+
+Status FaultBackend::Rename(const std::string& from, const std::string& to) {
+  RINGDB_RETURN_IF_ERROR(DirectoryFault("rename to " + to, from));
+  std::lock_guard<std::mutex> lock(mu_);
+  DirChange c{DirChange::Kind::kRenamed, to, from, false};
+  if (tracking_ && PathExists(to)) {
+    (void)::unlink(KeepPath(to).c_str());
+    c.kept = ::link(to.c_str(), KeepPath(to).c_str()) == 0;
+  }
+  RINGDB_RETURN_IF_ERROR(inner_->Rename(from, to));
+  NoteDirChangeLocked(std::move(c));
+  return Status::OK();
+}
+
+Status FaultBackend::Unlink(const std::string& path) {
+  RINGDB_RETURN_IF_ERROR(DirectoryFault("unlink", path));
+  std::lock_guard<std::mutex> lock(mu_);
+  DirChange c{DirChange::Kind::kUnlinked, path, "", false};
+  if (tracking_ && PathExists(path)) {
+    (void)::unlink(KeepPath(path).c_str());
+    c.kept = ::link(path.c_str(), KeepPath(path).c_str()) == 0;
+  }
+  RINGDB_RETURN_IF_ERROR(inner_->Unlink(path));
+  NoteDirChangeLocked(std::move(c));
+  return Status::OK();
+}
+
+Status FaultBackend::MakeDirectory(const std::string& dir) {
+  RINGDB_RETURN_IF_ERROR(DirectoryFault("mkdir", dir));
+  return inner_->MakeDirectory(dir);
+}
+
+Status FaultBackend::UndoDirChangesLocked() {
+  Status result;
+  auto note = [&](int err, std::string_view what, const std::string& path) {
+    if (result.ok()) result = PathErrnoStatus(err, "power cut: " + std::string(what), path);
+  };
+  for (auto& [dir, changes] : dir_changes_) {
+    for (auto c = changes.rbegin(); c != changes.rend(); ++c) {
+      switch (c->kind) {
+        case DirChange::Kind::kCreated:
+          if (::unlink(c->path.c_str()) != 0 && errno != ENOENT) note(errno, "unlink", c->path);
+          shadows_.erase(c->path);
+          break;
+        case DirChange::Kind::kRenamed:
+          if (::rename(c->path.c_str(), c->from.c_str()) != 0 && errno != ENOENT) {
+            note(errno, "undo rename", c->path);
+          }
+          if (c->kept && ::rename(KeepPath(c->path).c_str(), c->path.c_str()) != 0) {
+            note(errno, "restore renamed-over file", c->path);
+          }
+          break;
+        case DirChange::Kind::kUnlinked:
+          if (c->kept && ::rename(KeepPath(c->path).c_str(), c->path.c_str()) != 0) {
+            note(errno, "restore unlinked file", c->path);
+          }
+          break;
+      }
+    }
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      (void)::fsync(fd);
+      ::close(fd);
+    }
+  }
+  dir_changes_.clear();
+  return result;
 }
 
 Status FaultBackend::Close(FileId file) { return inner_->Close(file); }
@@ -349,6 +471,8 @@ Status FaultBackend::PowerCut(uint64_t seed, bool tear) {
     ::close(fd);
   }
   shadows_.clear();
+  Status dirs = UndoDirChangesLocked();
+  if (result.ok()) result = dirs;
   armed_ = false;
   crashed_ = false;
   return result;

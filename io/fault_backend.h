@@ -33,6 +33,16 @@
 // (a torn page). Files are tracked by path, so closing a file does not
 // protect its unsynced writes.
 //
+// Directory entries: Rename, Unlink and MakeDirectory can be failed with
+// FaultOp::kDirectory (counted with SyncDirectory, which fails the same
+// way). With TrackUnsynced(true) the backend also remembers, per
+// directory, the files created (Open with kCreateReadWrite of a missing
+// file), renamed and unlinked since that directory's last SyncDirectory;
+// PowerCut() undoes them newest first (a created file vanishes, a rename
+// is reversed, an unlinked file comes back), as a machine crash can leave a
+// directory whose change never reached the disk. Renamed-over and unlinked
+// files are kept as hard links named "<path>.fault-keep" until then.
+//
 // Thread-safety: every IoBackend method may be called concurrently, as for
 // any backend. Arm, Disarm, fired, count and TrackUnsynced are thread-safe.
 // PowerCut requires that no other call on this backend is in progress.
@@ -51,7 +61,8 @@
 
 namespace ringdb::io {
 
-enum class FaultOp : uint8_t { kRead, kWrite, kSync, kOpen };
+enum class FaultOp : uint8_t { kRead, kWrite, kSync, kOpen, kDirectory };
+inline constexpr size_t kFaultOpCount = 5;
 enum class FaultKind : uint8_t { kEio, kEnospc, kShortWrite, kTornWrite };
 
 struct Fault {
@@ -86,6 +97,10 @@ class FaultBackend final : public IoBackend {
   Result<uint64_t> FileSize(FileId file) override;
   Status Truncate(FileId file, uint64_t size) override;
   std::string PathOf(FileId file) const override;
+  Status SyncDirectory(const std::string& dir) override;
+  Status Rename(const std::string& from, const std::string& to) override;
+  Status Unlink(const std::string& path) override;
+  Status MakeDirectory(const std::string& dir) override;
   // The inner backend's statistics (faulted requests are not in them).
   IoStats stats() const override { return inner_->stats(); }
 
@@ -123,6 +138,13 @@ class FaultBackend final : public IoBackend {
     uint64_t len = 0;
     std::string old;
   };
+  // One directory change not yet made durable by a directory fsync.
+  struct DirChange {
+    enum class Kind : uint8_t { kCreated, kRenamed, kUnlinked } kind;
+    std::string path;   // created / unlinked file, or the rename's target
+    std::string from;   // kRenamed: the old name
+    bool kept = false;  // a ".fault-keep" link holds the replaced or unlinked file
+  };
   struct Shadow {
     uint64_t synced_size = 0;
     std::map<uint64_t, uint64_t> saved;  // disjoint [start, end) ranges
@@ -135,20 +157,28 @@ class FaultBackend final : public IoBackend {
   // Saves the pre-image of the parts of [offset, offset + len) of `file`
   // not saved since its last sync.
   Status SaveRange(FileId file, uint64_t offset, uint64_t len);  // REQUIRES(mu_)
+  // Counts a directory operation; Status to fail it with, or OK.
+  Status DirectoryFault(std::string_view what, const std::string& path);
+  // Records a directory change when tracking. REQUIRES(mu_).
+  void NoteDirChangeLocked(DirChange change);
+  // Undoes the unsynced directory changes (part of PowerCut). REQUIRES(mu_).
+  Status UndoDirChangesLocked();
   // Writes the first `bytes` bytes of `req` through the inner backend.
   Status WritePrefix(const IoRequest& req, uint32_t bytes);
 
   std::unique_ptr<IoBackend> inner_;
-  std::array<std::atomic<uint64_t>, 4> counts_{};
+  std::array<std::atomic<uint64_t>, kFaultOpCount> counts_{};
   std::atomic<bool> fired_{false};
 
   std::mutex mu_;
   bool armed_ = false;                  // GUARDED_BY(mu_)
   Fault fault_;                         // GUARDED_BY(mu_)
-  std::array<uint64_t, 4> since_arm_{};  // GUARDED_BY(mu_)
+  std::array<uint64_t, kFaultOpCount> since_arm_{};  // GUARDED_BY(mu_)
   bool crashed_ = false;                // GUARDED_BY(mu_)
   bool tracking_ = false;               // GUARDED_BY(mu_)
   std::map<std::string, Shadow> shadows_;  // GUARDED_BY(mu_), by path
+  // GUARDED_BY(mu_): unsynced changes per directory, oldest first.
+  std::map<std::string, std::vector<DirChange>> dir_changes_;
 };
 
 }  // namespace ringdb::io

@@ -27,6 +27,17 @@ Status ErrnoStatus(int err, std::string_view what, const std::string& path,
   return Status::IOError(msg);
 }
 
+Status IoBackend::SyncDirectory(const std::string& dir) { return SyncDirectoryPlain(dir); }
+Status IoBackend::Rename(const std::string& from, const std::string& to) {
+  return RenamePlain(from, to);
+}
+Status IoBackend::Unlink(const std::string& path) { return UnlinkPlain(path); }
+Status IoBackend::MakeDirectory(const std::string& dir) { return MakeDirectoryPlain(dir); }
+Result<std::unique_ptr<FileLock>> IoBackend::LockFile(const std::string& path, LockKind kind,
+                                                      bool create) {
+  return LockFilePlain(path, kind, create);
+}
+
 Status IoBackend::Read(FileId file, uint64_t offset, char* buf, uint32_t len) {
   IoRequest req;
   req.op = IoRequest::Op::kRead;

@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 
+#include "io/dir_ops.h"
 #include "io/result.h"
 #include "ringdb/options.h"
 #include "ringdb/status.h"
@@ -114,6 +115,17 @@ class IoBackend {
   virtual std::string PathOf(FileId file) const = 0;
 
   virtual IoStats stats() const = 0;
+
+  // Directory and whole-file operations (dir_ops.h). The defaults are the
+  // plain syscalls; the fault backend fails them on purpose. Every
+  // directory change the engine relies on goes through these, so tests can
+  // see a missing directory fsync.
+  virtual Status SyncDirectory(const std::string& dir);
+  virtual Status Rename(const std::string& from, const std::string& to);
+  virtual Status Unlink(const std::string& path);
+  virtual Status MakeDirectory(const std::string& dir);
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path, LockKind kind,
+                                                     bool create);
 };
 
 struct BackendChoice {

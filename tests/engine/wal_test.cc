@@ -52,7 +52,8 @@ TEST(WalSegments, NamesListAndDelete) {
   ASSERT_TRUE(list.ok()) << list.status().ToString();
   EXPECT_EQ(*list, (std::vector<uint64_t>{3, 5, 7, 12}));
 
-  ASSERT_TRUE(DeleteSegmentsBefore(dir.path(), 7).ok());
+  std::unique_ptr<io::IoBackend> plain = io::NewPreadBackend();
+  ASSERT_TRUE(DeleteSegmentsBefore(plain.get(), dir.path(), 7).ok());
   list = ListSegments(dir.path());
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(*list, (std::vector<uint64_t>{7, 12}));

@@ -1,0 +1,88 @@
+// Plain directory and lock-file operations. See dir_ops.h.
+#include "io/dir_ops.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace ringdb::io {
+
+Status PathErrnoStatus(int err, std::string_view what, const std::string& path) {
+  std::string msg = path;
+  msg += ": ";
+  msg += what;
+  msg += ": ";
+  msg += std::strerror(err);
+  if (err == EROFS) msg += " (open the database read-only to read it here)";
+  if (err == ENOSPC || err == EDQUOT) return Status::NoSpace(msg);
+  if (err == ENOENT) return Status::NotFound(msg);
+  return Status::IOError(msg);
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+}
+
+Status SyncDirectoryPlain(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return PathErrnoStatus(errno, "open directory", dir);
+  Status s;
+  if (::fsync(fd) != 0) s = PathErrnoStatus(errno, "fsync directory", dir);
+  ::close(fd);
+  return s;
+}
+
+Status RenamePlain(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return PathErrnoStatus(errno, "rename to " + to, from);
+  }
+  return Status::OK();
+}
+
+Status UnlinkPlain(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) return PathErrnoStatus(errno, "unlink", path);
+  return Status::OK();
+}
+
+Status MakeDirectoryPlain(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0755) == 0) return Status::OK();
+  int err = errno;
+  struct stat st;
+  if (err == EEXIST && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status::OK();
+  }
+  if (err == ENOENT) {
+    return Status::IOError(dir + ": mkdir: its parent directory does not exist");
+  }
+  return PathErrnoStatus(err, "mkdir", dir);
+}
+
+Result<std::unique_ptr<FileLock>> LockFilePlain(const std::string& path, LockKind kind,
+                                                bool create) {
+  int flags = (kind == LockKind::kExclusive ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+  int fd = ::open(path.c_str(), flags | (create ? O_CREAT : 0), 0644);
+  if (fd < 0 && kind == LockKind::kShared && create && errno != ENOENT) {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // e.g. a read-only place
+  }
+  if (fd < 0) return PathErrnoStatus(errno, "open lock file", path);
+  if (::flock(fd, (kind == LockKind::kExclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return Status::Busy(path + " is locked: the database is open elsewhere (in another "
+                                 "process, or through another DB handle in this one)");
+    }
+    return PathErrnoStatus(err, "flock", path);
+  }
+  return std::make_unique<FileLock>(fd, path);
+}
+
+}  // namespace ringdb::io

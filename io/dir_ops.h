@@ -1,0 +1,56 @@
+// Directory and whole-file operations: fsync of a directory, rename,
+// unlink, mkdir and the advisory lock a database holds on its directory.
+//
+// These are the plain implementations (direct syscalls); IoBackend's
+// virtual methods of the same names call them, and the fault-injecting
+// backend overrides those to fail them on purpose. Code that has no backend
+// (DestroyDB) calls these directly.
+//
+// Errors name the operation and the path, never an offset: IOError, NoSpace
+// for ENOSPC/EDQUOT, NotFound for ENOENT where the caller may expect it.
+//
+// Thread-safety: every function may be called from any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "io/result.h"
+#include "ringdb/status.h"
+
+namespace ringdb::io {
+
+// Status for errno `err` during `what` on `path` (no offset).
+Status PathErrnoStatus(int err, std::string_view what, const std::string& path);
+
+// An flock()ed lock file, released (and its descriptor closed) on
+// destruction.
+class FileLock {
+ public:
+  FileLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+enum class LockKind : uint8_t { kShared, kExclusive };
+
+Status SyncDirectoryPlain(const std::string& dir);
+Status RenamePlain(const std::string& from, const std::string& to);
+// NotFound when `path` does not exist.
+Status UnlinkPlain(const std::string& path);
+// OK when `dir` exists already as a directory.
+Status MakeDirectoryPlain(const std::string& dir);
+// Locks `path` (created when missing and `create`) without waiting: Busy
+// when another holder (another process, or another open DB in this one)
+// has it in a conflicting mode.
+Result<std::unique_ptr<FileLock>> LockFilePlain(const std::string& path, LockKind kind,
+                                                bool create);
+
+}  // namespace ringdb::io
