@@ -8,7 +8,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PACKAGES=(build-essential cmake ninja-build pkg-config
           liburing-dev libxxhash-dev libgtest-dev librocksdb-dev
           libedit-dev libgflags-dev gnuplot-nox fio
-          clang libclang-rt-14-dev)  # clang: the libFuzzer targets
+          clang libclang-rt-14-dev  # clang: the libFuzzer targets
+          python3 python3-pytest)   # the Python package and its tests
 
 missing=()
 for p in "${PACKAGES[@]}"; do

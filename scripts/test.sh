@@ -22,8 +22,16 @@ cmake --install build --prefix "$prefix" >/dev/null
 cmake -S examples -B "$prefix/hello-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$prefix/hello-build" >/dev/null
 "$prefix/hello-build/hello" | grep -qx "hello, world"
+PYTHONPATH="$prefix/lib/python3/dist-packages" /usr/bin/python3 -c \
+  'import ringdb, sys; sys.exit(0 if ringdb.version().startswith("ringdb ") else 1)'
 rm -rf "$prefix" /tmp/hello.ringdb
-echo "embedding example: OK"
+echo "embedding example and installed Python package: OK"
+
+echo "== Python package (pytest, Debian's python3)"
+RINGDB_LIBRARY="$ROOT/build/libringdb.so" PYTHONPATH="$ROOT/python" \
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider "$ROOT/python/tests"
+PASSED=$((PASSED + $(RINGDB_LIBRARY="$ROOT/build/libringdb.so" PYTHONPATH="$ROOT/python" \
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider --collect-only "$ROOT/python/tests" | grep -c '::')))
 
 if [ "${RINGDB_FAST:-0}" != 1 ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"

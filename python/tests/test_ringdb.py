@@ -1,0 +1,208 @@
+"""Tests of the Python package (python/ringdb) against the real library.
+
+Run by scripts/test.sh as: RINGDB_LIBRARY=build/libringdb.so
+PYTHONPATH=python python3 -m pytest python/tests
+"""
+
+import random
+import threading
+
+import pytest
+
+import ringdb
+
+
+@pytest.fixture
+def path(tmp_path):
+    return str(tmp_path / "db")
+
+
+@pytest.fixture
+def db(path):
+    with ringdb.open(path, pool="1MiB", lock_memory=False) as d:
+        yield d
+
+
+def test_version():
+    assert ringdb.version().startswith("ringdb ")
+
+
+def test_parse_size():
+    assert ringdb.parse_size("64MiB") == 64 << 20
+    assert ringdb.parse_size("4096") == 4096
+    assert ringdb.parse_size("1.5k") == 1536
+    assert ringdb.parse_size(123) == 123
+    with pytest.raises(ValueError):
+        ringdb.parse_size("lots")
+
+
+def test_mapping_protocol(db):
+    db[b"k"] = b"v"
+    assert db[b"k"] == b"v"
+    assert b"k" in db and b"missing" not in db
+    assert db.get(b"missing") is None
+    assert db.get(b"missing", b"dflt") == b"dflt"
+    with pytest.raises(KeyError):
+        db[b"missing"]
+    del db[b"k"]
+    assert b"k" not in db
+    with pytest.raises(KeyError):
+        del db[b"k"]
+
+
+def test_str_keys_are_utf8_and_results_are_bytes(db):
+    db["clé"] = "valeur"
+    assert db["clé".encode()] == "valeur".encode()
+    assert db.get("clé") == "valeur".encode()
+    with pytest.raises(TypeError):
+        db[42] = b"x"
+
+
+def test_binary_keys_and_values_with_nul_bytes(db):
+    key, value = b"a\x00b\xff", b"\x00\x01\x00"
+    db.put(key, value, sync=True)
+    assert db[key] == value
+    assert db.get(b"a") is None
+    db[b"empty"] = b""
+    assert db[b"empty"] == b""
+    assert list(db.items()) == [(key, value), (b"empty", b"")]
+
+
+def test_batch_is_applied_on_clean_exit_and_dropped_on_exception(db):
+    db[b"gone"] = b"1"
+    with db.batch() as b:
+        b.put(b"a", b"1")
+        b.put(b"b", b"2")
+        b.delete(b"gone")
+        assert len(b) == 3
+    assert db[b"a"] == b"1" and db[b"b"] == b"2" and b"gone" not in db
+    with pytest.raises(RuntimeError):
+        with db.batch() as b:
+            b.put(b"c", b"3")
+            raise RuntimeError("boom")
+    assert b"c" not in db
+
+
+def test_multi_get(db):
+    for i in range(50):
+        db[b"k%02d" % i] = b"v%02d" % i
+    got = db.multi_get([b"k01", b"nope", b"k49", "k10"])
+    assert got == [b"v01", None, b"v49", b"v10"]
+    assert db.multi_get([]) == []
+    with pytest.raises(ringdb.InvalidArgumentError):
+        db.multi_get([b"x" * 5000])
+
+
+def test_items_ranges_reverse_and_prefix(db):
+    keys = [b"a1", b"a2", b"a3", b"b1", b"b2", b"c\xff"]
+    for k in keys:
+        db[k] = k.upper()
+    assert [k for k, _ in db.items()] == keys
+    assert list(db.keys(reverse=True)) == keys[::-1]
+    assert list(db.keys(start=b"a2", stop=b"b2")) == [b"a2", b"a3", b"b1"]
+    assert list(db.keys(start=b"a2", stop=b"b2", reverse=True)) == [b"b1", b"a3", b"a2"]
+    assert list(db.keys(prefix=b"a")) == [b"a1", b"a2", b"a3"]
+    assert list(db.keys(prefix=b"a", reverse=True)) == [b"a3", b"a2", b"a1"]
+    assert list(db.keys(prefix=b"c\xff", reverse=True)) == [b"c\xff"]
+    assert list(db.keys(prefix=b"zz")) == []
+    assert dict(db.items(prefix=b"b")) == {b"b1": b"B1", b"b2": b"B2"}
+    assert list(iter(db)) == keys
+
+
+def test_errors_carry_their_code(db, path):
+    with pytest.raises(ringdb.InvalidArgumentError) as e:
+        db.put(b"x" * 5000, b"v")
+    assert e.value.code == "Invalid argument"
+    assert "4096" in str(e.value)
+    db[b"still"] = b"usable"
+    with pytest.raises(ringdb.BusyError) as busy:
+        ringdb.open(path, lock_memory=False)
+    assert isinstance(busy.value, ringdb.Error)
+    with pytest.raises(ringdb.BusyError):
+        ringdb.destroy(path)
+    with pytest.raises(ringdb.InvalidArgumentError):
+        ringdb.open(path + "-missing", create=False)
+    with pytest.raises(ringdb.InvalidArgumentError):
+        ringdb.open(path + "-bad-policy", policy="nope")
+
+
+def test_stats_checkpoint_verify_and_properties(db):
+    for i in range(200):
+        db[b"key%03d" % i] = b"x" * 100
+    db.checkpoint()
+    assert db.verify() == ""
+    st = db.stats()
+    assert st["pool.frames"] == 256
+    assert isinstance(st["pool.hit_ratio"], float)
+    assert st["io.backend"] in ("io_uring", "pread")
+    assert "pool:" in db.property("ringdb.stats")
+    assert db.property("ringdb.nope") is None
+
+
+def test_close_and_reopen_read_only(path):
+    with ringdb.open(path, lock_memory=False) as d:
+        d.put(b"k", b"v", sync=True)
+    d.close()  # a second close is harmless
+    with pytest.raises(ringdb.InvalidArgumentError):
+        d[b"k"]
+    with ringdb.open(path, read_only=True, lock_memory=False) as r:
+        assert r[b"k"] == b"v"
+        with pytest.raises(ringdb.InvalidArgumentError):
+            r[b"k2"] = b"v2"
+    ringdb.destroy(path)
+    with pytest.raises(ringdb.InvalidArgumentError):
+        ringdb.open(path, create=False)
+
+
+def test_model_against_a_dict(path):
+    rng = random.Random(7)
+    model = {}
+    with ringdb.open(path, pool="256KiB", lock_memory=False, policy="s3fifo") as d:
+        for step in range(4000):
+            k = b"key%04d" % rng.randrange(600)
+            r = rng.random()
+            if r < 0.55:
+                v = bytes(rng.getrandbits(8) for _ in range(rng.choice((5, 60, 1500))))
+                d[k] = v
+                model[k] = v
+            elif r < 0.75:
+                d.delete(k)
+                model.pop(k, None)
+            elif r < 0.9:
+                assert d.get(k) == model.get(k)
+            else:
+                lo = b"key%04d" % rng.randrange(600)
+                want = sorted(x for x in model if x >= lo)[:20]
+                got = [x for x, _ in zip(d.keys(start=lo), range(20))]
+                assert got == want
+        assert dict(d.items()) == model
+    with ringdb.open(path, lock_memory=False) as d:
+        assert dict(d.items()) == model
+
+
+def test_threads_share_one_database(db):
+    errors = []
+
+    def writer(t):
+        try:
+            for i in range(300):
+                db[b"t%d-%03d" % (t, i)] = b"%d" % i
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    def reader():
+        try:
+            for _ in range(300):
+                for k, v in db.items(prefix=b"t0-"):
+                    assert v == b"%d" % int(k.split(b"-")[1])
+        except Exception as e:  # pragma: no cover
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(3)]
+    threads.append(threading.Thread(target=reader))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(list(db.keys())) == 900
