@@ -236,6 +236,10 @@ void ringdb_iter_get_error(const ringdb_iterator_t* it, char** errptr) {
 
 void ringdb_checkpoint(ringdb_t* db, char** errptr) { SaveError(errptr, db->rep->Checkpoint()); }
 
+void ringdb_backup(ringdb_t* db, const char* dir, char** errptr) {
+  SaveError(errptr, db->rep->Backup(dir));
+}
+
 char* ringdb_verify(ringdb_t* db, char** errptr) {
   std::string report;
   SaveError(errptr, db->rep->Verify(&report));

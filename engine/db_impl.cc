@@ -151,7 +151,7 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     if (lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes) {
       // The write itself is done; a failed checkpoint is retried later.
       Status s = CheckpointLocked();
-      if (!s.ok()) Log("background checkpoint failed: " + s.ToString());
+      if (!s.ok() && !s.IsBusy()) Log("checkpoint failed: " + s.ToString());
     }
   }
   return Status::OK();
@@ -207,6 +207,7 @@ Status DBImpl::Checkpoint() {
 // Require: write_mu_ held (no writer applies while the pages are flushed).
 Status DBImpl::CheckpointLocked() {
   if (!bg_error_.ok()) return bg_error_;
+  if (backup_running_) return Status::Busy("a backup is copying the last checkpoint");
   // 1. Rotate the log: everything before `start` will be in the pages.
   Lsn start;
   uint64_t next_segment = segment_ + 1;

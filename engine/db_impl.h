@@ -42,6 +42,8 @@ namespace ringdb {
 
 inline constexpr const char* kDataFileName = "ringdb.data";
 inline constexpr const char* kLockFileName = "LOCK";
+// Present while a backup into the directory is incomplete (db_backup.cc).
+inline constexpr const char* kBackupMarkerName = "BACKUP-INCOMPLETE";
 // Log record types.
 inline constexpr uint8_t kBatchRecord = 1;
 
@@ -72,6 +74,8 @@ class DBImpl final : public DB {
   Status Checkpoint() override;
   Status Verify(std::string* report) override;
   bool GetProperty(std::string_view name, std::string* value) override;
+  using DB::Backup;
+  Status Backup(const std::string& dir, BackupInfo* info) override;
   Status Close() override;
 
   // For the iterator wrapper.
@@ -110,6 +114,10 @@ class DBImpl final : public DB {
   uint64_t segment_ = 0;      // guarded by write_mu_
   Status bg_error_;           // guarded by write_mu_: writes refused after it
   std::atomic<uint64_t> checkpoints_{0};
+  // A backup is copying the last checkpoint's pages: checkpoints wait (the
+  // automatic one is deferred, an explicit one returns Busy). Set and
+  // cleared under write_mu_.
+  bool backup_running_ = false;
   std::atomic<uint64_t> recovered_records_{0};
   uint64_t log_bytes_written_before_ = 0;  // from closed writers
   uint64_t log_syncs_before_ = 0;

@@ -61,7 +61,7 @@ Status DestroyDB(const std::string& path) {
   std::vector<std::string> names = ListDir(path);
   bool ours = names.empty();
   for (const std::string& n : names) {
-    if (n == kDataFileName) ours = true;
+    if (n == kDataFileName || n == kBackupMarkerName) ours = true;
   }
   if (!ours) return Status::InvalidArgument(path + " is not a ringdb database (no " +
                                             kDataFileName + ")");
@@ -74,6 +74,7 @@ Status DestroyDB(const std::string& path) {
   for (const std::string& n : names) {
     uint64_t seg;
     if (n == kDataFileName || n == std::string(kDataFileName) + ".tmp" ||
+        n == std::string(kDataFileName) + ".backup-partial" || n == kBackupMarkerName ||
         wal::ParseSegmentFileName(n, &seg)) {
       Status s = io::UnlinkPlain(path + "/" + n);
       if (!s.ok() && !s.IsNotFound()) return s;
@@ -120,6 +121,11 @@ Status DBImpl::OpenOrCreate() {
     if (!choice->fallback_reason.empty()) Log(choice->fallback_reason);
   }
   if (!exists) RINGDB_RETURN_IF_ERROR(io_->MakeDirectory(dir_));
+  if (exists && Exists(dir_ + "/" + kBackupMarkerName, &st)) {
+    return Status::InvalidArgument(dir_ + " is an incomplete backup (it holds " +
+                                   kBackupMarkerName + "): the backup was interrupted; "
+                                   "delete it and back up again");
+  }
   const std::string data_path = dir_ + "/" + kDataFileName;
   bool have_data = Exists(data_path, &st);
   if (!have_data) {

@@ -216,6 +216,17 @@ CommandResult CmdCheckpoint(ShellContext* ctx, const std::vector<Arg>&) {
   return PrintOk(ctx);
 }
 
+CommandResult CmdBackup(ShellContext* ctx, const std::vector<Arg>& args) {
+  DB::BackupInfo info;
+  Status s = ctx->db->Backup(args[1].value, &info);
+  if (!s.ok()) return FromStatus(s, "backup");
+  char line[160];
+  std::snprintf(line, sizeof(line), "OK %llu bytes in %llu files (%s, %.2f s)",
+                static_cast<unsigned long long>(info.bytes),
+                static_cast<unsigned long long>(info.files), info.method.c_str(), info.seconds);
+  return WriteLine(ctx, line) ? CommandResult::Ok() : WriteFailed();
+}
+
 CommandResult CmdVerify(ShellContext* ctx, const std::vector<Arg>&) {
   std::string report;
   Status s = ctx->db->Verify(&report);
@@ -254,6 +265,8 @@ const std::vector<CommandSpec>& Commands() {
       {"load", "load FILE", "bulk-load KEY<TAB>VALUE lines (dump's format); prints OK N", 1, 1, true, CmdLoad},
       {"dump", "dump [FILE]", "write every pair as KEY<TAB>VALUE (to FILE: prints OK N)", 0, 1, true, CmdDump},
       {"verify", "verify", "check checksums and tree order; prints OK or the problems", 0, 0, true, CmdVerify},
+      {"backup", "backup DIR", "copy the open database into the new directory DIR while it is in use",
+       1, 1, true, CmdBackup},
       {"help", "help", "list the commands", 0, 0, false, CmdHelp},
       {"quit", "quit", "leave the shell (also: exit)", 0, 0, false, CmdQuit},
       {"exit", "exit", nullptr, 0, 0, false, CmdQuit},  // Alias, not listed.

@@ -128,6 +128,10 @@ const char* ringdb_iter_value(const ringdb_iterator_t* iter, size_t* vlen);
 void ringdb_iter_get_error(const ringdb_iterator_t* iter, char** errptr);
 
 void ringdb_checkpoint(ringdb_t* db, char** errptr);
+/* An online, consistent copy of the database in directory `dir` (new or
+ * empty), made while other threads keep reading and writing; see
+ * DB::Backup. */
+void ringdb_backup(ringdb_t* db, const char* dir, char** errptr);
 /* Checks every page and the tree's invariants. Returns a malloc'd report
  * (one line per problem; empty when none), and reports Corruption through
  * errptr when there was any problem. */

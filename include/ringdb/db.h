@@ -66,6 +66,27 @@ class DB {
   // Appends one line per problem to *report (when not null).
   virtual Status Verify(std::string* report) = 0;
 
+  // Writes a consistent, openable copy of the database into directory
+  // `dir` (created; it must not exist or be empty) while readers and
+  // writers go on. The copy holds every write acknowledged before the call
+  // began and possibly some that raced with it, batches whole. It is made
+  // of the pages of the last checkpoint (shadow paging keeps them intact;
+  // checkpoints are held off while the copy runs) and the log written since,
+  // moved file to file inside the kernel (copy_file_range, else sendfile,
+  // else read/write). The copy is fdatasync'd, and its data file gets its
+  // final name only at the end, so an interrupted backup is never mistaken
+  // for a database. On success *info (when not null) says what was copied.
+  // Busy when another backup of this database is running.
+  struct BackupInfo {
+    uint64_t bytes = 0;        // bytes copied
+    uint64_t files = 0;        // files copied
+    std::string method;        // "copy_file_range", "sendfile" or "read/write"
+    uint64_t log_bytes = 0;    // of `bytes`, log written since the checkpoint
+    double seconds = 0;
+  };
+  virtual Status Backup(const std::string& dir, BackupInfo* info) = 0;
+  Status Backup(const std::string& dir) { return Backup(dir, nullptr); }
+
   // Properties: "ringdb.stats" (human-readable summary) and single numbers,
   // e.g. "ringdb.pool.hits", "ringdb.pool.misses", "ringdb.pool.hit_ratio",
   // "ringdb.io.bytes_read", "ringdb.io.bytes_written", "ringdb.log.syncs",

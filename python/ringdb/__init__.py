@@ -173,6 +173,7 @@ _iter_value = _fn("ringdb_iter_value", _vp, _vp, _size_p)
 _iter_error = _fn("ringdb_iter_get_error", None, _vp, _errp)
 _checkpoint = _fn("ringdb_checkpoint", None, _vp, _errp)
 _verify = _fn("ringdb_verify", _vp, _vp, _errp)
+_backup = _fn("ringdb_backup", None, _vp, ctypes.c_char_p, _errp)
 _property = _fn("ringdb_property_value", _vp, _vp, ctypes.c_char_p)
 _free = _fn("ringdb_free", None, _vp)
 _version = _fn("ringdb_version", ctypes.c_char_p)
@@ -469,6 +470,13 @@ class DB:
     def checkpoint(self):
         err = _errptr()
         _checkpoint(self._db(), ctypes.byref(err))
+        _raise_if(err)
+
+    def backup(self, directory):
+        """An online, consistent copy in `directory` (new or empty) while
+        other threads keep reading and writing (DB::Backup)."""
+        err = _errptr()
+        _backup(self._db(), os.fsencode(directory), ctypes.byref(err))
         _raise_if(err)
 
     def verify(self):

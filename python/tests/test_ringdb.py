@@ -206,3 +206,14 @@ def test_threads_share_one_database(db):
         t.join()
     assert errors == []
     assert len(list(db.keys())) == 900
+
+
+def test_backup_while_open(db, path):
+    for i in range(300):
+        db[b"k%03d" % i] = b"v%03d" % i
+    db.backup(path + "-copy")
+    db[b"after"] = b"backup"
+    with pytest.raises(ringdb.InvalidArgumentError):
+        db.backup(path + "-copy")
+    with ringdb.open(path + "-copy", create=False, lock_memory=False) as copy:
+        assert dict(copy.items()) == {b"k%03d" % i: b"v%03d" % i for i in range(300)}

@@ -215,7 +215,27 @@ int main(int argc, char** argv) {
   ringdb_free(prop);
   CHECK(ringdb_property_value(db, "ringdb.no-such-property") == NULL);
 
+  /* Backup into a fresh directory, then the copy opens with the data. */
+  char backup_dir[4096];
+  snprintf(backup_dir, sizeof(backup_dir), "%s-backup", dir);
+  ringdb_backup(db, backup_dir, &err);
+  CHECK_NO_ERROR(err);
+  ringdb_backup(db, backup_dir, &err); /* it now holds a database */
+  expect_error(&err, "Invalid argument", __LINE__);
+
   ringdb_close_with_error(db, &err);
+  CHECK_NO_ERROR(err);
+
+  ringdb_t* copy = ringdb_open(options, backup_dir, &err);
+  CHECK_NO_ERROR(err);
+  if (copy != NULL) {
+    got = ringdb_get(copy, ro, "key099", 6, &len, &err);
+    CHECK_NO_ERROR(err);
+    CHECK(got != NULL && equal_bytes(got, len, "val099", 6));
+    ringdb_free(got);
+    ringdb_close(copy);
+  }
+  ringdb_destroy_db(options, backup_dir, &err);
   CHECK_NO_ERROR(err);
 
   /* Reopen read-only: the data is there, writes are refused. */
