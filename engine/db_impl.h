@@ -72,6 +72,7 @@ class DBImpl final : public DB {
                                std::vector<std::string>* values) override;
   std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override;
   Status Checkpoint() override;
+  Status Compact() override;
   Status Verify(std::string* report) override;
   bool GetProperty(std::string_view name, std::string* value) override;
   using DB::Backup;
@@ -92,6 +93,8 @@ class DBImpl final : public DB {
   void Log(const std::string& msg);
   Status CheckOpen() const;
   std::string StatsString();
+  // Bytes the data file occupies on disk (0 when unknown).
+  uint64_t DiskBytes();
 
   const Options options_;
   std::string dir_;

@@ -124,6 +124,8 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       {"ringdb.store.slots", Num(st.slots)},
       {"ringdb.store.free_slots", Num(st.free_slots)},
       {"ringdb.store.file_bytes", Num(st.slots * pool_->page_size())},
+      {"ringdb.store.disk_bytes", Num(DiskBytes())},
+      {"ringdb.store.truncated_slots", Num(st.truncated_slots)},
       {"ringdb.checkpoints", Num(checkpoints_.load())},
       {"ringdb.recovered_records", Num(recovered_records_.load())},
       {"ringdb.notices", notices_},
@@ -142,6 +144,11 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   if (it == props.end()) return false;
   *value = it->second;
   return true;
+}
+
+uint64_t DBImpl::DiskBytes() {
+  Result<uint64_t> b = io_->AllocatedBytes(data_file_);
+  return b.ok() ? *b : 0;
 }
 
 std::string DBImpl::StatsString() {
@@ -169,7 +176,8 @@ std::string DBImpl::StatsString() {
        "syncs " + Num(log_syncs_before_ + ls.syncs) + ", group commits " +
        Num(log_group_commits_before_ + ls.group_commits) + ", written " +
        Bytes(log_bytes_written_before_ + ls.bytes_written) + "\n";
-  s += "file:  " + Bytes(st.slots * pool_->page_size()) + " (" + Num(st.slots) + " slots, " +
+  s += "file:  " + Bytes(st.slots * pool_->page_size()) + ", " + Bytes(DiskBytes()) +
+       " on disk (" + Num(st.slots) + " slots, " +
        Num(st.free_slots) + " free), " + Num(st.live_pages) + " live pages, checkpoints " +
        Num(checkpoints_.load()) + "\n";
   if (!notices_.empty()) s += "notes: " + notices_;

@@ -92,7 +92,8 @@ void PageStore::RebuildFreeLocked(uint64_t map_start, uint64_t map_pages) {
     if (!live_[id]) free_ids_.push_back(id);
   }
   // Slots written since this checkpoint began (pending) are in use too.
-  free_slots_.clear();
+  std::set<uint64_t> was_free;
+  was_free.swap(free_slots_);
   std::vector<uint8_t> busy(ckpt_);
   for (uint64_t s : pending_) {
     if (s != 0 && s < busy.size()) busy[s] = 1;
@@ -108,8 +109,12 @@ void PageStore::RebuildFreeLocked(uint64_t map_start, uint64_t map_pages) {
   for (uint64_t s : landing_) {
     if (s < busy.size()) busy[s] = 1;
   }
-  for (uint64_t s = slot_count_; s-- > 2;) {
-    if (!busy[s]) free_slots_.push_back(s);  // lowest slots handed out first
+  for (uint64_t s = 2; s < slot_count_; s++) {
+    if (busy[s]) continue;
+    free_slots_.insert(free_slots_.end(), s);
+    // Newly free (the old checkpoint's): its blocks can go back to the
+    // file system.
+    if (was_free.count(s) == 0) to_punch_.insert(s);
   }
   std::reverse(free_ids_.begin(), free_ids_.end());
   pending_free_.clear();
@@ -127,9 +132,10 @@ Result<uint64_t> PageStore::ReadOffset(PageId id) {
 }
 
 uint64_t PageStore::TakeSlotLocked() {
-  if (!free_slots_.empty()) {
-    uint64_t s = free_slots_.back();
-    free_slots_.pop_back();
+  if (!free_slots_.empty()) {  // lowest first, so the end of the file empties
+    uint64_t s = *free_slots_.begin();
+    free_slots_.erase(free_slots_.begin());
+    to_punch_.erase(s);
     return s;
   }
   ckpt_.push_back(0);
@@ -148,7 +154,8 @@ void PageStore::FreeSlotLocked(uint64_t slot) {
   if (in_flight_.count(slot) != 0) {
     landing_.insert(slot);  // WriteDone frees it once the write has landed
   } else {
-    free_slots_.push_back(slot);
+    free_slots_.insert(slot);
+    to_punch_.insert(slot);
   }
 }
 
@@ -195,7 +202,10 @@ void PageStore::WriteDone(PageId id, uint64_t offset, bool ok) {
   // Otherwise: written in place; or failed (a pending slot stays reserved
   // for the retry); or the page was freed meanwhile and Free() already
   // released the slot, to be reused only once no write to it is in flight.
-  if (in_flight_.count(s) == 0 && landing_.erase(s) != 0) free_slots_.push_back(s);
+  if (in_flight_.count(s) == 0 && landing_.erase(s) != 0) {
+    free_slots_.insert(s);
+    to_punch_.insert(s);
+  }
 }
 
 Result<PageId> PageStore::Allocate() {
@@ -228,21 +238,78 @@ void PageStore::Free(PageId id) {
 
 uint64_t PageStore::TakeRunLocked(uint64_t n) {
   if (n == 0) return 0;
-  // First fit among free slots (sorted), else extend the file.
-  std::vector<uint64_t> sorted(free_slots_);
-  std::sort(sorted.begin(), sorted.end());
-  for (size_t i = 0; i + n <= sorted.size(); i++) {
-    if (sorted[i + n - 1] == sorted[i] + n - 1) {
-      uint64_t start = sorted[i];
-      sorted.erase(sorted.begin() + i, sorted.begin() + i + n);
-      free_slots_.assign(sorted.rbegin(), sorted.rend());
+  // First fit among free slots (lowest first), else extend the file.
+  uint64_t start = 0, len = 0;
+  for (uint64_t s : free_slots_) {
+    if (len > 0 && s == start + len) {
+      len++;
+    } else {
+      start = s;
+      len = 1;
+    }
+    if (len == n) {
+      for (uint64_t t = start; t < start + n; t++) {
+        free_slots_.erase(t);
+        to_punch_.erase(t);
+      }
       return start;
     }
   }
-  uint64_t start = slot_count_;
+  start = slot_count_;
   slot_count_ += n;
   ckpt_.resize(slot_count_, 0);
   return start;
+}
+
+Status PageStore::ReleaseSpace() {
+  std::vector<uint64_t> punch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // 1. Free slots at the end of the file: cut them off. Done under mu_ so
+    // that no slot past the new end is handed out meanwhile (ftruncate
+    // changes only metadata; it is quick).
+    uint64_t count = slot_count_;
+    while (count > 2 && free_slots_.count(count - 1) != 0) {
+      free_slots_.erase(count - 1);
+      to_punch_.erase(count - 1);
+      count--;
+    }
+    Result<uint64_t> size = io_->FileSize(file_);
+    if (!size.ok()) return size.status();
+    // Also when the file is longer than the slots in use (after a reopen:
+    // slots past the checkpoint's reach are garbage).
+    if (count < slot_count_ || *size > count * page_size_) {
+      Status s = io_->Truncate(file_, count * page_size_);
+      if (!s.ok()) {
+        for (uint64_t t = count; t < slot_count_; t++) free_slots_.insert(t);
+        return s.WithContext("shrinking the data file");
+      }
+      truncated_slots_ += slot_count_ - count;
+      slot_count_ = count;
+      ckpt_.resize(count);
+    }
+    // 2. Free slots inside the file: reserved while their holes are
+    // punched without the mutex.
+    if (!punch_supported_) to_punch_.clear();
+    for (uint64_t t : to_punch_) {
+      if (free_slots_.erase(t) != 0) punch.push_back(t);
+    }
+    to_punch_.clear();
+  }
+  Status result;
+  for (size_t i = 0; i < punch.size() && result.ok();) {
+    size_t j = i + 1;
+    while (j < punch.size() && punch[j] == punch[j - 1] + 1) j++;
+    result = io_->PunchHole(file_, punch[i] * page_size_, (j - i) * page_size_);
+    i = j;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (uint64_t t : punch) free_slots_.insert(t);
+  if (result.IsNotSupported()) {
+    punch_supported_ = false;  // e.g. tmpfs before 3.5: keep the blocks
+    return Status::OK();
+  }
+  return result.WithContext("giving free slots back to the file system");
 }
 
 Status PageStore::Checkpoint(Superblock* sb) {
@@ -277,7 +344,7 @@ Status PageStore::Checkpoint(Superblock* sb) {
   }
   auto give_back_run = [&] {
     std::lock_guard<std::mutex> lock(mu_);
-    for (uint64_t s = map_start; s < map_start + map_pages; s++) free_slots_.push_back(s);
+    for (uint64_t s = map_start; s < map_start + map_pages; s++) free_slots_.insert(s);
   };
   const uint64_t kChunk = std::max<uint64_t>(1, (4u << 20) / page_size_);
   for (uint64_t p = 0; p < map_pages; p += kChunk) {
@@ -289,10 +356,14 @@ Status PageStore::Checkpoint(Superblock* sb) {
       return s.WithContext("writing the page map");
     }
   }
-  uint64_t slots;
+  // The superblock records how far the checkpoint reaches (its highest slot
+  // + 1), not the file's current size: slots past it may be cut off later
+  // (ReleaseSpace), and Load requires the file to hold what the superblock
+  // names.
+  uint64_t slots = map_start + map_pages;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    slots = slot_count_;
+    for (uint64_t id = 0; id < n_ids; id++) slots = std::max(slots, map_[id] + 1);
   }
   Result<uint64_t> size = io_->FileSize(file_);
   if (!size.ok()) return size.status();
@@ -320,9 +391,15 @@ Status PageStore::Checkpoint(Superblock* sb) {
   }
 
   // 4. Slots the old checkpoint held and the new one does not are free.
-  std::lock_guard<std::mutex> lock(mu_);
-  RebuildFreeLocked(map_start, map_pages);
-  checkpoints_++;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RebuildFreeLocked(map_start, map_pages);
+    checkpoints_++;
+  }
+  // 5. Space no page needs goes back to the file system. Best effort: the
+  // checkpoint is already complete.
+  Status released = ReleaseSpace();
+  if (!released.ok()) release_errors_++;
   return Status::OK();
 }
 
@@ -355,7 +432,24 @@ PageStoreStats PageStore::stats() {
   st.free_slots = free_slots_.size();
   st.pending_slots = pending_free_.size();
   st.checkpoints = checkpoints_;
+  st.truncated_slots = truncated_slots_;
   return st;
+}
+
+std::vector<PageId> PageStore::PagesToMoveDown(uint64_t* target_slots) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t live = 0;
+  for (uint64_t id = 0; id < map_.size(); id++) live += live_[id];
+  const uint64_t per_page = EntriesPerMapPage(page_size_);
+  const uint64_t map_pages = std::max<uint64_t>(1, (map_.size() + per_page - 1) / per_page);
+  // Superblocks, every live page, the next map and a little slack.
+  uint64_t target = 2 + live + map_pages + 8;
+  *target_slots = target;
+  std::vector<PageId> out;
+  for (uint64_t id = 0; id < map_.size(); id++) {
+    if (live_[id] && map_[id] >= target) out.push_back(PageId{id});
+  }
+  return out;
 }
 
 }  // namespace ringdb

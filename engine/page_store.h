@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -48,6 +49,7 @@ struct PageStoreStats {
   uint64_t free_slots = 0;
   uint64_t pending_slots = 0;  // freed, reusable after the next checkpoint
   uint64_t checkpoints = 0;
+  uint64_t truncated_slots = 0;  // cut off the end of the file since open
 };
 
 class PageStore : public PageLocator, public PageAllocator {
@@ -82,6 +84,11 @@ class PageStore : public PageLocator, public PageAllocator {
   Status Verify(std::string* report);
 
   PageStoreStats stats();
+
+  // For compaction: the live pages whose slots lie at or beyond the number
+  // of slots the live data needs (*target_slots). Rewriting them (dirty,
+  // then a checkpoint) moves them to the lowest free slots.
+  std::vector<PageId> PagesToMoveDown(uint64_t* target_slots);
   uint32_t page_size() const { return page_size_; }
 
  private:
@@ -99,6 +106,9 @@ class PageStore : public PageLocator, public PageAllocator {
   // Counts a write to `slot` as in flight; returns its byte offset.
   uint64_t StartWriteLocked(uint64_t slot);
   void RebuildFreeLocked(uint64_t map_start, uint64_t map_pages);
+  // After a checkpoint: cuts free slots off the end of the file and punches
+  // holes in the other free slots that still hold blocks.
+  Status ReleaseSpace();
 
   io::IoBackend* const io_;
   const io::FileId file_;
@@ -116,7 +126,11 @@ class PageStore : public PageLocator, public PageAllocator {
   // is never handed out while a stale write to it could still land.
   std::unordered_map<uint64_t, uint32_t> in_flight_;
   std::unordered_set<uint64_t> landing_;
-  std::vector<uint64_t> free_slots_;
+  std::set<uint64_t> free_slots_;  // ordered: the lowest is handed out first
+  std::set<uint64_t> to_punch_;    // free slots whose blocks the file system still holds
+  bool punch_supported_ = true;
+  uint64_t truncated_slots_ = 0;   // slots cut off the end of the file, in total
+  uint64_t release_errors_ = 0;    // failed ReleaseSpace calls
   std::vector<uint64_t> pending_free_;  // in the checkpoint; free after the next
   std::vector<uint64_t> free_ids_;
   uint64_t slot_count_ = 2;        // slots 0 and 1: the superblock copies

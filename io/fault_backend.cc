@@ -284,6 +284,19 @@ Status FaultBackend::Truncate(FileId file, uint64_t size) {
   return inner_->Truncate(file, size);
 }
 
+Status FaultBackend::PunchHole(FileId file, uint64_t offset, uint64_t len) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Action action;
+    if (NextOpFaults(FaultOp::kWrite, &action)) {
+      return ErrnoStatus(ErrnoOf(action.fault), "punch hole (injected fault)",
+                         inner_->PathOf(file), offset);
+    }
+    if (tracking_) RINGDB_RETURN_IF_ERROR(SaveRange(file, offset, len));
+  }
+  return inner_->PunchHole(file, offset, len);
+}
+
 Status FaultBackend::SaveRange(FileId file, uint64_t offset, uint64_t len) {
   const std::string path = inner_->PathOf(file);
   auto [it, inserted] = shadows_.try_emplace(path);

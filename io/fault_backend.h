@@ -96,6 +96,9 @@ class FaultBackend final : public IoBackend {
   Status Sync(FileId file) override;
   Result<uint64_t> FileSize(FileId file) override;
   Status Truncate(FileId file, uint64_t size) override;
+  // Counted and failed as a write; its pre-image is saved like a write's.
+  Status PunchHole(FileId file, uint64_t offset, uint64_t len) override;
+  Result<uint64_t> AllocatedBytes(FileId file) override { return inner_->AllocatedBytes(file); }
   std::string PathOf(FileId file) const override;
   Status SyncDirectory(const std::string& dir) override;
   Status Rename(const std::string& from, const std::string& to) override;

@@ -126,4 +126,35 @@ Status FileTable::Truncate(FileId file, uint64_t size) const {
   return Status::OK();
 }
 
+Status FileTable::PunchHole(FileId file, uint64_t offset, uint64_t len) const {
+  int fd = Fd(file);
+  if (fd < 0) {
+    return Status::InvalidArgument("io: punch hole in unknown file id " +
+                                   std::to_string(file.value));
+  }
+  int rc;
+  do {
+    rc = ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                     static_cast<off_t>(len));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    if (errno == EOPNOTSUPP || errno == ENOSYS) {
+      return Status::NotSupported(Path(file) + ": the file system cannot punch holes");
+    }
+    return ErrnoStatus(errno, "fallocate(PUNCH_HOLE)", Path(file), offset);
+  }
+  return Status::OK();
+}
+
+Result<uint64_t> FileTable::AllocatedBytes(FileId file) const {
+  int fd = Fd(file);
+  if (fd < 0) {
+    return Status::InvalidArgument("io: size of unknown file id " +
+                                   std::to_string(file.value));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "fstat", Path(file), 0);
+  return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
 }  // namespace ringdb::io

@@ -60,6 +60,8 @@ class FileTable {
 
   Result<uint64_t> FileSize(FileId file) const;
   Status Truncate(FileId file, uint64_t size) const;
+  Status PunchHole(FileId file, uint64_t offset, uint64_t len) const;
+  Result<uint64_t> AllocatedBytes(FileId file) const;
 
  private:
   const bool direct_;

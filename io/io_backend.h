@@ -110,6 +110,12 @@ class IoBackend {
   virtual Result<uint64_t> FileSize(FileId file) = 0;
   // Sets the size (extends with zeros or cuts).
   virtual Status Truncate(FileId file, uint64_t size) = 0;
+  // Gives the blocks of [offset, offset + len) back to the file system (the
+  // range then reads as zeros; the size is unchanged). NotSupported where
+  // the file system cannot.
+  virtual Status PunchHole(FileId file, uint64_t offset, uint64_t len) = 0;
+  // Bytes the file occupies on disk (allocated blocks).
+  virtual Result<uint64_t> AllocatedBytes(FileId file) = 0;
 
   // The path a file was opened with ("" for an unknown id).
   virtual std::string PathOf(FileId file) const = 0;

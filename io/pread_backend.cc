@@ -81,6 +81,10 @@ class PosixBackend final : public IoBackend {
   Status Truncate(FileId file, uint64_t size) override {
     return files_.Truncate(file, size);
   }
+  Status PunchHole(FileId file, uint64_t offset, uint64_t len) override {
+    return files_.PunchHole(file, offset, len);
+  }
+  Result<uint64_t> AllocatedBytes(FileId file) override { return files_.AllocatedBytes(file); }
   std::string PathOf(FileId file) const override { return files_.Path(file); }
 
   IoStats stats() const override {

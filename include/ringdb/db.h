@@ -62,6 +62,15 @@ class DB {
   // Writes every dirty page, fdatasyncs the data file and trims the log.
   virtual Status Checkpoint() = 0;
 
+  // Shrinks the data file to about the pages in use: checkpoints, rewrites
+  // the live pages that sit beyond that size into free slots at lower
+  // offsets, and checkpoints again so the end of the file can be cut off.
+  // (Every checkpoint already cuts free slots off the end and punches holes
+  // in free slots, so the disk space follows the data down; Compact also
+  // moves pages.) Blocks writers while it runs, not readers. Busy while a
+  // backup runs; InvalidArgument on a read-only database.
+  virtual Status Compact() = 0;
+
   // Checks every reachable page's checksum and the tree's order invariants.
   // Appends one line per problem to *report (when not null).
   virtual Status Verify(std::string* report) = 0;

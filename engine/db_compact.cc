@@ -1,0 +1,34 @@
+// DBImpl::Compact: moves live pages down so the data file can shrink to
+// about the pages in use. See db.h.
+//
+// A checkpointed page is never rewritten in place (page_store.h), so
+// marking a page dirty and checkpointing moves it to the lowest free slot.
+// Round by round: the pages beyond the target size are dirtied and a
+// checkpoint writes them low; the next checkpoint frees their old slots and
+// cuts the free end of the file off. A few rounds settle it (the page map
+// itself may land high once and move down the next time).
+#include "engine/db_impl.h"
+
+namespace ringdb {
+
+Status DBImpl::Compact() {
+  RINGDB_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) return Status::InvalidArgument("database is open read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  RINGDB_RETURN_IF_ERROR(CheckpointLocked());
+  constexpr int kMaxRounds = 4;
+  for (int round = 0; round < kMaxRounds; round++) {
+    uint64_t target = 0;
+    std::vector<PageId> movers = store_->PagesToMoveDown(&target);
+    if (movers.empty() && store_->stats().slots <= target) break;
+    for (PageId id : movers) {
+      Result<PageGuard> g = pool_->Fetch(id, LatchMode::kExclusive);
+      if (!g.ok()) return g.status().WithContext("compact: reading page " + std::to_string(id.value));
+      g->MarkDirty(g->lsn());  // same contents, same LSN: only its place changes
+    }
+    RINGDB_RETURN_IF_ERROR(CheckpointLocked());
+  }
+  return Status::OK();
+}
+
+}  // namespace ringdb
