@@ -8,6 +8,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
+# One seed for every randomized run that reads it (the crash driver): printed
+# here so a failure replays with RINGDB_SEED=<seed> scripts/test.sh.
+export RINGDB_SEED="${RINGDB_SEED:-$(date +%s)}"
+echo "== seed: RINGDB_SEED=$RINGDB_SEED"
 PASSED=0  # tests run, summed over the stages (each stage stops the script on a failure)
 count() { PASSED=$((PASSED + $(cd "$1" && ctest -N "${@:2}" | sed -n 's/^Total Tests: //p'))); }
 
