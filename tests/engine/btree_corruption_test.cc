@@ -129,7 +129,9 @@ TEST(BTreeCorruptionTest, ChecksumMismatchIsReported) {
     std::set<std::string> refused;
     ExpectRightValueOrCorruption(h.tree.get(), model, what, &refused);
     EXPECT_FALSE(refused.empty()) << what << ": no read noticed the damaged page";
-    if (which == 1) EXPECT_EQ(refused.size(), model.size()) << "every Get passes the root";
+    if (which == 1) {
+      EXPECT_EQ(refused.size(), model.size()) << "every Get passes the root";
+    }
     ExpectWritersRefused(&h, refused, what);
   }
 }
