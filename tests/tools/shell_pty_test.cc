@@ -14,6 +14,7 @@
 #include <sstream>
 #include <vector>
 
+#include "ringdb/db.h"
 #include "shell_commands.h"
 
 namespace ringdb::shell {
@@ -84,6 +85,17 @@ class PtyShell {
     const pid_t r = waitpid(pid_, &status, 0);
     pid_ = -1;
     return r > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  // Closes the terminal, as closing a terminal window does (the kernel
+  // sends SIGHUP), and waits for the child; returns its raw wait status.
+  int HangUp() {
+    close(master_);
+    master_ = -1;
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
   }
 
   const std::string& seen() const { return seen_; }
@@ -172,6 +184,38 @@ TEST(ShellPtyTest, CtrlCTheMomentThePromptAppearsAlwaysGivesAFreshPrompt) {
     shell.Send("quit\r");
     EXPECT_EQ(shell.Wait(), 0) << shell.seen();
   }
+  std::filesystem::remove_all(dir);
+}
+
+// Closing the terminal under the interactive shell (SIGHUP) closes the
+// database cleanly: the non-sync put is on disk and the next open replays
+// no log record.
+TEST(ShellPtyTest, ClosingTheTerminalClosesTheDatabaseCleanly) {
+  char tmpl[] = "/tmp/ringdb_shell_pty_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  {
+    PtyShell shell(dir + "/db", dir + "/history");
+    ASSERT_TRUE(shell.started());
+    ASSERT_TRUE(shell.Expect("ringdb> ")) << shell.seen();
+    shell.Send("put k v\r");
+    ASSERT_TRUE(shell.Expect("OK")) << shell.seen();
+    ASSERT_TRUE(shell.Expect("ringdb> ")) << shell.seen();
+    const int status = shell.HangUp();
+    // Dies of the SIGHUP it re-raises after closing, or exits 0 when it saw
+    // the end of input first; either way it closed the database.
+    EXPECT_TRUE((WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP) ||
+                (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        << "status " << status;
+  }
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(Options(), dir + "/db", &db).ok());
+  std::string v, replayed;
+  ASSERT_TRUE(db->Get(ReadOptions(), "k", &v).ok());
+  EXPECT_EQ(v, "v");
+  ASSERT_TRUE(db->GetProperty("ringdb.recovered_records", &replayed));
+  EXPECT_EQ(replayed, "0") << "the shell did not close the database cleanly";
+  ASSERT_TRUE(db->Close().ok());
   std::filesystem::remove_all(dir);
 }
 
