@@ -406,7 +406,7 @@ TEST(BTreeTest, OneWriterManyReaders) {
   ASSERT_TRUE(h.ok());
   const uint64_t kKeys = 4000;
   std::atomic<bool> stop{false};
-  std::atomic<uint64_t> reads{0}, scans{0};
+  std::atomic<uint64_t> reads{0}, scans{0}, writes{0};
   std::atomic<int> bad{0};
   std::string first_bad;
   std::mutex bad_mu;
@@ -428,6 +428,7 @@ TEST(BTreeTest, OneWriterManyReaders) {
         Status s = h.tree->Put(key, TaggedValue(key, ++version, len), h.lsn++);
         if (!s.ok()) report("put: " + s.ToString());
       }
+      writes++;
     }
   });
   std::vector<std::thread> readers;
@@ -479,13 +480,21 @@ TEST(BTreeTest, OneWriterManyReaders) {
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::seconds(4));
+  // Run until every role has done a fixed amount of work (not for a fixed
+  // time); the deadline only bounds a hang.
+  constexpr uint64_t kWrites = 20000, kReads = 3000, kScans = 200;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while ((writes < kWrites || reads < kReads || scans < kScans) && bad == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   stop = true;
   writer.join();
   for (auto& r : readers) r.join();
   EXPECT_EQ(bad.load(), 0) << first_bad;
-  EXPECT_GT(reads.load(), 100u);
-  EXPECT_GT(scans.load(), 10u);
+  EXPECT_GE(writes.load(), kWrites);
+  EXPECT_GE(reads.load(), kReads);
+  EXPECT_GE(scans.load(), kScans);
   ExpectVerify(h.tree.get());
   EXPECT_EQ(h.env.alloc()->double_frees(), 0u);
 }
