@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz) with clang in build-fuzz and runs
-# each for a short time (FUZZ_SECONDS, default 20) from its checked-in seed
-# corpus. The short CI form; scripts/reliability.sh runs the long one.
-# Skips (exit 0, with a message) when clang or libFuzzer is missing.
-#   scripts/fuzz_short.sh                 every target, 20 s each
+# each for a short time (FUZZ_SECONDS, default 10, what CI runs) from its
+# checked-in seed corpus. The short CI form; scripts/reliability.sh runs the
+# long one.
+# scripts/setup.sh installs clang and libFuzzer, so a missing one is a
+# failure (exit 1), not a skip; FUZZ_ALLOW_SKIP=1 turns it into a skip
+# (exit 0, with a message) on a machine that was not set up that way.
+#   scripts/fuzz_short.sh                 every target, 10 s each
 #   FUZZ_SECONDS=60 scripts/fuzz_short.sh db_open_fuzz
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
-SECONDS_PER_TARGET="${FUZZ_SECONDS:-20}"
+SECONDS_PER_TARGET="${FUZZ_SECONDS:-10}"
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=(shell_parse_fuzz wal_reader_fuzz db_open_fuzz)
 
-if ! command -v clang++ >/dev/null; then
-  echo "fuzz: SKIPPED: clang++ not found (apt-get install clang libclang-rt-dev)"
-  exit 0
-fi
-if ! echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' |
-     clang++ -x c++ -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then
-  echo "fuzz: SKIPPED: clang++ cannot link -fsanitize=fuzzer (install libclang-rt-<version>-dev)"
-  exit 0
-fi
+missing() {
+  if [ "${FUZZ_ALLOW_SKIP:-0}" = 1 ]; then
+    echo "fuzz: SKIPPED: $1"
+    exit 0
+  fi
+  echo "fuzz: FAILED: $1 (scripts/setup.sh installs it; FUZZ_ALLOW_SKIP=1 to skip)" >&2
+  exit 1
+}
+command -v clang++ >/dev/null || missing "clang++ not found (apt-get install clang libclang-rt-dev)"
+echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' |
+  clang++ -x c++ -fsanitize=fuzzer - -o /dev/null 2>/dev/null ||
+  missing "clang++ cannot link -fsanitize=fuzzer (install libclang-rt-<version>-dev)"
 
 CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DRINGDB_FUZZ=ON \
   -DRINGDB_SANITIZE=address,undefined -DRINGDB_BUILD_BENCH=OFF \

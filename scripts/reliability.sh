@@ -4,7 +4,8 @@
 #      crash_driver, in a release build (build-stress);
 #   2. the corruption and concurrency stress tests, REPEAT times (default 20)
 #      with fresh seeds for the concurrency part;
-#   3. the concurrency stress under ThreadSanitizer (build-tsan);
+#   3. every multi-threaded test (ctest label concurrency) under
+#      ThreadSanitizer (build-tsan);
 #   4. every fuzz target for FUZZ_SECONDS (default 600) each (build-fuzz).
 # Select parts with RELIABILITY_PARTS (default "crash stress tsan fuzz").
 # Everything runs with -j2 and keeps its files under /tmp and the build dirs.
@@ -15,7 +16,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PARTS="${RELIABILITY_PARTS:-crash stress tsan fuzz}"
 CRASH_CYCLES="${CRASH_CYCLES:-2000}"
 CRASH_THREADS="${CRASH_THREADS:-4}"
-CRASH_SEED="${CRASH_SEED:-$(date +%s)}"
+CRASH_SEED="${CRASH_SEED:-${RINGDB_SEED:-$(date +%s)}}"
+# CRASH_NO_SYNC=1 adds a second crash run that requires every acknowledged
+# write to survive, sync or not (the process-crash promise of sync = false).
+CRASH_NO_SYNC="${CRASH_NO_SYNC:-0}"
 REPEAT="${REPEAT:-20}"
 FUZZ_SECONDS="${FUZZ_SECONDS:-600}"
 cd "$ROOT"
@@ -39,6 +43,15 @@ if want crash; then
     echo "crash test FAILED (database and journals kept, see above)"
     status=1
   fi
+  if [ "$CRASH_NO_SYNC" = 1 ]; then
+    echo "== crash test, --no_sync: $CRASH_CYCLES cycles, seed $CRASH_SEED"
+    if ! build-stress/tests/stress/crash_driver --cycles "$CRASH_CYCLES" --seed "$CRASH_SEED" \
+           --threads "$CRASH_THREADS" --kill_min_ms "${CRASH_KILL_MIN_MS:-20}" \
+           --kill_max_ms "${CRASH_KILL_MAX_MS:-3000}" --db "$db.nosync" --no_sync; then
+      echo "crash test --no_sync FAILED (database and journals kept, see above)"
+      status=1
+    fi
+  fi
 fi
 
 if want stress; then
@@ -57,7 +70,7 @@ if want tsan; then
   # Lock-order reports between frame latches are known (tests/README.md);
   # TSAN_DETECT_DEADLOCKS=1 shows them. Data races are always reported.
   if ! (cd build-tsan && TSAN_OPTIONS="detect_deadlocks=${TSAN_DETECT_DEADLOCKS:-0} second_deadlock_stack=1" \
-          ctest -R 'Concurrent|Stress' --output-on-failure --timeout 1200 --repeat until-fail:3); then
+          ctest -L concurrency --output-on-failure --timeout 1200 --repeat until-fail:3); then
     status=1
   fi
 fi

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -96,7 +97,14 @@ int Main(int argc, char** argv) {
     }
   }
 
+  // Signals before the database opens: from here on SIGTERM, SIGHUP and
+  // (outside the prompt) SIGINT stop the shell through the clean close below,
+  // and a closed output is a write error, not a silent death.
+  const bool interactive = so.command.empty() && isatty(STDIN_FILENO);
+  InstallSignalHandling(interactive);
+
   ShellContext ctx;
+  ctx.interrupted = InterruptFlag();
   ctx.write_options.sync = so.sync;
   ctx.out = stdout;
   ctx.progress = isatty(STDERR_FILENO) ? stderr : nullptr;
@@ -120,7 +128,7 @@ int Main(int argc, char** argv) {
   } else {
     if (!OpenDatabase(so, &db)) return kExitFailed;
     ctx.db = db.get();
-    if (isatty(STDIN_FILENO)) {
+    if (interactive) {
       const std::string banner = std::string(Version()) + " on " + so.path +
                                  (so.read_only ? " (read-only)" : "") +
                                  ". Type help for the commands, quit to leave.";
@@ -129,8 +137,10 @@ int Main(int argc, char** argv) {
       status = RunBatch(&ctx, STDIN_FILENO, so.bail, /*flush_each=*/so.sync, stderr);
     }
   }
+  bool closed_ok = true;
   if (db) {
     Status s = db->Close();
+    closed_ok = s.ok();
     if (!s.ok()) {
       std::fprintf(stderr, "error: closing %s: %s\n", so.path.c_str(),
                    s.ToString().c_str());
@@ -138,6 +148,13 @@ int Main(int argc, char** argv) {
     }
   }
   if (std::fflush(stdout) != 0 && status == kExitOk) status = kExitFailed;
+  if (StopSignal() != 0) {
+    std::fprintf(stderr, "ringdb: stopped by SIG%s%s\n", sigabbrev_np(StopSignal()),
+                 db ? (!closed_ok ? "; closing the database failed"
+                                                           : "; database closed cleanly")
+                    : "");
+    ExitLikeStopSignal();
+  }
   return status;
 }
 

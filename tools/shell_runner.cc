@@ -1,6 +1,8 @@
 // One-shot and batch modes (see shell_runner.h).
 #include "shell_runner.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,12 +12,95 @@ namespace ringdb::shell {
 
 namespace {
 
+volatile sig_atomic_t g_interrupted = 0;
+volatile sig_atomic_t g_stop_signal = 0;
+volatile sig_atomic_t g_interactive = 0;
+// The self-pipe: handlers write one byte, WaitForInput polls the read end.
+int g_wake_read = -1;
+int g_wake_write = -1;
+
+void OnSignal(int sig) {
+  const int saved = errno;
+  if (sig != SIGINT || !g_interactive) g_stop_signal = sig;
+  g_interrupted = 1;
+  const char byte = static_cast<char>(sig);
+  if (g_wake_write >= 0) (void)!write(g_wake_write, &byte, 1);  // Full: already awake.
+  errno = saved;
+}
+
+void DrainWakeups() {
+  if (g_wake_read < 0) return;
+  char buf[64];
+  while (read(g_wake_read, buf, sizeof(buf)) > 0) {
+  }
+}
+
 void PrintError(FILE* err, const std::string& where, const std::string& msg) {
   std::fprintf(err, "error: %s%s\n", where.c_str(), msg.c_str());
   std::fflush(err);
 }
 
 }  // namespace
+
+void InstallSignalHandling(bool interactive) {
+  g_interactive = interactive ? 1 : 0;
+  if (g_wake_read < 0) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0) {
+      g_wake_read = fds[0];
+      g_wake_write = fds[1];
+    }
+  }
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = OnSignal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    sigaddset(&sa.sa_mask, sig);  // One handler at a time.
+  }
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+}
+
+volatile sig_atomic_t* InterruptFlag() { return &g_interrupted; }
+
+void ClearInterrupt() {
+  DrainWakeups();
+  g_interrupted = 0;
+  if (g_stop_signal != 0) g_interrupted = 1;
+}
+
+int StopSignal() { return g_stop_signal; }
+
+void ExitLikeStopSignal() {
+  const int sig = g_stop_signal;
+  if (sig == 0) return;
+  std::fflush(nullptr);
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  raise(sig);
+}
+
+bool WaitForInput(int fd) {
+  while (true) {
+    if (g_interrupted) return false;
+    pollfd fds[2] = {{fd, POLLIN, 0}, {g_wake_read, POLLIN, 0}};
+    const int n = poll(fds, g_wake_read >= 0 ? 2 : 1, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return true;  // Let the read report the error.
+    }
+    if (g_wake_read >= 0 && (fds[1].revents & POLLIN) != 0) {
+      DrainWakeups();
+      if (g_interrupted) return false;
+    }
+    if (fds[0].revents != 0) return true;
+  }
+}
 
 int RunOneShot(ShellContext* ctx, const std::vector<std::string>& words,
                FILE* err) {
@@ -67,27 +152,39 @@ int RunBatch(ShellContext* ctx, int fd, bool bail, bool flush_each, FILE* err) {
   std::string read_error;
   uint64_t line_no = 0;
   bool any_failed = false;
-  while (reader.Next(&line, [ctx] { std::fflush(ctx->out); }, &read_error)) {
+  // The first failed write of the output (e.g. EPIPE once the reader of a
+  // pipe is gone, SIGPIPE being ignored); the batch stops there.
+  int write_errno = 0;
+  auto flush = [ctx, &write_errno] {
+    if (std::fflush(ctx->out) != 0 && write_errno == 0) write_errno = errno;
+  };
+  while (write_errno == 0 && reader.Next(&line, flush, &read_error)) {
+    if (write_errno != 0) break;  // The flush before the read failed.
     ++line_no;
     CommandResult r =
         RunLine(ctx, line, "line " + std::to_string(line_no) + ": ", err);
-    if (flush_each) std::fflush(ctx->out);
+    if (flush_each) flush();
     if (r.kind == CommandResult::Kind::kExit) break;
+    if (StopSignal() != 0) {
+      any_failed = true;
+      break;
+    }
     if (r.failed()) {
       any_failed = true;
       if (bail) break;
     }
-    if (std::ferror(ctx->out)) {
-      PrintError(err, "", std::string("writing output: ") + std::strerror(errno));
-      any_failed = true;
-      break;
-    }
+    if (std::ferror(ctx->out) && write_errno == 0) write_errno = errno;
   }
   if (!read_error.empty()) {
     PrintError(err, "", read_error);
     any_failed = true;
   }
-  std::fflush(ctx->out);
+  flush();
+  if (write_errno == 0 && std::ferror(ctx->out)) write_errno = EIO;
+  if (write_errno != 0) {
+    PrintError(err, "", std::string("writing output: ") + std::strerror(write_errno));
+    any_failed = true;
+  }
   return any_failed ? kExitFailed : kExitOk;
 }
 
@@ -98,6 +195,10 @@ bool LineReader::Fill(std::string* error) {
   }
   char chunk[64 * 1024];
   while (true) {
+    if (!WaitForInput(fd_) && StopSignal() != 0) {
+      *error = std::string("stopped by SIG") + sigabbrev_np(StopSignal());
+      return false;
+    }
     const ssize_t n = read(fd_, chunk, sizeof(chunk));
     if (n > 0) {
       buf_.append(chunk, n);

@@ -2,9 +2,16 @@
 // one per line from a non-terminal stdin (batch), and the shared per-line
 // step the interactive prompt (shell_line.h) uses too.
 //
+// Also the shell's signals: SIGPIPE is ignored (a closed output shows up as
+// a write error), SIGINT, SIGTERM and SIGHUP are caught; every wait for input
+// (WaitForInput) watches a self-pipe, so a signal that arrives just before a
+// blocking read is never lost.
+//
 // Errors go to `err` as one line "error: <message>"; results go to ctx->out.
 // Thread-safety: one thread.
 #pragma once
+
+#include <signal.h>
 
 #include <cstdio>
 #include <string>
@@ -19,6 +26,36 @@ namespace ringdb::shell {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
+
+// Installs the shell's signal handling (once per process, before the
+// database is opened): SIGPIPE ignored; SIGTERM and SIGHUP ask the shell to
+// stop (StopSignal) and interrupt the running command; SIGINT interrupts the
+// running command or the line being edited when `interactive`, and asks the
+// shell to stop otherwise. The caller closes the database and then calls
+// ExitLikeStopSignal(). Handlers use SA_RESTART, so the engine's system
+// calls are not cut short.
+void InstallSignalHandling(bool interactive);
+
+// The flag a command polls to stop early (ShellContext::interrupted); set by
+// every caught signal.
+volatile sig_atomic_t* InterruptFlag();
+
+// Clears InterruptFlag() and forgets pending wake-ups, except that a stop
+// request stays (the flag is set again at once).
+void ClearInterrupt();
+
+// The signal that asked the shell to stop, or 0.
+int StopSignal();
+
+// After the database is closed: if StopSignal() is set, dies of it with the
+// default action (so the parent sees the real cause); otherwise returns.
+void ExitLikeStopSignal();
+
+// Waits until `fd` is readable (or at end of file / in error) or a caught
+// signal arrives. Returns true when fd is ready, false for a signal (check
+// StopSignal() and InterruptFlag()). A signal that arrived before the call
+// and has not been cleared also returns false at once.
+bool WaitForInput(int fd);
 
 // Runs one command given as separate words (argv after PATH; taken
 // literally, no quote processing) and returns the exit status: 0, 1 when it

@@ -1,8 +1,8 @@
 // Test fixtures for the B+tree: a real BufferPool over a temp file and a
 // simple PageAllocator (counter + free list, page p at p * page_size).
 //
-// Thread-safety: TestAllocator is safe from any thread; BTreeEnv is set up
-// and reopened from the test thread only.
+// Thread-safety: TestAllocator is safe from any thread; BTreeEnv and
+// Harness are set up and reopened from the test thread only.
 #pragma once
 
 #include <atomic>
@@ -12,6 +12,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "bufferpool/buffer_pool.h"
 #include "engine/btree.h"
@@ -76,6 +78,35 @@ class BTreeEnv {
   io::FileId file_;
   TestAllocator alloc_;
   std::unique_ptr<BufferPool> pool_;
+};
+
+// A tree over a BTreeEnv, re-openable.
+struct Harness {
+  Harness(uint32_t page_size, uint32_t frames) : env(page_size, frames) {
+    EXPECT_EQ(env.error(), "");
+    if (!env.error().empty()) return;
+    auto m = BTree::Create(env.pool(), env.alloc(), 1);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    meta = *m;
+    Open();
+  }
+  void Open() {
+    auto t = BTree::Open(env.pool(), env.alloc(), meta);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    tree = std::move(*t);
+  }
+  void Reopen() {
+    tree.reset();
+    Status s = env.Reopen();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    Open();
+  }
+  bool ok() const { return env.error().empty() && tree != nullptr; }
+
+  BTreeEnv env;
+  PageId meta;
+  std::unique_ptr<BTree> tree;
+  Lsn lsn = 1;
 };
 
 // A 16-byte key for n.

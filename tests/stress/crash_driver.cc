@@ -13,25 +13,35 @@
 //   - DB::Verify is OK.
 // The database carries over from cycle to cycle (what this cycle found is
 // the next cycle's starting state), so recovery of recovered databases,
-// checkpoints and page reuse are exercised too.
+// checkpoints and page reuse are exercised too. In about one cycle in three
+// the check runs on a copy of the crashed database and the original keeps
+// its crashed log: the next writer then replays that log itself (and opens
+// with a checkpoint that trims it), and a short kill time in some of those
+// cycles lands the next SIGKILL during that replay, checkpoint or trim.
 //
-// Prints "cycles N, lost L, corrupt C" and exits 0 when both are 0; on the
-// first failure prints what was wrong and the command that replays the run,
-// keeps the database and journals, and exits 1.
+// Prints the seed first, then "cycles N, lost L, corrupt C"; exits 0 when
+// both are 0 and the run tested something (kills, attempted and acknowledged
+// writes all above zero). On the first failure prints what was wrong and
+// the command that replays the run, keeps the database and journals, and
+// exits 1.
 //
-// Flags (--name=value or --name value): --cycles (20), --seed (from the
-// clock), --db (/tmp/ringdb_crash_<pid>), --threads (4), --keys (1000 per
-// thread), --kill_min_ms (100), --kill_max_ms (1500), --writer (path of
-// ringdb_stress; default: next to this binary), --verbose, --self_test
-// (lost|corrupt: after the first kill, damage the database on purpose the
-// way a bug would, and expect the check to catch it; exits 0 only if it
-// does).
+// Flags (--name=value or --name value): --cycles (20), --seed (default: the
+// environment's RINGDB_SEED, else the clock), --db
+// (/tmp/ringdb_crash_<pid>), --threads (4), --keys (1000 per thread),
+// --kill_min_ms (100), --kill_max_ms (1500), --writer (path of
+// ringdb_stress; default: next to this binary), --verbose, --no_sync (also
+// --no-sync: every acknowledged write must survive, sync or not: the
+// process-crash promise of sync = false), --self_test (lost|corrupt: after
+// a kill, damage the database on purpose the way a bug would, and expect
+// the check to catch it; exits 0 only if it does, and 1 if no cycle could
+// be sabotaged).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -58,12 +68,17 @@ struct Flags {
   uint64_t kill_max_ms = 1500;
   std::string writer;
   bool verbose = false;
+  bool no_sync = false;
   std::string self_test;
 };
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
-  f->seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) %
-            1000000007ull;
+  if (const char* env = std::getenv("RINGDB_SEED"); env != nullptr && env[0] != '\0') {
+    f->seed = std::strtoull(env, nullptr, 10);
+  } else {
+    f->seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) %
+              1000000007ull;
+  }
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0) {
@@ -71,11 +86,12 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       return false;
     }
     std::string name = a.substr(2), v;
+    if (name == "no-sync") name = "no_sync";
     size_t eq = name.find('=');
     if (eq != std::string::npos) {
       v = name.substr(eq + 1);
       name = name.substr(0, eq);
-    } else if (name != "verbose") {
+    } else if (name != "verbose" && name != "no_sync") {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "crash_driver: --%s needs a value\n", name.c_str());
         return false;
@@ -91,6 +107,7 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     else if (name == "kill_max_ms") f->kill_max_ms = std::stoull(v);
     else if (name == "writer") f->writer = v;
     else if (name == "verbose") f->verbose = true;
+    else if (name == "no_sync") f->no_sync = true;
     else if (name == "self_test") f->self_test = v;
     else {
       std::fprintf(stderr, "crash_driver: unknown flag --%s\n", name.c_str());
@@ -121,6 +138,7 @@ struct Totals {
   uint64_t unacked_seen = 0;  // attempted-but-unacknowledged writes that survived
   uint64_t kills = 0;
   uint64_t clean_exits = 0;
+  uint64_t crashed_log_handoffs = 0;  // cycles whose writer inherited a crashed log
 };
 
 class Driver {
@@ -134,8 +152,9 @@ class Driver {
   // writer failed on its own.
   bool RunWriter(uint64_t cycle, std::mt19937_64& rng, std::string* error);
   // Checks the reopened database; adds to totals_. False on the first
-  // failure, with *error describing it.
-  bool Check(std::string* error);
+  // failure, with *error describing it. With on_copy, checks a copy of the
+  // database and leaves the original (and its crashed log) untouched.
+  bool Check(std::string* error, bool on_copy = false);
   // --self_test: makes the database wrong on purpose. False if it could not.
   bool Sabotage(std::string* what);
   bool CheckThread(int t, const std::vector<JournalEntry>& entries,
@@ -146,6 +165,7 @@ class Driver {
   const std::string journal_dir_;
   std::map<std::string, uint64_t> baseline_;  // key -> value hash, from the last check
   uint32_t page_size_ = 4096;
+  bool inherits_crashed_log_ = false;  // the next writer opens a log nobody replayed
   Totals totals_;
 };
 
@@ -169,6 +189,9 @@ bool Driver::RunWriter(uint64_t cycle, std::mt19937_64& rng, std::string* error)
   // Close (its checkpoint) or miss the process altogether.
   if (rng() % 8 == 0) args.push_back("--max_ops=" + std::to_string(1 + rng() % 400));
   uint64_t kill_ms = f_.kill_min_ms + rng() % (f_.kill_max_ms - f_.kill_min_ms + 1);
+  // A writer that inherited a crashed log spends its first moments replaying
+  // it and checkpointing: half of the time, kill it then.
+  if (inherits_crashed_log_ && rng() % 2 == 0) kill_ms = 1 + rng() % 80;
   if (f_.verbose) {
     std::string cmd;
     for (const std::string& a : args) cmd += a + " ";
@@ -225,10 +248,10 @@ bool Driver::CheckThread(int t, const std::vector<JournalEntry>& entries,
   uint64_t s = 0;  // every entry <= s must be in
   for (const JournalEntry& e : entries) {
     if (e.acked) totals_.acked++;
-    if (e.acked && e.sync) {
-      s = e.seq;
-      totals_.sync_acked++;
-    }
+    if (e.acked && e.sync) totals_.sync_acked++;
+    // What must survive a SIGKILL: sync-acknowledged writes, and with
+    // --no_sync every acknowledged one.
+    if (e.acked && (e.sync || f_.no_sync)) s = e.seq;
   }
   totals_.attempted += n;
   // key -> [(entry index, state after it)]
@@ -297,7 +320,7 @@ bool Driver::CheckThread(int t, const std::vector<JournalEntry>& entries,
         if (seq <= s) want_seq = seq;
       }
       *error = "key " + key + ": write seq " + std::to_string(want_seq) + " of thread " +
-               std::to_string(t) + " is covered by sync-acknowledged seq " + std::to_string(s) +
+               std::to_string(t) + " is covered by acknowledged seq " + std::to_string(s) +
                " but the key holds " +
                (now ? "an older value (" + it->second.substr(0, 40) + ")" : "nothing");
       return false;
@@ -334,14 +357,25 @@ bool Driver::CheckThread(int t, const std::vector<JournalEntry>& entries,
   return false;
 }
 
-bool Driver::Check(std::string* error) {
+bool Driver::Check(std::string* error, bool on_copy) {
   Options options;
   options.create_if_missing = true;
   options.buffer_pool_bytes = 8u << 20;
   options.lock_pool_memory = false;
   options.info_log = [](std::string_view) {};
+  std::string path = f_.db;
+  if (on_copy) {
+    path = f_.db + ".check";
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    fs::copy(f_.db, path, fs::copy_options::recursive, ec);
+    if (ec) {
+      *error = "copying " + f_.db + " for the check: " + ec.message();
+      return false;
+    }
+  }
   std::unique_ptr<DB> db;
-  Status s = DB::Open(options, f_.db, &db);
+  Status s = DB::Open(options, path, &db);
   if (!s.ok()) {
     totals_.corrupt++;
     *error = "reopen failed: " + s.ToString();
@@ -437,6 +471,7 @@ bool Driver::Check(std::string* error) {
     *error = "Close after the check: " + s.ToString();
     return false;
   }
+  if (on_copy) fs::remove_all(path);
   baseline_.clear();
   for (const auto& [k, v] : seen) baseline_[k] = Hash(v);
   return true;
@@ -446,6 +481,9 @@ bool Driver::Sabotage(std::string* what) {
   std::vector<JournalEntry> entries;
   std::string err;
   if (!ReadJournal(JournalPath(journal_dir_, 0), &entries, &err)) return false;
+  uint64_t acked = 0;
+  for (const JournalEntry& e : entries) acked += e.acked ? 1 : 0;
+  if (acked == 0) return false;
   Options options;
   options.lock_pool_memory = false;
   options.info_log = [](std::string_view) {};
@@ -482,15 +520,21 @@ int Driver::Run() {
   std::mt19937_64 rng(f_.seed);
   static const uint32_t kPageSizes[] = {4096, 4096, 8192, 16384};
   page_size_ = kPageSizes[rng() % 4];
+  std::printf("crash_driver: seed %llu%s (replay: RINGDB_SEED=%llu or --seed %llu)\n",
+              static_cast<unsigned long long>(f_.seed), f_.no_sync ? ", --no_sync" : "",
+              static_cast<unsigned long long>(f_.seed), static_cast<unsigned long long>(f_.seed));
+  std::fflush(stdout);
   auto start = std::chrono::steady_clock::now();
   for (uint64_t cycle = 1; cycle <= f_.cycles; cycle++) {
     fs::remove_all(journal_dir_);
     fs::create_directories(journal_dir_);
     std::string error;
+    const uint64_t kills_before = totals_.kills;
     bool ran = RunWriter(cycle, rng, &error);
     if (ran && !f_.self_test.empty()) {
       std::string what;
-      if (!Sabotage(&what)) {
+      // Only a killed writer with acknowledged writes makes a real test.
+      if (totals_.kills == kills_before || !Sabotage(&what)) {
         std::printf("self test: nothing to sabotage in cycle %llu, trying the next\n",
                     static_cast<unsigned long long>(cycle));
         fs::remove_all(f_.db);
@@ -502,7 +546,11 @@ int Driver::Run() {
                   caught ? "caught it: " : "MISSED it", caught ? error.c_str() : "");
       return caught ? 0 : 1;
     }
-    bool ok = ran && Check(&error);
+    // Sometimes check a copy, so the next writer replays the crashed log.
+    const bool on_copy = ran && rng() % 3 == 0;
+    bool ok = ran && Check(&error, on_copy);
+    inherits_crashed_log_ = on_copy;
+    if (on_copy) totals_.crashed_log_handoffs++;
     if (!ok) {
       std::printf("FAILED at cycle %llu (seed %llu): %s\n",
                   static_cast<unsigned long long>(cycle),
@@ -513,13 +561,20 @@ int Driver::Run() {
                   static_cast<unsigned long long>(totals_.corrupt));
       std::printf("kept %s and %s; replay (timing differs, so the crash point will too):\n"
                   "  crash_driver --seed %llu --cycles %llu --threads %d --keys %u "
-                  "--kill_min_ms %llu --kill_max_ms %llu\n",
+                  "--kill_min_ms %llu --kill_max_ms %llu%s\n",
                   f_.db.c_str(), journal_dir_.c_str(), static_cast<unsigned long long>(f_.seed),
                   static_cast<unsigned long long>(cycle), f_.threads, f_.keys,
                   static_cast<unsigned long long>(f_.kill_min_ms),
-                  static_cast<unsigned long long>(f_.kill_max_ms));
+                  static_cast<unsigned long long>(f_.kill_max_ms), f_.no_sync ? " --no_sync" : "");
       return 1;
     }
+  }
+  if (!f_.self_test.empty()) {
+    std::printf("self test (%s): FAILED: no cycle of %llu could be sabotaged, so nothing was "
+                "tested (seed %llu)\n",
+                f_.self_test.c_str(), static_cast<unsigned long long>(f_.cycles),
+                static_cast<unsigned long long>(f_.seed));
+    return 1;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("cycles %llu, lost %llu, corrupt %llu\n",
@@ -536,6 +591,17 @@ int Driver::Run() {
               static_cast<unsigned long long>(totals_.acked),
               static_cast<unsigned long long>(totals_.sync_acked),
               static_cast<unsigned long long>(totals_.unacked_seen));
+  std::printf("%llu cycles handed a crashed log to the next writer\n",
+              static_cast<unsigned long long>(totals_.crashed_log_handoffs));
+  if (totals_.kills == 0 || totals_.attempted == 0 || totals_.acked == 0) {
+    std::printf("FAILED: the run tested nothing (kills %llu, attempted %llu, acknowledged %llu; "
+                "seed %llu)\n",
+                static_cast<unsigned long long>(totals_.kills),
+                static_cast<unsigned long long>(totals_.attempted),
+                static_cast<unsigned long long>(totals_.acked),
+                static_cast<unsigned long long>(f_.seed));
+    return 1;
+  }
   fs::remove_all(f_.db);
   fs::remove_all(journal_dir_);
   return 0;

@@ -34,6 +34,12 @@ pid_t Spawn(const std::vector<std::string>& argv, const SpawnOptions& options,
     dup2(pin[0], 0);
     dup2(pout[1], 1);
     dup2(perr[1], 2);
+    // Start as a login shell would start it: default SIGPIPE (this process
+    // ignores it, and exec keeps an ignored disposition), nothing blocked.
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
     for (const auto& [k, v] : options.env) setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> args;
@@ -133,6 +139,11 @@ bool Child::Write(const std::string& data) {
     done += n;
   }
   return true;
+}
+
+void Child::CloseStdout() {
+  if (out_ >= 0) close(out_);
+  out_ = -1;
 }
 
 void Child::CloseStdin() {

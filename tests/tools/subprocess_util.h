@@ -38,6 +38,8 @@ class Child {
   // Writes to the child's stdin; false once it has gone away.
   bool Write(const std::string& data);
   void CloseStdin();
+  // Closes our end of the child's stdout, as `| head -1` does after a line.
+  void CloseStdout();
   // Reads one line (without '\n') from stdout; false at EOF or after
   // timeout_ms.
   bool ReadLine(std::string* line, int timeout_ms);
