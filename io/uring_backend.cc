@@ -107,7 +107,16 @@ class UringBackend final : public IoBackend {
 
   Status RegisterBuffer(void* base, size_t len) override;
   void UnregisterBuffer(void* base) override;
-  Result<FileId> Open(const std::string& path, OpenMode mode) override;
+  Result<FileId> Open(const std::string& path, OpenMode mode) override {
+    return OpenFile(path, mode, /*buffered=*/false);
+  }
+  Result<FileId> OpenBuffered(const std::string& path, OpenMode mode) override {
+    return OpenFile(path, mode, /*buffered=*/true);
+  }
+  Status AdviseCache(FileId file, uint64_t offset, uint64_t len,
+                     CacheAdvice advice) override {
+    return files_.Advise(file, offset, len, advice);
+  }
   Status Close(FileId file) override;
   Status Submit(std::span<IoRequest> requests) override;
   Status Sync(FileId file) override;
@@ -134,6 +143,8 @@ class UringBackend final : public IoBackend {
   }
 
  private:
+  Result<FileId> OpenFile(const std::string& path, OpenMode mode,
+                          bool buffered);
   // Returns a ring for the calling thread's exclusive use.
   Result<Ring*> Acquire();
   void Release(Ring* ring);
@@ -324,11 +335,12 @@ void UringBackend::UnregisterBuffer(void* base) {
   }
 }
 
-Result<FileId> UringBackend::Open(const std::string& path, OpenMode mode) {
-  Result<int> fd = files_.OpenFd(path, mode);
+Result<FileId> UringBackend::OpenFile(const std::string& path, OpenMode mode,
+                                      bool buffered) {
+  Result<int> fd = files_.OpenFd(path, mode, buffered);
   if (!fd.ok()) return fd.status();
   std::lock_guard<std::mutex> lock(reg_mu_);
-  Result<FileId> id = files_.Insert(*fd, path);
+  Result<FileId> id = files_.Insert(*fd, path, buffered);
   if (!id.ok()) return id;
   if (static_cast<unsigned>(id->value) < kFixedFileSlots) {
     int f = *fd;
@@ -442,7 +454,8 @@ void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
     retries_.fetch_add(1, std::memory_order_relaxed);
     // O_DIRECT cannot resume at a misaligned offset; a read only stops
     // there at the end of the file.
-    if (!IsAligned(uint64_t{done}, kDirectIoAlignment)) {
+    if (files_.Direct(req.file) &&
+        !IsAligned(uint64_t{done}, kDirectIoAlignment)) {
       const std::string where = std::to_string(req.offset + done);
       req.status = is_read
                        ? Status::Corruption(files_.Path(req.file) +
