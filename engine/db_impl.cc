@@ -293,7 +293,9 @@ Status DBImpl::Close() {
   if (closed_) return Status::InvalidArgument("database is already closed");
   closed_ = true;
   Status result;
-  if (tree_ != nullptr && !options_.read_only) {
+  // A failed open writes nothing: its recovery may have stopped at damage
+  // that the caller is told about, and a checkpoint would erase the log.
+  if (tree_ != nullptr && !options_.read_only && opened_) {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (bg_error_.ok()) {
       result = CheckpointLocked();

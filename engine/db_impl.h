@@ -97,6 +97,7 @@ class DBImpl final : public DB {
   std::string dir_;
   int lock_fd_ = -1;
   bool closed_ = false;
+  bool opened_ = false;  // OpenOrCreate succeeded
   std::string notices_;  // fallbacks and degradations, one per line
 
   std::shared_ptr<io::IoBackend> io_;

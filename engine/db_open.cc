@@ -168,6 +168,7 @@ Status DBImpl::OpenOrCreate() {
     std::lock_guard<std::mutex> lock(write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckpointLocked());
   }
+  opened_ = true;
   return Status::OK();
 }
 
