@@ -49,6 +49,9 @@ class DurabilityTest : public ::testing::TestWithParam<IoBackendKind> {
 // Before the log was handed to the kernel at every commit, every one of
 // these writes sat in a 4 MiB user-space buffer and died with the process.
 TEST_P(DurabilityTest, NonSyncWritesSurviveSigkill) {
+  // A pool that holds every page: no eviction forces the log out early (a
+  // dirty page may only be written once its log records are durable).
+  options_.buffer_pool_bytes = 64ull << 20;
   constexpr uint32_t kKillAfter = 3000;
   std::vector<uint32_t> acked = WriteInChildThenKill(
       dir_, options_, kKillAfter, [](DB* db, uint32_t i, bool* more) {
