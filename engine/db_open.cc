@@ -360,8 +360,9 @@ Status DBImpl::Recover(bool* replayed_any) {
                                   (torn ? " (a torn tail; refused by wal_recovery_mode "
                                           "absolute-consistency)"
                                         : "; acknowledged writes after it would be lost") +
-                                  ". Open with wal_recovery_mode point-in-time or "
-                                  "skip-any-corrupted to salvage (ringdb --wal-recovery)");
+                                  ". To salvage, open with wal_recovery_mode point-in-time "
+                                  "or skip-any-corrupted (shell: ringdb salvage DB "
+                                  "point-in-time|skip [FILE])");
       }
       if (type != kBatchRecord) {
         return Status::Corruption(path + ": unknown record type " + std::to_string(type) +
