@@ -106,6 +106,35 @@ Status FileTable::Check(const IoRequest& req) const {
   return Status::OK();
 }
 
+Status FileTable::TransferPlain(const IoRequest& req, uint64_t* retries) const {
+  const bool is_read = req.op == IoRequest::Op::kRead;
+  const int fd = Fd(req.file);
+  uint32_t done = 0;
+  while (done < req.len) {
+    const uint64_t off = req.offset + done;
+    ssize_t n = is_read ? ::pread(fd, req.buf + done, req.len - done, static_cast<off_t>(off))
+                        : ::pwrite(fd, req.buf + done, req.len - done, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) {
+        ++*retries;
+        continue;
+      }
+      return ErrnoStatus(errno, is_read ? "read" : "write", Path(req.file), off);
+    }
+    if (n == 0) {
+      if (is_read) {
+        return Status::Corruption(Path(req.file) + ": unexpected end of file at offset " +
+                                  std::to_string(off));
+      }
+      return Status::IOError(Path(req.file) + ": write made no progress at offset " +
+                             std::to_string(off));
+    }
+    done += static_cast<uint32_t>(n);
+    if (done < req.len) ++*retries;
+  }
+  return Status::OK();
+}
+
 Status FileTable::Advise(FileId file, uint64_t offset, uint64_t len,
                          CacheAdvice advice) const {
   int fd = Fd(file);

@@ -50,6 +50,12 @@ class FileTable {
     return direct_ && !buffered_[file.value].load(std::memory_order_acquire);
   }
 
+  // Runs `req` with plain pread/pwrite, finishing short transfers and
+  // retrying EINTR/EAGAIN; *retries counts them. For files opened without
+  // O_DIRECT, where a copy to or from the page cache waits for no device
+  // and a ring would only add a submit and a wait. Require: Check(req) OK.
+  Status TransferPlain(const IoRequest& req, uint64_t* retries) const;
+
   // sync_file_range / posix_fadvise for IoBackend::AdviseCache.
   Status Advise(FileId file, uint64_t offset, uint64_t len,
                 CacheAdvice advice) const;

@@ -481,8 +481,23 @@ void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
 Status UringBackend::Submit(std::span<IoRequest> requests) {
   RINGDB_CHECK(requests.size() < (uint64_t{1} << 32));
   bool any_valid = false;
+  // Requests on files opened through the page cache (the log) are plain
+  // copies, done here; the ring takes the others (is_plain tells them apart).
+  auto is_plain = [this](const IoRequest& req) { return !files_.Direct(req.file); };
   for (IoRequest& req : requests) {
     req.status = files_.Check(req);
+    if (req.status.ok() && is_plain(req)) {
+      uint64_t retries = 0;
+      submits_.fetch_add(1, std::memory_order_relaxed);
+      req.status = files_.TransferPlain(req, &retries);
+      retries_.fetch_add(retries, std::memory_order_relaxed);
+      if (req.status.ok()) {
+        const bool is_read = req.op == IoRequest::Op::kRead;
+        (is_read ? reads_ : writes_).fetch_add(1, std::memory_order_relaxed);
+        (is_read ? bytes_read_ : bytes_written_).fetch_add(req.len, std::memory_order_relaxed);
+      }
+      continue;
+    }
     any_valid |= req.status.ok();
   }
   if (any_valid) {
@@ -496,7 +511,7 @@ Status UringBackend::Submit(std::span<IoRequest> requests) {
       ring.progress.assign(requests.size(), 0);
       ring.queue.clear();
       for (uint32_t i = 0; i < requests.size(); ++i) {
-        if (requests[i].status.ok()) ring.queue.push_back(i);
+        if (requests[i].status.ok() && !is_plain(requests[i])) ring.queue.push_back(i);
       }
       size_t next = 0;
       unsigned inflight = 0;
@@ -517,8 +532,8 @@ Status UringBackend::Submit(std::span<IoRequest> requests) {
           Status s = Status::IOError(std::string("io_uring_submit_and_wait: ") +
                                      std::strerror(-rc));
           for (IoRequest& req : requests) {
-            if (req.status.ok() && ring.progress[&req - requests.data()] <
-                                       req.len) {
+            const size_t k = &req - requests.data();
+            if (req.status.ok() && !is_plain(req) && ring.progress[k] < req.len) {
               req.status = s;
             }
           }
