@@ -56,13 +56,15 @@
 // the durable fields of the records from there on:
 //   - nothing valid follows: a torn tail, the normal end of a log cut by a
 //     crash;
-//   - a later record says the damaged position had been made durable
-//     before it was written (durable > LSN of the damage), or the damaged
-//     bytes hold no all-zero 512-byte sector (so no page was lost): damage
-//     to the log, reported as corruption;
+//   - a later record says the damaged bytes had all been made durable
+//     before it was written (its durable field reaches the next valid
+//     record), or the damaged bytes hold no all-zero, aligned kSectorSize
+//     sector (so no page was lost): damage to the log, reported as
+//     corruption;
 //   - otherwise (the damage lies past what was durable and looks like lost
 //     pages): a machine crash that wrote back later pages before earlier
 //     ones; treated as a torn tail.
+// (LogDamage::TornTail in engine/wal.h is this rule.)
 //
 // Format history: version 1 (no segment header, 17-byte headers, no
 // fragments, written with O_DIRECT in padded 4 KiB blocks) is not read by
