@@ -85,7 +85,11 @@ class RecoveryModeTest : public ::testing::Test {
     ASSERT_EQ((*reader)->tail(), wal::LogTail::kEndOfFile);
     ASSERT_EQ(record_start_.size(), kWrites);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::remove_all(dir_ + ".snap");
+  }
 
   Status Open(WalRecoveryMode mode) {
     db_.reset();
@@ -167,7 +171,6 @@ TEST_F(RecoveryModeTest, FlippedByteBeforeIntactRecords) {
   present = Present();
   for (uint32_t i = 0; i < kWrites; i++) EXPECT_EQ(present[i], i != kDamaged) << i;
   EXPECT_NE(notes_.find("skipped 1 damaged log region(s)"), std::string::npos) << notes_;
-  std::filesystem::remove_all(dir_ + ".snap");
 }
 
 // A crash that cut the last record is the normal end of a log: every mode
@@ -196,7 +199,6 @@ TEST_F(RecoveryModeTest, TornTailOpensQuietly) {
         << s.ToString();
     Restore();
   }
-  std::filesystem::remove_all(dir_ + ".snap");
 }
 
 // The clean log opens in every mode, absolute consistency included.
@@ -211,7 +213,6 @@ TEST_F(RecoveryModeTest, IntactLogOpensInEveryMode) {
     std::vector<bool> present = Present();
     for (uint32_t i = 0; i < kWrites; i++) EXPECT_TRUE(present[i]) << i;
   }
-  std::filesystem::remove_all(dir_ + ".snap");
 }
 
 }  // namespace
