@@ -122,7 +122,10 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     if (!bg_error_.ok()) return bg_error_;
     Result<Lsn> appended = wal_->Append(kBatchRecord, batch->Rep());
     if (!appended.ok()) {
-      bg_error_ = appended.status().WithContext("log append failed; reopen the database");
+      // A refused argument wrote nothing; anything else failed the log.
+      if (!appended.status().IsInvalidArgument()) {
+        bg_error_ = appended.status().WithContext("log append failed; reopen the database");
+      }
       return appended.status();
     }
     lsn = appended.value();
@@ -135,17 +138,7 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     }
     need_checkpoint = lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes;
   }
-  if (options.sync) {
-    std::shared_lock<std::shared_mutex> lock(wal_mu_);
-    if (lsn > wal_->durable_lsn()) {
-      Status s = wal_->SyncTo(lsn);
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> wl(write_mu_);
-        if (bg_error_.ok()) bg_error_ = s.WithContext("log sync failed; reopen the database");
-        return s;
-      }
-    }
-  }
+  RINGDB_RETURN_IF_ERROR(CommitLog(lsn, options.sync));
   if (need_checkpoint) {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes) {
@@ -155,6 +148,30 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     }
   }
   return Status::OK();
+}
+
+// Require: write_mu_ not held (the leader of a group writes for everyone
+// waiting, while others append under write_mu_).
+Status DBImpl::CommitLog(Lsn lsn, bool sync) {
+  Status s;
+  {
+    std::shared_lock<std::shared_mutex> lock(wal_mu_);
+    // After a checkpoint rotated the log, an older record is already
+    // durable (Close synced the old segment): lsn <= the new start.
+    if (sync) {
+      if (lsn > wal_->durable_lsn()) s = wal_->SyncTo(lsn);
+    } else if (lsn > wal_->written_lsn()) {
+      s = wal_->WriteTo(lsn);
+    }
+  }
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> wl(write_mu_);
+    if (bg_error_.ok()) {
+      bg_error_ = s.WithContext(sync ? "log sync failed; reopen the database"
+                                     : "log write failed; reopen the database");
+    }
+  }
+  return s;
 }
 
 Status DBImpl::Get(const ReadOptions&, std::string_view key, std::string* value) {
@@ -278,7 +295,9 @@ Status DBImpl::Close() {
   if (closed_) return Status::InvalidArgument("database is already closed");
   closed_ = true;
   Status result;
-  if (tree_ != nullptr && !options_.read_only) {
+  // A failed open writes nothing: its recovery may have stopped at damage
+  // that the caller is told about, and a checkpoint would erase the log.
+  if (tree_ != nullptr && !options_.read_only && opened_) {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (bg_error_.ok()) {
       result = CheckpointLocked();

@@ -5,10 +5,12 @@
 // while open: exclusive for read-write, shared for read-only).
 //
 // Write path: a writer takes write_mu_, appends its batch to the log (one
-// record; its LSN orders it), applies it to the B+tree, releases write_mu_
-// and, when sync, waits in LogWriter::SyncTo, where concurrent sync writers
-// share one write and one fdatasync (group commit). A concurrent reader may
-// see a sync write just before its fdatasync returns. Batches of more than
+// record of any size; its LSN orders it), applies it to the B+tree,
+// releases write_mu_ and then waits in LogWriter::WriteTo (sync = false:
+// the record reaches the kernel) or LogWriter::SyncTo (sync = true: also
+// fdatasync), where concurrent writers share one write and one fdatasync
+// (group commit). A concurrent reader may see a write just before its log
+// record reaches the kernel (or the disk, for a sync write). Batches of more than
 // one operation are applied under apply_mu_ exclusive, which point reads
 // and iterator steps take shared, so no reader sees half a batch; single
 // puts and deletes do not take it.
@@ -89,6 +91,8 @@ class DBImpl final : public DB {
   Status Recover(bool* replayed_any);
   Status CheckpointLocked();
   Status Apply(const WriteBatch& batch, Lsn lsn);
+  // Hands the log up to `lsn` to the kernel, or makes it durable (sync).
+  Status CommitLog(Lsn lsn, bool sync);
   Status GateWrite(Lsn lsn);
   void Log(const std::string& msg);
   Status CheckOpen() const;
@@ -100,6 +104,7 @@ class DBImpl final : public DB {
   std::string dir_;
   std::unique_ptr<io::FileLock> lock_;  // the directory's lock file, held while open
   bool closed_ = false;
+  bool opened_ = false;  // OpenOrCreate succeeded
   std::string notices_;  // fallbacks and degradations, one per line
 
   std::shared_ptr<io::IoBackend> io_;

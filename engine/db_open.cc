@@ -158,6 +158,7 @@ Status DBImpl::OpenOrCreate() {
     std::lock_guard<std::mutex> lock(write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckpointLocked());
   }
+  opened_ = true;
   return Status::OK();
 }
 
@@ -241,7 +242,33 @@ Status DBImpl::OpenFiles() {
   return Status::OK();
 }
 
-// Replays every log record after the checkpoint, segment by segment.
+namespace {
+
+const char* ModeName(WalRecoveryMode mode) {
+  switch (mode) {
+    case WalRecoveryMode::kTolerateCorruptedTailRecords: return "tolerate-corrupted-tail";
+    case WalRecoveryMode::kAbsoluteConsistency: return "absolute-consistency";
+    case WalRecoveryMode::kPointInTimeRecovery: return "point-in-time";
+    case WalRecoveryMode::kSkipAnyCorruptedRecords: return "skip-any-corrupted";
+  }
+  return "unknown";
+}
+
+std::string DescribeDamage(const wal::LogReader& reader, const wal::LogDamage& d) {
+  std::string msg = reader.path() + " is damaged at offset " + std::to_string(d.offset) +
+                    " (LSN " + std::to_string(d.lsn) + ", " + wal::LogTailName(reader.tail()) +
+                    ")";
+  if (d.followed) {
+    msg += " and " + std::to_string(d.records_after) + " valid log record(s) follow from offset " +
+           std::to_string(d.next_offset);
+  }
+  return msg;
+}
+
+}  // namespace
+
+// Replays every log record after the checkpoint, segment by segment, and
+// decides what a damaged log means (Options::wal_recovery_mode).
 Status DBImpl::Recover(bool* replayed_any) {
   *replayed_any = false;
   Result<std::vector<uint64_t>> segs = wal::ListSegments(dir_);
@@ -262,60 +289,100 @@ Status DBImpl::Recover(bool* replayed_any) {
                               " named by superblock seq " + std::to_string(sb_.seq) +
                               " is missing (the newest superblock copy is damaged)");
   }
-  for (size_t i = 0; i < chain.size(); i++) {
+  // The next checkpoint numbers its segment after every existing one, so
+  // that segments left unread (point-in-time recovery) are deleted with it.
+  if (!chain.empty()) segment_ = chain.back();
+  const WalRecoveryMode mode = options_.wal_recovery_mode;
+  uint64_t skipped_regions = 0, skipped_bytes = 0;
+  bool stopped = false;  // point-in-time recovery ended the log early
+  for (size_t i = 0; i < chain.size() && !stopped; i++) {
     const uint64_t seg = chain[i];
     const bool last = i + 1 == chain.size();
-    segment_ = seg;
-    Result<std::unique_ptr<wal::LogReader>> reader =
-        wal::LogReader::Open(io_.get(), wal::SegmentPath(dir_, seg), lsn);
-    if (!reader.ok()) return reader.status();
+    const std::string path = wal::SegmentPath(dir_, seg);
+    Result<std::unique_ptr<wal::LogReader>> opened = wal::LogReader::Open(io_.get(), path, lsn);
+    if (!opened.ok()) return opened.status().WithContext(dir_);
+    wal::LogReader& reader = **opened;
     std::string payload;
     for (;;) {
       uint8_t type = 0;
       Lsn end = 0;
       bool eof = false;
-      RINGDB_RETURN_IF_ERROR((*reader)->Next(&payload, &type, &end, &eof));
-      if (eof) break;
+      RINGDB_RETURN_IF_ERROR(reader.Next(&payload, &type, &end, &eof));
+      if (eof) {
+        const wal::LogTail tail = reader.tail();
+        if (tail == wal::LogTail::kEndOfFile) break;
+        if (reader.end_of_valid_log() == lsn && tail == wal::LogTail::kBadLsn &&
+            reader.failed_offset() == 0) {
+          // The segment header names another start: the superblock read is
+          // older than the log (its newer copy is damaged), or the log is.
+          return Status::Corruption(path + " does not continue the log at LSN " +
+                                    std::to_string(lsn) + " (superblock seq " +
+                                    std::to_string(sb_.seq) + " is older than the log, or the "
+                                    "log is damaged)");
+        }
+        wal::LogDamage damage;
+        RINGDB_RETURN_IF_ERROR(reader.Diagnose(&damage));
+        // A segment followed by another was closed cleanly (synced in full)
+        // before the rotation: it has no torn tail.
+        const bool torn = last && damage.TornTail();
+        if (mode == WalRecoveryMode::kSkipAnyCorruptedRecords && damage.followed) {
+          skipped_regions++;
+          skipped_bytes += damage.next_offset - damage.offset;
+          Log("skipping damaged log bytes: " + DescribeDamage(reader, damage));
+          reader.SkipTo(damage);
+          continue;
+        }
+        if (mode == WalRecoveryMode::kPointInTimeRecovery ||
+            mode == WalRecoveryMode::kSkipAnyCorruptedRecords) {
+          if (!torn) {
+            stopped = mode == WalRecoveryMode::kPointInTimeRecovery;
+            Log(std::string(ModeName(mode)) + " recovery: " + DescribeDamage(reader, damage) +
+                "; recovered the log up to LSN " + std::to_string(reader.end_of_valid_log()) +
+                (stopped && !last ? " and ignored " + std::to_string(chain.size() - i - 1) +
+                                        " later segment(s)"
+                                  : std::string()));
+          }
+          break;
+        }
+        if (torn && mode == WalRecoveryMode::kTolerateCorruptedTailRecords) break;
+        return Status::Corruption(DescribeDamage(reader, damage) +
+                                  (torn ? " (a torn tail; refused by wal_recovery_mode "
+                                          "absolute-consistency)"
+                                        : "; acknowledged writes after it would be lost") +
+                                  ". To salvage, open with wal_recovery_mode point-in-time "
+                                  "or skip-any-corrupted (shell: ringdb salvage DB "
+                                  "point-in-time|skip [FILE])");
+      }
       if (type != kBatchRecord) {
-        return Status::Corruption(wal::SegmentPath(dir_, seg) + ": unknown record type " +
-                                  std::to_string(type) + " ending at LSN " +
-                                  std::to_string(end));
+        return Status::Corruption(path + ": unknown record type " + std::to_string(type) +
+                                  " ending at LSN " + std::to_string(end));
       }
       if (options_.read_only) {
         return Status::InvalidArgument(dir_ + " was not closed cleanly and needs recovery; "
                                        "open it once without read-only");
       }
       WriteBatch batch;
-      RINGDB_RETURN_IF_ERROR(WriteBatch::Decode(payload, &batch)
-                                 .WithContext(wal::SegmentPath(dir_, seg)));
+      RINGDB_RETURN_IF_ERROR(WriteBatch::Decode(payload, &batch).WithContext(path));
       RINGDB_RETURN_IF_ERROR(Apply(batch, end).WithContext("replaying the log"));
       records++;
     }
-    // A segment that is followed by another was closed cleanly (synced in
-    // full) before the rotation, and each one continues the previous at its
-    // first record. Anything else means the log is damaged, or the
-    // superblock that was read is older than the log (its newer copy is
-    // damaged): replaying would silently lose acknowledged writes.
-    const wal::LogTail tail = (*reader)->tail();
-    const bool clean = tail == wal::LogTail::kZeroFill || tail == wal::LogTail::kEndOfFile;
-    if ((*reader)->end_of_valid_log() == lsn && tail == wal::LogTail::kBadLsn) {
-      return Status::Corruption(wal::SegmentPath(dir_, seg) + " does not continue the log at LSN " +
-                                std::to_string(lsn) + " (superblock seq " +
-                                std::to_string(sb_.seq) + " is older than the log, or the "
-                                "log is damaged)");
+    // The next segment starts where this one's writer stopped appending:
+    // its end of file, which is the end of the valid log unless damage was
+    // skipped or tolerated.
+    lsn = reader.end_of_valid_log();
+    if (!last && mode == WalRecoveryMode::kSkipAnyCorruptedRecords) {
+      lsn = reader.start_lsn() + reader.file_size();
     }
-    if (!last && !clean) {
-      return Status::Corruption(wal::SegmentPath(dir_, seg) + ": damaged at LSN " +
-                                std::to_string((*reader)->end_of_valid_log()) + " (" +
-                                wal::LogTailName(tail) + ") although later segments exist");
-    }
-    lsn = (*reader)->end_of_valid_log();
   }
   sb_.ckpt_lsn = lsn;  // where the next segment starts
   recovered_records_ = records;
   *replayed_any = records > 0;
   if (records > 0) {
     Log("recovered " + std::to_string(records) + " log records in " + dir_);
+  }
+  if (skipped_regions > 0) {
+    Log(std::string(ModeName(mode)) + " recovery skipped " + std::to_string(skipped_regions) +
+        " damaged log region(s), " + std::to_string(skipped_bytes) + " bytes");
   }
   return Status::OK();
 }

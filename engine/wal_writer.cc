@@ -18,7 +18,6 @@ namespace {
 constexpr uint64_t kBlock = io::kDirectIoAlignment;
 
 uint64_t AlignDown(uint64_t v) { return v & ~(kBlock - 1); }
-uint64_t AlignUp(uint64_t v) { return AlignDown(v + kBlock - 1); }
 
 bool ValidBufferBytes(size_t n) {
   return n % kBlock == 0 && n >= 2 * kBlock && n <= (size_t{1} << 30);
@@ -89,7 +88,8 @@ Result<std::unique_ptr<LogWriter>> LogWriter::Create(
   }
   io::FileId file;
   if (s.ok()) {
-    Result<io::FileId> opened = io->Open(path, io::OpenMode::kCreateReadWrite);
+    Result<io::FileId> opened =
+        io->OpenBuffered(path, io::OpenMode::kCreateReadWrite);
     s = opened.status();
     if (opened.ok()) file = *opened;
   }
@@ -100,6 +100,13 @@ Result<std::unique_ptr<LogWriter>> LogWriter::Create(
       s = Status::InvalidArgument("log segment already exists: " + path);
     }
   }
+  if (s.ok()) {
+    // The header goes through the shared (possibly registered) region: it
+    // is the first write of the segment, nothing is buffered yet.
+    EncodeSegmentHeader(region, start_lsn);
+    s = io->Write(file, 0, region, kSegmentHeaderSize);
+  }
+  if (s.ok()) s = io->Sync(file);
   // The new segment's directory entry must survive a machine crash.
   if (s.ok()) s = io->SyncDirectory(dir);
   if (!s.ok()) {
@@ -113,27 +120,29 @@ Result<std::unique_ptr<LogWriter>> LogWriter::Create(
     return s;
   }
   return std::unique_ptr<LogWriter>(new LogWriter(
-      io, path, file, start_lsn, buffer_bytes, region, shared));
+      io, path, file, start_lsn, options, buffer_bytes, region, shared));
 }
 
 LogWriter::LogWriter(io::IoBackend* io, std::string path, io::FileId file,
-                     Lsn start_lsn, size_t buffer_bytes, char* region,
-                     LogBuffer* shared)
+                     Lsn start_lsn, const LogWriterOptions& options,
+                     size_t buffer_bytes, char* region, LogBuffer* shared)
     : io_(io),
       path_(std::move(path)),
       file_(file),
       start_lsn_(start_lsn),
       buffer_bytes_(buffer_bytes),
+      cache_drop_bytes_(options.cache_drop_bytes),
       region_(region),
       shared_(shared),
       cur_(region),
       spare_(region + buffer_bytes),
-      appended_lsn_(start_lsn),
-      written_lsn_(start_lsn),
-      durable_lsn_(start_lsn) {}
+      cur_base_(kSegmentHeaderSize),
+      appended_lsn_(start_lsn + kSegmentHeaderSize),
+      written_lsn_(start_lsn + kSegmentHeaderSize),
+      durable_lsn_(start_lsn + kSegmentHeaderSize) {}
 
 LogWriter::~LogWriter() {
-  // Unsynced records are dropped on purpose (see the header); closing the
+  // Unwritten records are dropped on purpose (see the header); closing the
   // descriptor writes nothing.
   if (!closed_) (void)io_->Close(file_);
   if (shared_ != nullptr) {
@@ -146,6 +155,11 @@ LogWriter::~LogWriter() {
 Lsn LogWriter::appended_lsn() const {
   std::lock_guard<std::mutex> lock(mu_);
   return appended_lsn_;
+}
+
+Lsn LogWriter::written_lsn() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return written_lsn_;
 }
 
 Lsn LogWriter::durable_lsn() const {
@@ -162,46 +176,58 @@ Result<Lsn> LogWriter::Append(uint8_t type, std::string_view payload) {
   if (type == kInvalidRecordType) {
     return Status::InvalidArgument("log record type 0 is reserved");
   }
-  if (payload.size() > kMaxPayloadSize) {
-    return Status::InvalidArgument("log record payload too large");
-  }
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [this] { return !append_busy_ || !failed_.ok(); });
   if (!failed_.ok()) return failed_;
   if (closed_) return Status::InvalidArgument("log is closed: " + path_);
 
-  const Lsn start = start_lsn_ + cur_base_ + cur_len_;
-  char header[kHeaderSize];
-  EncodeHeader(header, type, start, payload);
-  const std::string_view parts[2] = {std::string_view(header, kHeaderSize),
-                                     payload};
-  for (std::string_view part : parts) {
-    while (!part.empty()) {
-      if (cur_len_ == buffer_bytes_) {
-        // Other appenders wait until this record is complete, so records
-        // never interleave while mu_ is released for I/O.
-        append_busy_ = true;
-        Status s = MakeRoom(lock);
-        if (!s.ok()) {
-          append_busy_ = false;
-          cv_.notify_all();
-          return s;
-        }
-      }
-      size_t n = std::min(part.size(), buffer_bytes_ - cur_len_);
-      std::memcpy(cur_ + cur_len_, part.data(), n);
-      cur_len_ += n;
-      part.remove_prefix(n);
-    }
-  }
+  // Every fragment records what was durable when the record was appended.
+  const Lsn durable = durable_lsn_;
+  Lsn pos = start_lsn_ + cur_base_ + cur_len_;
+  bool first = true;
+  Status s;
+  do {
+    const size_t n =
+        std::min<size_t>(payload.size(), kMaxFragmentPayload);
+    const bool last = n == payload.size();
+    const uint8_t kind = first ? (last ? kFullFragment : kFirstFragment)
+                               : (last ? kLastFragment : kMiddleFragment);
+    char header[kHeaderSize];
+    EncodeHeader(header, type, kind, pos, durable, payload.substr(0, n));
+    s = CopyIn(lock, std::string_view(header, kHeaderSize));
+    if (s.ok()) s = CopyIn(lock, payload.substr(0, n));
+    if (!s.ok()) break;
+    pos += kHeaderSize + n;
+    payload.remove_prefix(n);
+    stats_.fragments++;
+    stats_.bytes += kHeaderSize + n;
+    first = false;
+  } while (!payload.empty());
   if (append_busy_) {
     append_busy_ = false;
     cv_.notify_all();
   }
-  appended_lsn_ = start + kHeaderSize + payload.size();
+  if (!s.ok()) return s;
+  appended_lsn_ = pos;
   stats_.records++;
-  stats_.bytes += kHeaderSize + payload.size();
   return appended_lsn_;
+}
+
+Status LogWriter::CopyIn(std::unique_lock<std::mutex>& lock,
+                         std::string_view part) {
+  while (!part.empty()) {
+    if (cur_len_ == buffer_bytes_) {
+      // Other appenders wait until this record is complete, so records
+      // never interleave while mu_ is released for I/O.
+      append_busy_ = true;
+      RINGDB_RETURN_IF_ERROR(MakeRoom(lock));
+    }
+    size_t n = std::min(part.size(), buffer_bytes_ - cur_len_);
+    std::memcpy(cur_ + cur_len_, part.data(), n);
+    cur_len_ += n;
+    part.remove_prefix(n);
+  }
+  return Status::OK();
 }
 
 Status LogWriter::MakeRoom(std::unique_lock<std::mutex>& lock) {
@@ -220,26 +246,21 @@ Status LogWriter::WriteOut(std::unique_lock<std::mutex>& lock, bool sync) {
   const size_t len = cur_len_;
   const uint64_t end = base + len;
   const Lsn complete = appended_lsn_;
-  const bool write = end > written_end_;
-  if (write) {
-    // Appenders continue in the other buffer, which starts with a copy of
-    // the partial last block so the next write can rewrite that block.
-    const uint64_t next_base = AlignDown(end);
-    std::memcpy(spare_, buf + (next_base - base), end - next_base);
+  if (len > 0) {
+    // Appenders continue in the other buffer, after these bytes.
     cur_ = spare_;
     spare_ = buf;
-    cur_base_ = next_base;
-    cur_len_ = end - next_base;
+    cur_base_ = end;
+    cur_len_ = 0;
   }
   lock.unlock();
 
   Status s;
-  const size_t write_len = AlignUp(len);
-  if (write) {
-    std::memset(buf + len, 0, write_len - len);
-    s = io_->Write(file_, base, buf, static_cast<uint32_t>(write_len));
-  }
+  if (len > 0) s = io_->Write(file_, base, buf, static_cast<uint32_t>(len));
   if (s.ok() && sync) s = io_->Sync(file_);
+  uint64_t drops = 0;
+  uint64_t errors = 0;
+  if (s.ok() && cache_drop_bytes_ > 0) DropCache(end, sync, &drops, &errors);
 
   lock.lock();
   io_busy_ = false;
@@ -248,11 +269,12 @@ Status LogWriter::WriteOut(std::unique_lock<std::mutex>& lock, bool sync) {
     failed_ = s;
     return s;
   }
-  if (write) {
-    written_end_ = end;
+  if (len > 0) {
     stats_.writes++;
-    stats_.bytes_written += write_len;
+    stats_.bytes_written += len;
   }
+  stats_.cache_drops += drops;
+  stats_.cache_advice_errors += errors;
   // Every byte up to `end` (and so every record complete at the snapshot)
   // is now in the file.
   written_lsn_ = std::max(written_lsn_, complete);
@@ -263,6 +285,61 @@ Status LogWriter::WriteOut(std::unique_lock<std::mutex>& lock, bool sync) {
   return Status::OK();
 }
 
+void LogWriter::DropCache(uint64_t end, bool synced, uint64_t* drops,
+                          uint64_t* errors) {
+  // Only whole pages: the page holding the end of the file is appended to
+  // next, and dropping it would make the next write read it back.
+  const uint64_t aligned = AlignDown(end);
+  auto advise = [&](uint64_t from, uint64_t to, io::CacheAdvice advice) {
+    if (to <= from) return;
+    if (advice == io::CacheAdvice::kDrop) ++*drops;
+    if (!io_->AdviseCache(file_, from, to - from, advice).ok()) ++*errors;
+  };
+  if (synced) {
+    // Synced pages are clean: dropping them costs no I/O.
+    if (aligned >= dropped_end_ + cache_drop_bytes_) {
+      advise(dropped_end_, aligned, io::CacheAdvice::kDrop);
+      dropped_end_ = aligned;
+      wb_end_ = std::max(wb_end_, aligned);
+    }
+  } else if (aligned >= wb_end_ + cache_drop_bytes_) {
+    // Start the write-back of the new step and drop the previous one,
+    // whose write-back was started a step ago (usually done by now).
+    advise(wb_end_, aligned, io::CacheAdvice::kStartWriteBack);
+    advise(dropped_end_, wb_end_, io::CacheAdvice::kDrop);
+    dropped_end_ = std::max(dropped_end_, wb_end_);
+    wb_end_ = aligned;
+  }
+}
+
+template <typename Done>
+Status LogWriter::LeadUntil(std::unique_lock<std::mutex>& lock, bool sync,
+                            Done done, bool* led) {
+  *led = false;
+  while (!done()) {
+    if (!failed_.ok()) return failed_;
+    if (io_busy_) {
+      cv_.wait(lock);
+      continue;
+    }
+    *led = true;
+    RINGDB_RETURN_IF_ERROR(WriteOut(lock, sync));
+  }
+  return Status::OK();
+}
+
+Status LogWriter::WriteTo(Lsn lsn) {
+  std::unique_lock<std::mutex> lock(mu_);
+  stats_.write_calls++;
+  if (!failed_.ok()) return failed_;
+  if (lsn > appended_lsn_) {
+    return Status::InvalidArgument("WriteTo past the end of log " + path_);
+  }
+  bool led;
+  return LeadUntil(lock, /*sync=*/false, [&] { return written_lsn_ >= lsn; },
+                   &led);
+}
+
 Status LogWriter::SyncTo(Lsn lsn) {
   std::unique_lock<std::mutex> lock(mu_);
   stats_.sync_calls++;
@@ -271,32 +348,20 @@ Status LogWriter::SyncTo(Lsn lsn) {
     return Status::InvalidArgument("SyncTo past the end of log " + path_);
   }
   const bool needed = durable_lsn_ < lsn;
-  bool led = false;
-  while (durable_lsn_ < lsn) {
-    if (!failed_.ok()) return failed_;
-    if (io_busy_) {
-      cv_.wait(lock);
-      continue;
-    }
-    led = true;
-    RINGDB_RETURN_IF_ERROR(WriteOut(lock, /*sync=*/true));
-  }
+  bool led;
+  RINGDB_RETURN_IF_ERROR(LeadUntil(
+      lock, /*sync=*/true, [&] { return durable_lsn_ >= lsn; }, &led));
   if (needed && !led) stats_.group_commits++;
   return Status::OK();
 }
 
 Status LogWriter::Flush() {
-  std::unique_lock<std::mutex> lock(mu_);
-  const Lsn target = appended_lsn_;
-  while (true) {
-    if (!failed_.ok()) return failed_;
-    if (written_lsn_ >= target) return Status::OK();
-    if (io_busy_) {
-      cv_.wait(lock);
-      continue;
-    }
-    RINGDB_RETURN_IF_ERROR(WriteOut(lock, /*sync=*/false));
+  Lsn target;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    target = appended_lsn_;
   }
+  return WriteTo(target);
 }
 
 Status LogWriter::Close() {
@@ -310,6 +375,11 @@ Status LogWriter::Close() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
+  }
+  // Everything is synced and no more appends come: drop the whole file
+  // (length 0: to its end). A hint; its failure loses nothing.
+  if (s.ok() && cache_drop_bytes_ > 0) {
+    (void)io_->AdviseCache(file_, dropped_end_, 0, io::CacheAdvice::kDrop);
   }
   Status c = io_->Close(file_);  // no other call runs concurrently
   return s.ok() ? c : s;

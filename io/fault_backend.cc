@@ -138,22 +138,41 @@ bool FaultBackend::NextOpFaults(FaultOp op, Action* action) {
   return true;
 }
 
+Status FaultBackend::OpenFaults(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Action action;
+  if (NextOpFaults(FaultOp::kOpen, &action)) {
+    return ErrnoStatus(ErrnoOf(action.fault), "open (injected fault)", path, 0);
+  }
+  return Status::OK();
+}
+
 Result<FileId> FaultBackend::Open(const std::string& path, OpenMode mode) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    Action action;
-    if (NextOpFaults(FaultOp::kOpen, &action)) {
-      return ErrnoStatus(ErrnoOf(action.fault), "open (injected fault)", path,
-                         0);
-    }
-  }
+  RINGDB_RETURN_IF_ERROR(OpenFaults(path));
   const bool creates = mode == OpenMode::kCreateReadWrite && !PathExists(path);
-  Result<FileId> f = inner_->Open(path, mode);
-  if (f.ok() && creates) {
-    std::lock_guard<std::mutex> lock(mu_);
-    NoteDirChangeLocked({DirChange::Kind::kCreated, path, "", false});
+  Result<FileId> id = inner_->Open(path, mode);
+  if (id.ok() && static_cast<size_t>(id->value) < buffered_.size()) {
+    buffered_[id->value].store(false);
   }
-  return f;
+  if (id.ok() && creates) NoteCreated(path);
+  return id;
+}
+
+Result<FileId> FaultBackend::OpenBuffered(const std::string& path,
+                                          OpenMode mode) {
+  RINGDB_RETURN_IF_ERROR(OpenFaults(path));
+  const bool creates = mode == OpenMode::kCreateReadWrite && !PathExists(path);
+  Result<FileId> id = inner_->OpenBuffered(path, mode);
+  if (id.ok() && static_cast<size_t>(id->value) < buffered_.size()) {
+    buffered_[id->value].store(true);
+  }
+  if (id.ok() && creates) NoteCreated(path);
+  return id;
+}
+
+void FaultBackend::NoteCreated(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NoteDirChangeLocked({DirChange::Kind::kCreated, path, "", false});
 }
 
 Status FaultBackend::DirectoryFault(std::string_view what, const std::string& path) {
@@ -342,7 +361,11 @@ Status FaultBackend::SaveRange(FileId file, uint64_t offset, uint64_t len) {
 Status FaultBackend::WritePrefix(const IoRequest& req, uint32_t bytes) {
   bytes = std::min(bytes, req.len);
   if (bytes == 0) return Status::OK();
-  if (!inner_->direct()) return inner_->Write(req.file, req.offset, req.buf, bytes);
+  const bool buffered = static_cast<size_t>(req.file.value) < buffered_.size() &&
+                        buffered_[req.file.value].load();
+  if (!inner_->direct() || buffered) {
+    return inner_->Write(req.file, req.offset, req.buf, bytes);
+  }
   // Read-modify-write of the whole blocks the prefix touches.
   const uint32_t span =
       (bytes + kDirectIoAlignment - 1) / kDirectIoAlignment * kDirectIoAlignment;

@@ -91,7 +91,14 @@ class FaultBackend final : public IoBackend {
   Status RegisterBuffer(void* base, size_t len) override;
   void UnregisterBuffer(void* base) override { inner_->UnregisterBuffer(base); }
   Result<FileId> Open(const std::string& path, OpenMode mode) override;
+  // Counts as an open for faults, like Open.
+  Result<FileId> OpenBuffered(const std::string& path, OpenMode mode) override;
   Status Close(FileId file) override;
+  // Forwarded: a hint, never faulted.
+  Status AdviseCache(FileId file, uint64_t offset, uint64_t len,
+                     CacheAdvice advice) override {
+    return inner_->AdviseCache(file, offset, len, advice);
+  }
   Status Submit(std::span<IoRequest> requests) override;
   Status Sync(FileId file) override;
   Result<uint64_t> FileSize(FileId file) override;
@@ -162,6 +169,8 @@ class FaultBackend final : public IoBackend {
   Status SaveRange(FileId file, uint64_t offset, uint64_t len);  // REQUIRES(mu_)
   // Counts a directory operation; Status to fail it with, or OK.
   Status DirectoryFault(std::string_view what, const std::string& path);
+  // Records the creation of `path` (when tracking).
+  void NoteCreated(const std::string& path);
   // Records a directory change when tracking. REQUIRES(mu_).
   void NoteDirChangeLocked(DirChange change);
   // Undoes the unsynced directory changes (part of PowerCut). REQUIRES(mu_).
@@ -169,8 +178,13 @@ class FaultBackend final : public IoBackend {
   // Writes the first `bytes` bytes of `req` through the inner backend.
   Status WritePrefix(const IoRequest& req, uint32_t bytes);
 
+  // Counts an open and decides whether it fails.
+  Status OpenFaults(const std::string& path);
+
   std::unique_ptr<IoBackend> inner_;
   std::array<std::atomic<uint64_t>, kFaultOpCount> counts_{};
+  // Files opened with OpenBuffered (their writes need no alignment).
+  std::array<std::atomic<bool>, 1024> buffered_{};
   std::atomic<bool> fired_{false};
 
   std::mutex mu_;

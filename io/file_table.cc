@@ -12,6 +12,7 @@ namespace ringdb::io {
 
 FileTable::FileTable(bool direct) : direct_(direct), paths_(kMaxFiles) {
   for (auto& fd : fds_) fd.store(-1, std::memory_order_relaxed);
+  for (auto& b : buffered_) b.store(false, std::memory_order_relaxed);
 }
 
 FileTable::~FileTable() {
@@ -21,21 +22,23 @@ FileTable::~FileTable() {
   }
 }
 
-Result<int> FileTable::OpenFd(const std::string& path, OpenMode mode) const {
+Result<int> FileTable::OpenFd(const std::string& path, OpenMode mode,
+                              bool buffered) const {
+  const bool direct = direct_ && !buffered;
   int flags = O_CLOEXEC;
   switch (mode) {
     case OpenMode::kReadWrite: flags |= O_RDWR; break;
     case OpenMode::kCreateReadWrite: flags |= O_RDWR | O_CREAT; break;
     case OpenMode::kReadOnly: flags |= O_RDONLY; break;
   }
-  if (direct_) flags |= O_DIRECT;
+  if (direct) flags |= O_DIRECT;
   int fd;
   do {
     fd = ::open(path.c_str(), flags, 0644);
   } while (fd < 0 && errno == EINTR);
   if (fd >= 0) return fd;
   int err = errno;
-  if (err == EINVAL && direct_) {
+  if (err == EINVAL && direct) {
     return Status::InvalidArgument(
         path + ": the filesystem refuses O_DIRECT; open it with "
                "io_backend = kBuffered (Options::io_backend = "
@@ -44,11 +47,13 @@ Result<int> FileTable::OpenFd(const std::string& path, OpenMode mode) const {
   return ErrnoStatus(err, "open", path, 0);
 }
 
-Result<FileId> FileTable::Insert(int fd, const std::string& path) {
+Result<FileId> FileTable::Insert(int fd, const std::string& path,
+                                 bool buffered) {
   std::lock_guard<std::mutex> lock(mu_);
   for (int i = 0; i < kMaxFiles; ++i) {
     if (fds_[i].load(std::memory_order_relaxed) < 0) {
       paths_[i] = path;
+      buffered_[i].store(buffered, std::memory_order_release);
       fds_[i].store(fd, std::memory_order_release);
       return FileId{i};
     }
@@ -86,7 +91,7 @@ Status FileTable::Check(const IoRequest& req) const {
                                    ": empty I/O request at offset " +
                                    std::to_string(req.offset));
   }
-  if (direct_ && (!IsAligned(req.buf, kDirectIoAlignment) ||
+  if (Direct(req.file) && (!IsAligned(req.buf, kDirectIoAlignment) ||
                   !IsAligned(req.offset, kDirectIoAlignment) ||
                   !IsAligned(uint64_t{req.len}, kDirectIoAlignment))) {
     char detail[160];
@@ -97,6 +102,61 @@ Status FileTable::Check(const IoRequest& req) const {
     return Status::InvalidArgument(Path(req.file) +
                                    ": misaligned direct I/O at offset " +
                                    std::to_string(req.offset) + detail);
+  }
+  return Status::OK();
+}
+
+Status FileTable::TransferPlain(const IoRequest& req, uint64_t* retries) const {
+  const bool is_read = req.op == IoRequest::Op::kRead;
+  const int fd = Fd(req.file);
+  uint32_t done = 0;
+  while (done < req.len) {
+    const uint64_t off = req.offset + done;
+    ssize_t n = is_read ? ::pread(fd, req.buf + done, req.len - done, static_cast<off_t>(off))
+                        : ::pwrite(fd, req.buf + done, req.len - done, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) {
+        ++*retries;
+        continue;
+      }
+      return ErrnoStatus(errno, is_read ? "read" : "write", Path(req.file), off);
+    }
+    if (n == 0) {
+      if (is_read) {
+        return Status::Corruption(Path(req.file) + ": unexpected end of file at offset " +
+                                  std::to_string(off));
+      }
+      return Status::IOError(Path(req.file) + ": write made no progress at offset " +
+                             std::to_string(off));
+    }
+    done += static_cast<uint32_t>(n);
+    if (done < req.len) ++*retries;
+  }
+  return Status::OK();
+}
+
+Status FileTable::Advise(FileId file, uint64_t offset, uint64_t len,
+                         CacheAdvice advice) const {
+  int fd = Fd(file);
+  if (fd < 0) {
+    return Status::InvalidArgument("io: cache advice on unknown file id " +
+                                   std::to_string(file.value));
+  }
+  const unsigned flags =
+      advice == CacheAdvice::kStartWriteBack
+          ? SYNC_FILE_RANGE_WRITE
+          : SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                SYNC_FILE_RANGE_WAIT_AFTER;
+  int rc;
+  do {
+    rc = ::sync_file_range(fd, static_cast<off64_t>(offset),
+                           static_cast<off64_t>(len), flags);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return ErrnoStatus(errno, "sync_file_range", Path(file), offset);
+  if (advice == CacheAdvice::kDrop) {
+    rc = ::posix_fadvise(fd, static_cast<off_t>(offset),
+                         static_cast<off_t>(len), POSIX_FADV_DONTNEED);
+    if (rc != 0) return ErrnoStatus(rc, "posix_fadvise", Path(file), offset);
   }
   return Status::OK();
 }

@@ -31,14 +31,34 @@ class FileTable {
 
   bool direct() const { return direct_; }
 
-  // Opens `path` (O_DIRECT when direct()) and returns the new fd, which
-  // the caller owns until it hands it to Insert. A filesystem refusing
-  // O_DIRECT gives InvalidArgument naming the path and Options::io_backend.
-  Result<int> OpenFd(const std::string& path, OpenMode mode) const;
+  // Opens `path` (O_DIRECT when direct() and not `buffered`) and returns
+  // the new fd, which the caller owns until it hands it to Insert. A
+  // filesystem refusing O_DIRECT gives InvalidArgument naming the path and
+  // Options::io_backend.
+  Result<int> OpenFd(const std::string& path, OpenMode mode,
+                     bool buffered = false) const;
 
   // Takes ownership of `fd` and returns the lowest free slot for it.
+  // `buffered`: the fd was opened without O_DIRECT (no alignment checks).
   // Busy when all kMaxFiles slots are taken (fd is then closed).
-  Result<FileId> Insert(int fd, const std::string& path);
+  Result<FileId> Insert(int fd, const std::string& path,
+                        bool buffered = false);
+
+  // True when `file` was opened with O_DIRECT. Lock-free.
+  bool Direct(FileId file) const {
+    if (file.value < 0 || file.value >= kMaxFiles) return direct_;
+    return direct_ && !buffered_[file.value].load(std::memory_order_acquire);
+  }
+
+  // Runs `req` with plain pread/pwrite, finishing short transfers and
+  // retrying EINTR/EAGAIN; *retries counts them. For files opened without
+  // O_DIRECT, where a copy to or from the page cache waits for no device
+  // and a ring would only add a submit and a wait. Require: Check(req) OK.
+  Status TransferPlain(const IoRequest& req, uint64_t* retries) const;
+
+  // sync_file_range / posix_fadvise for IoBackend::AdviseCache.
+  Status Advise(FileId file, uint64_t offset, uint64_t len,
+                CacheAdvice advice) const;
 
   // Frees the slot and returns its fd, which the caller must close.
   // InvalidArgument for an id that is not open.
@@ -54,7 +74,7 @@ class FileTable {
   std::string Path(FileId file) const;
 
   // OK when `req` names an open file, has a buffer and a non-zero length,
-  // and (direct()) buffer, offset and length are multiples of
+  // and (Direct(file)) buffer, offset and length are multiples of
   // kDirectIoAlignment; otherwise InvalidArgument naming path and offset.
   Status Check(const IoRequest& req) const;
 
@@ -66,6 +86,7 @@ class FileTable {
  private:
   const bool direct_;
   std::array<std::atomic<int>, kMaxFiles> fds_;
+  std::array<std::atomic<bool>, kMaxFiles> buffered_;
   mutable std::mutex mu_;
   std::vector<std::string> paths_;  // GUARDED_BY(mu_), indexed by slot
 };

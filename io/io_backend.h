@@ -44,6 +44,15 @@ enum class OpenMode : uint8_t {
   kReadOnly,
 };
 
+// Page-cache hints for files opened with OpenBuffered (see AdviseCache).
+enum class CacheAdvice : uint8_t {
+  // Start writing the range's dirty pages to the device; do not wait.
+  kStartWriteBack,
+  // Wait until the range's pages are written back, then drop them from the
+  // page cache.
+  kDrop,
+};
+
 struct IoRequest {
   enum class Op : uint8_t { kRead, kWrite };
   Op op = Op::kRead;
@@ -91,6 +100,13 @@ class IoBackend {
   // Opens `path`. A filesystem that refuses O_DIRECT gives InvalidArgument
   // naming the path and suggesting io_backend = kBuffered.
   virtual Result<FileId> Open(const std::string& path, OpenMode mode) = 0;
+  // Opens `path` through the kernel page cache (no O_DIRECT) whatever
+  // direct() says: requests on the file need no alignment, and a write is
+  // in the kernel (it survives a crash of the process) once it completes.
+  // For the write-ahead log, which is written the way MySQL writes its redo
+  // log in O_DIRECT mode: through the page cache, made durable by Sync.
+  virtual Result<FileId> OpenBuffered(const std::string& path,
+                                      OpenMode mode) = 0;
   virtual Status Close(FileId file) = 0;
 
   // Runs all requests, batching them into as few submits as possible, and
@@ -105,6 +121,15 @@ class IoBackend {
   // fdatasync: through the ring (IORING_FSYNC_DATASYNC) in the io_uring
   // backend, a plain call elsewhere.
   virtual Status Sync(FileId file) = 0;
+
+  // Page-cache hint on [offset, offset + len) of a file opened with
+  // OpenBuffered (sync_file_range, then posix_fadvise DONTNEED for kDrop;
+  // len 0 means to the end of the file):
+  // keeps a file that is only appended to from filling the page cache. Not
+  // a durability point: only Sync makes data durable. An error says the
+  // hint failed; the data is unaffected.
+  virtual Status AdviseCache(FileId file, uint64_t offset, uint64_t len,
+                             CacheAdvice advice) = 0;
 
   // Size of the file in bytes.
   virtual Result<uint64_t> FileSize(FileId file) = 0;

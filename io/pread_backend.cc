@@ -40,6 +40,17 @@ class PosixBackend final : public IoBackend {
     return files_.Insert(*fd, path);
   }
 
+  Result<FileId> OpenBuffered(const std::string& path, OpenMode mode) override {
+    Result<int> fd = files_.OpenFd(path, mode, /*buffered=*/true);
+    if (!fd.ok()) return fd.status();
+    return files_.Insert(*fd, path, /*buffered=*/true);
+  }
+
+  Status AdviseCache(FileId file, uint64_t offset, uint64_t len,
+                     CacheAdvice advice) override {
+    return files_.Advise(file, offset, len, advice);
+  }
+
   Status Close(FileId file) override {
     std::string path = files_.Path(file);
     Result<int> fd = files_.Remove(file);
@@ -135,7 +146,7 @@ class PosixBackend final : public IoBackend {
         retries_.fetch_add(1, std::memory_order_relaxed);
         // With O_DIRECT a transfer cannot resume at a misaligned offset; a
         // read only stops there at the end of the file.
-        if (files_.direct() && !IsAligned(uint64_t{done}, kDirectIoAlignment)) {
+        if (files_.Direct(req.file) && !IsAligned(uint64_t{done}, kDirectIoAlignment)) {
           if (is_read) {
             return Status::Corruption(files_.Path(req.file) +
                                       ": unexpected end of file at offset " +

@@ -107,7 +107,16 @@ class UringBackend final : public IoBackend {
 
   Status RegisterBuffer(void* base, size_t len) override;
   void UnregisterBuffer(void* base) override;
-  Result<FileId> Open(const std::string& path, OpenMode mode) override;
+  Result<FileId> Open(const std::string& path, OpenMode mode) override {
+    return OpenFile(path, mode, /*buffered=*/false);
+  }
+  Result<FileId> OpenBuffered(const std::string& path, OpenMode mode) override {
+    return OpenFile(path, mode, /*buffered=*/true);
+  }
+  Status AdviseCache(FileId file, uint64_t offset, uint64_t len,
+                     CacheAdvice advice) override {
+    return files_.Advise(file, offset, len, advice);
+  }
   Status Close(FileId file) override;
   Status Submit(std::span<IoRequest> requests) override;
   Status Sync(FileId file) override;
@@ -138,6 +147,8 @@ class UringBackend final : public IoBackend {
   }
 
  private:
+  Result<FileId> OpenFile(const std::string& path, OpenMode mode,
+                          bool buffered);
   // Returns a ring for the calling thread's exclusive use.
   Result<Ring*> Acquire();
   void Release(Ring* ring);
@@ -328,11 +339,12 @@ void UringBackend::UnregisterBuffer(void* base) {
   }
 }
 
-Result<FileId> UringBackend::Open(const std::string& path, OpenMode mode) {
-  Result<int> fd = files_.OpenFd(path, mode);
+Result<FileId> UringBackend::OpenFile(const std::string& path, OpenMode mode,
+                                      bool buffered) {
+  Result<int> fd = files_.OpenFd(path, mode, buffered);
   if (!fd.ok()) return fd.status();
   std::lock_guard<std::mutex> lock(reg_mu_);
-  Result<FileId> id = files_.Insert(*fd, path);
+  Result<FileId> id = files_.Insert(*fd, path, buffered);
   if (!id.ok()) return id;
   if (static_cast<unsigned>(id->value) < kFixedFileSlots) {
     int f = *fd;
@@ -446,7 +458,8 @@ void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
     retries_.fetch_add(1, std::memory_order_relaxed);
     // O_DIRECT cannot resume at a misaligned offset; a read only stops
     // there at the end of the file.
-    if (!IsAligned(uint64_t{done}, kDirectIoAlignment)) {
+    if (files_.Direct(req.file) &&
+        !IsAligned(uint64_t{done}, kDirectIoAlignment)) {
       const std::string where = std::to_string(req.offset + done);
       req.status = is_read
                        ? Status::Corruption(files_.Path(req.file) +
@@ -472,8 +485,23 @@ void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
 Status UringBackend::Submit(std::span<IoRequest> requests) {
   RINGDB_CHECK(requests.size() < (uint64_t{1} << 32));
   bool any_valid = false;
+  // Requests on files opened through the page cache (the log) are plain
+  // copies, done here; the ring takes the others (is_plain tells them apart).
+  auto is_plain = [this](const IoRequest& req) { return !files_.Direct(req.file); };
   for (IoRequest& req : requests) {
     req.status = files_.Check(req);
+    if (req.status.ok() && is_plain(req)) {
+      uint64_t retries = 0;
+      submits_.fetch_add(1, std::memory_order_relaxed);
+      req.status = files_.TransferPlain(req, &retries);
+      retries_.fetch_add(retries, std::memory_order_relaxed);
+      if (req.status.ok()) {
+        const bool is_read = req.op == IoRequest::Op::kRead;
+        (is_read ? reads_ : writes_).fetch_add(1, std::memory_order_relaxed);
+        (is_read ? bytes_read_ : bytes_written_).fetch_add(req.len, std::memory_order_relaxed);
+      }
+      continue;
+    }
     any_valid |= req.status.ok();
   }
   if (any_valid) {
@@ -487,7 +515,7 @@ Status UringBackend::Submit(std::span<IoRequest> requests) {
       ring.progress.assign(requests.size(), 0);
       ring.queue.clear();
       for (uint32_t i = 0; i < requests.size(); ++i) {
-        if (requests[i].status.ok()) ring.queue.push_back(i);
+        if (requests[i].status.ok() && !is_plain(requests[i])) ring.queue.push_back(i);
       }
       size_t next = 0;
       unsigned inflight = 0;
@@ -508,8 +536,8 @@ Status UringBackend::Submit(std::span<IoRequest> requests) {
           Status s = Status::IOError(std::string("io_uring_submit_and_wait: ") +
                                      std::strerror(-rc));
           for (IoRequest& req : requests) {
-            if (req.status.ok() && ring.progress[&req - requests.data()] <
-                                       req.len) {
+            const size_t k = &req - requests.data();
+            if (req.status.ok() && !is_plain(req) && ring.progress[k] < req.len) {
               req.status = s;
             }
           }

@@ -249,6 +249,45 @@ CommandResult CmdQuit(ShellContext*, const std::vector<Arg>&) {
   return CommandResult::Exit();
 }
 
+bool ParseRecoveryMode(std::string_view name, WalRecoveryMode* mode) {
+  if (name == "point-in-time") {
+    *mode = WalRecoveryMode::kPointInTimeRecovery;
+  } else if (name == "skip" || name == "skip-any-corrupted") {
+    *mode = WalRecoveryMode::kSkipAnyCorruptedRecords;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// salvage DB MODE [FILE]: opens the database at DB (not the shell's own)
+// with a salvage wal_recovery_mode, prints what recovery dropped or skipped
+// (lines starting "salvage: " on stderr) and dumps every readable pair.
+// Opening repairs the database in place: the damaged log is replaced by a
+// checkpoint of what was recovered.
+CommandResult CmdSalvage(ShellContext* ctx, const std::vector<Arg>& args) {
+  Options options;
+  options.create_if_missing = false;
+  if (!ParseRecoveryMode(args[2].value, &options.wal_recovery_mode)) {
+    return CommandResult::Usage("salvage: unknown mode " + FormatBytes(args[2].value) +
+                                " (point-in-time or skip)");
+  }
+  options.info_log = [](std::string_view msg) {
+    std::fprintf(stderr, "salvage: %.*s\n", static_cast<int>(msg.size()), msg.data());
+  };
+  std::unique_ptr<DB> db;
+  Status s = DB::Open(options, args[1].value, &db);
+  if (!s.ok()) return FromStatus(s, "salvage: cannot open " + FormatBytes(args[1].value));
+  ShellContext dump_ctx = *ctx;
+  dump_ctx.db = db.get();
+  std::vector<Arg> dump_args = {Arg{"dump", false}};
+  if (args.size() > 3) dump_args.push_back(args[3]);
+  CommandResult r = CmdDump(&dump_ctx, dump_args);
+  s = db->Close();
+  if (!r.failed() && !s.ok()) return FromStatus(s, "salvage: closing " + FormatBytes(args[1].value));
+  return r;
+}
+
 }  // namespace
 
 const std::vector<CommandSpec>& Commands() {
@@ -264,6 +303,8 @@ const std::vector<CommandSpec>& Commands() {
       {"checkpoint", "checkpoint", "write dirty pages and trim the log; prints OK", 0, 0, true, CmdCheckpoint},
       {"load", "load FILE", "bulk-load KEY<TAB>VALUE lines (dump's format); prints OK N", 1, 1, true, CmdLoad},
       {"dump", "dump [FILE]", "write every pair as KEY<TAB>VALUE (to FILE: prints OK N)", 0, 1, true, CmdDump},
+      {"salvage", "salvage DB point-in-time|skip [FILE]",
+       "open DB past log damage (repairing it) and dump what is readable", 2, 3, false, CmdSalvage},
       {"verify", "verify", "check checksums and tree order; prints OK or the problems", 0, 0, true, CmdVerify},
       {"backup", "backup DIR", "copy the open database into the new directory DIR while it is in use",
        1, 1, true, CmdBackup},

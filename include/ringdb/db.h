@@ -29,7 +29,9 @@ class DB {
  public:
   // Opens (and, with create_if_missing, creates) the database in directory
   // `path`, recovering from the log if the last run did not close cleanly.
-  // On success stores the DB in *db; on failure leaves *db empty.
+  // On success stores the DB in *db; on failure leaves *db empty and has
+  // written nothing. A damaged log gives Corruption naming the segment file
+  // and offset, unless Options::wal_recovery_mode says to salvage.
   static Status Open(const Options& options, const std::string& path,
                      std::unique_ptr<DB>* db);
 
@@ -42,7 +44,10 @@ class DB {
   virtual Status Put(const WriteOptions& options, std::string_view key,
                      std::string_view value) = 0;
   virtual Status Delete(const WriteOptions& options, std::string_view key) = 0;
-  // Applies every operation of `batch` or none, also across a crash.
+  // Applies every operation of `batch` or none, also across a crash. A
+  // batch may be of any size that fits in memory. A key or value over the
+  // limits gives InvalidArgument: nothing is written and the database
+  // stays usable. Durability: see WriteOptions::sync.
   virtual Status Write(const WriteOptions& options, WriteBatch* batch) = 0;
 
   // Stores the value in *value. A missing key gives IsNotFound().

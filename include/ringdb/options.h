@@ -24,6 +24,33 @@ enum class IoBackendKind : uint8_t {
               // page cache then holds a second copy of every page.
 };
 
+// What Open does when the write-ahead log is damaged (as RocksDB's
+// WALRecoveryMode). The log ends, normally, where a crash cut it: a torn
+// tail, the last record cut short or pages written after the last sync
+// lost (see engine/wal_format.h for how ringdb tells that apart from
+// damage: a damaged record followed by valid ones, or one that was synced
+// before a later record was written). A refusal is a Corruption status
+// naming the log segment file and the offset of the damaged record.
+enum class WalRecoveryMode : uint8_t {
+  // Default. A torn tail is a normal end: the writes in it were never
+  // acknowledged as durable (and, for sync = false, only a machine crash
+  // can tear the log). Damage anywhere else refuses to open.
+  kTolerateCorruptedTailRecords,
+  // Any stop other than the clean end of the log refuses to open, a torn
+  // tail too (as in RocksDB, even a record cut by a crash of the process
+  // in the middle of its write). For databases that are always closed
+  // cleanly or that must never lose a logged write silently.
+  kAbsoluteConsistency,
+  // Salvage: recover up to the first damage of any kind and drop the rest
+  // of the log (later segments too). Opens what came before and says so
+  // through info_log (segment, offset, records dropped).
+  kPointInTimeRecovery,
+  // Salvage: skip each damaged region, keep every valid record after it,
+  // and say through info_log how many regions and bytes were skipped. The
+  // database may then hold a later write without an earlier one.
+  kSkipAnyCorruptedRecords,
+};
+
 struct Options {
   // Create the database when `path` does not exist.
   bool create_if_missing = true;
@@ -55,6 +82,10 @@ struct Options {
   // Write a checkpoint once the log grows past this many bytes.
   uint64_t checkpoint_log_bytes = 256ull << 20;
 
+  // What Open does with a damaged log; see WalRecoveryMode.
+  WalRecoveryMode wal_recovery_mode =
+      WalRecoveryMode::kTolerateCorruptedTailRecords;
+
   // Receives one-line notices (fallbacks, recovery). Default: stderr.
   std::function<void(std::string_view)> info_log;
 };
@@ -65,10 +96,23 @@ struct ReadOptions {
   bool verify_checksums = true;
 };
 
+// Durability of an acknowledged write (one that returned OK), the two
+// promises LevelDB and RocksDB make:
+//   sync = false: it survives a crash of the process (SIGKILL, abort, an
+//     uncaught exception): its log record was handed to the kernel (written
+//     through the page cache) before the call returned. A crash of the
+//     machine (power loss, kernel panic) may lose it, and then every later
+//     write too, never an earlier synced one.
+//   sync = true: it also survives a crash of the machine: its log record
+//     was fdatasync'd before the call returned (group commit: concurrent
+//     sync writers share one write and one fdatasync).
+// Either way a batch is applied whole or not at all after recovery. Data
+// pages use O_DIRECT; only the log goes through the page cache, and the
+// engine drops its pages once they are written back, so the page cache
+// does not grow with it (MySQL's O_DIRECT mode with
+// innodb_flush_log_at_trx_commit = 2 for sync = false, = 1 for sync =
+// true).
 struct WriteOptions {
-  // When true the write is durable (its log record fdatasync'd) before the
-  // call returns. When false it may be lost in a crash, but a batch is
-  // never half-applied.
   bool sync = false;
 };
 

@@ -159,6 +159,51 @@ TEST_P(LogConcurrencyTest, AppendsRaceWithSyncsAndFlushesOnSmallBuffer) {
   EXPECT_EQ(got.end_of_valid_log, w->appended_lsn());
 }
 
+// Non-sync commits: every WriteTo returns with its record in the file (in
+// the kernel), which the writer's destructor, dropping whatever was not
+// written as a crash of the process would, does not undo. Concurrent
+// committers share writes, and the page-cache drop steps run on the way.
+TEST_P(LogConcurrencyTest, WriteToPutsEveryRecordInTheFileWithSharedWrites) {
+  LogWriterOptions options;
+  options.cache_drop_bytes = 64 << 10;  // many drop steps
+  Result<std::unique_ptr<LogWriter>> created =
+      LogWriter::Create(io_.get(), dir_.path(), 3, 0, options);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  LogWriter* w = created->get();
+
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 300;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(200 + t);
+      for (int i = 0; i < kPerThread; ++i) {
+        Result<Lsn> lsn = w->Append(1, TaggedPayload(t, i, rng() % 1500));
+        if (!lsn.ok() || !w->WriteTo(*lsn).ok() || w->written_lsn() < *lsn) errors++;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  LogWriterStats stats = w->stats();
+  std::printf("non-sync commits: %llu WriteTo calls, %llu writes, %llu cache drops\n",
+              static_cast<unsigned long long>(stats.write_calls),
+              static_cast<unsigned long long>(stats.writes),
+              static_cast<unsigned long long>(stats.cache_drops));
+  EXPECT_EQ(stats.write_calls, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_LE(stats.writes, stats.write_calls);
+  EXPECT_EQ(stats.syncs, 0u);
+  EXPECT_GT(stats.cache_drops, 0u);
+  EXPECT_EQ(stats.cache_advice_errors, 0u);
+  const Lsn written = w->written_lsn();
+  created->reset();  // no Close: unwritten bytes are dropped, written stay
+
+  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 3), 0);
+  ExpectAllTagged(got, kThreads, kPerThread);
+  EXPECT_EQ(got.end_of_valid_log, written);
+}
+
 INSTANTIATE_TEST_SUITE_P(Wal, LogConcurrencyTest,
                          ::testing::Values(std::string("io_uring"),
                                            std::string("pread")),

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/wal.h"
+#include "engine/wal_format.h"
 #include "io/fault_backend.h"
 #include "wal_test_util.h"
 
@@ -65,7 +66,8 @@ class LogFaultTest : public ::testing::TestWithParam<std::string> {
           << "record " << i;
     }
     EXPECT_EQ(got.end_of_valid_log,
-              got.records.empty() ? start : got.records.back().end_lsn);
+              got.records.empty() ? start + kSegmentHeaderSize
+                                  : got.records.back().end_lsn);
     return got.records.size();
   }
 
@@ -195,7 +197,8 @@ TEST_P(LogFaultTest, IoErrorsFailTheWriter) {
     EXPECT_EQ(w->Flush().code(), failure.code());
     EXPECT_EQ(w->Close().code(), failure.code());
     EXPECT_LT(w->durable_lsn(), ends.back());
-    EXPECT_EQ(w->durable_lsn(), acked == 0 ? 0 : ends[acked - 1]);
+    EXPECT_EQ(w->durable_lsn(),
+              acked == 0 ? Lsn{kSegmentHeaderSize} : ends[acked - 1]);
     w.reset();
     ExpectPrefix(segment, 0, sizes, ends, 0, acked);
     if (HasFailure()) return;

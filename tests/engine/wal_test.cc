@@ -1,6 +1,7 @@
 // Tests for the write-ahead log format, LogWriter and LogReader on the
-// io_uring and pread backends: round trips, block boundaries, torn and
-// stale tails, segment files. Concurrency is in wal_concurrency_test.cc,
+// io_uring and pread backends: round trips, fragments, block boundaries,
+// torn and stale tails, segment files. Damage diagnosis is in
+// wal_damage_test.cc. Concurrency is in wal_concurrency_test.cc,
 // fault injection in wal_fault_test.cc.
 #include <gtest/gtest.h>
 
@@ -63,13 +64,23 @@ TEST(WalSegments, NamesListAndDelete) {
 
 TEST(WalFormat, HeaderLayout) {
   char header[kHeaderSize];
-  EncodeHeader(header, 9, 0x0102030405060708ull, "abc");
+  EncodeHeader(header, 9, kLastFragment, 0x0102030405060708ull, 77, "abc");
   EXPECT_EQ(DecodeFixed32(header + kLengthOffset), 3u);
   EXPECT_EQ(DecodeFixed64(header + kLsnOffset), 0x0102030405060708ull);
+  EXPECT_EQ(DecodeFixed64(header + kDurableOffset), 77u);
   EXPECT_EQ(header[kTypeOffset], 9);
+  EXPECT_EQ(header[kFragmentOffset], kLastFragment);
   EXPECT_EQ(static_cast<uint8_t>(header[kLsnOffset]), 0x08);  // little-endian
   EXPECT_EQ(DecodeFixed32(header), RecordChecksum(header, "abc"));
   EXPECT_NE(DecodeFixed32(header), RecordChecksum(header, "abd"));
+
+  char segment[kSegmentHeaderSize];
+  EncodeSegmentHeader(segment, 4242);
+  EXPECT_EQ(DecodeFixed64(segment + kSegmentMagicOffset), kSegmentMagic);
+  EXPECT_EQ(DecodeFixed32(segment + kSegmentVersionOffset), kFormatVersion);
+  EXPECT_EQ(DecodeFixed64(segment + kSegmentStartLsnOffset), 4242u);
+  EXPECT_EQ(DecodeFixed32(segment + kSegmentChecksumOffset),
+            SegmentHeaderChecksum(segment));
 }
 
 class LogTest : public ::testing::TestWithParam<std::string> {
@@ -181,10 +192,11 @@ TEST_P(LogTest, RoundTripRandomSizesAcrossReopen) {
       << LogTailName(got.tail);
 
   // Reopen: the next segment continues where the valid log ends, and holds
-  // one record larger than the writer's buffer and 64 MiB.
+  // one record larger than the writer's buffer, split in fragments.
   w.reset();  // releases the shared buffer
   const Lsn start2 = got.end_of_valid_log;
-  std::vector<size_t> sizes2 = {5, kMaxPayloadSize, 7};
+  std::vector<size_t> sizes2 = {5, 9 * size_t{kMaxFragmentPayload} + 17, 7,
+                                kMaxFragmentPayload, kMaxFragmentPayload + 1};
   std::unique_ptr<LogWriter> w2 = NewWriter(2, start2);
   ASSERT_NE(w2, nullptr);
   std::vector<Lsn> ends2 = AppendAll(w2.get(), sizes2, 5000, true);
@@ -195,6 +207,7 @@ TEST_P(LogTest, RoundTripRandomSizesAcrossReopen) {
                 ends, 0, sizes.size());
   ReadResult got2 = ReadAll(io_.get(), SegmentPath(dir_.path(), 2), start2);
   ExpectRecords(got2, sizes2, ends2, 5000, sizes2.size());
+  EXPECT_EQ(w2->stats().fragments, 1u + 10u + 1u + 1u + 2u);
   Result<std::vector<uint64_t>> list = ListSegments(dir_.path());
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(*list, (std::vector<uint64_t>{1, 2}));
@@ -202,7 +215,7 @@ TEST_P(LogTest, RoundTripRandomSizesAcrossReopen) {
 
 TEST_P(LogTest, RecordsCrossingBlockBoundaries) {
   // Headers and payloads that end just before, on and just after each 4 KiB
-  // boundary; a sync after every record rewrites the partial last block.
+  // boundary (the page-cache page the writer appends to and drops).
   std::vector<size_t> sizes;
   for (size_t d = 0; d < 40; ++d) sizes.push_back(4096 - kHeaderSize - 20 + d);
   for (size_t d = 0; d < 40; ++d) sizes.push_back(d);
@@ -238,7 +251,6 @@ TEST_P(LogTest, TornTailReturnsExactlyTheIntactPrefix) {
   std::vector<Lsn> ends = AppendAll(w.get(), sizes, 300, false);
   ASSERT_TRUE(w->Close().ok());
   const std::string original = ReadFileBytes(SegmentPath(dir_.path(), 1));
-  ASSERT_EQ(original.size() % 4096, 0u);
   const uint64_t log_end = ends.back() - start;
   const uint64_t first_cut = ends[ends.size() - 4] - start - 1;
   const std::string torn_path = dir_.path() + "/torn";
@@ -262,9 +274,7 @@ TEST_P(LogTest, TornTailReturnsExactlyTheIntactPrefix) {
       }
       WriteFileBytes(torn_path, bytes);
       ReadResult got = ReadAll(io_.get(), torn_path, start, 4096);
-      // A cut file can only be read up to its last whole block.
-      const uint64_t readable =
-          fill == Fill::kCutFile ? cut / 4096 * 4096 : cut;
+      const uint64_t readable = cut;
       size_t intact = 0;
       while (intact < ends.size() && ends[intact] - start <= readable) ++intact;
       SCOPED_TRACE("fill " + std::to_string(static_cast<int>(fill)) +
@@ -313,20 +323,25 @@ TEST_P(LogTest, ApiContracts) {
   // The shared buffer is taken.
   EXPECT_TRUE(NewWriterStatus(9).IsInvalidArgument());
   EXPECT_TRUE(w->Append(kInvalidRecordType, "x").status().IsInvalidArgument());
-  EXPECT_TRUE(w->Append(1, std::string(kMaxPayloadSize + 1, 'x'))
-                  .status()
-                  .IsInvalidArgument());
-  EXPECT_EQ(w->appended_lsn(), 100u);
-  EXPECT_TRUE(w->SyncTo(100).ok());  // nothing to do
+  // Create wrote and synced the segment header.
+  const Lsn first = 100 + kSegmentHeaderSize;
+  EXPECT_EQ(w->appended_lsn(), first);
+  EXPECT_EQ(w->durable_lsn(), first);
+  EXPECT_TRUE(w->SyncTo(first).ok());  // nothing to do
   Result<Lsn> a = w->Append(1, "hello");
   ASSERT_TRUE(a.ok());
-  EXPECT_EQ(*a, 100 + kHeaderSize + 5);
+  EXPECT_EQ(*a, first + kHeaderSize + 5);
   EXPECT_TRUE(w->SyncTo(*a + 1).IsInvalidArgument());
-  EXPECT_EQ(w->durable_lsn(), 100u);
-  ASSERT_TRUE(w->Flush().ok());
+  EXPECT_TRUE(w->WriteTo(*a + 1).IsInvalidArgument());
+  EXPECT_EQ(w->durable_lsn(), first);
+  EXPECT_EQ(w->written_lsn(), first);
+  ASSERT_TRUE(w->WriteTo(*a).ok());
+  EXPECT_EQ(w->written_lsn(), *a);
+  ASSERT_TRUE(w->Flush().ok());  // nothing left to write
   EXPECT_EQ(w->stats().syncs, 0u);
   EXPECT_EQ(w->stats().writes, 1u);
-  EXPECT_EQ(w->durable_lsn(), 100u);
+  EXPECT_EQ(w->durable_lsn(), first);
+  // Written means in the file, before any sync.
   ReadResult got = ReadAll(io_.get(), w->path(), 100);
   ASSERT_EQ(got.records.size(), 1u);
   EXPECT_EQ(got.records[0].payload, "hello");
@@ -345,6 +360,13 @@ TEST_P(LogTest, EmptySegmentReadsAsEmpty) {
   ASSERT_NE(w, nullptr);
   ASSERT_TRUE(w->Close().ok());
   ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 4), 55);
+  ASSERT_TRUE(got.status.ok());
+  EXPECT_TRUE(got.records.empty());
+  EXPECT_EQ(got.end_of_valid_log, 55u + kSegmentHeaderSize);
+  EXPECT_EQ(got.tail, LogTail::kEndOfFile);
+  // A segment created but never written (a crash before its header).
+  WriteFileBytes(dir_.path() + "/empty", "");
+  got = ReadAll(io_.get(), dir_.path() + "/empty", 55);
   ASSERT_TRUE(got.status.ok());
   EXPECT_TRUE(got.records.empty());
   EXPECT_EQ(got.end_of_valid_log, 55u);

@@ -2,9 +2,10 @@
 // made of the input, and WriteBatch::Decode of every record it returns.
 // The reader must stop cleanly at the first bad record (whatever the bytes)
 // and never read out of bounds; every record it accepts carries the LSN of
-// its position. Records start at LSN 0, as make_fuzz_corpus writes them.
-// The file is the input padded with zeros to a whole 4 KiB block, as the
-// writer leaves it (the reader cannot read a partial last block).
+// its position. Then, as recovery does, the stop is diagnosed and skipped
+// (a few times). Segments start at LSN 0, as make_fuzz_corpus writes them.
+// The file is the input padded with zeros to a whole 4 KiB block (zeros
+// after the last record: a lost page).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -67,15 +68,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto reader = ringdb::wal::LogReader::Open(io.get(), path, 0, chunk);
   if (!reader.ok()) return 0;
   std::string payload;
-  ringdb::Lsn last = 0;
+  ringdb::Lsn last = (*reader)->end_of_valid_log();  // past the segment header
+  int skips = 0;
   for (int i = 0; i < 100000; i++) {
     uint8_t type = 0;
     ringdb::Lsn end = 0;
     bool eof = false;
     ringdb::Status s = (*reader)->Next(&payload, &type, &end, &eof);
-    if (!s.ok() || eof) break;
+    if (!s.ok()) break;
+    if (eof) {
+      // What recovery does next: diagnose the stop, maybe skip past it.
+      ringdb::wal::LogDamage damage;
+      if (!(*reader)->Diagnose(&damage).ok()) break;
+      if (damage.followed &&
+          (damage.next_offset <= damage.offset || damage.next_offset >= padded)) {
+        std::abort();
+      }
+      if (!damage.followed || ++skips > 3) break;
+      (*reader)->SkipTo(damage);
+      last = (*reader)->end_of_valid_log();
+      continue;
+    }
+    // A record is its payload plus one header per fragment.
     if (type == 0 || end <= last || end > padded) std::abort();
-    if (end - last != ringdb::wal::kHeaderSize + payload.size()) std::abort();
+    if (end - last < ringdb::wal::kHeaderSize + payload.size() ||
+        (end - last - payload.size()) % ringdb::wal::kHeaderSize != 0) {
+      std::abort();
+    }
     last = end;
     ringdb::WriteBatch batch;
     if (ringdb::WriteBatch::Decode(payload, &batch).ok()) {
