@@ -10,6 +10,10 @@
 // - Otherwise M's oldest frame is examined: a nonzero counter is decremented
 //   and the frame goes back to the front of M (a CLOCK with up to three
 //   extra passes); a zero counter makes it the victim.
+// - When neither finds one, S is walked once more whatever its size; the
+//   accessed frames it moves to M arrive with cleared counters, so M is
+//   asked again (without that last step Victim could answer false while
+//   such a frame was evictable).
 // Frames the filter refuses are passed over untouched. Each examination
 // either names the victim, moves a frame from S to M, or lowers a counter,
 // so Victim ends after O(4 * tracked frames) steps at worst; the other
@@ -70,7 +74,10 @@ class S3FifoPolicy final : public EvictionPolicy {
   bool Victim(const FrameFilter& filter, FrameIndex* victim) override {
     if (small_.size() >= small_target_ && EvictFromSmall(filter, victim)) return true;
     if (EvictFromMain(filter, victim)) return true;
-    return EvictFromSmall(filter, victim);
+    if (EvictFromSmall(filter, victim)) return true;
+    // That walk of S may have moved accessed frames into M with cleared
+    // counters: they are evictable now.
+    return EvictFromMain(filter, victim);
   }
 
  private:
@@ -99,22 +106,30 @@ class S3FifoPolicy final : public EvictionPolicy {
     return false;
   }
 
-  // Walks M from its oldest frame. Frames given another pass go to the
-  // front, so the walk meets them again; refused frames stay where they are.
+  // Walks M in passes from its oldest frame. A pass visits exactly the
+  // frames M held when it began (a frame given another pass goes to the
+  // front, behind them); refused frames stay where they are. Every pass
+  // that meets an evictable frame lowers its counter, so after at most
+  // kMaxFreq + 1 passes one reaches zero, and a pass that meets none
+  // proves that M has no victim.
   bool EvictFromMain(const FrameFilter& filter, FrameIndex* victim) {
-    FrameIndex f = main_.back();
-    while (f != FrameList::kNil) {
-      FrameIndex newer = main_.toward_front(f);
-      if (filter.CanEvict(f)) {
-        if (freq_[f] == 0) {
-          *victim = f;
-          return true;
+    for (uint32_t pass = 0; pass <= kMaxFreq; ++pass) {
+      bool met_evictable = false;
+      FrameIndex f = main_.back();
+      for (uint32_t left = main_.size(); left > 0 && f != FrameList::kNil; --left) {
+        FrameIndex newer = main_.toward_front(f);
+        if (filter.CanEvict(f)) {
+          if (freq_[f] == 0) {
+            *victim = f;
+            return true;
+          }
+          met_evictable = true;
+          --freq_[f];
+          main_.MoveToFront(f);
         }
-        --freq_[f];
-        main_.MoveToFront(f);
-        if (newer == FrameList::kNil) newer = f;
+        f = newer;
       }
-      f = newer;
+      if (!met_evictable) return false;
     }
     return false;
   }
