@@ -157,7 +157,10 @@ Result<uint64_t> PageStore::WriteOffset(PageId id) {
   return s * page_size_;
 }
 
-void PageStore::WriteDone(PageId id, uint64_t offset) {
+void PageStore::WriteDone(PageId id, uint64_t offset, bool ok) {
+  // A failed write is treated as before the pool reported failures: as if
+  // it never happened (the pool keeps the page dirty and writes it again).
+  if (!ok) return;
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t s = offset / page_size_;
   if (scratch_.erase(s) != 0) {

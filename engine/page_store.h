@@ -65,7 +65,7 @@ class PageStore : public PageLocator, public PageAllocator {
   // PageLocator.
   Result<uint64_t> ReadOffset(PageId id) override;
   Result<uint64_t> WriteOffset(PageId id) override;
-  void WriteDone(PageId id, uint64_t offset) override;
+  void WriteDone(PageId id, uint64_t offset, bool ok) override;
 
   // PageAllocator.
   Result<PageId> Allocate() override;

@@ -30,7 +30,9 @@
 // once there to reach M. Workloads whose reuse distance exceeds S's
 // residence time lose some hits compared with the paper's version.
 //
-// Thread-safety: none; called under the pool mutex.
+// Thread-safety: OnAccess from any thread at any time (a relaxed atomic
+// counter that stops being written at kMaxFreq; a lost increment is a lost
+// hint); the other methods under the pool's policy serialization.
 #include <algorithm>
 
 #include "bufferpool/eviction/policy_util.h"
@@ -48,7 +50,7 @@ class S3FifoPolicy final : public EvictionPolicy {
     num_frames_ = num_frames;
     small_.Init(num_frames);
     main_.Init(num_frames);
-    freq_.assign(num_frames, 0);
+    freq_.Init(num_frames);
     small_target_ = std::max<uint32_t>(1, num_frames / 10);
   }
 
@@ -56,14 +58,14 @@ class S3FifoPolicy final : public EvictionPolicy {
     CheckFrame(frame, num_frames_);
     Unlink(frame);
     small_.PushFront(frame);
-    freq_[frame] = 0;
+    freq_.set(frame, 0);
   }
 
+  // An untracked frame's counter is harmless: OnInsert clears it.
   void OnAccess(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
-    if ((small_.contains(frame) || main_.contains(frame)) && freq_[frame] < kMaxFreq) {
-      ++freq_[frame];
-    }
+    uint8_t f = freq_.get(frame);
+    if (f < kMaxFreq) freq_.set(frame, f + 1);
   }
 
   void OnRemove(FrameIndex frame) override {
@@ -84,7 +86,7 @@ class S3FifoPolicy final : public EvictionPolicy {
   void Unlink(FrameIndex frame) {
     if (small_.contains(frame)) small_.Remove(frame);
     if (main_.contains(frame)) main_.Remove(frame);
-    freq_[frame] = 0;
+    freq_.set(frame, 0);
   }
 
   // Walks S from its oldest frame; see the file comment.
@@ -93,13 +95,13 @@ class S3FifoPolicy final : public EvictionPolicy {
     while (f != FrameList::kNil) {
       FrameIndex newer = small_.toward_front(f);
       if (filter.CanEvict(f)) {
-        if (freq_[f] == 0) {
+        if (freq_.get(f) == 0) {
           *victim = f;
           return true;
         }
         small_.Remove(f);
         main_.PushFront(f);
-        freq_[f] = 0;
+        freq_.set(f, 0);
       }
       f = newer;
     }
@@ -119,12 +121,12 @@ class S3FifoPolicy final : public EvictionPolicy {
       for (uint32_t left = main_.size(); left > 0 && f != FrameList::kNil; --left) {
         FrameIndex newer = main_.toward_front(f);
         if (filter.CanEvict(f)) {
-          if (freq_[f] == 0) {
+          if (freq_.get(f) == 0) {
             *victim = f;
             return true;
           }
           met_evictable = true;
-          --freq_[f];
+          freq_.set(f, freq_.get(f) - 1);
           main_.MoveToFront(f);
         }
         f = newer;
@@ -138,7 +140,7 @@ class S3FifoPolicy final : public EvictionPolicy {
   uint32_t small_target_ = 1;
   FrameList small_;  // front: newest
   FrameList main_;   // front: newest
-  std::vector<uint8_t> freq_;
+  AtomicBytes freq_;
 };
 
 }  // namespace
