@@ -165,9 +165,14 @@ class PageState {
     }
   }
   bool Validate(uint64_t version) const {
+#if defined(__SANITIZE_THREAD__)
+    // TSan does not model fences; a read-modify-write orders the same way.
+    uint64_t w = const_cast<std::atomic<uint64_t>&>(word_).fetch_add(0, std::memory_order_acq_rel);
+#else
     // Orders the reader's loads of the page before this load (seqlock).
     std::atomic_thread_fence(std::memory_order_acquire);
     uint64_t w = word_.load(std::memory_order_relaxed);
+#endif
     return Version(w) == version && Latch(w) != kExclusive && Latch(w) != kEvicted;
   }
 
