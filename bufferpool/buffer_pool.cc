@@ -1,19 +1,14 @@
-// BufferPool implementation. See buffer_pool.h for the contract.
+// BufferPool: creation, guards, Fetch / FetchOptimistic / NewPage /
+// Prefetch / Discard. See buffer_pool.h for the contract and the protocol;
+// eviction is in buffer_pool_evict.cc, I/O in buffer_pool_io.cc.
 //
-// Frame states (guarded by mu_):
-//   kFree     on free_, no page.
-//   kLoading  mapped in table_, its read in flight; the loader holds the
-//             exclusive latch, so fetchers of the same page pin the frame
-//             and wait on the latch: one read serves them all.
-//   kReady    mapped, contents valid.
-//   kOrphan   unmapped (its load failed, or Discard() ran while it was
-//             pinned); returns to free_ when its last pin goes.
-// A frame is evictable when it is kReady, unpinned and not being written.
-//
-// Lock order: a frame latch may be held when taking mu_; never wait for a
-// latch while holding mu_. The only latch taken under mu_ is the exclusive
-// latch of a free frame, which nobody can hold: try_lock takes it at once
-// (so it never waits, and adds no edge to TSan's lock-order graph).
+// A frame's life: free (latch evicted, on free_) -> claimed by a loader
+// (exclusive) -> entered in the table with its page id -> read -> unlatched
+// (cached) -> ... -> latched exclusive by the evictor or Discard -> taken
+// out of the table -> free. A thread that finds a frame in the table and
+// waits for its latch re-checks, once latched, that the frame still holds
+// its page: if the load failed or the page was evicted meanwhile, the latch
+// reports "evicted" or the id differs, and it looks the page up again.
 #include "bufferpool/buffer_pool.h"
 
 #include <sys/mman.h>
@@ -21,30 +16,17 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 #include "bufferpool/frame.h"
+#include "bufferpool/page_table.h"
 #include "io/check.h"
 
 namespace ringdb {
 
+FrameHeader& BufferPool::frame(FrameId f) const { return frames_[f.value]; }
 
-BufferPool::Frame& BufferPool::frame(FrameId f) { return frames_[f.value]; }
-
-class BufferPool::VictimFilter : public FrameFilter {
- public:
-  explicit VictimFilter(const BufferPool* pool) : pool_(pool) {}
-  bool CanEvict(FrameIndex f) const override {
-    const Frame& fr = pool_->frames_[f];
-    return fr.state == Frame::State::kReady && fr.pins == 0 && !fr.writing;
-  }
-
- private:
-  const BufferPool* pool_;
-};
-
-// ---- PageGuard --------------------------------------------------------------
+// ---- Guards -----------------------------------------------------------------
 
 PageGuard::PageGuard(PageGuard&& other) noexcept { *this = std::move(other); }
 
@@ -71,19 +53,35 @@ uint32_t PageGuard::page_size() const { return pool_->page_size_; }
 
 void PageGuard::MarkDirty(Lsn lsn) {
   RINGDB_CHECK(pool_ != nullptr && mode_ == LatchMode::kExclusive);
-  BufferPool::Frame& fr = pool_->frame(frame_);
-  if (!fr.dirty.exchange(true)) pool_->dirty_count_.fetch_add(1);
-  if (lsn > fr.lsn.load()) fr.lsn.store(lsn);
+  FrameHeader& fr = pool_->frame(frame_);
+  if (!fr.dirty.load(std::memory_order_relaxed)) {
+    fr.dirty.store(true, std::memory_order_relaxed);
+    pool_->dirty_count_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (lsn > fr.lsn.load(std::memory_order_relaxed)) fr.lsn.store(lsn, std::memory_order_relaxed);
 }
 
-Lsn PageGuard::lsn() const { return pool_->frame(frame_).lsn.load(); }
+Lsn PageGuard::lsn() const { return pool_->frame(frame_).lsn.load(std::memory_order_relaxed); }
 
 void PageGuard::Release() {
   if (pool_ == nullptr) return;
   BufferPool* pool = pool_;
   pool_ = nullptr;
   data_ = nullptr;
-  pool->Unpin(frame_, mode_);
+  pool->Unlatch(frame_, mode_);
+}
+
+bool OptimisticGuard::Validate() const {
+  return pool_ != nullptr && pool_->frame(frame_).state.Validate(version_);
+}
+
+bool OptimisticGuard::TryLatch(LatchMode mode, PageGuard* out) const {
+  if (pool_ == nullptr) return false;
+  PageState& st = pool_->frame(frame_).state;
+  bool ok = mode == LatchMode::kExclusive ? st.TryExclusiveAt(version_) : st.TrySharedAt(version_);
+  if (!ok) return false;
+  *out = PageGuard(pool_, frame_, id_, pool_->FrameData(frame_), mode);
+  return true;
 }
 
 // ---- Creation ---------------------------------------------------------------
@@ -155,11 +153,18 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(const BufferPoolOptions& 
     }
   }
 
-  pool->frames_ = std::make_unique<Frame[]>(frames);
-  pool->free_.reserve(frames);
-  for (uint32_t i = static_cast<uint32_t>(frames); i-- > 0;) pool->free_.push_back(FrameId{i});
-  pool->table_.reserve(frames * 2);
-  pool->policy_->Init(pool->num_frames_);
+  pool->frames_ = std::make_unique<FrameHeader[]>(frames);
+  pool->table_ = std::make_unique<PageTable>(pool->num_frames_, pool->frames_.get());
+  {
+    MutexLock lock(&pool->free_mu_);
+    pool->free_.reserve(frames);
+    for (uint32_t i = static_cast<uint32_t>(frames); i-- > 0;) pool->free_.push_back(FrameId{i});
+  }
+  {
+    MutexLock lock(&pool->policy_mu_);
+    pool->chosen_.assign(frames, 0);
+    pool->policy_->Init(pool->num_frames_);
+  }
   return pool;
 }
 
@@ -171,184 +176,230 @@ BufferPool::~BufferPool() {
   }
 }
 
-void BufferPool::SetWriteGate(std::function<Status(Lsn)> gate) {
-  std::lock_guard<std::mutex> lock(mu_);
-  write_gate_ = std::move(gate);
+void BufferPool::SetWriteGate(std::function<Status(Lsn)> gate) { write_gate_ = std::move(gate); }
+
+// ---- Hits -------------------------------------------------------------------
+
+bool BufferPool::LatchIfHolds(FrameId f, PageId id, LatchMode mode) {
+  FrameHeader& fr = frame(f);
+  bool latched = mode == LatchMode::kExclusive ? fr.state.LockExclusive() : fr.state.LockShared();
+  if (!latched) return false;
+  if (fr.page.load(std::memory_order_relaxed) == id.value) return true;
+  Unlatch(f, mode);
+  return false;
 }
 
-// ---- Fetch ------------------------------------------------------------------
+void BufferPool::NoteHit(FrameId f) {
+  FrameHeader& fr = frame(f);
+  // The first use of a read-ahead page: its read was counted as a miss.
+  if (fr.prefetched.load(std::memory_order_relaxed) &&
+      fr.prefetched.exchange(false, std::memory_order_relaxed)) {
+    return;
+  }
+  hits_.Add(1);
+  policy_->OnAccess(f.value);
+}
+
+void BufferPool::Unlatch(FrameId f, LatchMode mode) {
+  if (mode == LatchMode::kExclusive) {
+    frame(f).state.UnlockExclusive();
+  } else {
+    frame(f).state.UnlockShared();
+  }
+}
 
 Result<PageGuard> BufferPool::Fetch(PageId id, LatchMode mode) {
   RINGDB_CHECK(id.valid());
-  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    auto it = table_.find(id);
-    if (it != table_.end()) {
-      FrameId f = it->second;
-      Frame& fr = frame(f);
-      fr.pins++;
-      if (fr.state == Frame::State::kReady) {
-        if (fr.prefetched) {
-          fr.prefetched = false;  // its read was already counted as a miss
-        } else {
-          hits_.fetch_add(1, std::memory_order_relaxed);
-        }
-        policy_->OnAccess(f.value);
-        lock.unlock();
-      } else {
-        // kLoading: wait for the loader by waiting on the latch.
-        hits_.fetch_add(1, std::memory_order_relaxed);
-        lock.unlock();
-      }
-      if (mode == LatchMode::kExclusive) {
-        fr.latch.lock();
-      } else {
-        fr.latch.lock_shared();
-      }
-      lock.lock();
-      if (fr.state == Frame::State::kOrphan) {
-        Status s = fr.load_status.ok()
-                       ? Status::IOError("page " + std::to_string(id.value) + " was dropped")
-                       : fr.load_status;
-        lock.unlock();
-        if (mode == LatchMode::kExclusive) {
-          fr.latch.unlock();
-        } else {
-          fr.latch.unlock_shared();
-        }
-        lock.lock();
-        UnpinLocked(f);
-        return s;
-      }
+    uint32_t hit = table_->Lookup(id);
+    if (hit != PageTable::kNone) {
+      FrameId f{hit};
+      if (!LatchIfHolds(f, id, mode)) continue;
+      NoteHit(f);
       return PageGuard(this, f, id, FrameData(f), mode);
     }
-
-    // Miss: reserve a frame, then look again (the lock may have been
-    // released while evicting).
-    Result<FrameId> got = AllocateFrame(lock);
-    if (!got.ok()) return got.status();
-    FrameId f = got.value();
-    if (table_.count(id) != 0) {
-      free_.push_back(f);
-      used_frames_--;
-      continue;
-    }
-    Frame& fr = frame(f);
-    fr.page = id;
-    fr.state = Frame::State::kLoading;
-    fr.pins = 1;
-    fr.prefetched = false;
-    fr.load_status = Status::OK();
-    if (!fr.latch.try_lock()) fr.latch.lock();  // a free frame: nobody holds it
-    table_.emplace(id, f);
-    misses_.fetch_add(1, std::memory_order_relaxed);
-    lock.unlock();
-
-    std::vector<Status> result;
-    ReadFrames(std::span<const FrameId>(&f, 1), &result);
-    lock.lock();
-    FinishLoadLocked(f, result[0]);
-    if (!result[0].ok()) {
-      lock.unlock();
-      fr.latch.unlock();
-      lock.lock();
-      UnpinLocked(f);
-      return result[0];
-    }
-    lock.unlock();
-    if (mode == LatchMode::kShared) {
-      fr.latch.unlock();
-      fr.latch.lock_shared();
-    }
+    bool raced = false;
+    Result<FrameId> loaded = Load(id, &raced);
+    if (raced) continue;
+    if (!loaded.ok()) return loaded.status();
+    FrameId f = loaded.value();
+    if (mode == LatchMode::kShared) frame(f).state.DowngradeToShared();
     return PageGuard(this, f, id, FrameData(f), mode);
   }
 }
 
+Result<OptimisticGuard> BufferPool::FetchOptimistic(PageId id) {
+  RINGDB_CHECK(id.valid());
+  for (;;) {
+    uint32_t hit = table_->Lookup(id);
+    if (hit != PageTable::kNone) {
+      FrameId f{hit};
+      FrameHeader& fr = frame(f);
+      uint64_t version;
+      if (!fr.state.ReadVersion(&version)) continue;
+      // The id read after the version is the frame's page at that version
+      // if the version still holds afterwards.
+      if (fr.page.load(std::memory_order_acquire) != id.value || !fr.state.Validate(version)) {
+        continue;
+      }
+      NoteHit(f);
+      return OptimisticGuard(this, f, id, FrameData(f), version);
+    }
+    // A miss: load it, then keep only its version.
+    Result<PageGuard> g = Fetch(id, LatchMode::kShared);
+    if (!g.ok()) return g.status();
+    FrameId f = g->frame_;
+    uint64_t version = PageState::Version(frame(f).state.Load());
+    OptimisticGuard out(this, f, id, FrameData(f), version);
+    g->Release();  // a shared unlatch leaves the version as it is
+    return out;
+  }
+}
+
+// ---- Misses -----------------------------------------------------------------
+
+bool BufferPool::Enter(PageId id, FrameId f, bool prefetched) {
+  FrameHeader& fr = frame(f);
+  PageTable::Partition& part = table_->PartitionOf(id);
+  uint64_t hash = PageTableHash(id);
+  {
+    MutexLock lock(&part.mutex());
+    if (part.LookupLocked(id, hash) == PageTable::kNone) {
+      fr.prefetched.store(prefetched, std::memory_order_relaxed);
+      fr.write_failed.store(false, std::memory_order_relaxed);
+      fr.page.store(id.value, std::memory_order_release);
+      part.InsertLocked(id, hash, f.value);
+      return true;
+    }
+  }
+  fr.state.UnlockEvicted();
+  PushFree(f);
+  return false;
+}
+
+void BufferPool::Unmap(PageId id, FrameId f) {
+  FrameHeader& fr = frame(f);
+  PageTable::Partition& part = table_->PartitionOf(id);
+  {
+    MutexLock lock(&part.mutex());
+    part.RemoveLocked(id, PageTableHash(id), f.value);
+  }
+  if (fr.dirty.exchange(false, std::memory_order_relaxed)) {
+    dirty_count_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (fr.write_failed.exchange(false, std::memory_order_relaxed)) {
+    unwritable_count_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  fr.prefetched.store(false, std::memory_order_relaxed);
+  fr.page.store(PageId::kInvalidValue, std::memory_order_release);
+  fr.state.UnlockEvicted();
+  PushFree(f);
+}
+
+Result<FrameId> BufferPool::Load(PageId id, bool* raced) {
+  *raced = false;
+  Result<FrameId> got = AllocateFrame();
+  if (!got.ok()) return got.status();
+  FrameId f = got.value();
+  FrameHeader& fr = frame(f);
+  fr.lsn.store(0, std::memory_order_relaxed);
+  if (!Enter(id, f, /*prefetched=*/false)) {
+    *raced = true;
+    return Status::Busy("raced");
+  }
+  misses_.fetch_add(1, std::memory_order_relaxed);
+  std::vector<Status> result;
+  ReadFrames(std::span<const FrameId>(&f, 1), &result);
+  if (!result[0].ok()) {
+    Unmap(id, f);  // waiters see "evicted" and try the read themselves
+    return result[0];
+  }
+  fr.lsn.store(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn, std::memory_order_relaxed);
+  {
+    MutexLock lock(&policy_mu_);
+    policy_->OnInsert(f.value);
+  }
+  return f;
+}
+
 Result<PageGuard> BufferPool::NewPage(PageId id) {
   RINGDB_CHECK(id.valid());
-  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    auto it = table_.find(id);
-    if (it != table_.end()) {
-      Frame& old = frame(it->second);
-      if (old.pins != 0 || old.writing) {
+    uint32_t hit = table_->Lookup(id);
+    if (hit != PageTable::kNone) {
+      // A stale copy of a freed page: reuse its frame as the new page.
+      FrameId f{hit};
+      FrameHeader& fr = frame(f);
+      if (!fr.state.TryExclusive()) {
+        if (PageState::Latch(fr.state.Load()) == PageState::kEvicted) continue;
         return Status::InvalidArgument("NewPage(" + std::to_string(id.value) +
                                        "): page is cached and in use");
       }
-      // A stale copy of a freed page: forget it.
-      if (old.dirty.exchange(false)) dirty_count_.fetch_sub(1);
-      policy_->OnRemove(it->second.value);
-      old.state = Frame::State::kFree;
-      old.page = PageId{};
-      free_.push_back(it->second);
-      used_frames_--;
-      table_.erase(it);
+      if (fr.page.load(std::memory_order_relaxed) != id.value) {
+        fr.state.UnlockExclusive();
+        continue;
+      }
+      fr.prefetched.store(false, std::memory_order_relaxed);
+      if (fr.write_failed.exchange(false, std::memory_order_relaxed)) {
+        unwritable_count_.fetch_sub(1, std::memory_order_relaxed);
+      }
+      fr.lsn.store(0, std::memory_order_relaxed);
+      std::memset(FrameData(f), 0, page_size_);
+      PageGuard g(this, f, id, FrameData(f), LatchMode::kExclusive);
+      g.MarkDirty(0);
+      return g;
     }
-    Result<FrameId> got = AllocateFrame(lock);
+    Result<FrameId> got = AllocateFrame();
     if (!got.ok()) return got.status();
     FrameId f = got.value();
-    if (table_.count(id) != 0) {
-      free_.push_back(f);
-      used_frames_--;
-      continue;
+    frame(f).lsn.store(0, std::memory_order_relaxed);
+    if (!Enter(id, f, /*prefetched=*/false)) continue;
+    {
+      MutexLock lock(&policy_mu_);
+      policy_->OnInsert(f.value);
     }
-    Frame& fr = frame(f);
-    fr.page = id;
-    fr.state = Frame::State::kReady;
-    fr.pins = 1;
-    fr.prefetched = false;
-    fr.lsn.store(0);
-    if (!fr.latch.try_lock()) fr.latch.lock();  // a free frame: uncontended
-    if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
-    table_.emplace(id, f);
-    policy_->OnInsert(f.value);
-    lock.unlock();
     std::memset(FrameData(f), 0, page_size_);
-    return PageGuard(this, f, id, FrameData(f), LatchMode::kExclusive);
+    PageGuard g(this, f, id, FrameData(f), LatchMode::kExclusive);
+    g.MarkDirty(0);
+    return g;
   }
 }
 
 Status BufferPool::Prefetch(std::span<const PageId> ids) {
   std::vector<FrameId> loading;
   std::vector<PageId> pages;
-  std::unique_lock<std::mutex> lock(mu_);
-  Status first;
   for (PageId id : ids) {
-    if (table_.count(id) != 0) continue;
+    if (table_->Lookup(id) != PageTable::kNone) continue;
     if (loading.size() >= num_frames_ / 2) break;  // leave room for the readers
-    Result<FrameId> got = AllocateFrame(lock, /*may_wait=*/false);
+    Result<FrameId> got = AllocateFrame(/*may_wait=*/false);
     if (!got.ok()) break;  // read-ahead is best effort
     FrameId f = got.value();
-    if (table_.count(id) != 0) {
-      free_.push_back(f);
-      used_frames_--;
-      continue;
-    }
-    Frame& fr = frame(f);
-    fr.page = id;
-    fr.state = Frame::State::kLoading;
-    fr.pins = 1;
-    fr.prefetched = true;
-    fr.load_status = Status::OK();
-    if (!fr.latch.try_lock()) fr.latch.lock();  // a free frame: uncontended
-    table_.emplace(id, f);
+    frame(f).lsn.store(0, std::memory_order_relaxed);
+    if (!Enter(id, f, /*prefetched=*/true)) continue;
     misses_.fetch_add(1, std::memory_order_relaxed);
     loading.push_back(f);
+    pages.push_back(id);
   }
-  lock.unlock();
-  if (loading.empty()) return first;
+  if (loading.empty()) return Status::OK();
 
   std::vector<Status> results;
   ReadFrames(loading, &results);
-  lock.lock();
+  Status first;
   for (size_t i = 0; i < loading.size(); i++) {
-    FinishLoadLocked(loading[i], results[i]);
-    if (first.ok() && !results[i].ok()) first = results[i];
+    FrameId f = loading[i];
+    if (!results[i].ok()) {
+      if (first.ok()) first = results[i];
+      Unmap(pages[i], f);
+      continue;
+    }
+    frame(f).lsn.store(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn,
+                       std::memory_order_relaxed);
+    {
+      MutexLock lock(&policy_mu_);
+      policy_->OnInsert(f.value);
+    }
+    frame(f).state.UnlockExclusive();
   }
-  lock.unlock();
-  for (FrameId f : loading) frame(f).latch.unlock();
-  lock.lock();
-  for (FrameId f : loading) UnpinLocked(f);
   return first;
 }
 
@@ -369,161 +420,50 @@ Status BufferPool::FetchMany(std::span<const PageId> ids, LatchMode mode,
   return Status::OK();
 }
 
-void BufferPool::FinishLoadLocked(FrameId f, const Status& s) {
-  Frame& fr = frame(f);
-  if (fr.state == Frame::State::kOrphan) return;  // discarded while loading
-  if (s.ok()) {
-    fr.state = Frame::State::kReady;
-    fr.lsn.store(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn);
-    policy_->OnInsert(f.value);
-    return;
-  }
-  fr.state = Frame::State::kOrphan;
-  fr.load_status = s;
-  fr.prefetched = false;
-  auto it = table_.find(fr.page);
-  if (it != table_.end() && it->second == f) table_.erase(it);
-}
-
-// ---- Unpin, Discard ---------------------------------------------------------
-
-void BufferPool::Unpin(FrameId f, LatchMode mode) {
-  Frame& fr = frame(f);
-  if (mode == LatchMode::kExclusive) {
-    fr.latch.unlock();
-  } else {
-    fr.latch.unlock_shared();
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  UnpinLocked(f);
-}
-
-void BufferPool::UnpinLocked(FrameId f) {
-  Frame& fr = frame(f);
-  RINGDB_CHECK(fr.pins > 0);
-  if (--fr.pins == 0) {
-    if (fr.state == Frame::State::kOrphan && !fr.writing) {
-      if (fr.dirty.exchange(false)) dirty_count_.fetch_sub(1);
-      fr.state = Frame::State::kFree;
-      fr.page = PageId{};
-      free_.push_back(f);
-      used_frames_--;
-    }
-    cv_.notify_all();
-  }
-}
+// ---- Discard, IsCached ------------------------------------------------------
 
 void BufferPool::Discard(PageId id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = table_.find(id);
-  if (it == table_.end()) return;
-  FrameId f = it->second;
-  Frame& fr = frame(f);
-  table_.erase(it);
-  if (fr.state == Frame::State::kReady) policy_->OnRemove(f.value);
-  fr.load_status = Status::OK();
-  if (fr.pins == 0 && !fr.writing) {
-    if (fr.dirty.exchange(false)) dirty_count_.fetch_sub(1);
-    fr.state = Frame::State::kFree;
-    fr.page = PageId{};
-    free_.push_back(f);
-    used_frames_--;
-  } else {
-    fr.state = Frame::State::kOrphan;  // freed by its last unpin
+  for (;;) {
+    uint32_t hit = table_->Lookup(id);
+    if (hit == PageTable::kNone) {
+      // Confirm under the partition lock (a lock-free lookup can miss an
+      // entry being moved).
+      PageTable::Partition& part = table_->PartitionOf(id);
+      MutexLock lock(&part.mutex());
+      hit = part.LookupLocked(id, PageTableHash(id));
+      if (hit == PageTable::kNone) return;
+    }
+    FrameId f{hit};
+    if (!LatchIfHolds(f, id, LatchMode::kExclusive)) continue;
+    {
+      MutexLock lock(&policy_mu_);
+      policy_->OnRemove(f.value);
+    }
+    Unmap(id, f);
+    return;
   }
 }
 
 bool BufferPool::IsCached(PageId id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return table_.count(id) != 0;
+  if (table_->Lookup(id) != PageTable::kNone) return true;
+  PageTable::Partition& part = table_->PartitionOf(id);
+  MutexLock lock(&part.mutex());
+  return part.LookupLocked(id, PageTableHash(id)) != PageTable::kNone;
 }
 
-// ---- Eviction ---------------------------------------------------------------
+// ---- Free list --------------------------------------------------------------
 
-Result<FrameId> BufferPool::AllocateFrame(std::unique_lock<std::mutex>& lock, bool may_wait) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (;;) {
-    if (!free_.empty()) {
-      FrameId f = free_.back();
-      free_.pop_back();
-      used_frames_++;
-      return f;
-    }
-    bool progress = false;
-    RINGDB_RETURN_IF_ERROR(EvictBatch(lock, &progress));
-    if (progress || !free_.empty()) continue;
-    if (!may_wait) return Status::Busy("buffer pool: no frame free for read-ahead");
-    // Every frame is pinned or being written: wait a while for an unpin.
-    busy_waits_.fetch_add(1, std::memory_order_relaxed);
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && free_.empty()) {
-      return Status::Busy("buffer pool: all " + std::to_string(num_frames_) +
-                          " frames stayed pinned for 2 s; use a larger pool or fewer threads");
-    }
-  }
+void BufferPool::PushFree(FrameId f) {
+  MutexLock lock(&free_mu_);
+  free_.push_back(f);
 }
 
-Status BufferPool::EvictBatch(std::unique_lock<std::mutex>& lock, bool* progress) {
-  *progress = false;
-  // Phase 1: pick victims. Clean ones are freed at once; dirty ones are
-  // pinned for write-back.
-  VictimFilter filter(this);
-  std::vector<FrameId> dirty;
-  for (uint32_t n = 0; n < eviction_batch_; n++) {
-    FrameIndex v;
-    if (!policy_->Victim(filter, &v)) break;
-    FrameId f{v};
-    Frame& fr = frame(f);
-    RINGDB_CHECK(filter.CanEvict(v));
-    *progress = true;  // something was tried: look again before waiting
-    if (fr.dirty.load()) {
-      fr.writing = true;  // refused by the filter from now on
-      fr.pins++;
-      evict_writes_++;
-      dirty.push_back(f);
-      continue;
-    }
-    policy_->OnRemove(v);
-    table_.erase(fr.page);
-    fr.state = Frame::State::kFree;
-    fr.page = PageId{};
-    free_.push_back(f);
-    used_frames_--;
-    evictions_.fetch_add(1, std::memory_order_relaxed);
-    *progress = true;
-  }
-  if (dirty.empty()) return Status::OK();
-
-  // Phase 2: write the dirty victims together.
-  lock.unlock();
-  for (FrameId f : dirty) frame(f).latch.lock_shared();
-  Status s = WriteFrames(dirty);
-  for (FrameId f : dirty) frame(f).latch.unlock_shared();
-  lock.lock();
-
-  // Phase 3: free those that nobody pinned or dirtied meanwhile.
-  evict_writes_ -= dirty.size();
-  for (FrameId f : dirty) {
-    Frame& fr = frame(f);
-    fr.writing = false;
-    fr.pins--;
-    if (fr.state == Frame::State::kOrphan) {
-      fr.pins++;
-      UnpinLocked(f);
-      continue;
-    }
-    if (s.ok() && fr.pins == 0 && !fr.dirty.load()) {
-      policy_->OnRemove(f.value);
-      table_.erase(fr.page);
-      fr.state = Frame::State::kFree;
-      fr.page = PageId{};
-      free_.push_back(f);
-      used_frames_--;
-      evictions_.fetch_add(1, std::memory_order_relaxed);
-      *progress = true;
-    }
-  }
-  cv_.notify_all();
-  return s;
+bool BufferPool::PopFree(FrameId* f) {
+  MutexLock lock(&free_mu_);
+  if (free_.empty()) return false;
+  *f = free_.back();
+  free_.pop_back();
+  return true;
 }
 
 }  // namespace ringdb

@@ -2,45 +2,70 @@
 // region, caching pages of one file.
 //
 // Fetch() returns a PageGuard that pins the page (it cannot be evicted while
-// pinned) and holds its latch in shared or exclusive mode. A miss picks a
-// victim with the EvictionPolicy, writes it back first when dirty (victims
-// are gathered in batches and written with one submit), reads the page with
-// O_DIRECT into the frame (a fixed-buffer read when the region is
-// registered) and verifies its checksum. Concurrent misses on one page wait
-// for a single read.
+// pinned) and holds its latch in shared or exclusive mode. FetchOptimistic()
+// returns an OptimisticGuard that holds nothing: the caller reads the page
+// and then asks the guard whether the page stayed unchanged meanwhile. A
+// miss picks a victim with the EvictionPolicy, writes it back first when
+// dirty (victims are gathered in batches and written with one submit),
+// reads the page with O_DIRECT into the frame (a fixed-buffer read when the
+// region is registered) and verifies its checksum. Concurrent misses on one
+// page wait for a single read.
+//
+// The protocol (vmcache / LeanStore style):
+// - Each frame has one atomic word holding its latch (unlocked, shared
+//   count, exclusive, evicted) and a version bumped by every exclusive
+//   unlock (bufferpool/page_state.h). "Pinned" means latched: a PageGuard
+//   holds a shared or exclusive latch, and eviction only takes frames
+//   whose latch it can take itself without waiting, so it never takes a
+//   frame somebody holds.
+// - The page table (bufferpool/page_table.h) is read without a lock; a hit
+//   latches the frame it found and checks the frame still holds the page.
+//   A miss takes the lock of one table partition to enter the page.
+// - The eviction policy hears about hits without any lock; everything else
+//   it hears (inserts, removals, victim requests) under the pool's policy
+//   mutex, so one thread at a time picks a batch of victims.
+// So a hit takes no pool-wide lock: a shared-latch hit writes only the
+// frame's own state word, an optimistic hit writes nothing shared (the hit
+// counter is striped per thread; built-in policies write a reference bit
+// only when it is not already set).
+//
+// Write failures: when the write-back of a dirty victim fails, the page
+// stays cached and dirty, eviction passes over it while it can free other
+// frames, and the read that needed a frame is served. Only when no frame
+// can be freed does a read fail, with the write error.
 //
 // Where pages live in the file is decided by a PageLocator: by default page
 // p lives at offset p * page_size. The engine supplies its own (shadow
 // paging) so that a checkpointed page is never overwritten in place.
 //
 // Thread-safety: every method may be called from any thread. Lock order:
-// frame latch, then the pool mutex (the pool never waits for a latch while
-// holding its mutex). Guards never do I/O in their destructors.
+// policy_mu_, then a page-table partition's mutex, then free_mu_. A frame
+// latch may be held while taking any of them; no thread waits for a latch
+// while holding one (the evictor only tries latches). Guards never do I/O
+// in their destructors.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "bufferpool/page.h"
+#include "bufferpool/striped_counter.h"
 #include "io/io_backend.h"
 #include "io/result.h"
+#include "io/thread_annotations.h"
 #include "ringdb/eviction_policy.h"
 
 namespace ringdb {
 
 enum class LatchMode : uint8_t { kShared, kExclusive };
 
-// Maps page ids to file offsets. Called without the pool mutex held, from
-// any thread; implementations synchronize themselves.
+// Maps page ids to file offsets. Called with no pool mutex held, from any
+// thread; implementations synchronize themselves.
 class PageLocator {
  public:
   virtual ~PageLocator() = default;
@@ -48,10 +73,9 @@ class PageLocator {
   virtual Result<uint64_t> ReadOffset(PageId id) = 0;
   // Offset to write page `id` to (may differ from ReadOffset).
   virtual Result<uint64_t> WriteOffset(PageId id) = 0;
-  // The write of `id` to `offset` (an offset WriteOffset returned) ended:
-  // successfully when `ok`. Called exactly once for every WriteOffset that
-  // was followed by a write, failed or not, so the locator knows when no
-  // write to a slot is in flight any more.
+  // The write of `id` to `offset` ended: `ok` says whether it succeeded.
+  // Called exactly once for every offset WriteOffset() returned, whether
+  // the write succeeded, failed or was never submitted.
   virtual void WriteDone(PageId id, uint64_t offset, bool ok) = 0;
 };
 
@@ -81,6 +105,8 @@ struct PoolStats {
   uint64_t frames = 0;
   uint64_t used_frames = 0;    // now
   uint64_t busy_waits = 0;     // times a miss waited for a frame to unpin
+  uint64_t write_failures = 0; // eviction or flush writes that failed
+  uint64_t unwritable_pages = 0;  // now: dirty pages whose last write failed
   double HitRatio() const {
     uint64_t t = hits + misses;
     return t == 0 ? 0.0 : static_cast<double>(hits) / t;
@@ -88,6 +114,8 @@ struct PoolStats {
 };
 
 class BufferPool;
+class PageTable;
+struct FrameHeader;
 
 // A pinned, latched page. Move-only. Destruction (or Release) unlatches and
 // unpins; it never does I/O.
@@ -120,6 +148,7 @@ class PageGuard {
 
  private:
   friend class BufferPool;
+  friend class OptimisticGuard;
   PageGuard(BufferPool* pool, FrameId frame, PageId id, char* data, LatchMode mode)
       : pool_(pool), frame_(frame), id_(id), data_(data), mode_(mode) {}
 
@@ -128,6 +157,44 @@ class PageGuard {
   PageId id_;
   char* data_ = nullptr;
   LatchMode mode_ = LatchMode::kShared;
+};
+
+// A page read without any latch: the frame's data and the version it had.
+// The reader reads data() (it may see a page being changed, torn bytes, or
+// another page's bytes after an eviction: it must not trust a pointer or a
+// length it read, nor loop on one, before Validate()) and then calls
+// Validate(): true means nothing changed the frame since FetchOptimistic,
+// so what was read is a consistent image of page id(). On false the reader
+// restarts (fetch again). Copyable; holds nothing, so it never blocks
+// anybody and is valid for as long as the pool exists.
+//
+// Under ThreadSanitizer, reads of data() racing with a writer are reported
+// as races unless made through atomics (std::atomic_ref); that is the price
+// of optimistic reading, as in every seqlock.
+class OptimisticGuard {
+ public:
+  OptimisticGuard() = default;
+  PageId id() const { return id_; }
+  const char* data() const { return data_; }
+  uint64_t version() const { return version_; }
+  // True when the page was neither changed nor evicted since it was read.
+  bool Validate() const;
+  // Latches the page in `mode` if it is still at version(): *out receives
+  // a PageGuard whose data equals what this guard saw. False (out
+  // untouched) when it changed or cannot be latched at once.
+  bool TryLatch(LatchMode mode, PageGuard* out) const;
+
+ private:
+  friend class BufferPool;
+  OptimisticGuard(BufferPool* pool, FrameId frame, PageId id, const char* data,
+                  uint64_t version)
+      : pool_(pool), frame_(frame), id_(id), data_(data), version_(version) {}
+
+  BufferPool* pool_ = nullptr;
+  FrameId frame_;
+  PageId id_;
+  const char* data_ = nullptr;
+  uint64_t version_ = 0;
 };
 
 class BufferPool {
@@ -145,8 +212,16 @@ class BufferPool {
 
   // Pins and latches page `id`, reading it from disk on a miss. Corruption
   // when the checksum or page id does not match; IOError on a failed read;
-  // Busy when every frame is pinned.
+  // Busy when every frame stays pinned; the write error (e.g. NoSpace) when
+  // every frame that is not pinned holds a dirty page that cannot be
+  // written.
   Result<PageGuard> Fetch(PageId id, LatchMode mode);
+
+  // Page `id` for an optimistic read (see OptimisticGuard): on a hit it
+  // takes no latch and writes no shared memory; on a miss it reads the page
+  // as Fetch does. Waits while the page is latched exclusively. Same errors
+  // as Fetch.
+  Result<OptimisticGuard> FetchOptimistic(PageId id);
 
   // A page that has never been written: gets a zeroed frame, latched
   // exclusive and dirty, without reading. Require: `id` not cached.
@@ -168,7 +243,8 @@ class BufferPool {
   // dirty; the engine holds its writers back during a checkpoint.
   Status FlushAll();
 
-  // Forgets page `id` without writing it (it was freed). Require: unpinned.
+  // Forgets page `id` without writing it (it was freed). Require: the
+  // caller holds no latch on it (waits for other holders to leave).
   void Discard(PageId id);
 
   // Before a page with LSN x is written, the pool calls gate(x); the write
@@ -184,34 +260,52 @@ class BufferPool {
 
  private:
   friend class PageGuard;
-  struct Frame;
+  friend class OptimisticGuard;
   class VictimFilter;
+  struct EvictRound;
 
   BufferPool() = default;
 
-  Frame& frame(FrameId f);
+  FrameHeader& frame(FrameId f) const;
   char* FrameData(FrameId f) const {
     return region_ + static_cast<size_t>(f.value) * page_size_;
   }
-  void Unpin(FrameId f, LatchMode mode);
-  // Drops one pin; frees orphaned frames. Require: mu_ held.
-  void UnpinLocked(FrameId f);
-  // A free frame, evicting a batch of victims when none is free. May release
-  // and retake `lock`. Busy when every frame stays pinned (after waiting up
-  // to 2 s for an unpin, or at once when !may_wait).
-  Result<FrameId> AllocateFrame(std::unique_lock<std::mutex>& lock, bool may_wait = true);
-  // Phases: (1) pick victims under the mutex, dropping clean ones at once;
-  // (2) write the dirty ones together without the mutex; (3) free those
-  // that stayed unpinned and clean.
-  Status EvictBatch(std::unique_lock<std::mutex>& lock, bool* progress);
-  // Writes frames that the caller pinned and latched (shared). Clears their
-  // dirty flags; restores them on failure.
-  Status WriteFrames(std::span<const FrameId> frames);
-  // Reads pages into frames that the caller reserved (kLoading, latched
-  // exclusive) and verifies them; returns one Status per frame.
+  void Unlatch(FrameId f, LatchMode mode);
+  // Latches frame `f` in `mode` if it holds `id`; false (holding nothing)
+  // when it no longer does.
+  bool LatchIfHolds(FrameId f, PageId id, LatchMode mode);
+  // Counts a hit on `f` and tells the policy (no lock).
+  void NoteHit(FrameId f);
+  // A miss on `id`: reserves a frame, enters it in the table latched
+  // exclusive and reads the page. *raced is set (and nothing returned) when
+  // another thread entered `id` first; the caller looks it up again.
+  Result<FrameId> Load(PageId id, bool* raced);
+  // Enters `id` in free frame `f` (latched exclusive by the caller). False
+  // when the table already has `id`: `f` went back to the free list.
+  bool Enter(PageId id, FrameId f, bool prefetched);
+  // Takes `id`, held in `f` (latched exclusive by the caller), out of the
+  // table, forgets its dirty state and frees the frame (releasing the
+  // latch). The caller has already told the policy (OnRemove) if it knew
+  // the frame.
+  void Unmap(PageId id, FrameId f);
+  void PushFree(FrameId f) EXCLUDES(free_mu_);
+  bool PopFree(FrameId* f) EXCLUDES(free_mu_);
+
+  // A free frame latched exclusive, evicting a batch of victims when none
+  // is free. Busy when every frame stays pinned (after waiting up to 2 s
+  // for an unpin, or at once when !may_wait); the write error when no
+  // frame can be freed because the dirty ones cannot be written.
+  Result<FrameId> AllocateFrame(bool may_wait = true) EXCLUDES(policy_mu_);
+  // One round of eviction (see buffer_pool_evict.cc for its phases).
+  void EvictBatch(bool retry_unwritable, EvictRound* round) EXCLUDES(policy_mu_);
+  // Writes frames that the caller latched (shared) and claimed for writing
+  // (FrameHeader::writing), behind the write gate; (*out)[i] is frame i's
+  // result. A written page is clean afterwards; a failed one is marked
+  // write_failed. Releases the claims, not the latches.
+  void WriteFrames(std::span<const FrameId> frames, std::vector<Status>* out);
+  // Reads pages into frames that the caller reserved (latched exclusive)
+  // and verifies them; returns one Status per frame.
   void ReadFrames(std::span<const FrameId> frames, std::vector<Status>* out);
-  // Finishes a load under the mutex: ready, or failed and unmapped.
-  void FinishLoadLocked(FrameId f, const Status& s);
   Status VerifyPage(PageId id, const char* data) const;
   Result<uint64_t> ReadOffsetOf(PageId id);
 
@@ -225,18 +319,23 @@ class BufferPool {
   io::FileId file_;
   PageLocator* locator_ = nullptr;
   std::shared_ptr<EvictionPolicy> policy_;
+  // Set once before use (SetWriteGate), read without a lock afterwards.
   std::function<Status(Lsn)> write_gate_;
 
-  std::unique_ptr<Frame[]> frames_;
-  mutable std::mutex mu_;  // guards table_, free_, policy_, frame states
-  std::condition_variable cv_;  // frame state changes (load done, unpinned)
-  std::unordered_map<PageId, FrameId> table_;
-  std::vector<FrameId> free_;
+  std::unique_ptr<FrameHeader[]> frames_;
+  std::unique_ptr<PageTable> table_;
 
-  std::atomic<uint64_t> hits_{0}, misses_{0}, reads_{0}, writes_{0}, evictions_{0},
-      bytes_read_{0}, bytes_written_{0}, busy_waits_{0}, dirty_count_{0};
-  uint32_t used_frames_ = 0;  // guarded by mu_
-  size_t evict_writes_ = 0;    // guarded by mu_: eviction write-backs in flight
+  // Serializes every policy call except OnAccess, and victim selection.
+  Mutex policy_mu_;
+  std::vector<uint8_t> chosen_ GUARDED_BY(policy_mu_);  // victims of this round
+
+  mutable Mutex free_mu_;
+  std::vector<FrameId> free_ GUARDED_BY(free_mu_);
+
+  StripedCounter hits_;
+  std::atomic<uint64_t> misses_{0}, reads_{0}, writes_{0}, evictions_{0}, bytes_read_{0},
+      bytes_written_{0}, busy_waits_{0}, dirty_count_{0}, write_failures_{0},
+      unwritable_count_{0};
 };
 
 }  // namespace ringdb

@@ -1,6 +1,8 @@
 // BufferPool I/O: batched page reads with checksum verification, batched
 // write-back behind the write gate, and FlushAll. See buffer_pool.h.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "bufferpool/buffer_pool.h"
 #include "bufferpool/frame.h"
@@ -35,7 +37,7 @@ void BufferPool::ReadFrames(std::span<const FrameId> frames, std::vector<Status>
   std::vector<size_t> which;
   reqs.reserve(frames.size());
   for (size_t i = 0; i < frames.size(); i++) {
-    PageId id = frame(frames[i]).page;
+    PageId id{frame(frames[i]).page.load(std::memory_order_relaxed)};
     Result<uint64_t> off = ReadOffsetOf(id);
     if (!off.ok()) {
       (*out)[i] = off.status();
@@ -54,7 +56,7 @@ void BufferPool::ReadFrames(std::span<const FrameId> frames, std::vector<Status>
   (void)io_->Submit(reqs);  // per-request statuses below
   for (size_t k = 0; k < reqs.size(); k++) {
     size_t i = which[k];
-    PageId id = frame(frames[i]).page;
+    PageId id{frame(frames[i]).page.load(std::memory_order_relaxed)};
     if (!reqs[k].status.ok()) {
       (*out)[i] = reqs[k].status.WithContext("reading page " + std::to_string(id.value));
       continue;
@@ -65,103 +67,129 @@ void BufferPool::ReadFrames(std::span<const FrameId> frames, std::vector<Status>
   }
 }
 
-Status BufferPool::WriteFrames(std::span<const FrameId> frames) {
+void BufferPool::WriteFrames(std::span<const FrameId> frames, std::vector<Status>* out) {
+  out->assign(frames.size(), Status::OK());
   // The write-ahead rule: the log must be durable up to the newest change.
   Lsn max_lsn = 0;
   for (FrameId f : frames) max_lsn = std::max(max_lsn, frame(f).lsn.load());
-  std::function<Status(Lsn)> gate;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    gate = write_gate_;
-  }
-  if (gate && max_lsn > 0) RINGDB_RETURN_IF_ERROR(gate(max_lsn));
+  Status gate = Status::OK();
+  if (write_gate_ && max_lsn > 0) gate = write_gate_(max_lsn);
 
-  std::vector<io::IoRequest> reqs(frames.size());
-  std::vector<PageId> pages(frames.size());
-  Status first;
-  size_t n = 0;
-  for (FrameId f : frames) {
-    Frame& fr = frame(f);
-    PageId id = fr.page;
+  std::vector<io::IoRequest> reqs;
+  std::vector<size_t> which;
+  reqs.reserve(frames.size());
+  for (size_t i = 0; i < frames.size() && gate.ok(); i++) {
+    FrameHeader& fr = frame(frames[i]);
+    PageId id{fr.page.load(std::memory_order_relaxed)};
     Result<uint64_t> off = locator_ == nullptr ? Result<uint64_t>(id.value * page_size_)
                                                : locator_->WriteOffset(id);
     if (!off.ok()) {
-      if (first.ok()) first = off.status();
+      (*out)[i] = off.status().WithContext("writing page " + std::to_string(id.value));
       continue;
     }
-    char* data = FrameData(f);
+    char* data = FrameData(frames[i]);
     auto* h = reinterpret_cast<PageHeader*>(data);
     h->page_id = id.value;
     h->lsn = fr.lsn.load();
     h->checksum = PageChecksum(data, page_size_);
-    if (fr.dirty.exchange(false)) dirty_count_.fetch_sub(1);
-    io::IoRequest& r = reqs[n];
+    io::IoRequest r;
     r.op = io::IoRequest::Op::kWrite;
     r.file = file_;
     r.offset = off.value();
     r.buf = data;
     r.len = page_size_;
-    pages[n] = id;
-    n++;
+    reqs.push_back(r);
+    which.push_back(i);
   }
-  std::span<io::IoRequest> batch(reqs.data(), n);
-  (void)io_->Submit(batch);
-  size_t k = 0;
-  for (FrameId f : frames) {
-    Frame& fr = frame(f);
-    if (k >= n || pages[k] != fr.page) {
-      // Its offset could not be had: keep it dirty.
-      if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
-      continue;
-    }
-    const io::IoRequest& r = reqs[k++];
-    // Also for a page dropped meanwhile, and for a failed write: the
-    // locator learns that no write to this slot is in flight any more.
-    if (locator_ != nullptr) locator_->WriteDone(fr.page, r.offset, r.status.ok());
+  if (!gate.ok()) out->assign(frames.size(), gate);
+  if (!reqs.empty()) (void)io_->Submit(reqs);  // per-request statuses below
+  for (size_t k = 0; k < reqs.size(); k++) {
+    size_t i = which[k];
+    FrameHeader& fr = frame(frames[i]);
+    PageId id{fr.page.load(std::memory_order_relaxed)};
+    const io::IoRequest& r = reqs[k];
+    if (locator_ != nullptr) locator_->WriteDone(id, r.offset, r.status.ok());
     if (r.status.ok()) {
       writes_.fetch_add(1, std::memory_order_relaxed);
       bytes_written_.fetch_add(page_size_, std::memory_order_relaxed);
-    } else {
-      if (!fr.dirty.exchange(true)) dirty_count_.fetch_add(1);
-      if (first.ok()) {
-        first = r.status.WithContext("writing page " + std::to_string(fr.page.value));
+      // Nobody dirtied it meanwhile: the caller's shared latch kept
+      // writers out.
+      if (fr.dirty.exchange(false, std::memory_order_relaxed)) {
+        dirty_count_.fetch_sub(1, std::memory_order_relaxed);
       }
+    } else {
+      (*out)[i] = r.status.WithContext("writing page " + std::to_string(id.value));
     }
   }
-  return first;
+  for (size_t i = 0; i < frames.size(); i++) {
+    FrameHeader& fr = frame(frames[i]);
+    if ((*out)[i].ok()) {
+      if (fr.write_failed.exchange(false, std::memory_order_relaxed)) {
+        unwritable_count_.fetch_sub(1, std::memory_order_relaxed);
+      }
+    } else {
+      write_failures_.fetch_add(1, std::memory_order_relaxed);
+      if (!fr.write_failed.exchange(true, std::memory_order_relaxed)) {
+        unwritable_count_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    fr.writing.store(false, std::memory_order_release);
+  }
 }
 
 Status BufferPool::FlushAll() {
   const size_t kBatch = 128;
-  std::vector<FrameId> dirty;
-  {
-    // Write-backs of evicted pages finish first, so that when FlushAll
-    // returns every page written so far has reached the locator.
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return evict_writes_ == 0; });
-    for (uint32_t i = 0; i < num_frames_; i++) {
-      Frame& fr = frames_[i];
-      if (fr.state == Frame::State::kReady && !fr.writing && fr.dirty.load()) {
-        fr.writing = true;
-        fr.pins++;
-        dirty.push_back(FrameId{i});
-      }
-    }
-  }
   Status first;
-  for (size_t start = 0; start < dirty.size(); start += kBatch) {
-    std::span<const FrameId> batch(dirty.data() + start,
-                                   std::min(kBatch, dirty.size() - start));
-    if (first.ok()) {
-      for (FrameId f : batch) frame(f).latch.lock_shared();
-      first = WriteFrames(batch);
-      for (FrameId f : batch) frame(f).latch.unlock_shared();
+  std::vector<FrameId> batch;
+  std::vector<FrameId> later;  // latched by someone else, or being written
+  std::vector<Status> results;
+  auto write_batch = [&] {
+    if (batch.empty()) return;
+    WriteFrames(batch, &results);
+    for (size_t i = 0; i < batch.size(); i++) {
+      if (first.ok() && !results[i].ok()) first = results[i];
+      frame(batch[i]).state.UnlockShared();
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    for (FrameId f : batch) {
-      frame(f).writing = false;
-      UnpinLocked(f);
+    batch.clear();
+  };
+  // Latches are only tried here, never waited for while others are held.
+  for (uint32_t i = 0; i < num_frames_ && first.ok(); i++) {
+    FrameHeader& fr = frames_[i];
+    if (!fr.dirty.load(std::memory_order_relaxed)) continue;
+    if (!fr.state.TryShared()) {
+      later.push_back(FrameId{i});
+      continue;
     }
+    if (!fr.dirty.load(std::memory_order_relaxed) ||
+        fr.writing.exchange(true, std::memory_order_acquire)) {
+      fr.state.UnlockShared();
+      if (fr.dirty.load(std::memory_order_relaxed)) later.push_back(FrameId{i});
+      continue;
+    }
+    batch.push_back(FrameId{i});
+    if (batch.size() == kBatch) write_batch();
+  }
+  write_batch();
+  // One at a time, waiting: pages a writer held, and pages an eviction was
+  // writing (wait for that write, so that every page written so far has
+  // reached the locator when FlushAll returns).
+  for (size_t k = 0; k < later.size() && first.ok(); k++) {
+    FrameId f = later[k];
+    FrameHeader& fr = frame(f);
+    bool latched = false;
+    while ((latched = fr.state.LockShared())) {  // false: freed, nothing to write
+      if (!fr.writing.exchange(true, std::memory_order_acquire)) break;
+      fr.state.UnlockShared();
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    if (!latched) continue;
+    if (!fr.dirty.load(std::memory_order_relaxed)) {
+      fr.writing.store(false, std::memory_order_release);
+      fr.state.UnlockShared();
+      continue;
+    }
+    batch.push_back(f);
+    write_batch();
   }
   RINGDB_RETURN_IF_ERROR(first);
   return io_->Sync(file_);
@@ -169,7 +197,7 @@ Status BufferPool::FlushAll() {
 
 PoolStats BufferPool::stats() const {
   PoolStats s;
-  s.hits = hits_.load();
+  s.hits = hits_.Sum();
   s.misses = misses_.load();
   s.reads = reads_.load();
   s.writes = writes_.load();
@@ -178,9 +206,11 @@ PoolStats BufferPool::stats() const {
   s.bytes_written = bytes_written_.load();
   s.busy_waits = busy_waits_.load();
   s.dirty_pages = dirty_count_.load();
+  s.write_failures = write_failures_.load();
+  s.unwritable_pages = unwritable_count_.load();
   s.frames = num_frames_;
-  std::lock_guard<std::mutex> lock(mu_);
-  s.used_frames = used_frames_;
+  MutexLock lock(&free_mu_);
+  s.used_frames = num_frames_ - free_.size();
   return s;
 }
 

@@ -1,26 +1,42 @@
-// BufferPool::Frame: the per-frame header, kept apart from the aligned
-// page memory. Private to bufferpool/*.cc. See buffer_pool.cc for the
-// frame states and which lock guards which field.
+// FrameHeader: the per-frame header, kept apart from the aligned page
+// memory (one cache line per frame). Private to bufferpool/.
+//
+// Field rules:
+//   state    the latch and version word (page_state.h).
+//   page     the page the frame holds, kInvalidValue when free. Written
+//            only under the exclusive latch, before the frame is entered
+//            in the page table and after it is taken out, so a lookup that
+//            finds the frame can check the id; read racily by lookups and
+//            re-checked after latching.
+//   dirty    set by PageGuard::MarkDirty under the exclusive latch; cleared
+//            by a successful write-back, which holds a shared latch (so no
+//            writer can dirty the page meanwhile).
+//   lsn      the newest change's LSN; same rule as dirty.
+//   prefetched   read ahead and not yet fetched (the first Fetch is not
+//            counted as a hit: its read was counted as a miss).
+//   writing  a write-back of the page is in flight: whoever sets it (holding
+//            a shared latch) writes the page; others do not write it again.
+//   write_failed the last write-back of this page failed: eviction passes
+//            over it while clean victims exist (it stays dirty and cached).
 #pragma once
 
 #include <atomic>
-#include <shared_mutex>
+#include <cstdint>
 
-#include "bufferpool/buffer_pool.h"
+#include "bufferpool/page.h"
+#include "bufferpool/page_state.h"
 
 namespace ringdb {
 
-struct BufferPool::Frame {
-  enum class State : uint8_t { kFree, kLoading, kReady, kOrphan };
-  PageId page;                     // guarded by mu_
-  uint32_t pins = 0;               // guarded by mu_
-  State state = State::kFree;      // guarded by mu_
-  bool writing = false;            // guarded by mu_: write-back in flight
-  bool prefetched = false;         // guarded by mu_: read ahead, not yet used
-  Status load_status;              // guarded by mu_: why a load failed
-  std::atomic<bool> dirty{false};  // set under the exclusive latch
+struct alignas(64) FrameHeader {
+  PageState state;
+  std::atomic<uint64_t> page{PageId::kInvalidValue};
   std::atomic<Lsn> lsn{0};
-  std::shared_mutex latch;
+  std::atomic<bool> dirty{false};
+  std::atomic<bool> prefetched{false};
+  std::atomic<bool> write_failed{false};
+  std::atomic<bool> writing{false};
 };
+static_assert(sizeof(FrameHeader) == 64, "one cache line per frame header");
 
 }  // namespace ringdb

@@ -11,6 +11,12 @@
 // quickly; the pool evicts in batches, so its figures differ slightly.
 //
 // Single-threaded: one thread issues every request.
+//
+// --hits measures the hit path instead: a pool of --frames frames holds
+// frames / 2 pages created in memory (no reads), and --threads threads
+// fetch random pages among them (shared latch, read a word, release; or,
+// with --optimistic, FetchOptimistic + read + Validate) for --ops requests
+// each; it prints the total requests per second.
 #include <gflags/gflags.h>
 
 #include <chrono>
@@ -18,6 +24,8 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <random>
+#include <thread>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -42,6 +50,9 @@ DEFINE_double(theta, 0.99, "Zipfian skew");
 DEFINE_uint64(scan_len, 0, "pages per scan in the scan trace; 0 means 2 * frames");
 DEFINE_double(scan_share, 0.3, "share of the scan trace's accesses that belong to scans");
 DEFINE_uint64(seed, 42, "trace seed");
+DEFINE_bool(hits, false, "measure in-memory hits with --threads threads instead");
+DEFINE_uint32(threads, 1, "threads for --hits");
+DEFINE_bool(optimistic, false, "--hits through FetchOptimistic instead of shared latches");
 
 namespace ringdb::bench {
 namespace {
@@ -209,10 +220,88 @@ void PrintTable(const std::vector<RunResult>& rows, bool simulated) {
   }
 }
 
+// One thread's share of --hits: `ops` random fetches among `pages` pages.
+Status HitLoop(BufferPool* pool, uint64_t pages, uint64_t ops, uint64_t seed, uint64_t* sum) {
+  std::mt19937_64 rng(seed);
+  uint64_t local = 0;  // summed here, not in *sum: threads' sums share a line
+  for (uint64_t i = 0; i < ops; i++) {
+    PageId id{rng() % pages};
+    uint64_t stored;
+    if (FLAGS_optimistic) {
+      for (;;) {
+        Result<OptimisticGuard> o = pool->FetchOptimistic(id);
+        if (!o.ok()) return o.status();
+        std::memcpy(&stored, o->data() + kPageHeaderSize, sizeof(stored));
+        if (o->Validate()) break;
+      }
+    } else {
+      Result<PageGuard> g = pool->Fetch(id, LatchMode::kShared);
+      if (!g.ok()) return g.status();
+      std::memcpy(&stored, g->data() + kPageHeaderSize, sizeof(stored));
+    }
+    if (stored != id.value) return Status::Corruption("page " + std::to_string(id.value));
+    local += stored;
+  }
+  *sum = local;
+  return Status::OK();
+}
+
+int RunHits(io::IoBackend* io, io::FileId file) {
+  std::string notice;
+  Result<std::unique_ptr<BufferPool>> pool =
+      BufferPool::Create(PoolOptions(FLAGS_policy == "all" ? "clock" : FLAGS_policy), io, file,
+                         nullptr, &notice);
+  if (!pool.ok()) {
+    std::fprintf(stderr, "pool_bench: %s\n", pool.status().ToString().c_str());
+    return 1;
+  }
+  const uint64_t pages = FLAGS_frames / 2;
+  for (uint64_t p = 0; p < pages; ++p) {
+    Result<PageGuard> g = (*pool)->NewPage(PageId{p});
+    if (!g.ok()) return 1;
+    std::memcpy(g->mutable_data() + kPageHeaderSize, &p, sizeof(p));
+    g->MarkDirty(0);
+  }
+  std::vector<std::thread> threads;
+  std::vector<Status> status(FLAGS_threads);
+  std::vector<uint64_t> sums(FLAGS_threads, 0);
+  auto start = std::chrono::steady_clock::now();
+  for (uint32_t t = 0; t < FLAGS_threads; t++) {
+    threads.emplace_back([&, t] {
+      status[t] = HitLoop(pool->get(), pages, FLAGS_ops, FLAGS_seed + t, &sums[t]);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  double secs = Seconds(start);
+  for (const Status& s : status) {
+    if (!s.ok()) {
+      std::fprintf(stderr, "pool_bench: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  std::printf("hits  policy %s  frames %u  pages %llu  threads %u  %s  %.0f ops/s\n",
+              (*pool)->policy_name(), FLAGS_frames, static_cast<unsigned long long>(pages),
+              FLAGS_threads, FLAGS_optimistic ? "optimistic" : "shared",
+              FLAGS_threads * FLAGS_ops / secs);
+  return 0;
+}
+
 int Main() {
   if (FLAGS_frames < 2) {
     std::fprintf(stderr, "pool_bench: --frames must be at least 2\n");
     return 2;
+  }
+  if (FLAGS_hits) {
+    const std::string path = FLAGS_file + "/pool_bench." + std::to_string(getpid()) + ".dat";
+    int rc = 0;
+    Status s = WithPoolFile(path, io::OpenMode::kCreateReadWrite,
+                            [&](io::IoBackend* io, io::FileId file) {
+                              rc = RunHits(io, file);
+                              return Status::OK();
+                            });
+    unlink(path.c_str());
+    if (!s.ok()) std::fprintf(stderr, "pool_bench: %s\n", s.ToString().c_str());
+    return s.ok() ? rc : 1;
   }
   const uint64_t pages = FLAGS_pages != 0 ? FLAGS_pages : 10ull * FLAGS_frames;
   std::vector<std::string> policies =

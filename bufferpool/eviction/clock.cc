@@ -10,7 +10,9 @@
 // most two sweeps: the first clears every evictable frame's bit, the second
 // finds one. OnInsert/OnAccess/OnRemove are O(1).
 //
-// Thread-safety: none; called under the pool mutex.
+// Thread-safety: OnAccess from any thread at any time (it sets the
+// reference bit only when clear: a relaxed atomic store); the other methods
+// under the pool's policy serialization.
 #include "bufferpool/eviction/policy_util.h"
 
 namespace ringdb {
@@ -23,7 +25,7 @@ class ClockPolicy final : public EvictionPolicy {
   void Init(uint32_t num_frames) override {
     num_frames_ = num_frames;
     tracked_.assign(num_frames, 0);
-    referenced_.assign(num_frames, 0);
+    referenced_.Init(num_frames);
     hand_ = 0;
     num_tracked_ = 0;
   }
@@ -32,19 +34,20 @@ class ClockPolicy final : public EvictionPolicy {
     CheckFrame(frame, num_frames_);
     if (!tracked_[frame]) ++num_tracked_;
     tracked_[frame] = 1;
-    referenced_[frame] = 1;
+    referenced_.set(frame, 1);
   }
 
+  // An untracked frame's bit is harmless: OnInsert sets it anyway.
   void OnAccess(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
-    if (tracked_[frame]) referenced_[frame] = 1;
+    referenced_.SetIfDifferent(frame, 1);
   }
 
   void OnRemove(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
     if (tracked_[frame]) --num_tracked_;
     tracked_[frame] = 0;
-    referenced_[frame] = 0;
+    referenced_.set(frame, 0);
   }
 
   bool Victim(const FrameFilter& filter, FrameIndex* victim) override {
@@ -54,8 +57,8 @@ class ClockPolicy final : public EvictionPolicy {
       FrameIndex f = hand_;
       hand_ = hand_ + 1 == num_frames_ ? 0 : hand_ + 1;
       if (!tracked_[f] || !filter.CanEvict(f)) continue;
-      if (referenced_[f]) {
-        referenced_[f] = 0;
+      if (referenced_.get(f)) {
+        referenced_.set(f, 0);
         continue;
       }
       *victim = f;
@@ -67,7 +70,7 @@ class ClockPolicy final : public EvictionPolicy {
  private:
   uint32_t num_frames_ = 0;
   std::vector<uint8_t> tracked_;
-  std::vector<uint8_t> referenced_;
+  AtomicBytes referenced_;
   FrameIndex hand_ = 0;
   uint32_t num_tracked_ = 0;
 };

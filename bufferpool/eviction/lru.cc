@@ -1,12 +1,20 @@
 // LRU: evicts the least recently used unpinned frame.
 //
-// One FrameList ordered by recency: OnInsert and OnAccess move the frame to
-// the front, Victim walks from the back and names the first frame the filter
-// accepts. Every operation is O(1) except Victim, which is O(number of
-// refused frames it passes). Not scan resistant: a scan longer than the pool
-// replaces every page.
+// One FrameList ordered by recency: OnInsert and an access move the frame
+// to the front, Victim walks from the back and names the first frame the
+// filter accepts. Not scan resistant: a scan longer than the pool replaces
+// every page.
 //
-// Thread-safety: none; called under the pool mutex.
+// Accesses are recorded lock-free in an AccessBuffer and applied to the
+// list, in order, at the start of the next OnInsert, OnRemove or Victim. So
+// one thread's sequence is exact LRU (up to AccessBuffer::kSlots accesses
+// between evictions); with many threads, or more accesses than that, the
+// order is approximate: dropped accesses do not refresh their page.
+// OnInsert and OnRemove are O(1) plus the drain; Victim is O(number of
+// refused frames it passes) plus the drain.
+//
+// Thread-safety: OnAccess from any thread at any time; the other methods
+// under the pool's policy serialization.
 #include "bufferpool/eviction/policy_util.h"
 
 namespace ringdb {
@@ -23,6 +31,7 @@ class LruPolicy final : public EvictionPolicy {
 
   void OnInsert(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
+    ApplyAccesses();
     if (list_.contains(frame)) {
       list_.MoveToFront(frame);
     } else {
@@ -32,15 +41,17 @@ class LruPolicy final : public EvictionPolicy {
 
   void OnAccess(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
-    if (list_.contains(frame)) list_.MoveToFront(frame);
+    accesses_.Record(frame);
   }
 
   void OnRemove(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
+    ApplyAccesses();
     if (list_.contains(frame)) list_.Remove(frame);
   }
 
   bool Victim(const FrameFilter& filter, FrameIndex* victim) override {
+    ApplyAccesses();
     for (FrameIndex f = list_.back(); f != FrameList::kNil; f = list_.toward_front(f)) {
       if (filter.CanEvict(f)) {
         *victim = f;
@@ -51,8 +62,15 @@ class LruPolicy final : public EvictionPolicy {
   }
 
  private:
+  void ApplyAccesses() {
+    accesses_.Drain([this](FrameIndex f) {
+      if (list_.contains(f)) list_.MoveToFront(f);
+    });
+  }
+
   uint32_t num_frames_ = 0;
   FrameList list_;
+  AccessBuffer accesses_;
 };
 
 }  // namespace

@@ -28,7 +28,13 @@
 // moves by at most a step or two to keep the old sublist at its share, so
 // every operation is O(1) except Victim, which is O(refused frames passed).
 //
-// Thread-safety: none; called under the pool mutex.
+// Accesses are recorded lock-free in an AccessBuffer and applied, in order
+// (each one ticking the request clock), at the start of the next OnInsert,
+// OnRemove or Victim: exact for one thread's sequence of up to
+// AccessBuffer::kSlots accesses between those calls, approximate beyond.
+//
+// Thread-safety: OnAccess from any thread at any time; the other methods
+// under the pool's policy serialization.
 #include <algorithm>
 
 #include "bufferpool/eviction/policy_util.h"
@@ -58,6 +64,7 @@ class MidpointPolicy final : public EvictionPolicy {
 
   void OnInsert(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
+    ApplyAccesses();
     if (list_.contains(frame)) Unlink(frame);
     list_.InsertBefore(old_head_, frame);
     old_[frame] = 1;
@@ -69,6 +76,35 @@ class MidpointPolicy final : public EvictionPolicy {
 
   void OnAccess(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
+    accesses_.Record(frame);
+  }
+
+  void OnRemove(FrameIndex frame) override {
+    CheckFrame(frame, num_frames_);
+    ApplyAccesses();
+    if (!list_.contains(frame)) return;
+    Unlink(frame);
+    Rebalance();
+  }
+
+  bool Victim(const FrameFilter& filter, FrameIndex* victim) override {
+    ApplyAccesses();
+    for (FrameIndex f = list_.back(); f != FrameList::kNil; f = list_.toward_front(f)) {
+      if (filter.CanEvict(f)) {
+        *victim = f;
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  void ApplyAccesses() {
+    accesses_.Drain([this](FrameIndex f) { Access(f); });
+  }
+
+  // One access to `frame`, in request order.
+  void Access(FrameIndex frame) {
     if (!list_.contains(frame)) return;
     ++requests_;
     if (!old_[frame]) {
@@ -81,24 +117,6 @@ class MidpointPolicy final : public EvictionPolicy {
     Rebalance();
   }
 
-  void OnRemove(FrameIndex frame) override {
-    CheckFrame(frame, num_frames_);
-    if (!list_.contains(frame)) return;
-    Unlink(frame);
-    Rebalance();
-  }
-
-  bool Victim(const FrameFilter& filter, FrameIndex* victim) override {
-    for (FrameIndex f = list_.back(); f != FrameList::kNil; f = list_.toward_front(f)) {
-      if (filter.CanEvict(f)) {
-        *victim = f;
-        return true;
-      }
-    }
-    return false;
-  }
-
- private:
   // Takes `frame` out of the list and out of its sublist.
   void Unlink(FrameIndex frame) {
     if (old_[frame]) {
@@ -136,6 +154,7 @@ class MidpointPolicy final : public EvictionPolicy {
   uint32_t old_len_ = 0;
   uint64_t requests_ = 0;  // OnInsert and OnAccess calls so far
   uint32_t window_ = 1;
+  AccessBuffer accesses_;
 };
 
 }  // namespace

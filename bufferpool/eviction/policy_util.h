@@ -19,13 +19,22 @@
 // - Victim examines each tracked frame a bounded number of times and returns
 //   false exactly when no tracked frame passes the filter.
 //
-// Thread-safety: none; the pool calls policies under its mutex.
+// - OnAccess may run on many threads at once, concurrently with the other
+//   methods (see eviction_policy.h): it touches only atomics, with relaxed
+//   loads and a store only when the value changes (AtomicBytes), or
+//   records the access in an AccessBuffer that the serialized methods
+//   drain.
+//
+// Thread-safety: FrameList none (used under the policy's serialization);
+// AtomicBytes and AccessBuffer as stated on each.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "bufferpool/striped_counter.h"
 #include "io/check.h"
 #include "ringdb/eviction_policy.h"
 
@@ -109,6 +118,75 @@ class FrameList {
   FrameIndex front_ = kNil;
   FrameIndex back_ = kNil;
   uint32_t size_ = 0;
+};
+
+// One byte per frame that OnAccess may set from any thread while the
+// serialized methods read and write it: relaxed atomics (a lost update is a
+// lost hint, never a broken structure).
+class AtomicBytes {
+ public:
+  void Init(uint32_t n) {
+    bytes_ = std::make_unique<std::atomic<uint8_t>[]>(n);
+    for (uint32_t i = 0; i < n; i++) bytes_[i].store(0, std::memory_order_relaxed);
+  }
+  uint8_t get(FrameIndex f) const { return bytes_[f].load(std::memory_order_relaxed); }
+  void set(FrameIndex f, uint8_t v) { bytes_[f].store(v, std::memory_order_relaxed); }
+  // Stores only when the value differs, so a hot frame's hits write nothing.
+  void SetIfDifferent(FrameIndex f, uint8_t v) {
+    if (get(f) != v) set(f, v);
+  }
+
+ private:
+  std::unique_ptr<std::atomic<uint8_t>[]> bytes_;
+};
+
+// Accesses recorded without a lock, for the list-ordered policies (lru,
+// midpoint) that cannot reorder their list in OnAccess: each thread appends
+// to one of kStripes small rings (picked by ThreadStripe()), and the
+// policy's serialized methods Drain() them, in order per ring, before they
+// look at the list. Lossy on purpose, like Caffeine's read buffers: a full
+// ring, or a ring another thread is appending to at that instant, drops the
+// access (so a hot page that stays hot costs no write once its ring is
+// full, until the next drain). One thread's accesses are replayed exactly
+// in order as long as fewer than kSlots come between drains.
+//
+// Thread-safety: Record() from any thread; Drain() by one thread at a time
+// (the policy's serialization).
+class AccessBuffer {
+ public:
+  static constexpr uint32_t kStripes = 16;
+  static constexpr uint32_t kSlots = 128;
+
+  void Record(FrameIndex f) {
+    Stripe& s = stripes_[ThreadStripe() % kStripes];
+    uint32_t tail = s.tail.load(std::memory_order_relaxed);
+    if (tail - s.head.load(std::memory_order_acquire) >= kSlots) return;  // full
+    if (!s.tail.compare_exchange_strong(tail, tail + 1, std::memory_order_relaxed)) return;
+    s.slots[tail % kSlots].store(f + 1, std::memory_order_release);
+  }
+
+  // Calls fn(frame) for each recorded access.
+  template <typename Fn>
+  void Drain(Fn&& fn) {
+    for (Stripe& s : stripes_) {
+      uint32_t head = s.head.load(std::memory_order_relaxed);
+      const uint32_t tail = s.tail.load(std::memory_order_acquire);
+      for (; head != tail; head++) {
+        uint32_t v = s.slots[head % kSlots].exchange(0, std::memory_order_acquire);
+        if (v == 0) break;  // claimed but not written yet: next drain
+        fn(static_cast<FrameIndex>(v - 1));
+      }
+      s.head.store(head, std::memory_order_release);
+    }
+  }
+
+ private:
+  struct alignas(64) Stripe {
+    std::atomic<uint32_t> head{0};  // written by Drain
+    std::atomic<uint32_t> tail{0};  // claimed by Record
+    std::atomic<uint32_t> slots[kSlots] = {};  // frame + 1; 0 = empty
+  };
+  Stripe stripes_[kStripes];
 };
 
 // Aborts when `frame` is outside [0, num_frames).

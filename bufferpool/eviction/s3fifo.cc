@@ -10,6 +10,10 @@
 // - Otherwise M's oldest frame is examined: a nonzero counter is decremented
 //   and the frame goes back to the front of M (a CLOCK with up to three
 //   extra passes); a zero counter makes it the victim.
+// - When neither finds one, S is walked once more whatever its size; the
+//   accessed frames it moves to M arrive with cleared counters, so M is
+//   asked again (without that last step Victim could answer false while
+//   such a frame was evictable).
 // Frames the filter refuses are passed over untouched. Each examination
 // either names the victim, moves a frame from S to M, or lowers a counter,
 // so Victim ends after O(4 * tracked frames) steps at worst; the other
@@ -26,7 +30,9 @@
 // once there to reach M. Workloads whose reuse distance exceeds S's
 // residence time lose some hits compared with the paper's version.
 //
-// Thread-safety: none; called under the pool mutex.
+// Thread-safety: OnAccess from any thread at any time (a relaxed atomic
+// counter that stops being written at kMaxFreq; a lost increment is a lost
+// hint); the other methods under the pool's policy serialization.
 #include <algorithm>
 
 #include "bufferpool/eviction/policy_util.h"
@@ -44,7 +50,7 @@ class S3FifoPolicy final : public EvictionPolicy {
     num_frames_ = num_frames;
     small_.Init(num_frames);
     main_.Init(num_frames);
-    freq_.assign(num_frames, 0);
+    freq_.Init(num_frames);
     small_target_ = std::max<uint32_t>(1, num_frames / 10);
   }
 
@@ -52,14 +58,14 @@ class S3FifoPolicy final : public EvictionPolicy {
     CheckFrame(frame, num_frames_);
     Unlink(frame);
     small_.PushFront(frame);
-    freq_[frame] = 0;
+    freq_.set(frame, 0);
   }
 
+  // An untracked frame's counter is harmless: OnInsert clears it.
   void OnAccess(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
-    if ((small_.contains(frame) || main_.contains(frame)) && freq_[frame] < kMaxFreq) {
-      ++freq_[frame];
-    }
+    uint8_t f = freq_.get(frame);
+    if (f < kMaxFreq) freq_.set(frame, f + 1);
   }
 
   void OnRemove(FrameIndex frame) override {
@@ -70,14 +76,17 @@ class S3FifoPolicy final : public EvictionPolicy {
   bool Victim(const FrameFilter& filter, FrameIndex* victim) override {
     if (small_.size() >= small_target_ && EvictFromSmall(filter, victim)) return true;
     if (EvictFromMain(filter, victim)) return true;
-    return EvictFromSmall(filter, victim);
+    if (EvictFromSmall(filter, victim)) return true;
+    // That walk of S may have moved accessed frames into M with cleared
+    // counters: they are evictable now.
+    return EvictFromMain(filter, victim);
   }
 
  private:
   void Unlink(FrameIndex frame) {
     if (small_.contains(frame)) small_.Remove(frame);
     if (main_.contains(frame)) main_.Remove(frame);
-    freq_[frame] = 0;
+    freq_.set(frame, 0);
   }
 
   // Walks S from its oldest frame; see the file comment.
@@ -86,35 +95,43 @@ class S3FifoPolicy final : public EvictionPolicy {
     while (f != FrameList::kNil) {
       FrameIndex newer = small_.toward_front(f);
       if (filter.CanEvict(f)) {
-        if (freq_[f] == 0) {
+        if (freq_.get(f) == 0) {
           *victim = f;
           return true;
         }
         small_.Remove(f);
         main_.PushFront(f);
-        freq_[f] = 0;
+        freq_.set(f, 0);
       }
       f = newer;
     }
     return false;
   }
 
-  // Walks M from its oldest frame. Frames given another pass go to the
-  // front, so the walk meets them again; refused frames stay where they are.
+  // Walks M in passes from its oldest frame. A pass visits exactly the
+  // frames M held when it began (a frame given another pass goes to the
+  // front, behind them); refused frames stay where they are. Every pass
+  // that meets an evictable frame lowers its counter, so after at most
+  // kMaxFreq + 1 passes one reaches zero, and a pass that meets none
+  // proves that M has no victim.
   bool EvictFromMain(const FrameFilter& filter, FrameIndex* victim) {
-    FrameIndex f = main_.back();
-    while (f != FrameList::kNil) {
-      FrameIndex newer = main_.toward_front(f);
-      if (filter.CanEvict(f)) {
-        if (freq_[f] == 0) {
-          *victim = f;
-          return true;
+    for (uint32_t pass = 0; pass <= kMaxFreq; ++pass) {
+      bool met_evictable = false;
+      FrameIndex f = main_.back();
+      for (uint32_t left = main_.size(); left > 0 && f != FrameList::kNil; --left) {
+        FrameIndex newer = main_.toward_front(f);
+        if (filter.CanEvict(f)) {
+          if (freq_.get(f) == 0) {
+            *victim = f;
+            return true;
+          }
+          met_evictable = true;
+          freq_.set(f, freq_.get(f) - 1);
+          main_.MoveToFront(f);
         }
-        --freq_[f];
-        main_.MoveToFront(f);
-        if (newer == FrameList::kNil) newer = f;
+        f = newer;
       }
-      f = newer;
+      if (!met_evictable) return false;
     }
     return false;
   }
@@ -123,7 +140,7 @@ class S3FifoPolicy final : public EvictionPolicy {
   uint32_t small_target_ = 1;
   FrameList small_;  // front: newest
   FrameList main_;   // front: newest
-  std::vector<uint8_t> freq_;
+  AtomicBytes freq_;
 };
 
 }  // namespace

@@ -11,7 +11,9 @@
 // used again leave first. Victim ends within two passes over the queue;
 // the other operations are O(1).
 //
-// Thread-safety: none; called under the pool mutex.
+// Thread-safety: OnAccess from any thread at any time (it sets the visited
+// bit only when clear: a relaxed atomic store); the other methods under the
+// pool's policy serialization.
 #include "bufferpool/eviction/policy_util.h"
 
 namespace ringdb {
@@ -24,7 +26,7 @@ class SievePolicy final : public EvictionPolicy {
   void Init(uint32_t num_frames) override {
     num_frames_ = num_frames;
     queue_.Init(num_frames);
-    visited_.assign(num_frames, 0);
+    visited_.Init(num_frames);
     hand_ = FrameList::kNil;
   }
 
@@ -32,12 +34,13 @@ class SievePolicy final : public EvictionPolicy {
     CheckFrame(frame, num_frames_);
     if (queue_.contains(frame)) Unlink(frame);
     queue_.PushFront(frame);
-    visited_[frame] = 0;
+    visited_.set(frame, 0);
   }
 
+  // An untracked frame's bit is harmless: OnInsert clears it.
   void OnAccess(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
-    if (queue_.contains(frame)) visited_[frame] = 1;
+    visited_.SetIfDifferent(frame, 1);
   }
 
   void OnRemove(FrameIndex frame) override {
@@ -52,12 +55,12 @@ class SievePolicy final : public EvictionPolicy {
       FrameIndex newer = queue_.toward_front(f);
       if (newer == FrameList::kNil) newer = queue_.back();
       if (filter.CanEvict(f)) {
-        if (!visited_[f]) {
+        if (!visited_.get(f)) {
           *victim = f;
           hand_ = newer == f ? FrameList::kNil : newer;
           return true;
         }
-        visited_[f] = 0;
+        visited_.set(f, 0);
       }
       f = newer;
     }
@@ -69,12 +72,12 @@ class SievePolicy final : public EvictionPolicy {
   void Unlink(FrameIndex frame) {
     if (hand_ == frame) hand_ = queue_.toward_front(frame);
     queue_.Remove(frame);
-    visited_[frame] = 0;
+    visited_.set(frame, 0);
   }
 
   uint32_t num_frames_ = 0;
   FrameList queue_;
-  std::vector<uint8_t> visited_;
+  AtomicBytes visited_;
   FrameIndex hand_;  // next frame Victim examines; kNil: start at the back
 };
 

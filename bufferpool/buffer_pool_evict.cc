@@ -1,0 +1,162 @@
+// BufferPool eviction: AllocateFrame and the batched, phased EvictBatch.
+// See buffer_pool.h for the protocol.
+//
+// One round of eviction:
+//   1. Under policy_mu_ (one evicting thread at a time), ask the policy for
+//      up to eviction_batch victims. Each is taken with a shared latch only
+//      if nobody holds it (never waiting); a clean one is upgraded to
+//      exclusive and freed at once, a dirty one is kept latched shared.
+//   2. With no pool mutex held, write the dirty ones together (behind the
+//      write gate). The shared latch keeps writers out, readers may join.
+//   3. Under policy_mu_ again, free each written page that is still clean
+//      and that nobody else latched meanwhile. A page whose write failed
+//      stays cached and dirty and is marked write_failed: later rounds pass
+//      over it while other victims exist.
+// AllocateFrame runs rounds until a frame is free. When no round frees
+// anything and some pages are marked write_failed, it retries their writes
+// once (space may have come back); if that fails too, the read fails with
+// the write error. When every frame is merely pinned it waits (up to 2 s).
+#include <chrono>
+#include <thread>
+
+#include "bufferpool/buffer_pool.h"
+#include "bufferpool/frame.h"
+#include "bufferpool/page_table.h"
+#include "io/check.h"
+
+namespace ringdb {
+
+struct BufferPool::EvictRound {
+  uint32_t named = 0;         // victims the policy named
+  uint32_t freed = 0;         // frames freed
+  uint32_t write_failed = 0;  // dirty victims whose write failed
+  Status write_error;         // the first of those failures
+};
+
+// Accepts frames nobody holds that this round has not named yet, and, on a
+// normal round, whose last write did not fail. Called by the policy under
+// policy_mu_.
+class BufferPool::VictimFilter final : public FrameFilter {
+ public:
+  VictimFilter(const FrameHeader* frames, const std::vector<uint8_t>* chosen,
+               bool retry_unwritable)
+      : frames_(frames), chosen_(chosen), retry_unwritable_(retry_unwritable) {}
+
+  bool CanEvict(FrameIndex f) const override {
+    if (f >= chosen_->size() || (*chosen_)[f] != 0) return false;
+    const FrameHeader& fr = frames_[f];
+    if (PageState::Latch(fr.state.Load()) != PageState::kUnlocked) return false;
+    return retry_unwritable_ || !fr.write_failed.load(std::memory_order_relaxed);
+  }
+
+ private:
+  const FrameHeader* frames_;
+  const std::vector<uint8_t>* chosen_;
+  bool retry_unwritable_;
+};
+
+Result<FrameId> BufferPool::AllocateFrame(bool may_wait) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  bool waited = false;
+  bool retried = false;
+  for (;;) {
+    FrameId f;
+    if (PopFree(&f)) {
+      RINGDB_CHECK(frame(f).state.TryClaimEvicted());
+      return f;
+    }
+    EvictRound round;
+    EvictBatch(/*retry_unwritable=*/false, &round);
+    if (round.freed > 0 || round.named > 0) continue;  // look again
+
+    if (!retried && unwritable_count_.load(std::memory_order_relaxed) > 0) {
+      retried = true;
+      EvictRound retry;
+      EvictBatch(/*retry_unwritable=*/true, &retry);
+      if (retry.freed > 0) continue;
+      if (retry.write_failed > 0) {
+        return retry.write_error.WithContext(
+            "buffer pool: no frame can be freed: " +
+            std::to_string(unwritable_count_.load(std::memory_order_relaxed)) + " of " +
+            std::to_string(num_frames_) +
+            " frames hold dirty pages that cannot be written and the others are in use");
+      }
+    }
+    if (!may_wait) return Status::Busy("buffer pool: no frame free for read-ahead");
+    if (!waited) {
+      waited = true;
+      busy_waits_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Busy("buffer pool: all " + std::to_string(num_frames_) +
+                          " frames stayed pinned for 2 s; use a larger pool or fewer threads");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round) {
+  // Phase 1: pick victims; free the clean ones, latch the dirty ones.
+  std::vector<FrameId> dirty;
+  {
+    MutexLock lock(&policy_mu_);
+    VictimFilter filter(frames_.get(), &chosen_, retry_unwritable);
+    std::vector<FrameIndex> named;
+    for (uint32_t n = 0; n < eviction_batch_; n++) {
+      FrameIndex v;
+      if (!policy_->Victim(filter, &v)) break;
+      RINGDB_CHECK(v < num_frames_ && chosen_[v] == 0);
+      chosen_[v] = 1;
+      named.push_back(v);
+      round->named++;
+      FrameId f{v};
+      FrameHeader& fr = frame(f);
+      if (!fr.state.TrySharedIfUnlocked()) continue;  // latched since
+      if (fr.dirty.load(std::memory_order_relaxed)) {
+        if (fr.writing.exchange(true, std::memory_order_acquire)) {
+          fr.state.UnlockShared();  // FlushAll is writing it
+        } else {
+          dirty.push_back(f);
+        }
+        continue;
+      }
+      if (!fr.state.TryUpgrade()) {
+        fr.state.UnlockShared();
+        continue;
+      }
+      policy_->OnRemove(v);
+      Unmap(PageId{fr.page.load(std::memory_order_relaxed)}, f);
+      round->freed++;
+      evictions_.fetch_add(1, std::memory_order_relaxed);
+    }
+    for (FrameIndex v : named) chosen_[v] = 0;
+  }
+  if (dirty.empty()) return;
+
+  // Phase 2: write the dirty victims together.
+  std::vector<Status> results;
+  WriteFrames(dirty, &results);
+
+  // Phase 3: free those that stayed clean and unused.
+  MutexLock lock(&policy_mu_);
+  for (size_t i = 0; i < dirty.size(); i++) {
+    FrameId f = dirty[i];
+    FrameHeader& fr = frame(f);
+    if (!results[i].ok()) {
+      round->write_failed++;
+      if (round->write_error.ok()) round->write_error = results[i];
+      fr.state.UnlockShared();
+      continue;
+    }
+    if (fr.dirty.load(std::memory_order_relaxed) || !fr.state.TryUpgrade()) {
+      fr.state.UnlockShared();
+      continue;
+    }
+    policy_->OnRemove(f.value);
+    Unmap(PageId{fr.page.load(std::memory_order_relaxed)}, f);
+    round->freed++;
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace ringdb
