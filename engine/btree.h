@@ -151,6 +151,11 @@ class BTree {
   // key only when the inline prefix does not decide.
   Status CompareKey(std::string_view search, const btree::KeyRef& k, int* cmp);
   Status FullKey(const btree::KeyRef& k, std::string* out);
+  // First slot whose key >= key (or > key with `upper`); *found when a
+  // slot's key equals `key`. Compares slot heads, reading a cell only on a
+  // tie that the key lengths do not decide.
+  Status SearchNode(const btree::NodeView& v, std::string_view key, bool upper, int* idx,
+                    bool* found);
   // First slot whose key >= key (or > key with `upper`).
   Status LeafSearch(const btree::NodeView& v, std::string_view key, bool upper, int* idx,
                     bool* found);
