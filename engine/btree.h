@@ -15,6 +15,14 @@
 // overflow pages. Readers never follow sibling links, so a writer holding a
 // parent exclusively owns the subtree's structure.
 //
+// Node search and trust: a search reads the slot array (a 4-byte key head
+// and the key length per slot, btree_format.h) and decodes a cell only on a
+// tie the lengths do not decide. FetchNode checks a node's header in
+// constant time (the fields the slot search relies on); the whole node is
+// checked by ValidateCells before a writer edits it, by Verify, and by
+// btree::VerifyNodePage, written to run once per read in a buffer-pool
+// read hook.
+//
 // Page reuse: the writer frees pages (merged nodes, replaced blobs) only
 // after releasing its latches and while holding free_gate_ exclusively.
 // Readers that remember page ids without holding a latch (MultiGet's

@@ -11,6 +11,9 @@
 
 namespace ringdb::btree {
 
+// Slots store the full key length in 16 bits.
+static_assert(kMaxKeySize <= 0xFFFF);
+
 namespace {
 
 char* Scratch(uint32_t page_size) {
@@ -64,6 +67,12 @@ Status NodeView::ValidateCells() const {
   }
   if (total + frag() != page_size_ - cell_start()) return Corrupt("cells overlap or leak space");
   return Status::OK();
+}
+
+Status VerifyNodePage(PageId id, const char* page, uint32_t page_size) {
+  uint16_t type = Load<uint16_t>(page + kNodeTypeOff);
+  if (type != kPageTypeLeaf && type != kPageTypeInner) return Status::OK();
+  return NodeView(page, page_size, id).ValidateCells();
 }
 
 Status NodeView::RawCell(int i, std::string_view* cell) const {

@@ -174,6 +174,12 @@ Status SearchSlots(const NodeView& v, std::string_view key, bool upper, TieCompa
   return Status::OK();
 }
 
+// The whole-node check for a page image just read from disk, meant for a
+// buffer-pool read hook (after the checksum, before any reader sees the
+// frame): ValidateCells() for leaf and inner pages, OK for any other page
+// type (meta and overflow pages are checked where they are read).
+Status VerifyNodePage(PageId id, const char* page, uint32_t page_size);
+
 // Parses one cell from raw bytes (used on cells not yet in a page).
 Status ParseLeafCell(std::string_view raw, PageId page, LeafCell* cell);
 Status ParseInnerCell(std::string_view raw, PageId page, InnerCell* cell);

@@ -319,6 +319,16 @@ TEST(BTreeNodeTest, ValidateCellsCatchesDamagedSlotFields) {
     for (uint32_t i = 0; i < d.size; ++i) p[i] = static_cast<char>(p[i] ^ 0x21);
     Status s = node.view().ValidateCells();
     EXPECT_TRUE(s.IsCorruption()) << d.what << ": " << s.ToString();
+    // The read-hook form of the check sees the same damage.
+    EXPECT_TRUE(btree::VerifyNodePage(PageId{3}, node.mutable_page(), kPage).IsCorruption());
+  }
+  {
+    Node node(false);
+    node.Rebuild(keys);
+    EXPECT_TRUE(btree::VerifyNodePage(PageId{3}, node.mutable_page(), kPage).ok());
+    // Pages that are not nodes are left to their own readers.
+    btree::Store<uint16_t>(node.mutable_page() + btree::kNodeTypeOff, btree::kPageTypeOverflowData);
+    EXPECT_TRUE(btree::VerifyNodePage(PageId{3}, node.mutable_page(), kPage).ok());
   }
   // A prefix longer than the limit is refused by the constant-time check.
   Node node(true);

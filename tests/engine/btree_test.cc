@@ -283,16 +283,22 @@ TEST(BTreeTest, KeyHeadEdgeCasesMatchStdMap) {
       Status s = h.tree->Get(key, &v);
       auto m = model.find(key);
       ASSERT_EQ(s.ok(), m != model.end()) << s.ToString();
-      if (m != model.end()) ASSERT_EQ(v, m->second);
+      if (m != model.end()) {
+        ASSERT_EQ(v, m->second);
+      }
       auto it = h.tree->NewIterator();
       it->Seek(key);
       auto lb = model.lower_bound(key);
       ASSERT_EQ(it->Valid(), lb != model.end());
-      if (lb != model.end()) ASSERT_EQ(it->key(), lb->first);
+      if (lb != model.end()) {
+        ASSERT_EQ(it->key(), lb->first);
+      }
       it->SeekForPrev(key);
       auto ub = model.upper_bound(key);
       ASSERT_EQ(it->Valid(), ub != model.begin());
-      if (ub != model.begin()) ASSERT_EQ(it->key(), std::prev(ub)->first);
+      if (ub != model.begin()) {
+        ASSERT_EQ(it->key(), std::prev(ub)->first);
+      }
     }
     if (op == 6000) {
       h.Reopen();
