@@ -15,6 +15,14 @@
 // overflow pages. Readers never follow sibling links, so a writer holding a
 // parent exclusively owns the subtree's structure.
 //
+// Node search and trust: a search reads the slot array (a 4-byte key head
+// and the key length per slot, btree_format.h) and decodes a cell only on a
+// tie the lengths do not decide. FetchNode checks a node's header in
+// constant time (the fields the slot search relies on); the whole node is
+// checked by ValidateCells before a writer edits it, by Verify, and by
+// btree::VerifyNodePage, written to run once per read in a buffer-pool
+// read hook.
+//
 // Page reuse: the writer frees pages (merged nodes, replaced blobs) only
 // after releasing its latches and while holding free_gate_ exclusively.
 // Readers that remember page ids without holding a latch (MultiGet's
@@ -151,6 +159,11 @@ class BTree {
   // key only when the inline prefix does not decide.
   Status CompareKey(std::string_view search, const btree::KeyRef& k, int* cmp);
   Status FullKey(const btree::KeyRef& k, std::string* out);
+  // First slot whose key >= key (or > key with `upper`); *found when a
+  // slot's key equals `key`. Compares slot heads, reading a cell only on a
+  // tie that the key lengths do not decide.
+  Status SearchNode(const btree::NodeView& v, std::string_view key, bool upper, int* idx,
+                    bool* found);
   // First slot whose key >= key (or > key with `upper`).
   Status LeafSearch(const btree::NodeView& v, std::string_view key, bool upper, int* idx,
                     bool* found);

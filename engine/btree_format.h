@@ -4,7 +4,9 @@
 // Every B+tree page starts, after the buffer pool's 24-byte PageHeader, with
 // a u16 page type. All integers are little-endian and unaligned (read and
 // written with memcpy). Frozen format: changing it needs a new
-// kMetaFormatVersion.
+// kMetaFormatVersion (version 1 had 2-byte slots holding only the cell
+// offset; version 2 added the key length and key head to each slot and the
+// node's prefix length; a tree of another version is refused at open).
 //
 // Meta page (at kPageHeaderSize):
 //    0 u16 type = kPageTypeMeta
@@ -19,13 +21,27 @@
 //    0 u16 type = kPageTypeLeaf | kPageTypeInner
 //    2 u16 level (0 for leaves, parent = child + 1)
 //    4 u16 slot count n
-//    6 u16 reserved (0)
+//    6 u16 prefix_len p: every key in the node begins with the same p bytes
+//          (the cells still hold whole keys); p <= MaxPrefixLen(page_size),
+//          0 in an empty node. Any p no longer than the keys' common prefix
+//          is valid: writers may leave it shorter than it could be.
 //    8 u32 cell_start: cells occupy [cell_start, page_size)
 //   12 u32 frag: bytes of dead cells inside [cell_start, page_size)
 //   16 u64 link0: leaf: previous leaf id; inner: leftmost child id
 //   24 u64 link1: leaf: next leaf id;     inner: unused (invalid id)
-//   32 u16 slot[n]: cell offsets, sorted by the cells' keys
+//   32 slot[n], kSlotSize = 8 bytes each, sorted by the cells' keys:
+//        0 u16 cell offset
+//        2 u16 full key length (of the whole key, also when it overflows)
+//        4 u32 key head: key bytes [p, p + 4) read as a big-endian number,
+//              zero bytes standing in past the key's end (KeyHead())
 // Free space lies between the end of the slot array and cell_start.
+//
+// Search compares the search key's head with the slot heads as integers:
+// heads are ordered like the keys (a < b implies head(a) <= head(b)), so a
+// differing head decides. On equal heads, when either key ends within the
+// head (length <= p + 4) the shorter key is a prefix of the longer and the
+// lengths decide; only otherwise is the cell read. The search key is first
+// compared with the node's prefix (the first p bytes of cell 0's key).
 //
 // Leaf cell:
 //    u8  flags (kCellKeyOverflow, kCellValueOverflow)
@@ -42,7 +58,7 @@
 //    u64 child id
 //    [key overflow: u32 full key length, u64 key blob id]
 //    k key bytes
-// A cell never exceeds MaxCellSize(page_size) = usable/4 - 2 bytes, so every
+// A cell never exceeds MaxCellSize(page_size) = usable/4 - 8 bytes, so every
 // node holds at least 4 cells. Keys longer than MaxInlineKey keep a
 // KeyPrefixLen-byte prefix inline and the full key in a blob; values spill to
 // a blob when the whole cell would not fit.
@@ -82,7 +98,7 @@ inline constexpr uint16_t kPageTypeInner = 0xB102;
 inline constexpr uint16_t kPageTypeOverflowIndex = 0xB103;
 inline constexpr uint16_t kPageTypeOverflowData = 0xB104;
 
-inline constexpr uint16_t kMetaFormatVersion = 1;
+inline constexpr uint16_t kMetaFormatVersion = 2;
 inline constexpr uint64_t kMetaFormatTag = 0x65727462676e6972ull;  // "ringbtre"
 inline constexpr uint32_t kMaxHeight = 32;
 
@@ -100,12 +116,18 @@ inline constexpr uint32_t kNodeOff = kPageHeaderSize;
 inline constexpr uint32_t kNodeTypeOff = kNodeOff + 0;
 inline constexpr uint32_t kNodeLevelOff = kNodeOff + 2;
 inline constexpr uint32_t kNodeCountOff = kNodeOff + 4;
+inline constexpr uint32_t kNodePrefixLenOff = kNodeOff + 6;
 inline constexpr uint32_t kNodeCellStartOff = kNodeOff + 8;
 inline constexpr uint32_t kNodeFragOff = kNodeOff + 12;
 inline constexpr uint32_t kNodeLink0Off = kNodeOff + 16;
 inline constexpr uint32_t kNodeLink1Off = kNodeOff + 24;
 inline constexpr uint32_t kSlotArrayOff = kNodeOff + 32;
-inline constexpr uint32_t kSlotSize = 2;
+inline constexpr uint32_t kSlotSize = 8;
+// Field offsets within a slot.
+inline constexpr uint32_t kSlotCellOff = 0;
+inline constexpr uint32_t kSlotKeyLenOff = 2;
+inline constexpr uint32_t kSlotHeadOff = 4;
+inline constexpr uint32_t kKeyHeadSize = 4;
 
 inline constexpr uint8_t kCellKeyOverflow = 1;
 inline constexpr uint8_t kCellValueOverflow = 2;
@@ -138,6 +160,11 @@ inline constexpr uint32_t MaxInlineKey(uint32_t page_size) {
 inline constexpr uint32_t KeyPrefixLen(uint32_t page_size) {
   return MaxInlineKey(page_size) - kKeyOverflowFields;
 }
+// Longest node prefix: the head bytes of an overflowed key must lie in its
+// inline part.
+inline constexpr uint32_t MaxPrefixLen(uint32_t page_size) {
+  return KeyPrefixLen(page_size) - kKeyHeadSize;
+}
 inline constexpr uint32_t DataPageCapacity(uint32_t page_size) {
   return page_size - kOvfDataOff;
 }
@@ -154,6 +181,22 @@ inline T Load(const char* p) {
 template <typename T>
 inline void Store(char* p, T v) {
   std::memcpy(p, &v, sizeof(T));
+}
+
+// The head of `key` after a prefix of p bytes: bytes [p, p + 4) as a
+// big-endian number, zero where the key has ended. Require: p <= key.size()
+// or the caller accepts a zero head (keys shorter than the prefix never
+// reach a head comparison).
+inline uint32_t KeyHead(std::string_view key, uint32_t p) {
+  if (key.size() >= p + size_t{kKeyHeadSize}) {
+    return __builtin_bswap32(Load<uint32_t>(key.data() + p));
+  }
+  uint32_t h = 0;
+  for (uint32_t i = 0; i < kKeyHeadSize; ++i) {
+    h <<= 8;
+    if (p + i < key.size()) h |= static_cast<uint8_t>(key[p + i]);
+  }
+  return h;
 }
 
 }  // namespace ringdb::btree

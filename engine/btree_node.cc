@@ -11,6 +11,9 @@
 
 namespace ringdb::btree {
 
+// Slots store the full key length in 16 bits.
+static_assert(kMaxKeySize <= 0xFFFF);
+
 namespace {
 
 char* Scratch(uint32_t page_size) {
@@ -36,28 +39,83 @@ Status NodeView::Validate() const {
   uint32_t cs = cell_start();
   if (slots_end > cs || cs > page_size_) return Corrupt("bad slot count or cell_start");
   if (frag() > page_size_ - cs) return Corrupt("bad fragmentation count");
+  if (prefix_len() > MaxPrefixLen(page_size_)) return Corrupt("bad prefix length");
   if (t == kPageTypeInner && !link0().valid()) return Corrupt("inner node without leftmost child");
   return Status::OK();
 }
 
 Status NodeView::ValidateCells() const {
+  RINGDB_RETURN_IF_ERROR(Validate());
+  std::string_view prefix;
+  if (count() > 0) RINGDB_RETURN_IF_ERROR(Prefix(&prefix));
+  const uint32_t p = prefix_len();
   uint64_t total = 0;
   for (int i = 0; i < count(); ++i) {
-    std::string_view c;
-    RINGDB_RETURN_IF_ERROR(CellBytes(i, &c));
-    if (c.size() > MaxCellSize(page_size_)) return Corrupt("cell larger than the maximum");
-    total += c.size();
+    std::string_view raw;
+    RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
+    KeyRef key;
+    uint32_t size;
+    RINGDB_RETURN_IF_ERROR(ParseCellKey(raw, &key, &size));
+    if (size > MaxCellSize(page_size_)) return Corrupt("cell larger than the maximum");
+    total += size;
+    if (key.full_size() != SlotKeyLen(i)) return Corrupt("slot key length does not match its cell");
+    if (key.inline_key.substr(0, p) != prefix) return Corrupt("key does not share the node prefix");
+    if (key.overflow && key.inline_key.size() < p + kKeyHeadSize) {
+      return Corrupt("overflowed key too short for its head");
+    }
+    if (KeyHead(key.inline_key, p) != SlotHead(i)) return Corrupt("slot head does not match its key");
   }
   if (total + frag() != page_size_ - cell_start()) return Corrupt("cells overlap or leak space");
   return Status::OK();
 }
 
+Status VerifyNodePage(PageId id, const char* page, uint32_t page_size) {
+  uint16_t type = Load<uint16_t>(page + kNodeTypeOff);
+  if (type != kPageTypeLeaf && type != kPageTypeInner) return Status::OK();
+  return NodeView(page, page_size, id).ValidateCells();
+}
+
 Status NodeView::RawCell(int i, std::string_view* cell) const {
   if (i < 0 || i >= count()) return Corrupt("slot index out of range");
-  uint32_t off = Load<uint16_t>(p_ + kSlotArrayOff + kSlotSize * i);
+  uint32_t off = Load<uint16_t>(p_ + kSlotArrayOff + kSlotSize * i + kSlotCellOff);
   if (off < cell_start() || off >= page_size_) return Corrupt("slot offset out of bounds");
   // The exact size is known only after parsing; hand out the rest of the page.
   *cell = std::string_view(p_ + off, page_size_ - off);
+  return Status::OK();
+}
+
+Status NodeView::ParseCellKey(std::string_view raw, KeyRef* key, uint32_t* size) const {
+  if (is_leaf()) {
+    LeafCell c;
+    RINGDB_RETURN_IF_ERROR(ParseLeafCell(raw, id_, &c));
+    *key = c.key;
+    *size = c.size;
+  } else {
+    InnerCell c;
+    RINGDB_RETURN_IF_ERROR(ParseInnerCell(raw, id_, &c));
+    *key = c.key;
+    *size = c.size;
+  }
+  return Status::OK();
+}
+
+Status NodeView::KeyAt(int i, KeyRef* key) const {
+  std::string_view raw;
+  RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
+  uint32_t size;
+  return ParseCellKey(raw, key, &size);
+}
+
+Status NodeView::Prefix(std::string_view* prefix) const {
+  const uint32_t p = prefix_len();
+  if (p == 0) {
+    *prefix = {};
+    return Status::OK();
+  }
+  KeyRef k;
+  RINGDB_RETURN_IF_ERROR(KeyAt(0, &k));
+  if (k.inline_key.size() < p) return Corrupt("first key shorter than the node prefix");
+  *prefix = k.inline_key.substr(0, p);
   return Status::OK();
 }
 
@@ -144,16 +202,9 @@ Status NodeView::InnerCellAt(int i, InnerCell* cell) const {
 Status NodeView::CellBytes(int i, std::string_view* cell) const {
   std::string_view raw;
   RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
+  KeyRef key;
   uint32_t size;
-  if (is_leaf()) {
-    LeafCell c;
-    RINGDB_RETURN_IF_ERROR(ParseLeafCell(raw, id_, &c));
-    size = c.size;
-  } else {
-    InnerCell c;
-    RINGDB_RETURN_IF_ERROR(ParseInnerCell(raw, id_, &c));
-    size = c.size;
-  }
+  RINGDB_RETURN_IF_ERROR(ParseCellKey(raw, &key, &size));
   *cell = raw.substr(0, size);
   return Status::OK();
 }
@@ -224,6 +275,7 @@ void InitNode(char* page, uint32_t page_size, uint16_t type, uint16_t level, Pag
   Store<uint16_t>(page + kNodeTypeOff, type);
   Store<uint16_t>(page + kNodeLevelOff, level);
   Store<uint16_t>(page + kNodeCountOff, 0);
+  Store<uint16_t>(page + kNodePrefixLenOff, 0);
   Store<uint32_t>(page + kNodeCellStartOff, page_size);
   Store<uint32_t>(page + kNodeFragOff, 0);
   Store<uint64_t>(page + kNodeLink0Off, link0.value);
@@ -235,19 +287,62 @@ void SetLink1(char* page, PageId id) { Store<uint64_t>(page + kNodeLink1Off, id.
 
 namespace {
 
+char* SlotAt(char* page, int i) { return page + kSlotArrayOff + kSlotSize * i; }
+
+void WriteSlot(char* page, int i, uint32_t cell_off, const KeyRef& key, uint32_t p) {
+  char* s = SlotAt(page, i);
+  Store<uint16_t>(s + kSlotCellOff, static_cast<uint16_t>(cell_off));
+  Store<uint16_t>(s + kSlotKeyLenOff, static_cast<uint16_t>(key.full_size()));
+  Store<uint32_t>(s + kSlotHeadOff, KeyHead(key.inline_key, p));
+}
+
+uint32_t CellOffset(const char* page, int i) {
+  return Load<uint16_t>(page + kSlotArrayOff + kSlotSize * i + kSlotCellOff);
+}
+
+// Parses a cell the caller vouches for (the node passed ValidateCells()).
+KeyRef TrustedKey(const NodeView& v, std::string_view raw, uint32_t* size) {
+  KeyRef key;
+  uint32_t sz = 0;
+  RINGDB_CHECK(v.ParseCellKey(raw, &key, &sz).ok());
+  if (size != nullptr) *size = sz;
+  return key;
+}
+
+// The longest prefix a node holding `key` may have: the head of an
+// overflowed key must come from its inline bytes.
+uint32_t PrefixCap(const KeyRef& key, uint32_t page_size) {
+  size_t cap = key.inline_key.size();
+  if (key.overflow) cap = cap >= kKeyHeadSize ? cap - kKeyHeadSize : 0;
+  return static_cast<uint32_t>(std::min<size_t>(cap, MaxPrefixLen(page_size)));
+}
+
+uint32_t CommonPrefix(std::string_view a, std::string_view b, uint32_t limit) {
+  uint32_t n = static_cast<uint32_t>(std::min<size_t>({a.size(), b.size(), limit}));
+  uint32_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+// Sets the node prefix to p and recomputes every slot head.
+void RewriteHeads(char* page, uint32_t page_size, uint32_t p) {
+  Store<uint16_t>(page + kNodePrefixLenOff, static_cast<uint16_t>(p));
+  NodeView v(page, page_size, PageId{});
+  for (int i = 0; i < v.count(); ++i) {
+    std::string_view raw;
+    RINGDB_CHECK(v.RawCell(i, &raw).ok());
+    KeyRef key = TrustedKey(v, raw, nullptr);
+    Store<uint32_t>(SlotAt(page, i) + kSlotHeadOff, KeyHead(key.inline_key, p));
+  }
+}
+
 uint32_t CellSizeAt(const char* page, uint32_t page_size, int i) {
   NodeView v(page, page_size, PageId{});
   std::string_view raw;
-  Status s = v.RawCell(i, &raw);
-  RINGDB_CHECK(s.ok());
-  if (v.is_leaf()) {
-    LeafCell c;
-    RINGDB_CHECK(ParseLeafCell(raw, PageId{}, &c).ok());
-    return c.size;
-  }
-  InnerCell c;
-  RINGDB_CHECK(ParseInnerCell(raw, PageId{}, &c).ok());
-  return c.size;
+  RINGDB_CHECK(v.RawCell(i, &raw).ok());
+  uint32_t size;
+  TrustedKey(v, raw, &size);
+  return size;
 }
 
 void Compact(char* page, uint32_t page_size) {
@@ -257,10 +352,10 @@ void Compact(char* page, uint32_t page_size) {
   uint32_t pos = page_size;
   for (int i = 0; i < n; ++i) {
     uint32_t size = CellSizeAt(page, page_size, i);
-    uint32_t off = Load<uint16_t>(page + kSlotArrayOff + kSlotSize * i);
+    uint32_t off = CellOffset(page, i);
     pos -= size;
     std::memcpy(tmp + pos, page + off, size);
-    Store<uint16_t>(page + kSlotArrayOff + kSlotSize * i, static_cast<uint16_t>(pos));
+    Store<uint16_t>(SlotAt(page, i) + kSlotCellOff, static_cast<uint16_t>(pos));
   }
   std::memcpy(page + pos, tmp + pos, page_size - pos);
   Store<uint32_t>(page + kNodeCellStartOff, pos);
@@ -274,12 +369,21 @@ void InsertCell(char* page, uint32_t page_size, int i, std::string_view cell) {
   int n = v.count();
   RINGDB_CHECK(i >= 0 && i <= n);
   RINGDB_CHECK(v.FreeTotal() >= cell.size() + kSlotSize);
+  KeyRef key = TrustedKey(v, cell, nullptr);
+  uint32_t p = PrefixCap(key, page_size);
+  if (n > 0) {
+    std::string_view prefix;
+    RINGDB_CHECK(v.Prefix(&prefix).ok());
+    p = CommonPrefix(key.inline_key, prefix, p);
+    if (p < v.prefix_len()) RewriteHeads(page, page_size, p);
+  } else {
+    Store<uint16_t>(page + kNodePrefixLenOff, static_cast<uint16_t>(p));
+  }
   if (v.FreeContiguous() < cell.size() + kSlotSize) Compact(page, page_size);
   uint32_t cs = Load<uint32_t>(page + kNodeCellStartOff) - static_cast<uint32_t>(cell.size());
   std::memcpy(page + cs, cell.data(), cell.size());
-  char* slots = page + kSlotArrayOff;
-  std::memmove(slots + kSlotSize * (i + 1), slots + kSlotSize * i, kSlotSize * (n - i));
-  Store<uint16_t>(slots + kSlotSize * i, static_cast<uint16_t>(cs));
+  std::memmove(SlotAt(page, i + 1), SlotAt(page, i), kSlotSize * (n - i));
+  WriteSlot(page, i, cs, key, v.prefix_len());
   Store<uint32_t>(page + kNodeCellStartOff, cs);
   Store<uint16_t>(page + kNodeCountOff, static_cast<uint16_t>(n + 1));
 }
@@ -289,30 +393,43 @@ void RemoveCell(char* page, uint32_t page_size, int i) {
   int n = v.count();
   RINGDB_CHECK(i >= 0 && i < n);
   uint32_t size = CellSizeAt(page, page_size, i);
-  char* slots = page + kSlotArrayOff;
-  std::memmove(slots + kSlotSize * i, slots + kSlotSize * (i + 1), kSlotSize * (n - i - 1));
+  std::memmove(SlotAt(page, i), SlotAt(page, i + 1), kSlotSize * (n - i - 1));
   Store<uint16_t>(page + kNodeCountOff, static_cast<uint16_t>(n - 1));
   Store<uint32_t>(page + kNodeFragOff, v.frag() + size);
   if (n == 1) {
     Store<uint32_t>(page + kNodeCellStartOff, page_size);
     Store<uint32_t>(page + kNodeFragOff, 0);
+    Store<uint16_t>(page + kNodePrefixLenOff, 0);
   }
 }
 
 void RebuildNode(char* page, uint32_t page_size, std::span<const std::string_view> cells) {
-  char* tmp = Scratch(page_size);
-  uint32_t pos = page_size;
+  NodeView v(page, page_size, PageId{});
   uint64_t need = kSlotArrayOff + kSlotSize * cells.size();
   for (std::string_view c : cells) need += c.size();
   RINGDB_CHECK(need <= page_size);
+  // The keys are read before anything is written: cells may lie in `page`.
+  thread_local std::vector<KeyRef> keys;
+  keys.clear();
+  for (std::string_view c : cells) keys.push_back(TrustedKey(v, c, nullptr));
+  uint32_t p = 0;
+  if (!keys.empty()) {
+    p = PrefixCap(keys[0], page_size);
+    for (const KeyRef& k : keys) {
+      p = CommonPrefix(keys[0].inline_key, k.inline_key, std::min(p, PrefixCap(k, page_size)));
+    }
+  }
+  char* tmp = Scratch(page_size);
+  uint32_t pos = page_size;
   for (size_t i = 0; i < cells.size(); ++i) {
     pos -= static_cast<uint32_t>(cells[i].size());
     std::memcpy(tmp + pos, cells[i].data(), cells[i].size());
-    Store<uint16_t>(tmp + kSlotArrayOff + kSlotSize * i, static_cast<uint16_t>(pos));
+    WriteSlot(tmp, static_cast<int>(i), pos, keys[i], p);
   }
   std::memcpy(page + kSlotArrayOff, tmp + kSlotArrayOff, kSlotSize * cells.size());
   std::memcpy(page + pos, tmp + pos, page_size - pos);
   Store<uint16_t>(page + kNodeCountOff, static_cast<uint16_t>(cells.size()));
+  Store<uint16_t>(page + kNodePrefixLenOff, static_cast<uint16_t>(p));
   Store<uint32_t>(page + kNodeCellStartOff, pos);
   Store<uint32_t>(page + kNodeFragOff, 0);
 }

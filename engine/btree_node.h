@@ -8,13 +8,16 @@
 // use a thread-local scratch page.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "bufferpool/page.h"
 #include "engine/btree_format.h"
+#include "io/result.h"
 #include "ringdb/status.h"
 
 namespace ringdb::btree {
@@ -45,22 +48,29 @@ struct InnerCell {
 };
 
 // Read-only view of a node page. Validate() must succeed before the other
-// accessors are used; cell accessors check every offset and length.
+// accessors are used; it is what makes the slot accessors (SlotHead,
+// SlotKeyLen) safe. Cell accessors check every offset and length, so a
+// damaged cell gives Corruption, never a read outside the page.
 class NodeView {
  public:
   NodeView(const char* page, uint32_t page_size, PageId id)
       : p_(page), page_size_(page_size), id_(id) {}
 
-  // Checks the header: node type, slot count, cell_start and frag bounds.
+  // Constant time, on the header's cache line: node type, slot count,
+  // prefix length, cell_start and frag bounds. What a reader relies on.
   Status Validate() const;
-  // Parses every cell and checks that the cells exactly account for the
-  // cell area (no overlap). Writers call it before editing a node.
+  // Validate() plus every slot and cell: each cell parses inside the cell
+  // area, the cells exactly account for it (no overlap), and each slot's
+  // key length and head and the node prefix agree with the cell's key.
+  // Writers call it before editing a node; Verify calls it on every node.
   Status ValidateCells() const;
 
   uint16_t type() const { return Load<uint16_t>(p_ + kNodeTypeOff); }
   bool is_leaf() const { return type() == kPageTypeLeaf; }
   uint16_t level() const { return Load<uint16_t>(p_ + kNodeLevelOff); }
   int count() const { return Load<uint16_t>(p_ + kNodeCountOff); }
+  // Every key in the node begins with the same prefix_len() bytes.
+  uint32_t prefix_len() const { return Load<uint16_t>(p_ + kNodePrefixLenOff); }
   uint32_t cell_start() const { return Load<uint32_t>(p_ + kNodeCellStartOff); }
   uint32_t frag() const { return Load<uint32_t>(p_ + kNodeFragOff); }
   PageId link0() const { return PageId{Load<uint64_t>(p_ + kNodeLink0Off)}; }
@@ -75,6 +85,19 @@ class NodeView {
   uint32_t Capacity() const { return NodeCapacity(page_size_); }
   uint32_t Used() const { return Capacity() - FreeTotal(); }
 
+  // Slot fields of entry i. Require: Validate() passed, 0 <= i < count().
+  uint32_t SlotHead(int i) const {
+    return Load<uint32_t>(p_ + kSlotArrayOff + kSlotSize * i + kSlotHeadOff);
+  }
+  uint32_t SlotKeyLen(int i) const {
+    return Load<uint16_t>(p_ + kSlotArrayOff + kSlotSize * i + kSlotKeyLenOff);
+  }
+
+  // The node prefix: the first prefix_len() bytes of cell 0's key (empty
+  // when prefix_len() is 0). Corruption when cell 0 is damaged or shorter.
+  Status Prefix(std::string_view* prefix) const;
+  // The key of cell i (leaf or inner, by the node type).
+  Status KeyAt(int i, KeyRef* key) const;
   // The raw bytes of cell i (validated to lie inside the cell area).
   Status RawCell(int i, std::string_view* cell) const;
   Status LeafCellAt(int i, LeafCell* cell) const;
@@ -84,6 +107,10 @@ class NodeView {
   // Child i in [0, count()]: 0 is link0, i > 0 is cell i-1's child.
   Status ChildAt(int i, PageId* child) const;
 
+  // Parses raw cell bytes as a cell of this node's kind: its key and its
+  // encoded size.
+  Status ParseCellKey(std::string_view raw, KeyRef* key, uint32_t* size) const;
+
   Status Corrupt(std::string_view what) const;
 
  private:
@@ -91,6 +118,67 @@ class NodeView {
   uint32_t page_size_;
   PageId id_;
 };
+
+// Binary search of `key` among the node's keys by their slot heads (format
+// and reasoning in btree_format.h): sets *idx to the first slot whose key
+// is >= key (> key with `upper`) and *found when a slot's key equals key.
+// `tie(i, &cmp)` returns Status and sets cmp <0 / 0 / >0 as key compares
+// with slot i's key; it is called only when the heads are equal and both
+// keys go on past the head (it may read an overflowed key).
+//
+// The head comparisons hold only for a key that shares the node prefix.
+// That is checked after the search, on the cell the caller reads next (the
+// match, or the separator left of the chosen child), so it costs no extra
+// cache line; a key outside the prefix lands at 0 or count().
+// Require: v.Validate() passed.
+template <typename TieCompare>
+Status SearchSlots(const NodeView& v, std::string_view key, bool upper, TieCompare&& tie,
+                   int* idx, bool* found) {
+  const int n = v.count();
+  const uint32_t p = v.prefix_len();
+  const uint32_t head = KeyHead(key, p);
+  const size_t short_len = size_t{p} + kKeyHeadSize;
+  *found = false;
+  int lo = 0, hi = n;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    uint32_t h = v.SlotHead(mid);
+    int cmp;
+    if (head != h) {
+      cmp = head < h ? -1 : 1;
+    } else {
+      size_t stored = v.SlotKeyLen(mid);
+      if (std::min(key.size(), stored) <= short_len) {
+        cmp = key.size() < stored ? -1 : (key.size() > stored ? 1 : 0);
+      } else {
+        RINGDB_RETURN_IF_ERROR(tie(mid, &cmp));
+      }
+    }
+    if (cmp == 0) *found = true;
+    if (cmp > 0 || (upper && cmp == 0)) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  *idx = lo;
+  if (p == 0 || n == 0) return Status::OK();
+  KeyRef k;
+  RINGDB_RETURN_IF_ERROR(v.KeyAt(*found && !upper ? lo : (lo > 0 ? lo - 1 : 0), &k));
+  if (k.inline_key.size() < p) return v.Corrupt("key shorter than the node prefix");
+  size_t m = std::min<size_t>(key.size(), p);
+  int c = m == 0 ? 0 : std::memcmp(key.data(), k.inline_key.data(), m);
+  if (c == 0 && key.size() >= p) return Status::OK();
+  *found = false;  // outside the node's prefix: below or above every key
+  *idx = c < 0 || (c == 0 && key.size() < p) ? 0 : n;
+  return Status::OK();
+}
+
+// The whole-node check for a page image just read from disk, meant for a
+// buffer-pool read hook (after the checksum, before any reader sees the
+// frame): ValidateCells() for leaf and inner pages, OK for any other page
+// type (meta and overflow pages are checked where they are read).
+Status VerifyNodePage(PageId id, const char* page, uint32_t page_size);
 
 // Parses one cell from raw bytes (used on cells not yet in a page).
 Status ParseLeafCell(std::string_view raw, PageId page, LeafCell* cell);
@@ -109,13 +197,19 @@ void InitNode(char* page, uint32_t page_size, uint16_t type, uint16_t level, Pag
 void SetLink0(char* page, PageId id);
 void SetLink1(char* page, PageId id);
 
+// The mutators keep the slot heads and the prefix length right: they
+// require a node that passed ValidateCells() and cells of the node's kind
+// in key order (a broken requirement aborts).
+//
 // Inserts `cell` as slot i. Require: FreeTotal() >= cell.size() + kSlotSize.
-// Compacts the page when the contiguous gap is too small.
+// Compacts the page when the contiguous gap is too small; shortens the
+// prefix (rewriting every head) when the new key does not share it.
 void InsertCell(char* page, uint32_t page_size, int i, std::string_view cell);
-// Removes slot i (its bytes become fragmentation).
+// Removes slot i (its bytes become fragmentation). The prefix stays.
 void RemoveCell(char* page, uint32_t page_size, int i);
 // Rewrites the node with exactly `cells` (which may point into the page
-// itself), keeping type, level and links.
+// itself), keeping type, level and links; the prefix becomes the cells'
+// longest common prefix (capped at MaxPrefixLen).
 void RebuildNode(char* page, uint32_t page_size, std::span<const std::string_view> cells);
 
 // The split index s that balances bytes (cells and slots) between

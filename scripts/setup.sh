@@ -6,7 +6,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PACKAGES=(build-essential cmake ninja-build pkg-config
-          liburing-dev libxxhash-dev libgtest-dev librocksdb-dev
+          liburing-dev libxxhash-dev libgtest-dev librocksdb-dev liblmdb-dev
           libedit-dev libgflags-dev gnuplot-nox fio
           clang libclang-rt-14-dev  # clang: the libFuzzer targets
           python3 python3-pytest)   # the Python package and its tests

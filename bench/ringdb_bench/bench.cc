@@ -127,6 +127,12 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
       PrintPhaseLine(p);
       continue;
     }
+    if (variant == "disk" && !engine->HasBudget()) {
+      p.skip_reason = "no memory budget of its own (reads through the page cache)";
+      run.phases.push_back(p);
+      PrintPhaseLine(p);
+      continue;
+    }
     const size_t want_cache = variant == "disk" ? run.disk_cache_bytes : run.cache_bytes;
     if (plan.fresh_db || want_cache != open_cache) {
       s = engine->Close();

@@ -1,8 +1,11 @@
 #include "flags.h"
 
+#include "lmdb_engine.h"
+
 #include <gflags/gflags.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -15,7 +18,9 @@ DEFINE_string(benchmarks,
               "is >= mem_ratio x the budget (the DB is reopened for it). Names: fillseq, "
               "fillrandom, overwrite, fillsync, readrandom, multiget, readseq, seekrandom, "
               "readwhilewriting, deleterandom, ycsba..ycsbf");
-DEFINE_string(engines, "ringdb,rocksdb", "Engines to run, in order: ringdb, rocksdb");
+DEFINE_string(engines, "ringdb,rocksdb,lmdb",
+              "Engines to run, in order: ringdb, rocksdb, lmdb (lmdb: in-memory workloads only; "
+              "left out of the default when the bench was built without LMDB)");
 DEFINE_string(io_backends, "io_uring",
               "ringdb io backends to sweep: io_uring, pread, buffered (one row each)");
 DEFINE_string(policies, "clock",
@@ -93,7 +98,7 @@ void PrintHelp(const std::string& usage) {
 
 int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
   std::string usage =
-      "ringdb_bench [--flag=value ...]: ringdb and RocksDB side by side.\nWorkloads:\n";
+      "ringdb_bench [--flag=value ...]: ringdb, RocksDB and LMDB side by side.\nWorkloads:\n";
   for (const auto& [name, what] : WorkloadNames()) usage += "  " + name + ": " + what + "\n";
   for (int i = 1; i < *argc; i++) {
     const std::string a = (*argv)[i];
@@ -111,9 +116,23 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
   f->io_backends = SplitList(FLAGS_io_backends);
   f->policies = SplitList(FLAGS_policies);
   if (f->benchmarks.empty()) return Fail("--benchmarks is empty");
+  gflags::CommandLineFlagInfo engines_info;
+  const bool engines_default =
+      gflags::GetCommandLineFlagInfo("engines", &engines_info) && engines_info.is_default;
+  if (!HaveLmdb() && engines_default) {
+    std::erase(f->engines, std::string("lmdb"));
+    std::fprintf(stderr, "ringdb_bench: built without LMDB (liblmdb-dev): running ringdb and "
+                         "rocksdb only\n");
+  }
   if (f->engines.empty()) return Fail("--engines is empty");
   for (const std::string& e : f->engines) {
-    if (e != "ringdb" && e != "rocksdb") return Fail("unknown engine '" + e + "' in --engines");
+    if (e != "ringdb" && e != "rocksdb" && e != "lmdb") {
+      return Fail("unknown engine '" + e + "' in --engines");
+    }
+    if (e == "lmdb" && !HaveLmdb()) {
+      return Fail("--engines names lmdb, but this bench was built without LMDB (install "
+                  "liblmdb-dev and rebuild)");
+    }
   }
   if (f->io_backends.empty() || f->policies.empty()) {
     return Fail("--io_backends and --policies need at least one entry");

@@ -80,8 +80,12 @@ class KvEngine {
   // A stable row label naming the engine and its variant, e.g.
   // "ringdb[io_uring,clock]". Unique within a run.
   virtual std::string Name() const = 0;
-  // The engine family: "ringdb", "rocksdb".
+  // The engine family: "ringdb", "rocksdb", "lmdb".
   virtual std::string Kind() const = 0;
+  // False for an engine without a memory budget of its own (LMDB reads
+  // through the kernel page cache): the bench then skips its @disk phases,
+  // which are defined by the budget, and reports its page-cache growth.
+  virtual bool HasBudget() const { return true; }
   // The engine's version string.
   virtual std::string Version() const = 0;
   // The options the engine was configured with, for the JSON report.

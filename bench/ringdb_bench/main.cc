@@ -1,5 +1,5 @@
-// ringdb_bench: ringdb and RocksDB side by side on the same keys, values,
-// order, threads, memory budget and durability. See --help.
+// ringdb_bench: ringdb, RocksDB and LMDB side by side on the same keys,
+// values, order, threads, memory budget and durability. See --help.
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -14,6 +14,7 @@
 #include "flags.h"
 #include "keys.h"
 #include "kv_engine.h"
+#include "lmdb_engine.h"
 #include "report.h"
 #include "ringdb_engine.h"
 #include "rocksdb_engine.h"
@@ -44,6 +45,10 @@ std::string UtcNow() {
 
 bool MakeEngines(const BenchFlags& f, std::vector<std::unique_ptr<KvEngine>>* engines) {
   for (const std::string& e : f.engines) {
+    if (e == "lmdb") {
+      engines->push_back(NewLmdbEngine());
+      continue;
+    }
     if (e == "rocksdb") {
       RocksDbSettings rs;
       rs.buffered = f.rocksdb_buffered;
@@ -142,6 +147,7 @@ int Main(int argc, char** argv) {
   report.machine = GetMachineInfo();
   report.git_commit = GitCommit(RINGDB_BENCH_SOURCE_DIR);
   report.rocksdb_version = RocksDbVersion();
+  report.lmdb_version = LmdbVersion();
   report.ringdb_version = RingdbVersion();
   report.started_at = UtcNow();
   const auto t0 = std::chrono::steady_clock::now();

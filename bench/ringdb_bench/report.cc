@@ -91,10 +91,12 @@ void PrintWarnings(const RunReport& r, std::FILE* out) {
   }
 }
 
-void PrintRatios(const RunReport& r, std::FILE* out) {
+// One table of ringdb / base per workload, base being the first engine of
+// kind `base_kind`.
+void PrintRatiosTo(const RunReport& r, const char* base_kind, std::FILE* out) {
   const EngineRun* base = nullptr;
   for (const EngineRun& e : r.engines) {
-    if (e.kind == "rocksdb") {
+    if (e.kind == base_kind) {
       base = &e;
       break;
     }
@@ -128,6 +130,11 @@ void PrintRatios(const RunReport& r, std::FILE* out) {
   }
 }
 
+void PrintRatios(const RunReport& r, std::FILE* out) {
+  PrintRatiosTo(r, "rocksdb", out);
+  PrintRatiosTo(r, "lmdb", out);
+}
+
 void PrintTotals(const RunReport& r, std::FILE* out) {
   std::fprintf(out, "\nPer engine, whole run (open to close):\n");
   std::fprintf(out, "%-24s %12s %12s %12s %7s %11s %11s %11s %9s\n", "engine", "user wr MiB",
@@ -148,6 +155,10 @@ void PrintTotals(const RunReport& r, std::FILE* out) {
     if (backend != e.last_stats.text.end()) {
       std::fprintf(out, "  %s: io backend in use: %s\n", e.name.c_str(), backend->second.c_str());
     }
+    if (e.kind == "lmdb") {
+      std::fprintf(out, "  %s: no budget of its own; it caches in the kernel page cache (see pcd "
+                        "MiB: machine-wide), and its @disk phases are skipped\n", e.name.c_str());
+    }
     if (e.kind != "rocksdb") continue;
     auto it = e.describe.find("memtable_bytes_max_beyond_budget");
     if (it != e.describe.end()) {
@@ -167,11 +178,12 @@ void PrintReport(const RunReport& r, std::FILE* out) {
                static_cast<unsigned long long>(f.settings.num), f.key_size, f.value_size,
                f.settings.threads, f.settings.sync ? "true" : "false", f.cache_size / kMiB,
                DiskPhaseCacheBytes(f) / kMiB, f.mem_ratio);
-  std::fprintf(out, "machine: %d cpus, %.1f GiB, %s, %s; git %s; %s; rocksdb %s\n\n", r.machine.nproc,
-               r.machine.mem_total_bytes / kMiB / 1024, r.machine.kernel.c_str(),
+  std::fprintf(out, "machine: %d cpus, %.1f GiB, %s, %s; git %s; %s; rocksdb %s; lmdb %s\n\n",
+               r.machine.nproc, r.machine.mem_total_bytes / kMiB / 1024, r.machine.kernel.c_str(),
                r.machine.cpu_model.c_str(), r.git_commit.c_str(),
                r.ringdb_version.empty() ? "ringdb not built in" : r.ringdb_version.c_str(),
-               r.rocksdb_version.c_str());
+               r.rocksdb_version.c_str(),
+               r.lmdb_version.empty() ? "not built in" : r.lmdb_version.c_str());
   PrintPhases(r, out);
   PrintWarnings(r, out);
   PrintRatios(r, out);

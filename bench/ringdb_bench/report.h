@@ -20,6 +20,7 @@ struct RunReport {
   std::string git_commit;
   std::string ringdb_version;  // empty when ringdb was not built in
   std::string rocksdb_version;
+  std::string lmdb_version;  // empty when built without LMDB
   std::string started_at;      // UTC, ISO 8601
   double total_seconds = 0;
   const BenchFlags* flags = nullptr;

@@ -108,6 +108,12 @@ void WriteEngine(JsonWriter& j, const EngineRun& e) {
              " bytes) are allocated outside the block cache, on top of the shared budget; "
              "engine_stats.memtable.bytes shows their size at each phase boundary");
   }
+  if (e.kind == "lmdb") {
+    j.Key("memory_beyond_budget_note")
+        .Str("LMDB has no budget of its own: it reads through an mmap of its file, so its "
+             "cache is the kernel page cache; page_cache_delta_bytes (per phase and per run) "
+             "is its memory growth. Its @disk phases are skipped.");
+  }
   if (!e.error.empty()) j.Key("error").Str(e.error);
   j.Key("user_bytes_written").UInt(e.user_bytes_written);
   const int64_t dev_w = D(e.end.dev_write_bytes, e.start.dev_write_bytes);
@@ -152,6 +158,11 @@ bool WriteJson(const RunReport& r, const std::string& path, std::string* error) 
     j.Key("ringdb").Str(r.ringdb_version);
   }
   j.Key("rocksdb").Str(r.rocksdb_version);
+  if (r.lmdb_version.empty()) {
+    j.Key("lmdb").Null();
+  } else {
+    j.Key("lmdb").Str(r.lmdb_version);
+  }
   j.EndObject();
   j.Key("machine").BeginObject();
   j.Key("nproc").Num(r.machine.nproc);

@@ -194,6 +194,83 @@ TEST_P(BTreeModelTest, RandomOpsMatchStdMap) {
 
 INSTANTIATE_TEST_SUITE_P(BTreePageSizes, BTreeModelTest, ::testing::Values(4096u, 16384u));
 
+// Keys that stress the slot heads through the whole tree: shorter than
+// the head, zero and 0xFF bytes, a shared 4-byte start, and overflowed
+// keys equal in their inline part; Get, Seek and SeekForPrev against
+// std::map, across splits, merges and a reopen.
+TEST(BTreeTest, KeyHeadEdgeCasesMatchStdMap) {
+  Harness h(4096, 256);
+  ASSERT_TRUE(h.ok());
+  std::mt19937_64 rng(404);
+  const std::string alphabet("\x00\x01\x61\xfe\xff", 5);
+  const std::string long_stem(btree::MaxInlineKey(4096) + 20, 'L');
+  auto random_key = [&]() {
+    std::string k;
+    switch (rng() % 4) {
+      case 0:  // up to 5 bytes of a small binary alphabet
+        for (int j = static_cast<int>(rng() % 6); j > 0; --j) k.push_back(alphabet[rng() % 5]);
+        break;
+      case 1:
+        k = "user" + NumKey(rng() % 3000);
+        break;
+      case 2:
+        k = std::string("\xff\xff\x00\x00", 4);
+        for (int j = static_cast<int>(rng() % 4); j > 0; --j) k.push_back(alphabet[rng() % 5]);
+        break;
+      default:  // overflowed: the same inline part, different tails
+        k = long_stem + std::to_string(rng() % 50);
+        break;
+    }
+    return k;
+  };
+  std::map<std::string, std::string> model;
+  for (int op = 0; op < 12000; ++op) {
+    std::string key = random_key();
+    uint64_t r = rng() % 10;
+    if (r < 6) {
+      std::string v = MakeValue(rng, rng() % 120);
+      ASSERT_TRUE(h.tree->Put(key, v, h.lsn++).ok());
+      model[key] = v;
+    } else if (r < 8) {
+      bool existed;
+      ASSERT_TRUE(h.tree->Delete(key, h.lsn++, &existed).ok());
+      ASSERT_EQ(existed, model.erase(key) == 1);
+    } else {
+      std::string v;
+      Status s = h.tree->Get(key, &v);
+      auto m = model.find(key);
+      ASSERT_EQ(s.ok(), m != model.end()) << s.ToString();
+      if (m != model.end()) {
+        ASSERT_EQ(v, m->second);
+      }
+      auto it = h.tree->NewIterator();
+      it->Seek(key);
+      auto lb = model.lower_bound(key);
+      ASSERT_EQ(it->Valid(), lb != model.end());
+      if (lb != model.end()) {
+        ASSERT_EQ(it->key(), lb->first);
+      }
+      it->SeekForPrev(key);
+      auto ub = model.upper_bound(key);
+      ASSERT_EQ(it->Valid(), ub != model.begin());
+      if (ub != model.begin()) {
+        ASSERT_EQ(it->key(), std::prev(ub)->first);
+      }
+    }
+    if (op == 6000) {
+      h.Reopen();
+      ASSERT_TRUE(h.ok());
+    }
+  }
+  ExpectVerify(h.tree.get());
+  ExpectScansMatch(h.tree.get(), model);
+  for (const auto& [k, v] : model) {
+    std::string got;
+    ASSERT_TRUE(h.tree->Get(k, &got).ok());
+    ASSERT_EQ(got, v);
+  }
+}
+
 TEST(BTreeTest, LargeKeysAndValues) {
   for (uint32_t page_size : {4096u, 16384u}) {
     Harness h(page_size, 64);

@@ -1,0 +1,341 @@
+// Tests for the slotted node format (engine/btree_node.*): the key head
+// beside each slot, the node prefix, and the slot-only binary search
+// (SearchSlots) against std::lower_bound / std::upper_bound on short,
+// binary, prefix-sharing and overflowed keys; ValidateCells on damaged
+// slot fields.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/btree_format.h"
+#include "engine/btree_node.h"
+
+namespace ringdb::test {
+namespace {
+
+using btree::KeyHead;
+using btree::KeyRef;
+using btree::NodeView;
+
+constexpr uint32_t kPage = 4096;
+
+// One node page in memory and the full keys of its slots, in order.
+class Node {
+ public:
+  explicit Node(bool leaf) : page_(kPage, '\0'), leaf_(leaf) {
+    btree::InitNode(page_.data(), kPage, leaf ? btree::kPageTypeLeaf : btree::kPageTypeInner,
+                    leaf ? 0 : 1, leaf ? PageId{} : PageId{7}, PageId{});
+  }
+
+  NodeView view() const { return NodeView(page_.data(), kPage, PageId{3}); }
+  const std::vector<std::string>& keys() const { return keys_; }
+
+  // The cell for `key`: inline when it fits, else an overflowed key whose
+  // inline part is its first KeyPrefixLen bytes (as the B+tree writes it).
+  std::string Cell(const std::string& key) const {
+    KeyRef ref;
+    ref.inline_key = key;
+    ref.full_len = static_cast<uint32_t>(key.size());
+    if (key.size() > btree::MaxInlineKey(kPage)) {
+      ref.overflow = true;
+      ref.inline_key = std::string_view(key).substr(0, btree::KeyPrefixLen(kPage));
+      ref.blob = PageId{99};
+    }
+    std::string cell;
+    if (leaf_) {
+      btree::EncodeLeafCell(ref, false, "v", 1, PageId{}, &cell);
+    } else {
+      btree::EncodeInnerCell(ref, PageId{100 + keys_.size()}, &cell);
+    }
+    return cell;
+  }
+
+  // Inserts `key` at its sorted place. False when the node is full.
+  bool Insert(const std::string& key) {
+    auto it = std::lower_bound(keys_.begin(), keys_.end(), key);
+    std::string cell = Cell(key);
+    if (view().FreeTotal() < cell.size() + btree::kSlotSize) return false;
+    btree::InsertCell(page_.data(), kPage, static_cast<int>(it - keys_.begin()), cell);
+    keys_.insert(it, key);
+    return true;
+  }
+
+  void Remove(size_t i) {
+    btree::RemoveCell(page_.data(), kPage, static_cast<int>(i));
+    keys_.erase(keys_.begin() + static_cast<long>(i));
+  }
+
+  // Rewrites the node with `sorted` keys.
+  void Rebuild(const std::vector<std::string>& sorted) {
+    std::vector<std::string> cells;
+    for (const std::string& k : sorted) cells.push_back(Cell(k));
+    std::vector<std::string_view> views(cells.begin(), cells.end());
+    btree::RebuildNode(page_.data(), kPage, views);
+    keys_ = sorted;
+  }
+
+  // SearchSlots with a tie-breaker that knows the full keys; counts ties.
+  void Search(const std::string& key, bool upper, int* idx, bool* found) {
+    auto tie = [&](int i, int* cmp) {
+      ++ties_;
+      int c = key.compare(keys_[i]);
+      *cmp = c < 0 ? -1 : (c > 0 ? 1 : 0);
+      return Status::OK();
+    };
+    Status s = btree::SearchSlots(view(), key, upper, tie, idx, found);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  // Checks lower and upper bound and `found` for `key` against the model.
+  void ExpectSearch(const std::string& key) {
+    int lower, upper;
+    bool found_lower, found_upper;
+    Search(key, false, &lower, &found_lower);
+    Search(key, true, &upper, &found_upper);
+    auto lb = std::lower_bound(keys_.begin(), keys_.end(), key) - keys_.begin();
+    auto ub = std::upper_bound(keys_.begin(), keys_.end(), key) - keys_.begin();
+    bool present = lb != ub;
+    EXPECT_EQ(lower, lb) << Printable(key);
+    EXPECT_EQ(upper, ub) << Printable(key);
+    EXPECT_EQ(found_lower, present) << Printable(key);
+    EXPECT_EQ(found_upper, present) << Printable(key);
+  }
+
+  void ExpectValid() const {
+    Status s = view().ValidateCells();
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+
+  char* mutable_page() { return page_.data(); }
+  int ties() const { return ties_; }
+
+  static std::string Printable(const std::string& k) {
+    std::string out;
+    for (unsigned char c : k.substr(0, 40)) {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%02x", c);
+      out += buf;
+    }
+    return out + " (" + std::to_string(k.size()) + " B)";
+  }
+
+ private:
+  std::string page_;
+  bool leaf_;
+  std::vector<std::string> keys_;
+  int ties_ = 0;
+};
+
+std::string Bytes(std::initializer_list<int> b) {
+  std::string s;
+  for (int c : b) s.push_back(static_cast<char>(c));
+  return s;
+}
+
+TEST(BTreeNodeTest, KeyHeadIsBigEndianAndZeroPadded) {
+  EXPECT_EQ(KeyHead("abcd", 0), 0x61626364u);
+  EXPECT_EQ(KeyHead("abcdef", 2), 0x63646566u);
+  EXPECT_EQ(KeyHead("ab", 0), 0x61620000u);
+  EXPECT_EQ(KeyHead("", 0), 0u);
+  EXPECT_EQ(KeyHead("xyab", 2), 0x61620000u);
+  EXPECT_EQ(KeyHead(Bytes({0xff, 0x00, 0xff}), 0), 0xff00ff00u);
+  // Heads are ordered like the keys: a < b implies head(a) <= head(b).
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    std::string a, b;
+    for (int j = static_cast<int>(rng() % 7); j > 0; --j) a.push_back("\x00\x01\xfe\xff"[rng() % 4]);
+    for (int j = static_cast<int>(rng() % 7); j > 0; --j) b.push_back("\x00\x01\xfe\xff"[rng() % 4]);
+    if (b < a) std::swap(a, b);
+    uint32_t p = static_cast<uint32_t>(rng() % 3);
+    if (a.compare(0, p, b, 0, p) != 0 || a.size() < p) continue;  // not sharing a prefix of p
+    EXPECT_LE(KeyHead(a, p), KeyHead(b, p)) << Node::Printable(a) << " " << Node::Printable(b);
+  }
+}
+
+TEST(BTreeNodeTest, KeysShorterThanTheHead) {
+  // Keys that differ only by trailing zero bytes have equal heads; their
+  // lengths must order them without reading a cell.
+  std::vector<std::string> keys = {"", Bytes({0}), Bytes({0, 0}), Bytes({0, 0, 0}),
+                                   Bytes({0, 0, 0, 0}), "a", Bytes({'a', 0}), "ab",
+                                   "abc", "abcd", Bytes({'a', 'b', 'c', 'd', 0})};
+  for (bool leaf : {true, false}) {
+    Node node(leaf);
+    std::vector<std::string> order = keys;
+    std::shuffle(order.begin(), order.end(), std::mt19937(1));
+    for (const std::string& k : order) ASSERT_TRUE(node.Insert(k));
+    node.ExpectValid();
+    EXPECT_EQ(node.view().prefix_len(), 0u);
+    for (const std::string& k : keys) node.ExpectSearch(k);
+    for (const std::string& k : {std::string("b"), std::string("ab\x01", 3), std::string("abcd\0\0", 6)}) {
+      node.ExpectSearch(k);
+    }
+    EXPECT_LE(node.ties(), 6);  // only the 5-byte key and longer probes go past the head
+  }
+}
+
+TEST(BTreeNodeTest, KeysSharingTheirFirstFourBytes) {
+  Node node(true);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 60; ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "user%012d", i * 7);
+    keys.push_back(buf);
+  }
+  node.Rebuild(keys);
+  node.ExpectValid();
+  // The prefix covers the shared bytes, so the heads see the digits that differ.
+  EXPECT_GE(node.view().prefix_len(), 12u);
+  for (const std::string& k : keys) node.ExpectSearch(k);
+  int ties_before = node.ties();
+  for (int i = 0; i < 60 * 7; ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "user%012d", i);
+    node.ExpectSearch(buf);
+  }
+  EXPECT_EQ(node.ties(), ties_before);  // 16-byte keys end within prefix + head
+  // Keys outside the prefix land at either end.
+  for (const std::string& k : {std::string("user"), std::string("usea"), std::string("usez"),
+                               std::string("user0000000009"), std::string("user00000001"),
+                               std::string("zzzz"), std::string("")}) {
+    node.ExpectSearch(k);
+  }
+  // An insert that does not share the prefix shortens it and rewrites the heads.
+  ASSERT_TRUE(node.Insert("usex"));
+  node.ExpectValid();
+  EXPECT_EQ(node.view().prefix_len(), 3u);
+  for (const std::string& k : node.keys()) node.ExpectSearch(k);
+}
+
+TEST(BTreeNodeTest, BinaryKeysWithZeroAndFFBytes) {
+  std::mt19937_64 rng(11);
+  const std::string alphabet = Bytes({0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff});
+  for (bool leaf : {true, false}) {
+    Node node(leaf);
+    for (int i = 0; i < 150; ++i) {
+      std::string k = Bytes({0xff, 0x00});
+      for (int j = static_cast<int>(rng() % 6); j > 0; --j) k.push_back(alphabet[rng() % alphabet.size()]);
+      if (std::binary_search(node.keys().begin(), node.keys().end(), k)) continue;
+      if (!node.Insert(k)) break;
+    }
+    node.ExpectValid();
+    EXPECT_GE(node.view().prefix_len(), 2u);
+    for (const std::string& k : node.keys()) node.ExpectSearch(k);
+    for (int i = 0; i < 2000; ++i) {
+      std::string k;
+      for (int j = static_cast<int>(rng() % 8); j > 0; --j) k.push_back(alphabet[rng() % alphabet.size()]);
+      node.ExpectSearch(k);
+    }
+  }
+}
+
+TEST(BTreeNodeTest, OverflowedKeys) {
+  // Long keys keep only their first KeyPrefixLen bytes inline; the prefix
+  // may not reach past MaxPrefixLen, so the heads stay inline.
+  const size_t long_len = btree::MaxInlineKey(kPage) + 50;
+  std::string base(long_len, 'k');
+  std::vector<std::string> keys;
+  for (int i = 0; i < 3; ++i) {
+    std::string k = base;
+    k[btree::KeyPrefixLen(kPage) + 10] = static_cast<char>('a' + i);  // differ past the inline part
+    keys.push_back(k);
+  }
+  keys.push_back(base.substr(0, 40));  // a short key sharing the start
+  std::sort(keys.begin(), keys.end());
+  for (bool leaf : {true, false}) {
+    Node node(leaf);
+    node.Rebuild(keys);
+    node.ExpectValid();
+    EXPECT_LE(node.view().prefix_len(), btree::MaxPrefixLen(kPage));
+    for (const std::string& k : keys) node.ExpectSearch(k);
+    EXPECT_GT(node.ties(), 0);  // equal heads past the inline part need the full key
+    node.ExpectSearch(base);
+    node.ExpectSearch(base + "z");
+    node.ExpectSearch(base.substr(0, btree::KeyPrefixLen(kPage)));
+
+    Node all_long(leaf);
+    for (int i = 2; i >= 0; --i) ASSERT_TRUE(all_long.Insert(keys[static_cast<size_t>(i) + 1]));
+    all_long.ExpectValid();
+    EXPECT_EQ(all_long.view().prefix_len(), btree::MaxPrefixLen(kPage));
+    for (const std::string& k : keys) all_long.ExpectSearch(k);
+  }
+}
+
+// Random inserts, removes and rebuilds of keys drawn to collide often
+// (short, zero-padded, shared prefixes), checked against the sorted model.
+TEST(BTreeNodeTest, RandomizedSearchMatchesLowerBound) {
+  std::mt19937_64 rng(2026);
+  const std::string alphabet = Bytes({0x00, 0x01, 'a', 'b', 0xfe, 0xff});
+  auto random_key = [&](const std::string& stem) {
+    std::string k = stem.substr(0, rng() % (stem.size() + 1));
+    for (int j = static_cast<int>(rng() % 7); j > 0; --j) k.push_back(alphabet[rng() % alphabet.size()]);
+    if (rng() % 50 == 0) k += std::string(btree::MaxInlineKey(kPage) + rng() % 40, 'q');
+    return k;
+  };
+  for (int round = 0; round < 60; ++round) {
+    std::string stem;
+    for (int j = static_cast<int>(rng() % 9); j > 0; --j) stem.push_back(alphabet[rng() % alphabet.size()]);
+    Node node(round % 2 == 0);
+    for (int op = 0; op < 400; ++op) {
+      uint64_t what = rng() % 10;
+      if (what < 6) {
+        std::string k = random_key(stem);
+        if (!std::binary_search(node.keys().begin(), node.keys().end(), k)) (void)node.Insert(k);
+      } else if (what < 8 && !node.keys().empty()) {
+        node.Remove(rng() % node.keys().size());
+      } else if (what == 8) {
+        node.Rebuild(node.keys());
+      } else {
+        for (int q = 0; q < 20; ++q) node.ExpectSearch(random_key(stem));
+        for (const std::string& k : node.keys()) node.ExpectSearch(k);
+      }
+      if (op % 50 == 0) node.ExpectValid();
+      if (::testing::Test::HasFailure()) return;
+    }
+    node.ExpectValid();
+  }
+}
+
+TEST(BTreeNodeTest, ValidateCellsCatchesDamagedSlotFields) {
+  std::vector<std::string> keys = {"apple", "apricot", "banana", "blueberry", "cherry"};
+  struct Damage {
+    const char* what;
+    uint32_t offset;
+    uint32_t size;
+  };
+  const uint32_t slot1 = btree::kSlotArrayOff + btree::kSlotSize;
+  std::vector<Damage> damages = {
+      {"head", slot1 + btree::kSlotHeadOff, 4},
+      {"key length", slot1 + btree::kSlotKeyLenOff, 2},
+      {"prefix length", btree::kNodePrefixLenOff, 2},
+  };
+  for (const Damage& d : damages) {
+    Node node(true);
+    node.Rebuild(keys);
+    node.ExpectValid();
+    char* p = node.mutable_page() + d.offset;
+    for (uint32_t i = 0; i < d.size; ++i) p[i] = static_cast<char>(p[i] ^ 0x21);
+    Status s = node.view().ValidateCells();
+    EXPECT_TRUE(s.IsCorruption()) << d.what << ": " << s.ToString();
+    // The read-hook form of the check sees the same damage.
+    EXPECT_TRUE(btree::VerifyNodePage(PageId{3}, node.mutable_page(), kPage).IsCorruption());
+  }
+  {
+    Node node(false);
+    node.Rebuild(keys);
+    EXPECT_TRUE(btree::VerifyNodePage(PageId{3}, node.mutable_page(), kPage).ok());
+    // Pages that are not nodes are left to their own readers.
+    btree::Store<uint16_t>(node.mutable_page() + btree::kNodeTypeOff, btree::kPageTypeOverflowData);
+    EXPECT_TRUE(btree::VerifyNodePage(PageId{3}, node.mutable_page(), kPage).ok());
+  }
+  // A prefix longer than the limit is refused by the constant-time check.
+  Node node(true);
+  node.Rebuild(keys);
+  btree::Store<uint16_t>(node.mutable_page() + btree::kNodePrefixLenOff, 0xffff);
+  EXPECT_TRUE(node.view().Validate().IsCorruption());
+}
+
+}  // namespace
+}  // namespace ringdb::test
