@@ -69,7 +69,7 @@ if want tsan; then
   cmake --build build-tsan -j2
   # Lock-order reports between frame latches are known (tests/README.md);
   # TSAN_DETECT_DEADLOCKS=1 shows them. Data races are always reported.
-  if ! (cd build-tsan && TSAN_OPTIONS="detect_deadlocks=${TSAN_DETECT_DEADLOCKS:-0} second_deadlock_stack=1" \
+  if ! (cd build-tsan && TSAN_OPTIONS="detect_deadlocks=${TSAN_DETECT_DEADLOCKS:-1} second_deadlock_stack=1" \
           ctest -L concurrency --output-on-failure --timeout 1200 --repeat until-fail:3); then
     status=1
   fi
