@@ -445,10 +445,18 @@ std::vector<PageId> PageStore::PagesToMoveDown(uint64_t* target_slots) {
   // Superblocks, every live page, the next map and a little slack.
   uint64_t target = 2 + live + map_pages + 8;
   *target_slots = target;
-  std::vector<PageId> out;
+  // Only as many pages as there are free slots below the target to take
+  // them (a moved page takes the lowest free slot; without one it would
+  // land at the end of the file), the highest first.
+  const size_t room = static_cast<size_t>(
+      std::distance(free_slots_.begin(), free_slots_.lower_bound(target)));
+  std::vector<std::pair<uint64_t, uint64_t>> above;  // (slot, id)
   for (uint64_t id = 0; id < map_.size(); id++) {
-    if (live_[id] && map_[id] >= target) out.push_back(PageId{id});
+    if (live_[id] && map_[id] >= target) above.emplace_back(map_[id], id);
   }
+  std::sort(above.rbegin(), above.rend());
+  std::vector<PageId> out;
+  for (size_t i = 0; i < above.size() && i < room; i++) out.push_back(PageId{above[i].second});
   return out;
 }
 

@@ -67,8 +67,8 @@ if want tsan; then
   cmake -S "$ROOT" -B build-tsan -G Ninja -DRINGDB_SANITIZE=thread -DRINGDB_BUILD_BENCH=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build-tsan -j2
-  # Lock-order reports between frame latches are known (tests/README.md);
-  # TSAN_DETECT_DEADLOCKS=1 shows them. Data races are always reported.
+  # Deadlock detection on (TSAN_DETECT_DEADLOCKS=0 turns it off); data races
+  # are always reported.
   if ! (cd build-tsan && TSAN_OPTIONS="detect_deadlocks=${TSAN_DETECT_DEADLOCKS:-1} second_deadlock_stack=1" \
           ctest -L concurrency --output-on-failure --timeout 1200 --repeat until-fail:3); then
     status=1

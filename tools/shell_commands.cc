@@ -216,6 +216,17 @@ CommandResult CmdCheckpoint(ShellContext* ctx, const std::vector<Arg>&) {
   return PrintOk(ctx);
 }
 
+CommandResult CmdCompact(ShellContext* ctx, const std::vector<Arg>&) {
+  std::string before, after;
+  (void)ctx->db->GetProperty("ringdb.store.file_bytes", &before);
+  Status s = ctx->db->Compact();
+  if (!s.ok()) return FromStatus(s, "compact");
+  (void)ctx->db->GetProperty("ringdb.store.file_bytes", &after);
+  return WriteLine(ctx, "OK data file " + before + " -> " + after + " bytes")
+             ? CommandResult::Ok()
+             : WriteFailed();
+}
+
 CommandResult CmdBackup(ShellContext* ctx, const std::vector<Arg>& args) {
   DB::BackupInfo info;
   Status s = ctx->db->Backup(args[1].value, &info);
@@ -306,6 +317,8 @@ const std::vector<CommandSpec>& Commands() {
       {"salvage", "salvage DB point-in-time|skip [FILE]",
        "open DB past log damage (repairing it) and dump what is readable", 2, 3, false, CmdSalvage},
       {"verify", "verify", "check checksums and tree order; prints OK or the problems", 0, 0, true, CmdVerify},
+      {"compact", "compact", "move pages down and shrink the data file to the live data", 0, 0,
+       true, CmdCompact},
       {"backup", "backup DIR", "copy the open database into the new directory DIR while it is in use",
        1, 1, true, CmdBackup},
       {"help", "help", "list the commands", 0, 0, false, CmdHelp},

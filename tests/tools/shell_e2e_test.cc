@@ -97,6 +97,33 @@ TEST_F(ShellE2eTest, OneShotExitStatuses) {
   EXPECT_EQ(r.out.rfind("ringdb ", 0), 0u) << r.out;
 }
 
+TEST_F(ShellE2eTest, BackupAndCompact) {
+  std::string input;
+  for (int i = 0; i < 3000; i++) input += "put key" + std::to_string(i) + " " + std::string(300, 'v') + "\n";
+  for (int i = 0; i < 3000; i++) {
+    if (i % 10 != 0) input += "del key" + std::to_string(i) + "\n";
+  }
+  input += "checkpoint\ncompact\nbackup " + dir_ + "/copy\n";
+  ProcessResult r = Shell({}, input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  size_t at = r.out.find("OK data file ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  unsigned long long before = 0, after = 0;
+  ASSERT_EQ(std::sscanf(r.out.c_str() + at, "OK data file %llu -> %llu", &before, &after), 2);
+  EXPECT_LE(after, before) << r.out;
+  EXPECT_GT(after, 0u) << r.out;
+  EXPECT_NE(r.out.find("files (copy_file_range"), std::string::npos) << r.out;
+  ProcessResult copy = RunProcess({kShell, "--no-create", dir_ + "/copy", "count"}, "");
+  EXPECT_EQ(copy.exit_code, 0) << copy.err;
+  EXPECT_EQ(copy.out, "300\n");
+  r = Shell({"backup", dir_ + "/copy"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("already holds a database"), std::string::npos) << r.err;
+  r = Shell({"compact"}, "", {"--readonly"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("read-only"), std::string::npos) << r.err;
+}
+
 TEST_F(ShellE2eTest, UnknownCommandDoesNotCreateTheDatabase) {
   ProcessResult r = Shell({"frob"});
   EXPECT_EQ(r.exit_code, 2);
