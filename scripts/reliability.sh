@@ -17,10 +17,12 @@ PARTS="${RELIABILITY_PARTS:-crash stress tsan fuzz}"
 CRASH_CYCLES="${CRASH_CYCLES:-2000}"
 CRASH_THREADS="${CRASH_THREADS:-4}"
 CRASH_SEED="${CRASH_SEED:-${RINGDB_SEED:-$(date +%s)}}"
-# CRASH_NO_SYNC=1 adds a second crash run that requires every acknowledged
+# CRASH_NO_SYNC=1 (the default) adds a second crash run that requires every acknowledged
 # write to survive, sync or not (the process-crash promise of sync = false).
-CRASH_NO_SYNC="${CRASH_NO_SYNC:-0}"
+CRASH_NO_SYNC="${CRASH_NO_SYNC:-1}"
 REPEAT="${REPEAT:-20}"
+# Milliseconds each stress-matrix cell runs (tests/stress/stress_matrix_test.cc).
+export RINGDB_STRESS_MS="${RINGDB_STRESS_MS:-2000}"
 FUZZ_SECONDS="${FUZZ_SECONDS:-600}"
 cd "$ROOT"
 status=0
