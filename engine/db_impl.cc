@@ -216,7 +216,9 @@ std::vector<Status> DBImpl::MultiGet(const ReadOptions&, const std::vector<std::
 
 Status DBImpl::Checkpoint() {
   RINGDB_RETURN_IF_ERROR(CheckOpen());
-  if (options_.read_only) return Status::OK();
+  if (options_.read_only) {
+    return Status::InvalidArgument("database is open read-only: checkpoint refused");
+  }
   std::lock_guard<std::mutex> lock(write_mu_);
   return CheckpointLocked();
 }

@@ -79,8 +79,9 @@ CommandResult CmdMget(ShellContext* ctx, const std::vector<Arg>& args) {
   return CommandResult::Ok();
 }
 
-// The arguments of scan and count: [START [END]] [--limit N] [--reverse].
-// Quoted arguments and everything after "--" are never options.
+// The arguments of scan and count: [START [END]] [--limit N] [--reverse]
+// [--prefix P]. Quoted arguments and everything after "--" are never
+// options; an unknown option is a usage error.
 struct RangeArgs {
   std::optional<std::string> start;
   std::optional<std::string> end;
@@ -92,6 +93,7 @@ bool ParseRange(const std::vector<Arg>& args, bool allow_options,
                 RangeArgs* range, std::string* error) {
   const std::string name = args[0].value;
   bool options_done = false;
+  std::optional<std::string> prefix;
   for (size_t i = 1; i < args.size(); ++i) {
     const Arg& arg = args[i];
     const bool is_option = allow_options && !options_done && !arg.quoted &&
@@ -100,6 +102,12 @@ bool ParseRange(const std::vector<Arg>& args, bool allow_options,
       options_done = true;
     } else if (is_option && arg.value == "--reverse") {
       range->reverse = true;
+    } else if (is_option && arg.value == "--prefix") {
+      if (i + 1 >= args.size()) {
+        *error = name + ": --prefix needs a value";
+        return false;
+      }
+      prefix = args[++i].value;
     } else if (is_option && arg.value == "--limit") {
       if (i + 1 >= args.size()) {
         *error = name + ": --limit needs a number";
@@ -126,6 +134,20 @@ bool ParseRange(const std::vector<Arg>& args, bool allow_options,
     } else {
       *error = name + ": too many arguments";
       return false;
+    }
+  }
+  if (prefix) {
+    if (range->start || range->end) {
+      *error = name + ": give either --prefix or START/END, not both";
+      return false;
+    }
+    // [P, the first key after every key that starts with P).
+    range->start = *prefix;
+    std::string end = *prefix;
+    while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) end.pop_back();
+    if (!end.empty()) {
+      end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+      range->end = end;
     }
   }
   return true;
@@ -188,7 +210,7 @@ CommandResult CmdScan(ShellContext* ctx, const std::vector<Arg>& args) {
 CommandResult CmdCount(ShellContext* ctx, const std::vector<Arg>& args) {
   RangeArgs range;
   std::string error;
-  if (!ParseRange(args, /*allow_options=*/false, &range, &error)) {
+  if (!ParseRange(args, /*allow_options=*/true, &range, &error)) {
     return CommandResult::Usage(error);
   }
   uint64_t n = 0;
@@ -307,9 +329,10 @@ const std::vector<CommandSpec>& Commands() {
       {"get", "get KEY", "print the value of KEY, or (nil)", 1, 1, true, CmdGet},
       {"del", "del KEY", "delete KEY (OK also when missing)", 1, 1, true, CmdDel},
       {"mget", "mget KEY...", "one line per KEY: its value or (nil)", 1, -1, true, CmdMget},
-      {"scan", "scan [START [END]] [--limit N] [--reverse]",
+      {"scan", "scan [START [END]] [--prefix P] [--limit N] [--reverse]",
        "print KEY<TAB>VALUE for START <= key < END", 0, -1, true, CmdScan},
-      {"count", "count [START [END]]", "count the keys in START <= key < END", 0, 2, true, CmdCount},
+      {"count", "count [START [END]] [--prefix P] [--limit N]",
+       "count the keys in START <= key < END (or starting with P)", 0, -1, true, CmdCount},
       {"stats", "stats", "print the engine's statistics", 0, 0, true, CmdStats},
       {"checkpoint", "checkpoint", "write dirty pages and trim the log; prints OK", 0, 0, true, CmdCheckpoint},
       {"load", "load FILE", "bulk-load KEY<TAB>VALUE lines (dump's format); prints OK N", 1, 1, true, CmdLoad},

@@ -65,6 +65,7 @@ class DB {
   virtual std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) = 0;
 
   // Writes every dirty page, fdatasyncs the data file and trims the log.
+  // InvalidArgument on a read-only database; Busy while a backup runs.
   virtual Status Checkpoint() = 0;
 
   // Shrinks the data file to about the pages in use: checkpoints, rewrites

@@ -119,9 +119,34 @@ TEST_F(ShellE2eTest, BackupAndCompact) {
   r = Shell({"backup", dir_ + "/copy"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("already holds a database"), std::string::npos) << r.err;
+  r = Shell({"checkpoint"}, "", {"--readonly"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("read-only"), std::string::npos) << r.err;
   r = Shell({"compact"}, "", {"--readonly"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("read-only"), std::string::npos) << r.err;
+}
+
+TEST_F(ShellE2eTest, CountAndScanTakeOptionsNotKeys) {
+  ProcessResult r = Shell({}, "put a1 x\nput a2 y\nput b1 z\nput \"--limit\" q\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Shell({"count", "--limit", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "2\n");
+  r = Shell({"count", "k1", "--limit"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--limit needs a number"), std::string::npos) << r.err;
+  r = Shell({"count", "--bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown option --bogus"), std::string::npos) << r.err;
+  r = Shell({"count", "--prefix", "a"});
+  EXPECT_EQ(r.out, "2\n") << r.err;
+  r = Shell({"scan", "--prefix", "a", "--reverse"});
+  EXPECT_EQ(r.out, "a2\ty\na1\tx\n") << r.err;
+  r = Shell({}, "count -- --limit\n");  // after --, a key
+  EXPECT_EQ(r.out, "4\n") << r.err;
+  r = Shell({"count", "--prefix", "a", "b"});
+  EXPECT_EQ(r.exit_code, 2);
 }
 
 TEST_F(ShellE2eTest, UnknownCommandDoesNotCreateTheDatabase) {
