@@ -161,7 +161,7 @@ Status FileTable::Advise(FileId file, uint64_t offset, uint64_t len,
   return Status::OK();
 }
 
-Result<uint64_t> FileTable::FileSize(FileId file) const {
+Result<struct stat> FileTable::Stat(FileId file) const {
   int fd = Fd(file);
   if (fd < 0) {
     return Status::InvalidArgument("io: size of unknown file id " +
@@ -169,7 +169,13 @@ Result<uint64_t> FileTable::FileSize(FileId file) const {
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "fstat", Path(file), 0);
-  return static_cast<uint64_t>(st.st_size);
+  return st;
+}
+
+Result<uint64_t> FileTable::FileSize(FileId file) const {
+  Result<struct stat> st = Stat(file);
+  if (!st.ok()) return st.status();
+  return static_cast<uint64_t>(st->st_size);
 }
 
 Status FileTable::Truncate(FileId file, uint64_t size) const {
@@ -207,14 +213,9 @@ Status FileTable::PunchHole(FileId file, uint64_t offset, uint64_t len) const {
 }
 
 Result<uint64_t> FileTable::AllocatedBytes(FileId file) const {
-  int fd = Fd(file);
-  if (fd < 0) {
-    return Status::InvalidArgument("io: size of unknown file id " +
-                                   std::to_string(file.value));
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "fstat", Path(file), 0);
-  return static_cast<uint64_t>(st.st_blocks) * 512;
+  Result<struct stat> st = Stat(file);
+  if (!st.ok()) return st.status();
+  return static_cast<uint64_t>(st->st_blocks) * 512;
 }
 
 }  // namespace ringdb::io

@@ -8,6 +8,8 @@
 // flight (the fd would be closed under them).
 #pragma once
 
+#include <sys/stat.h>
+
 #include <array>
 #include <atomic>
 #include <mutex>
@@ -82,6 +84,8 @@ class FileTable {
   Status Truncate(FileId file, uint64_t size) const;
   Status PunchHole(FileId file, uint64_t offset, uint64_t len) const;
   Result<uint64_t> AllocatedBytes(FileId file) const;
+  // fstat of an open file.
+  Result<struct stat> Stat(FileId file) const;
 
  private:
   const bool direct_;
