@@ -77,6 +77,15 @@ class DB {
   // backup runs; InvalidArgument on a read-only database.
   virtual Status Compact() = 0;
 
+  // Deletes every key in [start, end) and stores how many in *deleted (when
+  // not null). Implemented over the public API: an iterator collects up to
+  // 1000 keys, one WriteBatch deletes them, and so on; so each chunk is
+  // atomic, the whole range is not (a crash or a failure midway leaves a
+  // prefix of the range deleted), and keys written into the range meanwhile
+  // may survive. start >= end deletes nothing.
+  Status DeleteRange(const WriteOptions& options, std::string_view start,
+                     std::string_view end, uint64_t* deleted = nullptr);
+
   // Checks every reachable page's checksum and the tree's order invariants.
   // Appends one line per problem to *report (when not null).
   virtual Status Verify(std::string* report) = 0;
@@ -106,7 +115,8 @@ class DB {
   // e.g. "ringdb.pool.hits", "ringdb.pool.misses", "ringdb.pool.hit_ratio",
   // "ringdb.io.bytes_read", "ringdb.io.bytes_written", "ringdb.log.syncs",
   // "ringdb.io.backend". Returns false for an unknown name.
-  // "ringdb.properties" lists every name.
+  // "ringdb.properties" lists every name. "ringdb.estimate-num-keys" is the
+  // number of keys counted from the leaves' headers (no value is read).
   virtual bool GetProperty(std::string_view name, std::string* value) = 0;
 
   // Checkpoints and releases the files. Further calls return InvalidArgument.
