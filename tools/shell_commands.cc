@@ -2,6 +2,8 @@
 // and count. load and dump live in shell_load_dump.cc.
 #include "shell_commands.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
@@ -36,7 +38,16 @@ CommandResult PrintOk(ShellContext* ctx) {
 }
 
 CommandResult CmdPut(ShellContext* ctx, const std::vector<Arg>& args) {
-  Status s = ctx->db->Put(ctx->write_options, args[1].value, args[2].value);
+  std::string from_file;
+  const std::string* value = &args[2].value;
+  if (!args[2].quoted && (args[2].value == "-" || args[2].value.rfind('@', 0) == 0)) {
+    std::string error;
+    if (!ReadValueSource(ctx, args[2].value, &from_file, &error)) {
+      return CommandResult::Error("put " + ShowKey(args[1].value) + ": " + error);
+    }
+    value = &from_file;
+  }
+  Status s = ctx->db->Put(ctx->write_options, args[1].value, *value);
   if (!s.ok()) return FromStatus(s, "put " + ShowKey(args[1].value));
   return PrintOk(ctx);
 }
@@ -45,19 +56,23 @@ CommandResult CmdGet(ShellContext* ctx, const std::vector<Arg>& args) {
   std::string value;
   Status s = ctx->db->Get(ReadOptions(), args[1].value, &value);
   if (s.IsNotFound()) {
-    return WriteLine(ctx, "(nil)") ? CommandResult::Missing() : WriteFailed();
+    return WriteLine(ctx, FormatMissing(ctx, args[1].value)) ? CommandResult::Missing()
+                                                             : WriteFailed();
   }
   if (!s.ok()) return FromStatus(s, "get " + ShowKey(args[1].value));
-  return WriteLine(ctx, FormatBytes(value)) ? CommandResult::Ok()
-                                            : WriteFailed();
+  return WriteLine(ctx, FormatValue(ctx, args[1].value, value)) ? CommandResult::Ok()
+                                                                : WriteFailed();
 }
 
+// del KEY prints 1 when KEY was there (and is now deleted), 0 when it was
+// not (nothing is written then).
 CommandResult CmdDel(ShellContext* ctx, const std::vector<Arg>& args) {
-  Status s = ctx->db->Delete(ctx->write_options, args[1].value);
-  if (!s.ok() && !s.IsNotFound()) {
-    return FromStatus(s, "del " + ShowKey(args[1].value));
-  }
-  return PrintOk(ctx);
+  std::string value;
+  Status s = ctx->db->Get(ReadOptions(), args[1].value, &value);
+  if (s.IsNotFound()) return WriteLine(ctx, "0") ? CommandResult::Ok() : WriteFailed();
+  if (s.ok()) s = ctx->db->Delete(ctx->write_options, args[1].value);
+  if (!s.ok()) return FromStatus(s, "del " + ShowKey(args[1].value));
+  return WriteLine(ctx, "1") ? CommandResult::Ok() : WriteFailed();
 }
 
 CommandResult CmdMget(ShellContext* ctx, const std::vector<Arg>& args) {
@@ -72,16 +87,15 @@ CommandResult CmdMget(ShellContext* ctx, const std::vector<Arg>& args) {
     }
   }
   for (size_t i = 0; i < keys.size(); ++i) {
-    const bool ok = statuses[i].ok() ? WriteLine(ctx, FormatBytes(values[i]))
-                                     : WriteLine(ctx, "(nil)");
+    const bool ok = statuses[i].ok() ? WriteLine(ctx, FormatValue(ctx, keys[i], values[i]))
+                                     : WriteLine(ctx, FormatMissing(ctx, keys[i]));
     if (!ok) return WriteFailed();
   }
   return CommandResult::Ok();
 }
 
-// The arguments of scan and count: [START [END]] [--limit N] [--reverse]
-// [--prefix P]. Quoted arguments and everything after "--" are never
-// options; an unknown option is a usage error.
+// The arguments of scan, count and delrange: [START [END]] and the options
+// --limit N, --reverse, --prefix P (already split off by RunCommand).
 struct RangeArgs {
   std::optional<std::string> start;
   std::optional<std::string> end;
@@ -89,61 +103,32 @@ struct RangeArgs {
   bool reverse = false;
 };
 
-bool ParseRange(const std::vector<Arg>& args, bool allow_options,
+bool ParseRange(const ShellContext* ctx, const std::vector<Arg>& args,
                 RangeArgs* range, std::string* error) {
   const std::string name = args[0].value;
-  bool options_done = false;
-  std::optional<std::string> prefix;
-  for (size_t i = 1; i < args.size(); ++i) {
-    const Arg& arg = args[i];
-    const bool is_option = allow_options && !options_done && !arg.quoted &&
-                           arg.value.size() > 2 && arg.value.rfind("--", 0) == 0;
-    if (allow_options && !options_done && !arg.quoted && arg.value == "--") {
-      options_done = true;
-    } else if (is_option && arg.value == "--reverse") {
-      range->reverse = true;
-    } else if (is_option && arg.value == "--prefix") {
-      if (i + 1 >= args.size()) {
-        *error = name + ": --prefix needs a value";
-        return false;
-      }
-      prefix = args[++i].value;
-    } else if (is_option && arg.value == "--limit") {
-      if (i + 1 >= args.size()) {
-        *error = name + ": --limit needs a number";
-        return false;
-      }
-      const std::string& n = args[++i].value;
-      char* end = nullptr;
-      errno = 0;
-      const unsigned long long v = std::strtoull(n.c_str(), &end, 10);
-      if (n.empty() || n[0] == '-' || *end != '\0' || errno != 0) {
-        *error = name + ": bad --limit " + FormatBytes(n) +
-                 " (expected a whole number)";
-        return false;
-      }
-      range->limit = v;
-    } else if (is_option) {
-      *error = name + ": unknown option " + arg.value +
-               " (quote a key that starts with --, or put -- before it)";
-      return false;
-    } else if (!range->start) {
-      range->start = arg.value;
-    } else if (!range->end) {
-      range->end = arg.value;
-    } else {
-      *error = name + ": too many arguments";
+  if (args.size() > 1) range->start = args[1].value;
+  if (args.size() > 2) range->end = args[2].value;
+  range->reverse = HasOpt(ctx, "--reverse");
+  if (HasOpt(ctx, "--limit")) {
+    const std::string n = Opt(ctx, "--limit");
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(n.c_str(), &end, 10);
+    if (n.empty() || n[0] == '-' || *end != '\0' || errno != 0) {
+      *error = name + ": bad --limit " + FormatBytes(n) + " (expected a whole number)";
       return false;
     }
+    range->limit = v;
   }
-  if (prefix) {
+  if (HasOpt(ctx, "--prefix")) {
     if (range->start || range->end) {
       *error = name + ": give either --prefix or START/END, not both";
       return false;
     }
+    const std::string prefix = Opt(ctx, "--prefix");
     // [P, the first key after every key that starts with P).
-    range->start = *prefix;
-    std::string end = *prefix;
+    range->start = prefix;
+    std::string end = prefix;
     while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) end.pop_back();
     if (!end.empty()) {
       end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
@@ -196,13 +181,11 @@ CommandResult WalkRange(ShellContext* ctx, const RangeArgs& range,
 CommandResult CmdScan(ShellContext* ctx, const std::vector<Arg>& args) {
   RangeArgs range;
   std::string error;
-  if (!ParseRange(args, /*allow_options=*/true, &range, &error)) {
-    return CommandResult::Usage(error);
-  }
+  if (!ParseRange(ctx, args, &range, &error)) return CommandResult::Usage(error);
   std::string line;
   return WalkRange(ctx, range, "scan",
                    [&](std::string_view key, std::string_view value) {
-                     line = FormatDumpLine(key, value);
+                     line = FormatPair(ctx, key, value);
                      return WriteLine(ctx, line);
                    });
 }
@@ -210,8 +193,16 @@ CommandResult CmdScan(ShellContext* ctx, const std::vector<Arg>& args) {
 CommandResult CmdCount(ShellContext* ctx, const std::vector<Arg>& args) {
   RangeArgs range;
   std::string error;
-  if (!ParseRange(args, /*allow_options=*/true, &range, &error)) {
-    return CommandResult::Usage(error);
+  if (!ParseRange(ctx, args, &range, &error)) return CommandResult::Usage(error);
+  if (HasOpt(ctx, "--estimate")) {
+    if (range.start || range.end || HasOpt(ctx, "--limit")) {
+      return CommandResult::Usage("count: --estimate counts the whole database (no range or --limit)");
+    }
+    std::string estimate;
+    if (!ctx->db->GetProperty("ringdb.estimate-num-keys", &estimate)) {
+      return CommandResult::Error("count: the engine has no ringdb.estimate-num-keys property");
+    }
+    return WriteLine(ctx, estimate) ? CommandResult::Ok() : WriteFailed();
   }
   uint64_t n = 0;
   CommandResult r = WalkRange(ctx, range, "count",
@@ -273,9 +264,21 @@ CommandResult CmdVerify(ShellContext* ctx, const std::vector<Arg>&) {
                               (problems == 1 ? " problem found" : " problems found"));
 }
 
-CommandResult CmdHelp(ShellContext* ctx, const std::vector<Arg>&) {
-  PrintHelp(ctx->out);
-  return CommandResult::Ok();
+CommandResult CmdHelp(ShellContext* ctx, const std::vector<Arg>& args) {
+  if (args.size() < 2) {
+    PrintHelp(ctx->out);
+    return CommandResult::Ok();
+  }
+  const CommandSpec* spec = FindCommand(args[1].value);
+  if (spec == nullptr) {
+    return CommandResult::Usage("help: unknown command " + FormatBytes(args[1].value) +
+                                DidYouMean(args[1].value));
+  }
+  std::string text = std::string("usage: ") + spec->usage + "\n";
+  if (spec->summary != nullptr) text += std::string(spec->summary) + "\n";
+  if (spec->details != nullptr) text += spec->details;
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  return WriteLine(ctx, text) ? CommandResult::Ok() : WriteFailed();
 }
 
 CommandResult CmdQuit(ShellContext*, const std::vector<Arg>&) {
@@ -325,18 +328,39 @@ CommandResult CmdSalvage(ShellContext* ctx, const std::vector<Arg>& args) {
 
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kCommands = {
-      {"put", "put KEY VALUE", "store VALUE under KEY; prints OK", 2, 2, true, CmdPut},
-      {"get", "get KEY", "print the value of KEY, or (nil)", 1, 1, true, CmdGet},
-      {"del", "del KEY", "delete KEY (OK also when missing)", 1, 1, true, CmdDel},
-      {"mget", "mget KEY...", "one line per KEY: its value or (nil)", 1, -1, true, CmdMget},
-      {"scan", "scan [START [END]] [--prefix P] [--limit N] [--reverse]",
-       "print KEY<TAB>VALUE for START <= key < END", 0, -1, true, CmdScan},
-      {"count", "count [START [END]] [--prefix P] [--limit N]",
-       "count the keys in START <= key < END (or starting with P)", 0, -1, true, CmdCount},
+      {"put", "put KEY VALUE", "store VALUE under KEY; prints OK", 2, 2, true, CmdPut, nullptr,
+       "VALUE - reads the value from standard input (one-shot mode only);\n"
+       "VALUE @FILE reads it from FILE. Quote a value that starts with @ or is -.\n"},
+      {"get", "get KEY [--format F]", "print the value of KEY, or (nil)", 1, 1, true, CmdGet,
+       "--format F", "A stored value (nil) prints quoted: \"(nil)\".\n"},
+      {"exists", "exists KEY", "print 1 if KEY is there, else 0 (one-shot exit status 0 / 1)", 1,
+       1, true, CmdExists},
+      {"del", "del KEY", "delete KEY; prints 1 if it was there, 0 if not", 1, 1, true, CmdDel},
+      {"delrange", "delrange START END", "delete every key in START <= key < END; prints the count",
+       2, 2, true, CmdDelRange},
+      {"mget", "mget KEY... [--format F]", "one line per KEY: its value or (nil)", 1, -1, true,
+       CmdMget, "--format F"},
+      {"scan", "scan [START [END]] [--prefix P] [--limit N] [--reverse] [--format F]",
+       "print KEY<TAB>VALUE for START <= key < END", 0, 2, true, CmdScan,
+       "--prefix P --limit N --reverse --format F",
+       "Options and keys may come in any order; quote a key that starts with --\n"
+       "or put -- before it. --format tsv|csv|json|text (see README).\n"},
+      {"count", "count [START [END]] [--prefix P] [--limit N] [--estimate]",
+       "count the keys in START <= key < END (or starting with P)", 0, 2, true, CmdCount,
+       "--prefix P --limit N --estimate",
+       "--estimate prints the ringdb.estimate-num-keys property instead of\n"
+       "walking the keys (fast, approximate).\n"},
       {"stats", "stats", "print the engine's statistics", 0, 0, true, CmdStats},
       {"checkpoint", "checkpoint", "write dirty pages and trim the log; prints OK", 0, 0, true, CmdCheckpoint},
-      {"load", "load FILE", "bulk-load KEY<TAB>VALUE lines (dump's format); prints OK N", 1, 1, true, CmdLoad},
-      {"dump", "dump [FILE]", "write every pair as KEY<TAB>VALUE (to FILE: prints OK N)", 0, 1, true, CmdDump},
+      {"load", "load FILE|- [--keep-going] [--format F]",
+       "load KEY<TAB>VALUE lines (dump's format), all or nothing; prints OK N", 1, 1, true,
+       CmdLoad, "--keep-going --format F",
+       "By default the whole file is one atomic write: a bad line or a failed\n"
+       "write loads nothing. --keep-going commits every 1000 pairs and stops at\n"
+       "the first bad line, keeping what was loaded before it. - is standard input.\n"},
+      {"dump", "dump [FILE|-] [--format F]",
+       "write every pair as KEY<TAB>VALUE (to FILE: prints OK N)", 0, 1, true, CmdDump,
+       "--format F"},
       {"salvage", "salvage DB point-in-time|skip [FILE]",
        "open DB past log damage (repairing it) and dump what is readable", 2, 3, false, CmdSalvage},
       {"verify", "verify", "check checksums and tree order; prints OK or the problems", 0, 0, true, CmdVerify},
@@ -344,27 +368,153 @@ const std::vector<CommandSpec>& Commands() {
        true, CmdCompact},
       {"backup", "backup DIR", "copy the open database into the new directory DIR while it is in use",
        1, 1, true, CmdBackup},
-      {"help", "help", "list the commands", 0, 0, false, CmdHelp},
+      {"help", "help [COMMAND]", "list the commands, or describe one", 0, 1, false, CmdHelp},
       {"quit", "quit", "leave the shell (also: exit)", 0, 0, false, CmdQuit},
       {"exit", "exit", nullptr, 0, 0, false, CmdQuit},  // Alias, not listed.
   };
   return kCommands;
 }
 
-const CommandSpec* FindCommand(std::string_view name) {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Edit distance with transpositions (optimal string alignment), for "did
+// you mean": "gte" is one edit from "get".
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+std::string SuggestCommand(std::string_view name) {
+  const std::string lower = Lower(name);
+  std::string best;
+  size_t best_distance = SIZE_MAX;
   for (const CommandSpec& spec : Commands()) {
-    if (name == spec.name) return &spec;
+    const size_t d = EditDistance(lower, spec.name);
+    if (d < best_distance) {
+      best_distance = d;
+      best = spec.name;
+    }
+  }
+  // A typo: at most 2 edits, and fewer than half the word.
+  if (best_distance == 0 || best_distance > 2 || best_distance * 2 >= lower.size()) return "";
+  return best;
+}
+
+const CommandSpec* FindCommand(std::string_view name) {
+  const std::string lower = Lower(name);
+  for (const CommandSpec& spec : Commands()) {
+    if (lower == spec.name) return &spec;
   }
   return nullptr;
+}
+
+bool SplitOptions(const CommandSpec& spec, const std::vector<Arg>& args,
+                  std::vector<Arg>* positional,
+                  std::map<std::string, std::string>* opts, std::string* error) {
+  // The declared options: name -> takes a value.
+  std::map<std::string, bool, std::less<>> known;
+  if (spec.options != nullptr) {
+    std::string last;
+    std::string_view rest = spec.options;
+    while (!rest.empty()) {
+      const size_t space = rest.find(' ');
+      const std::string_view word = rest.substr(0, space);
+      rest = space == std::string_view::npos ? "" : rest.substr(space + 1);
+      if (word.rfind("--", 0) == 0) {
+        last = std::string(word);
+        known[last] = false;
+      } else if (!last.empty()) {
+        known[last] = true;
+      }
+    }
+  }
+  positional->clear();
+  opts->clear();
+  positional->push_back(args[0]);
+  bool options_done = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const Arg& arg = args[i];
+    if (!options_done && !arg.quoted && arg.value == "--") {
+      options_done = true;
+      continue;
+    }
+    if (options_done || arg.quoted || arg.value.size() <= 2 || arg.value.rfind("--", 0) != 0) {
+      positional->push_back(arg);
+      continue;
+    }
+    std::string name = arg.value;
+    std::optional<std::string> value;
+    const size_t eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    auto it = known.find(name);
+    if (it == known.end()) {
+      *error = std::string(spec.name) + ": unknown option --" + FormatBytes(name.substr(2)) +
+               (known.empty() ? " (it takes none" : " (it takes " + std::string(spec.options)) +
+               "; quote a key that starts with --, or put -- before it)";
+      return false;
+    }
+    if (it->second && !value) {
+      if (i + 1 >= args.size()) {
+        *error = std::string(spec.name) + ": " + name + " needs a value";
+        return false;
+      }
+      value = args[++i].value;
+    } else if (!it->second && value) {
+      *error = std::string(spec.name) + ": " + name + " takes no value";
+      return false;
+    }
+    (*opts)[name] = value.value_or("");
+  }
+  return true;
+}
+
+std::string DidYouMean(std::string_view name) {
+  const std::string suggestion = SuggestCommand(name);
+  if (!suggestion.empty()) return " (did you mean " + suggestion + "?)";
+  return " (type help for the list)";
 }
 
 CommandResult CheckUsage(const std::vector<Arg>& args) {
   const CommandSpec* spec = FindCommand(args[0].value);
   if (spec == nullptr) {
     return CommandResult::Usage("unknown command " + FormatBytes(args[0].value) +
-                                " (type help for the list)");
+                                DidYouMean(args[0].value));
   }
-  const int n = static_cast<int>(args.size()) - 1;
+  std::vector<Arg> positional;
+  std::map<std::string, std::string> opts;
+  std::string error;
+  if (!SplitOptions(*spec, args, &positional, &opts, &error)) {
+    return CommandResult::Usage(error);
+  }
+  auto format = opts.find("--format");
+  if (format != opts.end() && format->second != "text" && format->second != "tsv" &&
+      format->second != "csv" && format->second != "json") {
+    return CommandResult::Usage(std::string(spec->name) + ": unknown --format " +
+                                FormatBytes(format->second) + " (text, tsv, csv or json)");
+  }
+  const int n = static_cast<int>(positional.size()) - 1;
   if (n < spec->min_args || (spec->max_args >= 0 && n > spec->max_args)) {
     return CommandResult::Usage(std::string("wrong number of arguments for ") +
                                 spec->name + " (usage: " + spec->usage + ")");
@@ -379,7 +529,22 @@ CommandResult RunCommand(ShellContext* ctx, const std::vector<Arg>& args) {
   if (spec->needs_db && ctx->db == nullptr) {
     return CommandResult::Error(std::string(spec->name) + ": no database is open");
   }
-  return spec->run(ctx, args);
+  std::vector<Arg> positional;
+  std::string error;
+  (void)SplitOptions(*spec, args, &positional, &ctx->opts, &error);  // Checked above.
+  positional[0].value = spec->name;
+  CommandResult r = spec->run(ctx, positional);
+  ctx->opts.clear();
+  return r;
+}
+
+bool HasOpt(const ShellContext* ctx, const std::string& name) {
+  return ctx->opts.count(name) != 0;
+}
+
+std::string Opt(const ShellContext* ctx, const std::string& name, const std::string& fallback) {
+  auto it = ctx->opts.find(name);
+  return it == ctx->opts.end() ? fallback : it->second;
 }
 
 void PrintHelp(FILE* out) {

@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -85,12 +86,26 @@ class ProgressBar {
 
 CommandResult CmdLoad(ShellContext* ctx, const std::vector<Arg>& args) {
   const std::string& path = args[1].value;
-  const std::string shown = FormatBytes(path);
-  FilePtr in(std::fopen(path.c_str(), "rb"));
-  if (!in) return CommandResult::Error(Errno("load: cannot open " + shown));
+  const bool from_stdin = path == "-" && !args[1].quoted;
+  const std::string shown = from_stdin ? "(standard input)" : FormatBytes(path);
+  std::string format, error;
+  if (!OutputFormat(ctx, &format, &error)) return CommandResult::Usage("load: " + error);
+  const bool keep_going = HasOpt(ctx, "--keep-going");
+  FilePtr owned;
+  FILE* in = stdin;
+  if (from_stdin) {
+    if (!ctx->stdin_free) {
+      return CommandResult::Error(
+          "load -: standard input is where the commands come from here; load a file instead");
+    }
+  } else {
+    owned.reset(std::fopen(path.c_str(), "rb"));
+    if (!owned) return CommandResult::Error(Errno("load: cannot open " + shown));
+    in = owned.get();
+  }
   struct stat st;
   uint64_t total = 0;
-  if (fstat(fileno(in.get()), &st) == 0) {
+  if (fstat(fileno(in), &st) == 0) {
     if (S_ISDIR(st.st_mode)) {
       return CommandResult::Error("load: " + shown + " is a directory");
     }
@@ -109,36 +124,63 @@ CommandResult CmdLoad(ShellContext* ctx, const std::vector<Arg>& args) {
     batch.Clear();
     return s;
   };
-  auto fail = [&](const std::string& msg) {
+  // An error at line `at` (0: none) of the input.
+  auto fail = [&](uint64_t at, const std::string& msg) {
+    // --keep-going keeps every good pair before the bad line.
+    if (keep_going && at > 0 && !flush().ok()) batch.Clear();
     progress.Clear();
-    return CommandResult::Error("load " + shown + ": " + msg + " (" +
-                                std::to_string(loaded) + " pairs loaded before it)");
+    std::string where = "load " + shown;
+    if (at > 0) where += " line " + std::to_string(at);
+    const std::string outcome =
+        keep_going ? std::to_string(loaded) + " pairs loaded before it"
+                   : "nothing loaded; --keep-going keeps the pairs before a bad line";
+    return CommandResult::Error(where + ": " + msg + " (" + outcome + ")");
   };
 
   LineBuffer buf;
-  std::string key, value, error;
+  std::string key, value, record;
   ssize_t n;
-  while ((n = getline(&buf.data, &buf.capacity, in.get())) >= 0) {
+  while ((n = getline(&buf.data, &buf.capacity, in)) >= 0) {
     ++line_no;
+    const uint64_t record_line = line_no;
     bytes += n;
-    std::string_view line(buf.data, n);
+    record.assign(buf.data, n);
+    if (format == "csv") {
+      // A quoted field may hold newlines: read on while a quote is open.
+      auto quotes = [](const std::string& r) { return std::count(r.begin(), r.end(), '"'); };
+      while (quotes(record) % 2 == 1 && (n = getline(&buf.data, &buf.capacity, in)) >= 0) {
+        ++line_no;
+        bytes += n;
+        record.append(buf.data, n);
+      }
+    }
+    std::string_view line(record);
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
-    if (!ParseDumpLine(line, &key, &value, &error)) {
-      return fail("line " + std::to_string(line_no) + ": " + error);
+    if (!ParseRecord(format, line, &key, &value, &error)) return fail(record_line, error);
+    if (key.size() > kMaxKeySize) {
+      return fail(record_line, "key of " + std::to_string(key.size()) +
+                                   " bytes is over the limit of " + std::to_string(kMaxKeySize));
+    }
+    if (value.size() > kMaxValueSize) {
+      return fail(record_line, "value of " + std::to_string(value.size()) +
+                                   " bytes is over the limit of " +
+                                   std::to_string(kMaxValueSize));
     }
     batch.Put(key, value);
-    if (batch.Count() >= kLoadBatchOps || batch.ApproximateSize() >= kLoadBatchBytes) {
+    if (keep_going &&
+        (batch.Count() >= kLoadBatchOps || batch.ApproximateSize() >= kLoadBatchBytes)) {
       Status s = flush();
-      if (!s.ok()) return fail("before line " + std::to_string(line_no + 1) + ": " + s.ToString());
-      progress.Update(bytes, loaded);
+      if (!s.ok()) return fail(0, "writing the pairs up to line " + std::to_string(line_no) +
+                                      ": " + s.ToString());
     }
-    if (Interrupted(ctx)) return fail("interrupted");
+    progress.Update(bytes, keep_going ? loaded : batch.Count());
+    if (Interrupted(ctx)) return fail(line_no, "interrupted");
   }
-  if (std::ferror(in.get())) return fail(Errno("reading"));
+  if (std::ferror(in)) return fail(line_no, Errno("reading"));
   Status s = flush();
-  if (!s.ok()) return fail(s.ToString());
+  if (!s.ok()) return fail(0, "writing: " + s.ToString());
   progress.Update(bytes, loaded, /*force=*/true);
   progress.Clear();
   return WriteLine(ctx, "OK " + std::to_string(loaded))
@@ -147,8 +189,10 @@ CommandResult CmdLoad(ShellContext* ctx, const std::vector<Arg>& args) {
 }
 
 CommandResult CmdDump(ShellContext* ctx, const std::vector<Arg>& args) {
-  const bool to_file = args.size() > 1;
+  const bool to_file = args.size() > 1 && !(args[1].value == "-" && !args[1].quoted);
   const std::string shown = to_file ? FormatBytes(args[1].value) : "";
+  std::string format, error;
+  if (!OutputFormat(ctx, &format, &error)) return CommandResult::Usage("dump: " + error);
   FilePtr file;
   if (to_file) {
     file.reset(std::fopen(args[1].value.c_str(), "wb"));
@@ -156,13 +200,16 @@ CommandResult CmdDump(ShellContext* ctx, const std::vector<Arg>& args) {
   }
   FILE* out = to_file ? file.get() : ctx->out;
   const std::string where = to_file ? "dump: writing " + shown : "writing output";
+  // A file is written in plain ASCII whatever the terminal's locale.
+  ShellContext file_ctx = *ctx;
+  if (to_file) file_ctx.utf8 = false;
 
   std::unique_ptr<Iterator> it = ctx->db->NewIterator(ReadOptions());
   uint64_t pairs = 0;
   std::string line;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (Interrupted(ctx)) return CommandResult::Error("dump: interrupted");
-    line = FormatDumpLine(it->key(), it->value());
+    line = FormatPair(&file_ctx, it->key(), it->value());
     line.push_back('\n');
     if (std::fwrite(line.data(), 1, line.size(), out) != line.size()) {
       return CommandResult::Error(Errno(where));

@@ -6,11 +6,13 @@
 // modes: one-shot (a COMMAND on the command line), interactive (stdin is a
 // terminal) or batch (commands on stdin, one per line). See shell_options.h
 // for the options and how PATH is told from a command.
+#include <langinfo.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <clocale>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -108,6 +110,14 @@ int Main(int argc, char** argv) {
   ctx.write_options.sync = so.sync;
   ctx.out = stdout;
   ctx.progress = isatty(STDERR_FILENO) ? stderr : nullptr;
+  ctx.timer = so.timer;
+  if (!so.format.empty()) ctx.format = so.format;
+  ctx.stdin_free = !so.command.empty();
+  // Only the character type: numbers keep printing with a '.'.
+  if (std::setlocale(LC_CTYPE, "") != nullptr) {
+    const std::string codeset = nl_langinfo(CODESET);
+    ctx.utf8 = codeset == "UTF-8" || codeset == "utf8";
+  }
 
   std::unique_ptr<DB> db;
   int status;

@@ -26,6 +26,8 @@ enum LongOnly {
   kOptBail,
   kOptHelp,
   kOptVersion,
+  kOptTimer,
+  kOptFormat,
 };
 
 std::string Lower(std::string_view s) {
@@ -75,10 +77,13 @@ bool ParseSize(std::string_view text, size_t* bytes) {
   return true;
 }
 
-ParseOutcome ParseShellArgs(int argc, char* const* argv,
-                            const std::function<bool(std::string_view)>& is_command,
-                            const std::function<bool(const std::string&)>& path_exists,
-                            ShellOptions* options, std::string* error) {
+namespace {
+
+// Parses the options in argv[1..] up to the first non-option with
+// getopt_long. Returns kRun (stopped at *next), kHelp, kVersion or
+// kUsageError (*error).
+ParseOutcome ParseFlags(int argc, char* const* argv, ShellOptions* options, int* next,
+                        std::string* error) {
   static const option kLongOptions[] = {
       {"pool", required_argument, nullptr, kOptPool},
       {"policy", required_argument, nullptr, kOptPolicy},
@@ -88,11 +93,13 @@ ParseOutcome ParseShellArgs(int argc, char* const* argv,
       {"readonly", no_argument, nullptr, kOptReadOnly},
       {"read-only", no_argument, nullptr, kOptReadOnly},
       {"bail", no_argument, nullptr, kOptBail},
+      {"timer", no_argument, nullptr, kOptTimer},
+      {"format", required_argument, nullptr, kOptFormat},
       {"help", no_argument, nullptr, kOptHelp},
       {"version", no_argument, nullptr, kOptVersion},
       {nullptr, 0, nullptr, 0},
   };
-  optind = 0;  // Full re-initialization (glibc), so tests may parse again.
+  optind = 0;  // Full re-initialization (glibc), so we may parse again.
   opterr = 0;  // We word the errors ourselves.
   bool help = false;
   bool version = false;
@@ -114,11 +121,20 @@ ParseOutcome ParseShellArgs(int argc, char* const* argv,
           return ParseOutcome::kUsageError;
         }
         break;
+      case kOptFormat:
+        options->format = Lower(optarg);
+        if (options->format != "text" && options->format != "tsv" &&
+            options->format != "csv" && options->format != "json") {
+          *error = std::string("unknown --format '") + optarg + "' (text, tsv, csv or json)";
+          return ParseOutcome::kUsageError;
+        }
+        break;
       case kOptSync: options->sync = true; break;
       case kOptCreate: options->create = true; break;
       case kOptNoCreate: options->create = false; break;
       case kOptReadOnly: options->read_only = true; break;
       case kOptBail: options->bail = true; break;
+      case kOptTimer: options->timer = true; break;
       case 'h':
       case kOptHelp: help = true; break;
       case kOptVersion: version = true; break;
@@ -140,15 +156,34 @@ ParseOutcome ParseShellArgs(int argc, char* const* argv,
       }
     }
   }
+  *next = optind;
   if (help) return ParseOutcome::kHelp;
   if (version) return ParseOutcome::kVersion;
+  return ParseOutcome::kRun;
+}
 
-  int i = optind;
+}  // namespace
+
+ParseOutcome ParseShellArgs(int argc, char* const* argv,
+                            const std::function<bool(std::string_view)>& is_command,
+                            const std::function<bool(const std::string&)>& path_exists,
+                            ShellOptions* options, std::string* error) {
+  int i = 0;
+  ParseOutcome outcome = ParseFlags(argc, argv, options, &i, error);
+  if (outcome != ParseOutcome::kRun) return outcome;
   if (i < argc) {
     const std::string first = argv[i];
     if (!(is_command(first) && !path_exists(first))) {
       options->path = first;
       ++i;
+      // Options right after PATH, before the command: parse them as if
+      // they came first (argv[i - 1], PATH, stands in for the program name).
+      if (i < argc && argv[i][0] == '-' && argv[i][1] != '\0') {
+        int consumed = 0;
+        outcome = ParseFlags(argc - (i - 1), argv + (i - 1), options, &consumed, error);
+        if (outcome != ParseOutcome::kRun) return outcome;
+        i += consumed - 1;
+      }
     }
   }
   if (options->path.empty()) {
@@ -167,7 +202,7 @@ Opens the ringdb database in directory PATH (default ./ringdb.db) and runs
 COMMAND once, or, without one, reads commands from the terminal (with line
 editing and history) or one per line from standard input.
 
-Options (before PATH):
+Options (before PATH, or between PATH and COMMAND):
   --pool SIZE     buffer pool size, e.g. 64MiB, 1GiB, 512KiB or bytes
   --policy NAME   eviction policy: lru, clock, midpoint, sieve, s3fifo
   --sync          make every write durable before printing its result
@@ -175,6 +210,9 @@ Options (before PATH):
   --no-create     fail when the database does not exist
   --readonly      open read-only (implies --no-create)
   --bail          with commands from standard input: stop at the first failure
+  --format F      output of get, mget, scan, dump (and input of load):
+                  text (default), tsv, csv or json
+  --timer         print each command's time on standard error
   -h, --help      print this help and exit
   --version       print the version and exit
 

@@ -2,8 +2,9 @@
 //
 //   ringdb [OPTIONS] PATH [COMMAND [ARGS...]]
 //
-// Options come before PATH; everything after PATH is the command and its
-// arguments, passed through untouched (so `ringdb db scan --limit 5` works).
+// Options come before PATH or right after it (`ringdb x.db --no-create get
+// k`); everything from the command on is the command and its arguments,
+// passed through untouched (so `ringdb db scan --limit 5` works).
 // PATH may be left out; it is then ./ringdb.db. Because of that, the first
 // non-option argument is PATH unless it is a command name AND nothing exists
 // at that path: `ringdb get k` reads key k from ./ringdb.db, but in a
@@ -34,6 +35,8 @@ struct ShellOptions {
   bool create = true;
   bool read_only = false;
   bool bail = false;
+  bool timer = false;        // --timer: each command's time on stderr.
+  std::string format;        // --format; empty: text.
 };
 
 enum class ParseOutcome { kRun, kHelp, kVersion, kUsageError };

@@ -1,6 +1,7 @@
 // Argument parsing and output quoting (see shell_quote.h).
 #include "shell_quote.h"
 
+#include <cstdint>
 #include <cstdio>
 
 namespace ringdb::shell {
@@ -138,23 +139,69 @@ bool ParseLine(std::string_view line, std::vector<Arg>* args,
   }
 }
 
-bool IsPlainPrintable(std::string_view bytes) {
-  if (bytes.empty() || bytes.front() == ' ' || bytes.back() == ' ') {
+size_t Utf8PrintableLength(std::string_view bytes) {
+  if (bytes.empty()) return 0;
+  const unsigned char b0 = static_cast<unsigned char>(bytes[0]);
+  size_t len;
+  uint32_t cp;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+    cp = b0 & 0x1F;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    cp = b0 & 0x0F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    cp = b0 & 0x07;
+  } else {
+    return 0;
+  }
+  if (bytes.size() < len) return 0;
+  for (size_t i = 1; i < len; ++i) {
+    const unsigned char b = static_cast<unsigned char>(bytes[i]);
+    if ((b & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  if (cp < 0xA0) return 0;  // C1 controls.
+  if (cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF) return 0;  // Line breaks, BOM.
+  return len;
+}
+
+bool IsPlainPrintable(std::string_view bytes, bool utf8) {
+  if (bytes.empty() || bytes == "-" || bytes == "(nil)" || bytes.front() == '@' ||
+      bytes.rfind("--", 0) == 0) {
     return false;
   }
-  for (char c : bytes) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f || c == '\\' || c == '"') return false;
+  for (size_t i = 0; i < bytes.size();) {
+    const unsigned char u = static_cast<unsigned char>(bytes[i]);
+    if (u >= 0x80 && utf8) {
+      const size_t n = Utf8PrintableLength(bytes.substr(i));
+      if (n == 0) return false;
+      i += n;
+      continue;
+    }
+    if (u <= 0x20 || u >= 0x7f || u == '\\' || u == '"') return false;
+    ++i;
   }
   return true;
 }
 
-std::string FormatBytes(std::string_view bytes) {
-  if (IsPlainPrintable(bytes)) return std::string(bytes);
+std::string FormatBytes(std::string_view bytes, bool utf8) {
+  if (IsPlainPrintable(bytes, utf8)) return std::string(bytes);
   std::string out;
   out.reserve(bytes.size() + 2);
   out.push_back('"');
-  for (char c : bytes) AppendEscaped(c, &out);
+  for (size_t i = 0; i < bytes.size();) {
+    const size_t n = utf8 ? Utf8PrintableLength(bytes.substr(i)) : 0;
+    if (n > 0) {
+      out.append(bytes.substr(i, n));
+      i += n;
+    } else {
+      AppendEscaped(bytes[i++], &out);
+    }
+  }
   out.push_back('"');
   return out;
 }
@@ -178,10 +225,10 @@ bool ParseDumpLine(std::string_view line, std::string* key, std::string* value,
   return true;
 }
 
-std::string FormatDumpLine(std::string_view key, std::string_view value) {
-  std::string out = FormatBytes(key);
+std::string FormatDumpLine(std::string_view key, std::string_view value, bool utf8) {
+  std::string out = FormatBytes(key, utf8);
   out.push_back('\t');
-  out += FormatBytes(value);
+  out += FormatBytes(value, utf8);
   return out;
 }
 

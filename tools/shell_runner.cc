@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 namespace ringdb::shell {
 
@@ -38,6 +39,25 @@ void DrainWakeups() {
 void PrintError(FILE* err, const std::string& where, const std::string& msg) {
   std::fprintf(err, "error: %s%s\n", where.c_str(), msg.c_str());
   std::fflush(err);
+}
+
+double Now() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+// Runs the command, printing its time to err with --timer (after its output,
+// which is flushed first so that the two interleave in order).
+CommandResult TimedRun(ShellContext* ctx, const std::vector<Arg>& args, FILE* err) {
+  if (!ctx->timer) return RunCommand(ctx, args);
+  const double start = Now();
+  CommandResult r = RunCommand(ctx, args);
+  const double seconds = Now() - start;
+  std::fflush(ctx->out);
+  std::fprintf(err, "time: %.6f s\n", seconds);
+  std::fflush(err);
+  return r;
 }
 
 }  // namespace
@@ -106,7 +126,7 @@ int RunOneShot(ShellContext* ctx, const std::vector<std::string>& words,
                FILE* err) {
   std::vector<Arg> args;
   for (const std::string& w : words) args.push_back(Arg{w, false});
-  CommandResult r = RunCommand(ctx, args);
+  CommandResult r = TimedRun(ctx, args, err);
   std::fflush(ctx->out);
   if (std::ferror(ctx->out) && !r.failed()) {
     r = CommandResult::Error("writing output failed");
@@ -140,7 +160,7 @@ CommandResult RunLine(ShellContext* ctx, std::string_view line,
   if (!ParseLine(line, &args, &error)) {
     r = CommandResult::Usage(error);
   } else {
-    r = RunCommand(ctx, args);
+    r = TimedRun(ctx, args, err);
   }
   if (r.failed()) PrintError(err, where, r.message);
   return r;

@@ -67,11 +67,16 @@ using Kind = CommandResult::Kind;
 TEST_F(CommandsTest, PutGetDel) {
   EXPECT_EQ(Run("put k v"), "OK\n");
   EXPECT_EQ(Run("get k"), "v\n");
-  EXPECT_EQ(Run("del k"), "OK\n");
+  EXPECT_EQ(Run("del k"), "1\n");  // It was there.
   CommandResult r;
   EXPECT_EQ(Run("get k", &r), "(nil)\n");
   EXPECT_EQ(r.kind, Kind::kMissing);
-  EXPECT_EQ(Run("del k"), "OK\n");  // Missing is fine.
+  EXPECT_EQ(Run("del k", &r), "0\n");  // Missing is fine, and says so.
+  EXPECT_EQ(r.kind, Kind::kOk);
+  // A stored "(nil)" is told from a miss.
+  EXPECT_EQ(Run("put k \"(nil)\""), "OK\n");
+  EXPECT_EQ(Run("get k", &r), "\"(nil)\"\n");
+  EXPECT_EQ(r.kind, Kind::kOk);
 }
 
 TEST_F(CommandsTest, BinaryValuesComeOutQuoted) {
@@ -209,8 +214,8 @@ TEST_F(ScanTest, LimitAndReverse) {
 
 TEST_F(ScanTest, QuotedOrAfterDoubleDashIsAKey) {
   db_.Put("--reverse", "x");
-  EXPECT_EQ(Run("scan \"--reverse\" a"), "--reverse\tx\n");
-  EXPECT_EQ(Run("scan -- --reverse a"), "--reverse\tx\n");
+  EXPECT_EQ(Run("scan \"--reverse\" a"), "\"--reverse\"\tx\n");
+  EXPECT_EQ(Run("scan -- --reverse a"), "\"--reverse\"\tx\n");
 }
 
 TEST_F(ScanTest, Count) {
@@ -345,13 +350,15 @@ TEST_F(CommandsTest, LoadWriteErrorIsReported) {
   EXPECT_EQ(r.kind, Kind::kError);
   EXPECT_NE(r.message.find("database is open read-only"), std::string::npos) << r.message;
 
-  // A key over the limit fails the whole batch it is in.
+  // A key over the limit is named by its line, and the load is all or
+  // nothing.
   Reopen(/*read_only=*/false);
   std::ofstream(file) << "a\t1\n" << std::string(kMaxKeySize + 1, 'k') << "\tv\n";
   Run("load " + file, &r);
   EXPECT_EQ(r.kind, Kind::kError);
-  EXPECT_NE(r.message.find("longer than the limit"), std::string::npos) << r.message;
-  EXPECT_NE(r.message.find("(0 pairs loaded before it)"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("ok.tsv line 2: key of 4097 bytes is over the limit"),
+            std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("nothing loaded"), std::string::npos) << r.message;
   EXPECT_EQ(db_.Get("a"), "(missing)");
 }
 
