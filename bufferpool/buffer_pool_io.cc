@@ -2,6 +2,7 @@
 // write-back behind the write gate, and FlushAll. See buffer_pool.h.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "bufferpool/buffer_pool.h"
@@ -14,13 +15,21 @@ Result<uint64_t> BufferPool::ReadOffsetOf(PageId id) {
   return locator_->ReadOffset(id);
 }
 
+namespace {
+std::string Hex64(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "0x%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+}  // namespace
+
 Status BufferPool::VerifyPage(PageId id, const char* data) const {
   const auto* h = reinterpret_cast<const PageHeader*>(data);
   uint64_t sum = PageChecksum(data, page_size_);
   if (h->checksum != sum) {
     return Status::Corruption("page " + std::to_string(id.value) +
-                              ": checksum mismatch (stored " + std::to_string(h->checksum) +
-                              ", computed " + std::to_string(sum) + ") in " +
+                              ": checksum mismatch (stored " + Hex64(h->checksum) +
+                              ", computed " + Hex64(sum) + ") in " +
                               io_->PathOf(file_));
   }
   if (h->page_id != id.value) {

@@ -26,7 +26,7 @@ struct VerifyState {
       report->push_back('\n');
     }
   }
-  void Problem(const Status& s) { Problem(s.ToString()); }
+  void Problem(const Status& s) { Problem(s.message()); }  // One "Corruption: " is enough.
   // False (and a problem) when the page was already reached.
   bool Visit(PageId id) {
     if (seen.insert(id.value).second) return true;
@@ -118,7 +118,8 @@ Status BTree::Verify(std::string* report) {
     }
   }
   if (st.problems == 0) return Status::OK();
-  return Status::Corruption(std::to_string(st.problems) + " problem(s); first: " + st.first);
+  return Status::Corruption(std::to_string(st.problems) +
+                            (st.problems == 1 ? " problem: " : " problems; the first: ") + st.first);
 }
 
 Status BTree::ForEachPage(const std::function<Status(PageId)>& fn) {

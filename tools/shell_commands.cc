@@ -251,6 +251,8 @@ CommandResult CmdBackup(ShellContext* ctx, const std::vector<Arg>& args) {
   return WriteLine(ctx, line) ? CommandResult::Ok() : WriteFailed();
 }
 
+// verify: OK, or one line per problem on stdout and "verify: N problems
+// found" as the error.
 CommandResult CmdVerify(ShellContext* ctx, const std::vector<Arg>&) {
   std::string report;
   Status s = ctx->db->Verify(&report);
@@ -259,7 +261,8 @@ CommandResult CmdVerify(ShellContext* ctx, const std::vector<Arg>&) {
   size_t problems = 0;
   for (char c : report) problems += c == '\n';
   if (!report.empty() && !Write(ctx, report)) return WriteFailed();
-  if (!s.ok()) return FromStatus(s, "verify");
+  // The status repeats the first problem: say it only when nothing was listed.
+  if (!s.ok() && problems == 0) return FromStatus(s, "verify");
   return CommandResult::Error("verify: " + std::to_string(problems) +
                               (problems == 1 ? " problem found" : " problems found"));
 }

@@ -269,10 +269,16 @@ TEST_F(CommandsTest, VerifyPrintsTheProblemsOfACorruptedFile) {
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(out.back(), '\n');
   std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
+  size_t n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
     EXPECT_NE(line.find("checksum mismatch"), std::string::npos) << line;
+    // No repeated "Corruption: " prefix; checksums in hex.
+    EXPECT_EQ(line.find("Corruption"), std::string::npos) << line;
+    EXPECT_EQ(line.rfind("page ", 0), 0u) << line;
+    EXPECT_NE(line.find("(stored 0x"), std::string::npos) << line;
+    EXPECT_NE(line.find(", computed 0x"), std::string::npos) << line;
   }
-  EXPECT_NE(r.message.find("verify: Corruption"), std::string::npos) << r.message;
+  EXPECT_EQ(r.message, "verify: " + std::to_string(n) + (n == 1 ? " problem found" : " problems found"));
 }
 
 TEST_F(CommandsTest, HelpListsEveryCommand) {
