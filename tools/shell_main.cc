@@ -15,7 +15,9 @@
 #include <clocale>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 
@@ -40,6 +42,75 @@ bool PathExists(const std::string& path) {
   return lstat(path.c_str(), &st) == 0;
 }
 
+// The file remembering when each database's memory-locking notice was last
+// shown: $XDG_CACHE_HOME/ringdb/notices, else ~/.cache/ringdb/notices; ""
+// when neither is known. Lines are "YYYY-MM-DD<TAB>/real/path".
+std::string NoticeMarkerPath() {
+  const char* cache = std::getenv("XDG_CACHE_HOME");
+  std::string dir;
+  if (cache != nullptr && cache[0] == '/') {
+    dir = cache;
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
+    dir = std::string(home) + "/.cache";
+  } else {
+    return "";
+  }
+  return dir + "/ringdb/notices";
+}
+
+std::string Today() {
+  const time_t now = time(nullptr);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+  return buf;
+}
+
+// True when the notice that the buffer pool could not be locked in memory
+// (RLIMIT_MEMLOCK; a normal user's everyday case) should be shown for the
+// database at `path`: at most once a day per database, remembered in
+// NoticeMarkerPath() (always, when that cannot be written). Records today.
+bool FirstMemlockNoticeToday(const std::string& path) {
+  const std::string marker = NoticeMarkerPath();
+  if (marker.empty()) return true;
+  char* real = realpath(path.c_str(), nullptr);
+  const std::string db = real != nullptr ? real : path;
+  std::free(real);
+  const std::string today = Today();
+  std::string kept;
+  bool seen_today = false;
+  if (FILE* f = std::fopen(marker.c_str(), "r")) {
+    char line[4096 + 32];
+    while (std::fgets(line, sizeof(line), f) != nullptr) {
+      std::string l(line);
+      if (!l.empty() && l.back() == '\n') l.pop_back();
+      const size_t tab = l.find('\t');
+      if (tab == std::string::npos || l.substr(0, tab) != today) continue;  // Old: dropped.
+      if (l.substr(tab + 1) == db) seen_today = true;
+      kept += l + "\n";
+    }
+    std::fclose(f);
+  }
+  if (seen_today) return false;
+  // Write the new list beside the old one and rename it over: concurrent
+  // shells may lose a line (one extra notice), never corrupt the file.
+  const std::string dir = marker.substr(0, marker.rfind('/'));
+  (void)mkdir(dir.substr(0, dir.rfind('/')).c_str(), 0700);
+  (void)mkdir(dir.c_str(), 0700);
+  const std::string tmp = marker + "." + std::to_string(getpid());
+  if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+    kept += today + "\t" + db + "\n";
+    const bool ok = std::fputs(kept.c_str(), f) >= 0;
+    if (std::fclose(f) == 0 && ok) {
+      (void)std::rename(tmp.c_str(), marker.c_str());
+    } else {
+      (void)std::remove(tmp.c_str());
+    }
+  }
+  return true;
+}
+
 // Opens the database, reporting a failure as one "error:" line.
 bool OpenDatabase(const ShellOptions& so, std::unique_ptr<DB>* db) {
   struct stat st;
@@ -61,6 +132,18 @@ bool OpenDatabase(const ShellOptions& so, std::unique_ptr<DB>* db) {
   options.read_only = so.read_only;
   if (so.pool_bytes != 0) options.buffer_pool_bytes = so.pool_bytes;
   if (!so.policy.empty()) options.eviction_policy = so.policy;
+  // The engine's notices go to stderr as before, except the one about
+  // memory locking: once a day per database (`stats` shows it always).
+  const std::string path = so.path;
+  options.info_log = [path](std::string_view msg) {
+    if (msg.find("RLIMIT_MEMLOCK") != std::string_view::npos) {
+      if (!FirstMemlockNoticeToday(path)) return;
+      std::fprintf(stderr, "ringdb: %.*s (said once a day per database; stats shows it)\n",
+                   static_cast<int>(msg.size()), msg.data());
+      return;
+    }
+    std::fprintf(stderr, "ringdb: %.*s\n", static_cast<int>(msg.size()), msg.data());
+  };
   Status s = DB::Open(options, so.path, db);
   if (!s.ok()) {
     std::fprintf(stderr, "error: cannot open %s: %s\n", so.path.c_str(),

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -260,6 +261,42 @@ TEST_F(ShellPolishTest, DelRangeAndEstimate) {
   EXPECT_EQ(Shell({"count", "--estimate"}).out, "400\n");
   EXPECT_EQ(Shell({"delrange", "z", "a"}).out, "0\n");
   EXPECT_EQ(Shell({"count", "--estimate", "a"}).exit_code, 2);
+}
+
+// The notice that the pool could not be locked in memory (a normal user's
+// RLIMIT_MEMLOCK) is said once a day per database. Run without
+// CAP_IPC_LOCK (setpriv) so that root sees what a normal user sees.
+TEST_F(ShellPolishTest, MemlockNoticeOnceADayPerDatabase) {
+  std::vector<std::string> prefix;
+  if (geteuid() == 0) {
+    if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "root without setpriv";
+    prefix = {"/usr/bin/setpriv", "--bounding-set=-ipc_lock"};
+  }
+  const std::string cache = dir_ + "/cache";
+  auto run = [&](const std::string& db) {
+    std::vector<std::string> argv = prefix;
+    argv.insert(argv.end(), {kShell, db, "put", "k", "v"});
+    SpawnOptions options;
+    options.env["XDG_CACHE_HOME"] = cache;
+    options.env["LC_ALL"] = "C";
+    return RunProcess(argv, "", options);
+  };
+  ProcessResult r = run(db_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  if (r.err.find("RLIMIT_MEMLOCK") == std::string::npos) {
+    GTEST_SKIP() << "the pool could be locked here (RLIMIT_MEMLOCK large enough)";
+  }
+  EXPECT_NE(r.err.find("once a day"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  r = run(db_);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err, "");  // Said already today.
+  r = run(dir_ + "/other");
+  EXPECT_NE(r.err.find("RLIMIT_MEMLOCK"), std::string::npos) << r.err;  // Another database.
+  // A marker from another day does not count.
+  WriteFile(cache + "/ringdb/notices", "2001-01-01\t" + db_ + "\n");
+  r = run(db_);
+  EXPECT_NE(r.err.find("RLIMIT_MEMLOCK"), std::string::npos) << r.err;
 }
 
 // Random bytes through every format: dump --format F, load --format F into
