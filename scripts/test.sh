@@ -28,8 +28,15 @@ cmake --build "$prefix/hello-build" >/dev/null
 "$prefix/hello-build/hello" | grep -qx "hello, world"
 PYTHONPATH="$prefix/lib/python3/dist-packages" /usr/bin/python3 -c \
   'import ringdb, sys; sys.exit(0 if ringdb.version().startswith("ringdb ") else 1)'
+# pkg-config: the C API's test program built with nothing but the .pc file.
+PKG_CONFIG_PATH="$(dirname "$(find "$prefix" -name ringdb.pc | head -1)")"
+export PKG_CONFIG_PATH
+cc -std=c11 -o "$prefix/c_api_test" "$ROOT/tests/c/c_api_test.c" \
+  $(pkg-config --cflags --libs ringdb) -Wl,-rpath,"$(pkg-config --variable=libdir ringdb)"
+"$prefix/c_api_test" "$prefix/c_api_db"
+unset PKG_CONFIG_PATH
 rm -rf "$prefix" /tmp/hello.ringdb
-echo "embedding example and installed Python package: OK"
+echo "embedding example, pkg-config build of the C API test and installed Python package: OK"
 
 echo "== Python package (pytest, Debian's python3)"
 RINGDB_LIBRARY="$ROOT/build/libringdb.so" PYTHONPATH="$ROOT/python" \
