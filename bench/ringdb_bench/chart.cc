@@ -1,6 +1,7 @@
 // The chart: ops/s per workload, one bar per engine (a pair with one ringdb
 // configuration), log scale, drawn by gnuplot from a data file and a script
-// written next to the PNG.
+// written next to the PNG (and removed after it unless --keep).
+#include <cstdio>
 #include <fstream>
 
 #include "report.h"
@@ -79,6 +80,10 @@ bool DrawChart(const RunReport& r, const std::string& png, std::string* error) {
   }
   int rc = 0;
   std::string out = RunCommand("gnuplot " + ShellQuote(gp) + " 2>&1", &rc);
+  if (!r.flags->keep) {  // The PNG is the product; its sources stay only with --keep.
+    std::remove(dat.c_str());
+    std::remove(gp.c_str());
+  }
   if (rc != 0) {
     *error = "gnuplot failed (exit " + std::to_string(rc) + "): " + out;
     return false;

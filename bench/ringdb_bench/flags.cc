@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <sstream>
 
@@ -32,8 +33,9 @@ DEFINE_int32(key_size, 16, "Key size in bytes (decimal digits, zero-padded)");
 DEFINE_int32(value_size, 100, "Value size in bytes");
 DEFINE_int32(threads, 1, "Threads of every workload but fillseq and fillsync");
 DEFINE_int32(fillsync_threads, 4, "Writer threads of fillsync (group commit shows)");
-DEFINE_uint64(cache_size, 64ull << 20,
-              "Memory budget in bytes: ringdb buffer_pool_bytes = RocksDB block cache");
+DEFINE_string(cache_size, "64MiB",
+              "Memory budget (bytes, or 64MiB, 1GiB, 512KiB, 100MB): ringdb "
+              "buffer_pool_bytes = RocksDB block cache");
 DEFINE_double(mem_ratio, 10, "Data / budget ratio of the @disk phases");
 DEFINE_bool(sync, false, "WriteOptions::sync for every write (fillsync always syncs)");
 DEFINE_int32(batch_size, 1, "Writes per WriteBatch in the fills");
@@ -53,11 +55,39 @@ DEFINE_double(fio_runtime, 5, "Seconds per fio job");
 DEFINE_bool(rocksdb_buffered, false,
             "Run RocksDB through the page cache (no use_direct_reads / direct flush and "
             "compaction) to show the page cache growing");
-DEFINE_uint64(rocksdb_write_buffer_size, 4ull << 20,
-              "RocksDB write_buffer_size (its memtables are memory on top of the budget)");
+DEFINE_string(rocksdb_write_buffer_size, "4MiB",
+              "RocksDB write_buffer_size, as --cache_size (its memtables are memory on top "
+              "of the budget)");
 DEFINE_int32(rocksdb_max_write_buffer_number, 2, "RocksDB max_write_buffer_number");
 
 namespace ringdb_bench {
+
+bool ParseSize(const std::string& text, uint64_t* bytes) {
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    const uint64_t digit = text[i] - '0';
+    if (n > (UINT64_MAX - digit) / 10) return false;
+    n = n * 10 + digit;
+    ++i;
+  }
+  if (i == 0) return false;
+  if (i < text.size() && text[i] == ' ') ++i;
+  std::string unit = text.substr(i);
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::pair<const char*, uint64_t> kUnits[] = {
+      {"", 1}, {"b", 1}, {"k", 1ull << 10}, {"kib", 1ull << 10}, {"m", 1ull << 20},
+      {"mib", 1ull << 20}, {"g", 1ull << 30}, {"gib", 1ull << 30}, {"t", 1ull << 40},
+      {"tib", 1ull << 40}, {"kb", 1000}, {"mb", 1000000}, {"gb", 1000000000},
+      {"tb", 1000000000000}};
+  for (const auto& [name, mult] : kUnits) {
+    if (unit != name) continue;
+    if (n > UINT64_MAX / mult) return false;
+    *bytes = n * mult;
+    return true;
+  }
+  return false;
+}
 
 std::vector<std::string> SplitList(const std::string& s) {
   std::vector<std::string> out;
@@ -143,7 +173,15 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
     return Fail("--value_size must be in [1, 16 MiB]");
   }
   if (FLAGS_threads < 1 || FLAGS_fillsync_threads < 1) return Fail("thread counts must be >= 1");
-  if (FLAGS_cache_size < (1 << 20)) return Fail("--cache_size must be at least 1 MiB");
+  uint64_t cache_size = 0, write_buffer_size = 0;
+  if (!ParseSize(FLAGS_cache_size, &cache_size)) {
+    return Fail("bad --cache_size '" + FLAGS_cache_size + "' (examples: 64MiB, 1GiB, 1048576)");
+  }
+  if (!ParseSize(FLAGS_rocksdb_write_buffer_size, &write_buffer_size) || write_buffer_size == 0) {
+    return Fail("bad --rocksdb_write_buffer_size '" + FLAGS_rocksdb_write_buffer_size +
+                "' (examples: 4MiB, 65536)");
+  }
+  if (cache_size < (1 << 20)) return Fail("--cache_size must be at least 1 MiB");
   if (FLAGS_mem_ratio < 1) return Fail("--mem_ratio must be >= 1");
   if (FLAGS_batch_size < 1 || FLAGS_multiget_batch < 1 || FLAGS_seek_nexts < 0) {
     return Fail("--batch_size and --multiget_batch must be >= 1, --seek_nexts >= 0");
@@ -168,7 +206,7 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
 
   f->key_size = static_cast<size_t>(FLAGS_key_size);
   f->value_size = static_cast<size_t>(FLAGS_value_size);
-  f->cache_size = FLAGS_cache_size;
+  f->cache_size = cache_size;
   f->mem_ratio = FLAGS_mem_ratio;
   f->db = FLAGS_db;
   f->keep = FLAGS_keep;
@@ -181,7 +219,7 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
   f->fio = FLAGS_fio;
   f->fio_runtime = FLAGS_fio_runtime;
   f->rocksdb_buffered = FLAGS_rocksdb_buffered;
-  f->rocksdb_write_buffer_size = FLAGS_rocksdb_write_buffer_size;
+  f->rocksdb_write_buffer_size = write_buffer_size;
   f->rocksdb_max_write_buffer_number = FLAGS_rocksdb_max_write_buffer_number;
   return -1;
 }

@@ -1,7 +1,11 @@
 // ringdb_bench: ringdb, RocksDB and LMDB side by side on the same keys,
 // values, order, threads, memory budget and durability. See --help.
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -98,9 +102,44 @@ bool CheckSpace(const BenchFlags& f, size_t engine_count) {
   return true;
 }
 
+// Checks, before anything runs, that an output file (--json, --chart) can
+// be written: not a directory, and writable or creatable in an existing,
+// writable directory. Nothing is created.
+bool CheckOutputPath(const std::string& flag, const std::string& path) {
+  if (path.empty()) return true;
+  std::error_code ec;
+  const std::filesystem::path p(path);
+  std::string why;
+  if (std::filesystem::is_directory(p, ec)) {
+    why = "is a directory";
+  } else if (std::filesystem::exists(p, ec)) {
+    if (access(path.c_str(), W_OK) != 0) why = std::string("is not writable: ") + std::strerror(errno);
+  } else {
+    const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : ".";
+    if (!std::filesystem::is_directory(dir, ec)) {
+      why = "cannot be created: " + dir.string() + " is not a directory";
+    } else if (access(dir.c_str(), W_OK) != 0) {
+      why = "cannot be created in " + dir.string() + ": " + std::strerror(errno);
+    }
+  }
+  if (why.empty()) return true;
+  std::fprintf(stderr, "ringdb_bench: --%s=%s %s (checked before the run)\n", flag.c_str(),
+               path.c_str(), why.c_str());
+  return false;
+}
+
 int Main(int argc, char** argv) {
   BenchFlags flags;
   if (int code = ParseFlags(&argc, &argv, &flags); code >= 0) return code;
+  if (!CheckOutputPath("json", flags.json) || !CheckOutputPath("chart", flags.chart)) return 1;
+  if (!flags.chart.empty()) {
+    int rc = 0;
+    RunCommand("command -v gnuplot >/dev/null 2>&1", &rc);
+    if (rc != 0) {
+      std::fprintf(stderr, "ringdb_bench: --chart needs gnuplot (Debian: gnuplot-nox)\n");
+      return 1;
+    }
+  }
   if (argc > 1) {
     std::fprintf(stderr, "ringdb_bench: unexpected argument '%s' (flags are --name=value)\n", argv[1]);
     return 1;

@@ -31,11 +31,26 @@ const PhaseResult* Find(const EngineRun& e, size_t i) {
   return i < e.phases.size() && e.phases[i].ran ? &e.phases[i] : nullptr;
 }
 
+// "found%" of a phase that looked keys up: found / (found + not found); "-"
+// when it looked nothing up (the fills).
+std::string FoundCell(const PhaseResult& p) {
+  const uint64_t looked = p.found + p.not_found;
+  if (looked == 0) return "-";
+  return Fmt("%.1f", 100.0 * p.found / looked);
+}
+
+// User bytes (keys and values read or written) per second, in MB (10^6).
+double UserMBps(const PhaseResult& p) {
+  return p.seconds > 0 ? (p.user_bytes_read + p.user_bytes_written) / p.seconds / 1e6 : -1;
+}
+
 void PrintPhases(const RunReport& r, std::FILE* out) {
   std::fprintf(out,
-               "%-17s %-24s %11s %9s %9s %9s %8s %8s %8s %9s %9s %6s %6s\n",
-               "workload", "engine", "ops/s", "p50 us", "p99 us", "p99.9 us", "rssd MiB",
-               "peak MiB", "pcd MiB", "rd MiB", "wr MiB", "WA", "hit%");
+               "%-17s %-24s %11s %8s %6s %9s %9s %9s %9s %9s %8s %8s %8s %9s %9s %6s %6s\n",
+               "workload", "engine", "ops/s", "MB/s", "found%", "p50 us", "p99 us", "p99.9 us",
+               "p99.99 us", "max us", "rssd MiB", "peak MiB", "pcd MiB", "rd MiB", "wr MiB", "WA",
+               "hit%");
+  std::vector<std::string> nothing_found;
   for (size_t i = 0; i < r.flags->benchmarks.size(); i++) {
     const std::string& w = r.flags->benchmarks[i];
     for (const EngineRun& e : r.engines) {
@@ -46,12 +61,17 @@ void PrintPhases(const RunReport& r, std::FILE* out) {
                      p->skip_reason.c_str());
         continue;
       }
+      if (p->found == 0 && p->not_found > 0) nothing_found.push_back(e.name + " " + w);
       const double hit = p->CacheHitRatio();
       std::fprintf(
-          out, "%-17s %-24s %11.0f %9s %9s %9s %8s %8s %8s %9s %9s %6s %6s%s%s%s\n", w.c_str(),
-          e.name.c_str(), p->OpsPerSecond(), Fmt("%.1f", p->hist.PercentileNanos(50) / 1e3).c_str(),
+          out,
+          "%-17s %-24s %11.0f %8s %6s %9s %9s %9s %9s %9s %8s %8s %8s %9s %9s %6s %6s%s%s%s\n",
+          w.c_str(), e.name.c_str(), p->OpsPerSecond(), Fmt("%.1f", UserMBps(*p)).c_str(),
+          FoundCell(*p).c_str(), Fmt("%.1f", p->hist.PercentileNanos(50) / 1e3).c_str(),
           Fmt("%.1f", p->hist.PercentileNanos(99) / 1e3).c_str(),
           Fmt("%.1f", p->hist.PercentileNanos(99.9) / 1e3).c_str(),
+          Fmt("%.1f", p->hist.PercentileNanos(99.99) / 1e3).c_str(),
+          Fmt("%.1f", p->hist.MaxNanos() / 1e3).c_str(),
           FmtSigned(Delta(p->after.rss_bytes, p->before.rss_bytes) / kMiB).c_str(),
           Fmt("%.1f", p->after.hwm_bytes / kMiB).c_str(),
           FmtSigned(Delta(p->after.page_cache_bytes, p->before.page_cache_bytes) / kMiB).c_str(),
@@ -65,11 +85,17 @@ void PrintPhases(const RunReport& r, std::FILE* out) {
   std::fprintf(out,
                "  ops/s counts keys read or written (a MultiGet of 32 is 32; a scan counts its "
                "entries in readseq, one op elsewhere); latency is per call.\n"
+               "  MB/s: user bytes (keys and values) read or written per second, 10^6 bytes; "
+               "found%%: lookups that found their key (- for phases without lookups).\n"
                "  rssd: RSS change over the phase; peak: VmHWM in the phase (reset before it "
                "when the kernel allows); pcd: change of the page cache (Cached:, machine-wide); "
                "rd/wr: bytes this process read/wrote on the device (/proc/self/io); WA: device "
                "bytes written / user bytes written; hit%%: the engine's cache hit ratio in the "
                "phase (RocksDB: block cache); capped: stopped by --duration.\n");
+  for (const std::string& n : nothing_found) {
+    std::fprintf(out, "  NOTE: %s found none of the keys it looked up (an empty database? its "
+                      "ops/s measure misses only)\n", n.c_str());
+  }
 }
 
 void PrintWarnings(const RunReport& r, std::FILE* out) {

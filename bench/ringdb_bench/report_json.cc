@@ -49,8 +49,11 @@ void WritePhase(JsonWriter& j, const PhaseResult& p) {
   j.Key("p50").Num(p.hist.PercentileNanos(50) / 1e3);
   j.Key("p99").Num(p.hist.PercentileNanos(99) / 1e3);
   j.Key("p99.9").Num(p.hist.PercentileNanos(99.9) / 1e3);
+  j.Key("p99.99").Num(p.hist.PercentileNanos(99.99) / 1e3);
   j.Key("max").Num(p.hist.MaxNanos() / 1e3);
   j.EndObject();
+  j.Key("user_mb_per_second")
+      .Num(p.seconds > 0 ? (p.user_bytes_read + p.user_bytes_written) / p.seconds / 1e6 : 0);
   j.Key("found").UInt(p.found);
   j.Key("not_found").UInt(p.not_found);
   j.Key("errors").UInt(p.errors);

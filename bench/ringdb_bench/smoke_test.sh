@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# End-to-end checks of ringdb_bench's table and flags (ctest RingdbBench.*):
+# output paths refused before the run, sizes with units, the found% / MB/s /
+# p99.99 / max columns, the note for a read phase that found nothing, and a
+# chart that leaves no .dat/.gp behind. Runs ringdb only, a few thousand keys.
+# Usage: smoke_test.sh PATH/TO/ringdb_bench
+set -euo pipefail
+bench="$1"
+dir="$(mktemp -d /tmp/ringdb_bench_smoke.XXXXXX)"
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+small=(--engines=ringdb --fio=false --duration=2 --num=2000 --cache_size=8MiB --db="$dir/db")
+
+# Output paths are checked before anything runs.
+if out=$("$bench" "${small[@]}" --benchmarks=fillrandom --json="$dir/no/such/dir/o.json" 2>&1); then
+  fail "--json into a missing directory was accepted"
+fi
+grep -q "checked before the run" <<<"$out" || fail "no early --json error: $out"
+grep -q "ops/s" <<<"$out" && fail "the run started before the --json check: $out"
+mkdir "$dir/adir"
+"$bench" "${small[@]}" --benchmarks=fillrandom --chart="$dir/adir" >/dev/null 2>&1 &&
+  fail "--chart naming a directory was accepted"
+
+# Sizes take units; nonsense is refused.
+"$bench" "${small[@]}" --benchmarks=fillrandom --cache_size=lots >/dev/null 2>&1 &&
+  fail "--cache_size=lots was accepted"
+
+# A read on an empty database says so; after a fill it finds everything.
+out=$("$bench" "${small[@]}" --benchmarks=readrandom,fillrandom,readrandom \
+  --json="$dir/o.json" 2>&1)
+header=$(grep -m1 '^workload' <<<"$out")
+for col in "MB/s" "found%" "p99.99 us" "max us"; do
+  grep -qF "$col" <<<"$header" || fail "no '$col' column: $header"
+done
+grep -q "NOTE: .*readrandom found none of the keys" <<<"$out" || fail "no empty-read note: $out"
+found_col=$(awk '/^workload/ { for (i = 1; i <= NF; i++) if ($i == "found%") print i - 1 }' <<<"$out")
+[ -n "$found_col" ] || fail "found% column not located"
+# Rows: workload engine ops/s MB/s found% ... (the header's "p50 us" splits
+# later, so found% is the 5th field of a row).
+mapfile -t found < <(awk '$1 == "readrandom" { print $5 }' <<<"$out")
+[ "${found[0]:-}" = "0.0" ] || fail "first readrandom found% is '${found[0]:-}', want 0.0: $out"
+[ "${found[1]:-}" = "100.0" ] || fail "second readrandom found% is '${found[1]:-}', want 100.0"
+grep -q '"p99.99"' "$dir/o.json" || fail "no p99.99 in the JSON"
+grep -q '"user_mb_per_second"' "$dir/o.json" || fail "no user_mb_per_second in the JSON"
+
+# The chart leaves only the PNG.
+if command -v gnuplot >/dev/null 2>&1; then
+  "$bench" "${small[@]}" --benchmarks=fillrandom --chart="$dir/c.png" >/dev/null 2>&1 ||
+    fail "chart run failed"
+  [ -s "$dir/c.png" ] || fail "no chart"
+  [ ! -e "$dir/c.png.dat" ] && [ ! -e "$dir/c.png.gp" ] || fail "stray .dat/.gp next to the chart"
+fi
+echo "ringdb_bench smoke: OK"
