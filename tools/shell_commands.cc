@@ -551,18 +551,26 @@ std::string Opt(const ShellContext* ctx, const std::string& name, const std::str
 }
 
 void PrintHelp(FILE* out) {
+  // A usage longer than the column goes on a line of its own.
+  constexpr size_t kMaxWidth = 36;
   size_t width = 0;
   for (const CommandSpec& spec : Commands()) {
-    if (spec.summary != nullptr) width = std::max(width, std::strlen(spec.usage));
+    const size_t len = std::strlen(spec.usage);
+    if (spec.summary != nullptr && len <= kMaxWidth) width = std::max(width, len);
   }
   for (const CommandSpec& spec : Commands()) {
     if (spec.summary == nullptr) continue;
-    std::fprintf(out, "  %-*s  %s\n", static_cast<int>(width), spec.usage,
-                 spec.summary);
+    if (std::strlen(spec.usage) > width) {
+      std::fprintf(out, "  %s\n  %-*s  %s\n", spec.usage, static_cast<int>(width), "",
+                   spec.summary);
+    } else {
+      std::fprintf(out, "  %-*s  %s\n", static_cast<int>(width), spec.usage, spec.summary);
+    }
   }
   std::fputs(
       "Arguments are separated by spaces. Quote one with \"...\" to include\n"
-      "spaces or any byte: \\\\ \\\" \\n \\t \\r \\0 \\xHH. Output uses the same form.\n",
+      "spaces or any byte: \\\\ \\\" \\n \\t \\r \\0 \\xHH. Output uses the same form.\n"
+      "Command names are case-insensitive; help COMMAND describes one.\n",
       out);
 }
 
