@@ -139,3 +139,34 @@ TEST(ParseShellArgsTest, OptionsAfterPathBelongToTheCommand) {
 
 }  // namespace
 }  // namespace ringdb::shell
+
+namespace ringdb::shell {
+namespace {
+
+TEST(ParseShellArgsTest, OptionsBetweenPathAndCommand) {
+  Parsed p = Parse({"x.db", "--no-create", "--format", "json", "get", "k", "--no-create"});
+  ASSERT_EQ(p.outcome, ParseOutcome::kRun) << p.error;
+  EXPECT_EQ(p.options.path, "x.db");
+  EXPECT_FALSE(p.options.create);
+  EXPECT_EQ(p.options.format, "json");
+  // Words after the command are the command's, options or not.
+  EXPECT_EQ(p.options.command, (std::vector<std::string>{"get", "k", "--no-create"}));
+  p = Parse({"--sync", "x.db", "--timer", "--readonly"});
+  ASSERT_EQ(p.outcome, ParseOutcome::kRun) << p.error;
+  EXPECT_TRUE(p.options.sync && p.options.timer && p.options.read_only);
+  EXPECT_TRUE(p.options.command.empty());
+  p = Parse({"x.db", "--bogus", "get", "k"});
+  EXPECT_EQ(p.outcome, ParseOutcome::kUsageError);
+  EXPECT_EQ(p.error, "unknown option --bogus");
+  p = Parse({"x.db", "--", "get", "k"});
+  ASSERT_EQ(p.outcome, ParseOutcome::kRun) << p.error;
+  EXPECT_EQ(p.options.command, (std::vector<std::string>{"get", "k"}));
+  p = Parse({"x.db", "--format", "yaml", "get", "k"});
+  EXPECT_EQ(p.outcome, ParseOutcome::kUsageError);
+  p = Parse({"x.db", "--pool"});
+  EXPECT_EQ(p.outcome, ParseOutcome::kUsageError);
+  EXPECT_EQ(p.error, "option --pool needs a value");
+}
+
+}  // namespace
+}  // namespace ringdb::shell
