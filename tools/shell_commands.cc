@@ -333,7 +333,8 @@ const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kCommands = {
       {"put", "put KEY VALUE", "store VALUE under KEY; prints OK", 2, 2, true, CmdPut, nullptr,
        "VALUE - reads the value from standard input (one-shot mode only);\n"
-       "VALUE @FILE reads it from FILE. Quote a value that starts with @ or is -.\n"},
+       "VALUE @FILE reads it from FILE. Quote a value that starts with @ or is -\n"
+       "(\"@x\"); in one-shot mode, where arguments are literal, pipe it in with -.\n"},
       {"get", "get KEY [--format F]", "print the value of KEY, or (nil)", 1, 1, true, CmdGet,
        "--format F", "A stored value (nil) prints quoted: \"(nil)\".\n"},
       {"exists", "exists KEY", "print 1 if KEY is there, else 0 (one-shot exit status 0 / 1)", 1,
