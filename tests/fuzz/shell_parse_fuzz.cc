@@ -1,9 +1,9 @@
 // Fuzz target: the ringdb shell's argument parser and quoting
 // (tools/shell_quote.h). Never crashes, and the documented round trips hold:
 //   FormatDumpLine(k, v) read back by ParseDumpLine gives k and v;
-//   every argument ParseLine returns, printed with FormatBytes, parses back
-//   to the same bytes (when the printed form is quoted, or has no space:
-//   FormatBytes prints "a b" bare, which ParseLine reads as two arguments).
+//   every argument ParseLine returns, printed with FormatBytes (plain or
+//   with UTF-8 printed as is), parses back as one argument with the same
+//   bytes.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -21,12 +21,13 @@ void Check(bool ok) {
 }
 
 void RoundTripArg(const std::string& bytes) {
-  std::string printed = ringdb::shell::FormatBytes(bytes);
-  if (printed.find(' ') != std::string::npos && printed.front() != '"') return;
-  std::vector<Arg> back;
-  std::string error;
-  Check(ringdb::shell::ParseLine(printed, &back, &error));
-  Check(back.size() == 1 && back[0].value == bytes);
+  for (bool utf8 : {false, true}) {
+    std::string printed = ringdb::shell::FormatBytes(bytes, utf8);
+    std::vector<Arg> back;
+    std::string error;
+    Check(ringdb::shell::ParseLine(printed, &back, &error));
+    Check(back.size() == 1 && back[0].value == bytes);
+  }
 }
 
 }  // namespace
@@ -54,5 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(ringdb::shell::ParseDumpLine(line, &k2, &v2, &error));
   Check(k2 == k && v2 == v);
   Check(ringdb::shell::IsPlainPrintable(k) == (ringdb::shell::FormatBytes(k) == k));
+  Check(ringdb::shell::IsPlainPrintable(k, true) == (ringdb::shell::FormatBytes(k, true) == k));
+  line = ringdb::shell::FormatDumpLine(k, v, /*utf8=*/true);
+  Check(ringdb::shell::ParseDumpLine(line, &k2, &v2, &error));
+  Check(k2 == k && v2 == v);
   return 0;
 }
