@@ -287,15 +287,17 @@ Status DBImpl::CheckpointBodyLocked() {
     std::unique_lock<std::shared_mutex> lock(wal_mu_);
     if (wal_ && !log_failed_) {
       Status s = wal_->Close();
+      if (!s.ok()) {
+        // Its file is closed; RepairLogLocked counts its statistics and
+        // cuts it back.
+        log_failed_ = true;
+        SetBackgroundError(s, Classify(s), "closing the log for a checkpoint failed");
+        return s.WithContext("closing the log for a checkpoint");
+      }
       wal::LogWriterStats ls = wal_->stats();
       log_bytes_written_before_ += ls.bytes_written;
       log_syncs_before_ += ls.syncs;
       log_group_commits_before_ += ls.group_commits;
-      if (!s.ok()) {
-        log_failed_ = true;  // its file is closed; RepairLogLocked cuts it back
-        SetBackgroundError(s, Classify(s), "closing the log for a checkpoint failed");
-        return s.WithContext("closing the log for a checkpoint");
-      }
       log_end_ = wal_->appended_lsn();
       wal_.reset();  // releases the shared log buffer for the next writer
       wal_gen_++;

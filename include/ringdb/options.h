@@ -105,7 +105,8 @@ struct Options {
   // yourself). Hard errors are never retried.
   uint32_t auto_resume_interval_ms = 1000;
 
-  // Receives one-line notices (fallbacks, recovery). Default: stderr.
+  // Receives one-line notices (fallbacks, recovery, write errors and
+  // resumes). Default: stderr. May be called from the auto-resume thread.
   std::function<void(std::string_view)> info_log;
 };
 
