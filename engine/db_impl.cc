@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace ringdb {
@@ -34,20 +35,32 @@ class SizeChecker : public WriteBatch::Handler {
   Status Delete(std::string_view key) override { return CheckKey(key); }
 };
 
+// Applies a batch to the tree and counts what completed, so a failure can
+// be told apart: nothing changed (soft) or part of the batch applied (hard).
 class Applier : public WriteBatch::Handler {
  public:
   Applier(BTree* tree, Lsn lsn) : tree_(tree), lsn_(lsn) {}
   Status Put(std::string_view key, std::string_view value) override {
-    return tree_->Put(key, value, lsn_);
+    Status s = tree_->Put(key, value, lsn_);
+    if (s.ok()) applied_++;
+    untouched_ = !s.ok();  // BTree::Put: on failure the tree is unchanged
+    return s;
   }
   Status Delete(std::string_view key) override {
     bool existed = false;
-    return tree_->Delete(key, lsn_, &existed);
+    Status s = tree_->Delete(key, lsn_, &existed);
+    if (s.ok()) applied_++;
+    untouched_ = false;  // BTree::Delete promises no such thing
+    return s;
   }
+  size_t applied() const { return applied_; }
+  bool untouched() const { return untouched_; }
 
  private:
   BTree* tree_;
   Lsn lsn_;
+  size_t applied_ = 0;
+  bool untouched_ = false;
 };
 
 }  // namespace
@@ -65,7 +78,10 @@ DBImpl::~DBImpl() {
 }
 
 void DBImpl::Log(const std::string& msg) {
-  notices_ += msg + "\n";
+  {
+    MutexLock lock(&error_mu_);
+    notices_ += msg + "\n";
+  }
   if (options_.info_log) {
     options_.info_log(msg);
   } else {
@@ -87,13 +103,18 @@ Status DBImpl::GateWrite(Lsn lsn) {
   return wal_->SyncTo(std::min(lsn, wal_->appended_lsn()));
 }
 
-Status DBImpl::Apply(const WriteBatch& batch, Lsn lsn) {
+Status DBImpl::Apply(const WriteBatch& batch, Lsn lsn, size_t* applied, bool* untouched) {
   Applier applier(tree_.get(), lsn);
+  Status s;
   if (batch.Count() > 1) {
     std::unique_lock<std::shared_mutex> lock(apply_mu_);
-    return batch.Iterate(&applier);
+    s = batch.Iterate(&applier);
+  } else {
+    s = batch.Iterate(&applier);
   }
-  return batch.Iterate(&applier);
+  *applied = applier.applied();
+  *untouched = !s.ok() && applier.applied() == 0 && applier.untouched();
+  return s;
 }
 
 Status DBImpl::Put(const WriteOptions& options, std::string_view key, std::string_view value) {
@@ -116,29 +137,48 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   RINGDB_RETURN_IF_ERROR(batch->Iterate(&checker));
 
   Lsn lsn;
+  uint64_t gen;
   bool need_checkpoint;
   {
     std::lock_guard<std::mutex> lock(write_mu_);
-    if (!bg_error_.ok()) return bg_error_;
+    RINGDB_RETURN_IF_ERROR(BackgroundError());
+    RINGDB_RETURN_IF_ERROR(CheckSpaceLocked(batch->Rep().size(), /*force=*/false));
     Result<Lsn> appended = wal_->Append(kBatchRecord, batch->Rep());
     if (!appended.ok()) {
-      // A refused argument wrote nothing; anything else failed the log.
+      // A refused argument wrote nothing; anything else failed the log
+      // (its errors are sticky) before the tree was touched.
       if (!appended.status().IsInvalidArgument()) {
-        bg_error_ = appended.status().WithContext("log append failed; reopen the database");
+        log_failed_ = true;
+        SetBackgroundError(appended.status(), Classify(appended.status()),
+                           "appending to the log failed (nothing of the write was applied)");
+        return BackgroundError();
       }
       return appended.status();
     }
     lsn = appended.value();
-    Status s = Apply(*batch, lsn);
+    gen = wal_gen_;
+    size_t applied = 0;
+    bool untouched = false;
+    Status s = Apply(*batch, lsn, &applied, &untouched);
     if (!s.ok()) {
-      // The log holds the batch; the tree may hold part of it. Refuse further
-      // writes: reopening replays the whole batch from the log.
-      bg_error_ = s.WithContext("a write failed half-applied in memory; reopen the database");
-      return s;
+      if (untouched && Classify(s) == Severity::kSoft) {
+        // Nothing of the batch reached the tree. Its record is in the log:
+        // a crash before Resume replays it whole; Resume's checkpoint
+        // starts the log after it, so it is then wholly absent.
+        SetBackgroundError(s, Severity::kSoft,
+                           "a write failed before changing anything in memory");
+      } else {
+        // The log holds the batch; the tree may hold part of it and has no
+        // undo. Refuse further writes: reopening replays the whole batch.
+        SetBackgroundError(s, Severity::kHard,
+                           "a write failed half-applied in memory (" + std::to_string(applied) +
+                               " of " + std::to_string(batch->Count()) + " operations applied)");
+      }
+      return BackgroundError();
     }
     need_checkpoint = lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes;
   }
-  RINGDB_RETURN_IF_ERROR(CommitLog(lsn, options.sync));
+  RINGDB_RETURN_IF_ERROR(CommitLog(lsn, gen, options.sync));
   if (need_checkpoint) {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes) {
@@ -152,12 +192,21 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
 
 // Require: write_mu_ not held (the leader of a group writes for everyone
 // waiting, while others append under write_mu_).
-Status DBImpl::CommitLog(Lsn lsn, bool sync) {
+Status DBImpl::CommitLog(Lsn lsn, uint64_t gen, bool sync) {
   Status s;
   {
     std::shared_lock<std::shared_mutex> lock(wal_mu_);
-    // After a checkpoint rotated the log, an older record is already
-    // durable (Close synced the old segment): lsn <= the new start.
+    if (gen != wal_gen_) {
+      // The writer holding the record was replaced: by a checkpoint that
+      // closed it (it synced everything: the record is durable), or by
+      // Resume after it failed (the record's write failed; Resume's
+      // checkpoint may since have made it durable through the pages, so
+      // the write is refused but present, never in part).
+      if (std::find(failed_gens_.begin(), failed_gens_.end(), gen) != failed_gens_.end()) {
+        return failed_gen_status_;
+      }
+      return Status::OK();
+    }
     if (sync) {
       if (lsn > wal_->durable_lsn()) s = wal_->SyncTo(lsn);
     } else if (lsn > wal_->written_lsn()) {
@@ -166,10 +215,10 @@ Status DBImpl::CommitLog(Lsn lsn, bool sync) {
   }
   if (!s.ok()) {
     std::lock_guard<std::mutex> wl(write_mu_);
-    if (bg_error_.ok()) {
-      bg_error_ = s.WithContext(sync ? "log sync failed; reopen the database"
-                                     : "log write failed; reopen the database");
-    }
+    if (gen == wal_gen_) log_failed_ = true;
+    SetBackgroundError(s, Classify(s), sync ? "syncing the log failed" : "writing the log failed");
+    Status stored = BackgroundError();
+    if (!stored.ok()) return stored;
   }
   return s;
 }
@@ -225,28 +274,37 @@ Status DBImpl::Checkpoint() {
 
 // Require: write_mu_ held (no writer applies while the pages are flushed).
 Status DBImpl::CheckpointLocked() {
-  if (!bg_error_.ok()) return bg_error_;
+  RINGDB_RETURN_IF_ERROR(BackgroundError());
+  return CheckpointBodyLocked();
+}
+
+Status DBImpl::CheckpointBodyLocked() {
   if (backup_running_) return Status::Busy("a backup is copying the last checkpoint");
   // 1. Rotate the log: everything before `start` will be in the pages.
   Lsn start;
   uint64_t next_segment = segment_ + 1;
   {
     std::unique_lock<std::shared_mutex> lock(wal_mu_);
-    if (wal_) {
+    if (wal_ && !log_failed_) {
       Status s = wal_->Close();
+      if (!s.ok()) {
+        // Its file is closed; RepairLogLocked counts its statistics and
+        // cuts it back.
+        log_failed_ = true;
+        SetBackgroundError(s, Classify(s), "closing the log for a checkpoint failed");
+        return s.WithContext("closing the log for a checkpoint");
+      }
       wal::LogWriterStats ls = wal_->stats();
       log_bytes_written_before_ += ls.bytes_written;
       log_syncs_before_ += ls.syncs;
       log_group_commits_before_ += ls.group_commits;
-      if (!s.ok()) {
-        bg_error_ = s.WithContext("closing the log for a checkpoint; reopen the database");
-        return bg_error_;
-      }
-      start = wal_->appended_lsn();
+      log_end_ = wal_->appended_lsn();
       wal_.reset();  // releases the shared log buffer for the next writer
-    } else {
-      start = sb_.ckpt_lsn;  // after recovery: where the valid log ended
+      wal_gen_++;
     }
+    // A failed writer (only Resume gets here with one: writes are refused).
+    if (wal_ || abandoned_) RINGDB_RETURN_IF_ERROR(RepairLogLocked());
+    start = log_end_;
     // A leftover segment with this number (a crash during an earlier
     // checkpoint) holds nothing the superblock needs: it was replayed.
     // Best effort: creating the segment below truncates it anyway.
@@ -263,10 +321,11 @@ Status DBImpl::CheckpointLocked() {
     Result<std::unique_ptr<wal::LogWriter>> w =
         wal::LogWriter::Create(io_.get(), dir_, next_segment, start, wo);
     if (!w.ok()) {
-      bg_error_ = w.status().WithContext("starting a new log segment; reopen the database");
-      return bg_error_;
+      SetBackgroundError(w.status(), Classify(w.status()), "starting a new log segment failed");
+      return w.status().WithContext("starting a new log segment");
     }
     wal_ = std::shared_ptr<wal::LogWriter>(std::move(w.value()));
+    log_failed_ = false;
     segment_ = next_segment;
   }
   // 2. Pages, map and superblock.
@@ -295,16 +354,18 @@ Status DBImpl::Verify(std::string* report) {
 
 Status DBImpl::Close() {
   if (closed_) return Status::InvalidArgument("database is already closed");
+  StopAutoResume();
   closed_ = true;
   Status result;
   // A failed open writes nothing: its recovery may have stopped at damage
   // that the caller is told about, and a checkpoint would erase the log.
   if (tree_ != nullptr && !options_.read_only && opened_) {
     std::lock_guard<std::mutex> lock(write_mu_);
-    if (bg_error_.ok()) {
-      result = CheckpointLocked();
-    } else {
-      result = bg_error_;
+    switch (background_severity()) {
+      case Severity::kNone: result = CheckpointLocked(); break;
+      // The reserve is there for this checkpoint: do not check it.
+      case Severity::kSoft: result = ResumeLocked(/*check_space=*/false); break;
+      case Severity::kHard: result = BackgroundError(); break;
     }
   }
   {

@@ -20,17 +20,32 @@
 // checkpoint rotates the log to a new segment, flushes every dirty page,
 // writes the page map and the superblock, then deletes older segments.
 //
+// Write errors (db_resume.cc): a failed write sets the background error
+// with a severity. Soft (no space, an I/O error on the log, a checkpoint or
+// a write-back; nothing half-applied): writes are refused until Resume(),
+// which replaces a failed log writer (the failed segment is cut back to its
+// last whole record written, the new one continues from there) and
+// checkpoints, so the tree, which holds every batch that was applied whole,
+// becomes durable. Hard (a batch failed after part of it changed the tree):
+// refused until reopen. The auto-resume thread calls Resume with backoff.
+//
 // Lock order: write_mu_ -> apply_mu_ -> page latches -> wal_mu_ (shared, in
 // the pool's write gate) -> LogWriter's and the pool's internal mutexes.
 // A checkpoint holds write_mu_ and briefly wal_mu_ exclusive to swap the
-// log writer, never while holding a page latch.
+// log writer, never while holding a page latch. error_mu_ is a leaf: it is
+// taken under any of them and nothing is taken under it.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "bufferpool/buffer_pool.h"
 #include "engine/btree.h"
@@ -38,6 +53,7 @@
 #include "engine/superblock.h"
 #include "engine/wal.h"
 #include "io/io_backend.h"
+#include "io/thread_annotations.h"
 #include "ringdb/db.h"
 
 namespace ringdb {
@@ -48,6 +64,9 @@ inline constexpr const char* kLockFileName = "LOCK";
 inline constexpr const char* kBackupMarkerName = "BACKUP-INCOMPLETE";
 // Log record types.
 inline constexpr uint8_t kBatchRecord = 1;
+
+// "12.3 MiB": bytes for messages (db_properties.cc).
+std::string HumanBytes(uint64_t bytes);
 
 // Opens `path` with a given io backend instead of the one Options names.
 // For tests that inject faults (io::FaultBackend) or simulate power cuts;
@@ -79,6 +98,7 @@ class DBImpl final : public DB {
   bool GetProperty(std::string_view name, std::string* value) override;
   using DB::Backup;
   Status Backup(const std::string& dir, BackupInfo* info) override;
+  Status Resume() override;
   Status Close() override;
 
   // For the iterator wrapper.
@@ -89,10 +109,50 @@ class DBImpl final : public DB {
   Status CreateDatabase();
   Status OpenFiles();
   Status Recover(bool* replayed_any);
+  // Refuses while writes are stopped (see Resume), else CheckpointBody.
   Status CheckpointLocked();
-  Status Apply(const WriteBatch& batch, Lsn lsn);
+  // Rotates the log (replacing a failed writer, see RepairLogLocked),
+  // flushes every dirty page and writes the page map and superblock.
+  // Require: write_mu_ held.
+  Status CheckpointBodyLocked();
+  // Applies the batch; *applied counts the operations that completed, and
+  // *untouched says the failing one (if any) left the tree unchanged.
+  Status Apply(const WriteBatch& batch, Lsn lsn, size_t* applied, bool* untouched);
   // Hands the log up to `lsn` to the kernel, or makes it durable (sync).
-  Status CommitLog(Lsn lsn, bool sync);
+  // `gen` is the generation of the writer that holds the record.
+  Status CommitLog(Lsn lsn, uint64_t gen, bool sync);
+
+  // db_resume.cc.
+  enum class Severity : uint8_t { kNone, kSoft, kHard };
+  static Severity Classify(const Status& s);
+  // Records a failed write: the first error stays, a hard one replaces a
+  // soft one. `what` says what failed and is the read-only reason. Wakes
+  // the auto-resume thread.
+  void SetBackgroundError(const Status& s, Severity severity, const std::string& what)
+      EXCLUDES(error_mu_);
+  // OK while writes are accepted, else the error that stops them.
+  Status BackgroundError() EXCLUDES(error_mu_);
+  Severity background_severity() EXCLUDES(error_mu_);
+  // Whether `bytes` more may be written without eating into the reserve
+  // (statvfs at most every kSpaceCheckInterval unless `force` or the
+  // margin is short). Require: write_mu_ held.
+  Status CheckSpaceLocked(uint64_t bytes, bool force);
+  // With the log writer failed: closes it without writing, cuts its file
+  // back to its last whole record written and syncs it, so the next
+  // segment continues the log from log_end_. Require: write_mu_ held and
+  // wal_mu_ held exclusive.
+  Status RepairLogLocked();
+  // Resume's work; `check_space` false lets Close use the reserve.
+  Status ResumeLocked(bool check_space);
+  void StartAutoResume();
+  void StopAutoResume() EXCLUDES(error_mu_);
+  void AutoResumeLoop() EXCLUDES(error_mu_);
+  // Options::reserved_disk_bytes resolved for a file system of `total` bytes.
+  uint64_t ReserveFor(uint64_t total) const;
+  std::string ErrorStateLine() EXCLUDES(error_mu_);
+  // " (DIR needs at least N free; its file system has F free of T)".
+  std::string SpaceHint();
+  std::string Notices() EXCLUDES(error_mu_);
   Status GateWrite(Lsn lsn);
   void Log(const std::string& msg);
   Status CheckOpen() const;
@@ -105,7 +165,6 @@ class DBImpl final : public DB {
   std::unique_ptr<io::FileLock> lock_;  // the directory's lock file, held while open
   bool closed_ = false;
   bool opened_ = false;  // OpenOrCreate succeeded
-  std::string notices_;  // fallbacks and degradations, one per line
 
   std::shared_ptr<io::IoBackend> io_;
   io::FileId data_file_;
@@ -120,7 +179,46 @@ class DBImpl final : public DB {
   std::shared_ptr<wal::LogWriter> wal_;
   std::unique_ptr<wal::LogBuffer> log_buffer_;  // reused by every segment's writer
   uint64_t segment_ = 0;      // guarded by write_mu_
-  Status bg_error_;           // guarded by write_mu_: writes refused after it
+  // Where the next log segment starts while wal_ is null (after recovery,
+  // a rotation, or a failed writer cut back). Guarded by write_mu_.
+  Lsn log_end_ = 0;
+  // The current writer failed (its errors are sticky); guarded by write_mu_.
+  bool log_failed_ = false;
+  // A failed writer taken out of service whose file is not yet cut back
+  // (RepairLogLocked); guarded by write_mu_.
+  struct AbandonedLog {
+    std::string path;
+    Lsn start = 0;        // the segment's start LSN
+    Lsn written_end = 0;  // end of its last whole record written
+  };
+  std::optional<AbandonedLog> abandoned_;
+  // Generation of wal_ (bumped when it is replaced or reset) and the
+  // generations whose writer failed: a committer holding a record of a
+  // replaced writer learns from them whether its record was written.
+  // Written under write_mu_ and wal_mu_ exclusive, read under either.
+  uint64_t wal_gen_ = 0;
+  std::vector<uint64_t> failed_gens_;
+  Status failed_gen_status_;
+  // Free-space check (reserved_disk_bytes); guarded by write_mu_.
+  std::chrono::steady_clock::time_point space_checked_at_{};
+  bool space_checked_ = false;
+  uint64_t space_margin_ = 0;        // free - reserve at the last check
+  uint64_t bytes_since_space_check_ = 0;
+
+  // The background error (see the header comment) and the auto-resume
+  // thread's state.
+  Mutex error_mu_;
+  Status bg_error_ GUARDED_BY(error_mu_);
+  Severity bg_severity_ GUARDED_BY(error_mu_) = Severity::kNone;
+  std::string bg_what_ GUARDED_BY(error_mu_);  // what failed
+  uint64_t resumes_ GUARDED_BY(error_mu_) = 0;         // successful
+  uint64_t resume_failures_ GUARDED_BY(error_mu_) = 0;
+  uint64_t reserve_bytes_ GUARDED_BY(error_mu_) = 0;   // resolved, 0: off
+  uint64_t free_bytes_ GUARDED_BY(error_mu_) = 0;      // at the last check
+  bool stop_auto_resume_ GUARDED_BY(error_mu_) = false;
+  std::string notices_ GUARDED_BY(error_mu_);  // fallbacks and degradations, one per line
+  std::condition_variable_any error_cv_;  // bg_severity_ or stop_auto_resume_ changed
+  std::thread auto_resume_;
   std::atomic<uint64_t> checkpoints_{0};
   // A backup is copying the last checkpoint's pages: checkpoints wait (the
   // automatic one is deferred, an explicit one returns Busy). Set and

@@ -159,6 +159,7 @@ Status DBImpl::OpenOrCreate() {
     RINGDB_RETURN_IF_ERROR(CheckpointLocked());
   }
   opened_ = true;
+  if (!options_.read_only && options_.auto_resume_interval_ms > 0) StartAutoResume();
   return Status::OK();
 }
 
@@ -363,7 +364,10 @@ Status DBImpl::Recover(bool* replayed_any) {
       }
       WriteBatch batch;
       RINGDB_RETURN_IF_ERROR(WriteBatch::Decode(payload, &batch).WithContext(path));
-      RINGDB_RETURN_IF_ERROR(Apply(batch, end).WithContext("replaying the log"));
+      size_t applied = 0;
+      bool untouched = false;
+      RINGDB_RETURN_IF_ERROR(
+          Apply(batch, end, &applied, &untouched).WithContext("replaying the log"));
       records++;
     }
     // The next segment starts where this one's writer stopped appending:
@@ -375,6 +379,7 @@ Status DBImpl::Recover(bool* replayed_any) {
     }
   }
   sb_.ckpt_lsn = lsn;  // where the next segment starts
+  log_end_ = lsn;
   recovered_records_ = records;
   *replayed_any = records > 0;
   if (records > 0) {

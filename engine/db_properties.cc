@@ -77,6 +77,8 @@ std::string Bytes(uint64_t b) {
 
 }  // namespace
 
+std::string HumanBytes(uint64_t bytes) { return Bytes(bytes); }
+
 std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions&) {
   Status s = CheckOpen();
   if (!s.ok()) return std::make_unique<ErrorIterator>(s);
@@ -85,13 +87,38 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions&) {
 
 bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   if (CheckOpen().ok() == false) return false;
+  // The write state, answered without touching the rest (cheap to poll).
+  if (name == "ringdb.background_error" || name == "ringdb.read_only_reason" ||
+      name == "ringdb.resumes") {
+    MutexLock lock(&error_mu_);
+    if (name == "ringdb.background_error") {
+      *value = bg_error_.ToString();
+    } else if (name == "ringdb.resumes") {
+      *value = Num(resumes_);
+    } else if (options_.read_only) {
+      *value = "opened read-only";
+    } else if (bg_severity_ == Severity::kSoft) {
+      *value = bg_what_ + " (" + bg_error_.ToString() + "); call Resume() once the cause is " +
+               "fixed" + (options_.auto_resume_interval_ms > 0 ? " (it is retried automatically)"
+                                                              : "");
+    } else if (bg_severity_ == Severity::kHard) {
+      *value = bg_what_ + " (" + bg_error_.ToString() + "); close and reopen the database";
+    } else {
+      value->clear();
+    }
+    return true;
+  }
   PoolStats p = pool_->stats();
   io::IoStats io = io_->stats();
   PageStoreStats st = store_->stats();
   wal::LogWriterStats ls;
+  uint64_t log_bytes_before, log_syncs_before, log_group_commits_before;
   {
     std::shared_lock<std::shared_mutex> lock(wal_mu_);
     if (wal_) ls = wal_->stats();
+    log_bytes_before = log_bytes_written_before_;
+    log_syncs_before = log_syncs_before_;
+    log_group_commits_before = log_group_commits_before_;
   }
   std::map<std::string, std::string, std::less<>> props = {
       {"ringdb.pool.hits", Num(p.hits)},
@@ -117,9 +144,9 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       {"ringdb.io.submits", Num(io.submits)},
       {"ringdb.io.fixed_ops", Num(io.fixed_ops)},
       {"ringdb.log.records", Num(ls.records)},
-      {"ringdb.log.bytes_written", Num(log_bytes_written_before_ + ls.bytes_written)},
-      {"ringdb.log.syncs", Num(log_syncs_before_ + ls.syncs)},
-      {"ringdb.log.group_commits", Num(log_group_commits_before_ + ls.group_commits)},
+      {"ringdb.log.bytes_written", Num(log_bytes_before + ls.bytes_written)},
+      {"ringdb.log.syncs", Num(log_syncs_before + ls.syncs)},
+      {"ringdb.log.group_commits", Num(log_group_commits_before + ls.group_commits)},
       {"ringdb.store.live_pages", Num(st.live_pages)},
       {"ringdb.store.slots", Num(st.slots)},
       {"ringdb.store.free_slots", Num(st.free_slots)},
@@ -128,7 +155,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       {"ringdb.store.truncated_slots", Num(st.truncated_slots)},
       {"ringdb.checkpoints", Num(checkpoints_.load())},
       {"ringdb.recovered_records", Num(recovered_records_.load())},
-      {"ringdb.notices", notices_},
+      {"ringdb.notices", Notices()},
   };
   if (name == "ringdb.estimate-num-keys") {
     // The leaves' cell counts (no value or overflow page is read): exact for
@@ -137,7 +164,9 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     return true;
   }
   if (name == "ringdb.properties") {
-    std::string out = "ringdb.stats\nringdb.estimate-num-keys\n";
+    std::string out =
+        "ringdb.background_error\nringdb.read_only_reason\nringdb.resumes\nringdb.stats\n"
+        "ringdb.estimate-num-keys\n";
     for (const auto& [k, v] : props) out += k + "\n";
     *value = out;
     return true;
@@ -162,9 +191,13 @@ std::string DBImpl::StatsString() {
   io::IoStats io = io_->stats();
   PageStoreStats st = store_->stats();
   wal::LogWriterStats ls;
+  uint64_t log_bytes_before, log_syncs_before, log_group_commits_before;
   {
     std::shared_lock<std::shared_mutex> lock(wal_mu_);
     if (wal_) ls = wal_->stats();
+    log_bytes_before = log_bytes_written_before_;
+    log_syncs_before = log_syncs_before_;
+    log_group_commits_before = log_group_commits_before_;
   }
   std::string s;
   s += "pool:  " + Bytes(p.frames * pool_->page_size()) + " in " + Num(p.frames) + " frames of " +
@@ -179,14 +212,16 @@ std::string DBImpl::StatsString() {
        ", fixed-buffer ops " + Num(io.fixed_ops) + "\n";
   s += "       read " + Bytes(io.bytes_read) + ", written " + Bytes(io.bytes_written) + "\n";
   s += "log:   segment " + Num(segment_) + ", records " + Num(ls.records) + " since checkpoint, " +
-       "syncs " + Num(log_syncs_before_ + ls.syncs) + ", group commits " +
-       Num(log_group_commits_before_ + ls.group_commits) + ", written " +
-       Bytes(log_bytes_written_before_ + ls.bytes_written) + "\n";
+       "syncs " + Num(log_syncs_before + ls.syncs) + ", group commits " +
+       Num(log_group_commits_before + ls.group_commits) + ", written " +
+       Bytes(log_bytes_before + ls.bytes_written) + "\n";
   s += "file:  " + Bytes(st.slots * pool_->page_size()) + ", " + Bytes(DiskBytes()) +
        " on disk (" + Num(st.slots) + " slots, " +
        Num(st.free_slots) + " free), " + Num(st.live_pages) + " live pages, checkpoints " +
        Num(checkpoints_.load()) + "\n";
-  if (!notices_.empty()) s += "notes: " + notices_;
+  s += ErrorStateLine();
+  const std::string notices = Notices();
+  if (!notices.empty()) s += "notes: " + notices;
   return s;
 }
 

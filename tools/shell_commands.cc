@@ -16,7 +16,10 @@ namespace {
 
 CommandResult FromStatus(const Status& s, std::string_view what) {
   if (s.ok()) return CommandResult::Ok();
-  return CommandResult::Error(std::string(what) + ": " + s.ToString());
+  std::string msg = std::string(what) + ": " + s.ToString();
+  // The engine's NoSpace names the directory and the space it needs.
+  if (s.IsNoSpace()) msg += " (free space there, then run: resume)";
+  return CommandResult::Error(msg);
 }
 
 // A key as shown in an error message: quoted like output, cut after 60
@@ -229,6 +232,12 @@ CommandResult CmdCheckpoint(ShellContext* ctx, const std::vector<Arg>&) {
   return PrintOk(ctx);
 }
 
+CommandResult CmdResume(ShellContext* ctx, const std::vector<Arg>&) {
+  Status s = ctx->db->Resume();
+  if (!s.ok()) return FromStatus(s, "resume");
+  return PrintOk(ctx);
+}
+
 CommandResult CmdCompact(ShellContext* ctx, const std::vector<Arg>&) {
   std::string before, after;
   (void)ctx->db->GetProperty("ringdb.store.file_bytes", &before);
@@ -356,6 +365,8 @@ const std::vector<CommandSpec>& Commands() {
        "walking the keys (fast, approximate).\n"},
       {"stats", "stats", "print the engine's statistics", 0, 0, true, CmdStats},
       {"checkpoint", "checkpoint", "write dirty pages and trim the log; prints OK", 0, 0, true, CmdCheckpoint},
+      {"resume", "resume", "accept writes again after a write error (a full disk); prints OK", 0, 0,
+       true, CmdResume},
       {"load", "load FILE|- [--keep-going] [--format F]",
        "load KEY<TAB>VALUE lines (dump's format), all or nothing; prints OK N", 1, 1, true,
        CmdLoad, "--keep-going --format F",

@@ -117,9 +117,42 @@ class DB {
   // "ringdb.io.backend". Returns false for an unknown name.
   // "ringdb.properties" lists every name. "ringdb.estimate-num-keys" is the
   // number of keys counted from the leaves' headers (no value is read).
+  // "ringdb.background_error" is "OK" or the error that stops writes;
+  // "ringdb.read_only_reason" is empty while writes are accepted, else why
+  // not and what to do.
   virtual bool GetProperty(std::string_view name, std::string* value) = 0;
 
+  // Write errors and Resume (as RocksDB's error handler). A write that
+  // fails for lack of space (ENOSPC, EDQUOT, the reserve of
+  // Options::reserved_disk_bytes) or with an I/O error on the log, a
+  // checkpoint or a page write-back is *soft*: the database turns
+  // read-only (every write returns that error, reads, scans and Verify go
+  // on) until Resume() succeeds. A write whose batch was partly applied to
+  // the in-memory tree when it failed (there is no undo) is *hard*: writes
+  // are refused until the database is closed and reopened, and recovery
+  // replays the log. "ringdb.background_error" and
+  // "ringdb.read_only_reason" say which.
+  //
+  // A write that returned an error is either wholly in the database or
+  // wholly absent, never in part (which one may only be known by reading
+  // it, as after a timeout); every write acknowledged before or after the
+  // error keeps its promise (WriteOptions::sync) across Resume.
+  //
+  // Resume retries what failed: it writes a fresh log segment (the failed
+  // one is cut back to its last whole record), checkpoints (every dirty
+  // page, including those whose write-back failed, the page map and the
+  // superblock) and, on success, accepts writes again. OK when writes are
+  // accepted (also when there was nothing to resume); the new failure when
+  // it fails again (still soft: call again later); InvalidArgument naming
+  // the fatal error when the error is hard, or the database is read-only
+  // or closed. Options::auto_resume_interval_ms calls it from a background
+  // thread. Blocks writers while it runs, not readers.
+  virtual Status Resume() = 0;
+
   // Checkpoints and releases the files. Further calls return InvalidArgument.
+  // After a soft error, first tries Resume() so the close is clean; on a
+  // hard error (or if Resume fails) returns that error without a
+  // checkpoint (the next Open recovers from the log).
   virtual Status Close() = 0;
 };
 

@@ -86,7 +86,27 @@ struct Options {
   WalRecoveryMode wal_recovery_mode =
       WalRecoveryMode::kTolerateCorruptedTailRecords;
 
-  // Receives one-line notices (fallbacks, recovery). Default: stderr.
+  // Space kept free on the file system of the database directory: a write
+  // that would leave less than this free fails with NoSpace (naming the
+  // directory and how much to free) and the database turns read-only (a
+  // soft error, see DB::Resume) before the disk is full to the last byte,
+  // so a checkpoint, a recovery and a clean close always have room. Free
+  // space is read with statvfs at most every 100 ms, or sooner once the
+  // log has grown by half the margin left. kAutoReservedDiskBytes: the
+  // smaller of 64 MiB and 1/8 of the file system's size (3 MiB on a 24 MiB
+  // file system). 0 turns the check off.
+  static constexpr uint64_t kAutoReservedDiskBytes = ~uint64_t{0};
+  uint64_t reserved_disk_bytes = kAutoReservedDiskBytes;
+
+  // After a soft write error (see DB::Resume) a background thread calls
+  // Resume() after this many milliseconds, doubling the wait after each
+  // failed attempt up to 32 times this interval, until writes are accepted
+  // again or the database is closed. 0 disables it (call DB::Resume()
+  // yourself). Hard errors are never retried.
+  uint32_t auto_resume_interval_ms = 1000;
+
+  // Receives one-line notices (fallbacks, recovery, write errors and
+  // resumes). Default: stderr. May be called from the auto-resume thread.
   std::function<void(std::string_view)> info_log;
 };
 

@@ -167,7 +167,7 @@ TEST_F(CommandsTest, EveryCommandFailsOnAClosedDatabase) {
   const std::string file = Scratch() + "/in.tsv";
   std::ofstream(file) << "a\t1\n";
   const std::vector<std::string> lines = {
-      "put k v", "get k", "del k", "mget k", "scan", "count", "checkpoint",
+      "put k v", "get k", "del k", "mget k", "scan", "count", "checkpoint", "resume",
       "verify", "dump", "dump " + Scratch() + "/out.tsv", "load " + file};
   for (const std::string& line : lines) {
     CommandResult r;
@@ -236,6 +236,7 @@ TEST_F(CommandsTest, StatsCheckpointVerify) {
   EXPECT_EQ(Run("checkpoint"), "OK\n");
   EXPECT_EQ(db_.Property("ringdb.checkpoints"), checkpoints + 1);
   EXPECT_EQ(Run("verify"), "OK\n");
+  EXPECT_EQ(Run("resume"), "OK\n");  // nothing to resume
 }
 
 // Flips one byte in every page of the data file that holds `marker`. The
