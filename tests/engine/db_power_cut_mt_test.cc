@@ -361,7 +361,8 @@ TEST_P(MultiThreadPowerCutTest, DISABLED_CheckpointsDuringWritesToo) {
 // db_impl.cc:162-163, within the 200 runs, 2 of 2 tries): the checkpoint's
 // new log segment cannot be opened while four threads write. Reproduce:
 //   build/tests/engine_tests --gtest_also_run_disabled_tests \
-//     --gtest_filter='*DISABLED_FailedSegmentCreation*' Expected: writes fail with an error (the log is no longer
+//     --gtest_filter='*DISABLED_FailedSegmentCreation*'
+// Expected: writes fail with an error (the log is no longer
 // trusted), nothing crashes, and a reopen holds every acknowledged write
 // (no power cut here, so non-sync writes count too).
 TEST_P(MultiThreadPowerCutTest, DISABLED_FailedSegmentCreationDuringWritesIsAnError) {
