@@ -349,7 +349,7 @@ TEST_P(MultiThreadPowerCutTest, AcknowledgedSyncedWritesSurviveAndEachThreadKeep
 // null, and a writer that appended before the checkpoint and is on its way
 // to CommitLog (db_impl.cc:162) calls wal_->durable_lsn() on null: SIGSEGV
 // in wal::LogWriter::durable_lsn (this=0x0). Reproduce:
-//   RINGDB_POWERCUT_CYCLES=1000 build/tests/engine_tests \
+//   RINGDB_POWERCUT_CYCLES=1000 build/tests/engine_tests
 //     --gtest_also_run_disabled_tests --gtest_filter='*DISABLED_CheckpointsDuring*'
 // (crashes within a few hundred cycles; several seeds seen).
 TEST_P(MultiThreadPowerCutTest, DISABLED_CheckpointsDuringWritesToo) {
@@ -360,7 +360,7 @@ TEST_P(MultiThreadPowerCutTest, DISABLED_CheckpointsDuringWritesToo) {
 // LogWriter::written_lsn/durable_lsn with this=0x0 from CommitLog,
 // db_impl.cc:162-163, within the 200 runs, 2 of 2 tries): the checkpoint's
 // new log segment cannot be opened while four threads write. Reproduce:
-//   build/tests/engine_tests --gtest_also_run_disabled_tests \
+//   build/tests/engine_tests --gtest_also_run_disabled_tests
 //     --gtest_filter='*DISABLED_FailedSegmentCreation*'
 // Expected: writes fail with an error (the log is no longer
 // trusted), nothing crashes, and a reopen holds every acknowledged write
