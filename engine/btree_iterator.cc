@@ -21,10 +21,105 @@ bool Forward(BTree::SeekMode m) {
 }  // namespace
 
 Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
+  return Optimistically(
+      [&](Status* r) {
+        Opt o = CopyLeafOptimistic(target, mode, out);
+        if (o == Opt::kOk) *r = Status::OK();
+        return o;
+      },
+      [&]() REQUIRES_SHARED(batch_mu_) { return CopyLeafPessimistic(target, mode, out); });
+}
+
+namespace {
+
+void ResetCopy(BTree::LeafCopy* out) {
   out->has_low = out->has_high = false;
   out->arena.clear();
   out->entries.clear();
   out->pos = -1;
+}
+
+}  // namespace
+
+BTree::Opt BTree::CopyLeafOptimistic(std::string_view target, SeekMode mode, LeafCopy* out) {
+  ResetCopy(out);
+  OptimisticGuard node;
+  uint32_t level;
+  Opt o = OptimisticRoot(&node, &level, true);
+  if (o != Opt::kOk) return o;
+  for (; level > 0; --level) {
+    NodeView v(node.data(), page_size_, node.id());
+    int n = std::min(v.count(), v.SlotLimit());
+    int idx;
+    switch (mode) {
+      case SeekMode::kFirst: idx = 0; break;
+      case SeekMode::kLast: idx = n; break;
+      case SeekMode::kLT:
+        if (!InnerSearch(v, target, true, &idx, true).ok()) return Torn(node);
+        break;
+      default:
+        if (!InnerSearch(v, target, false, &idx, true).ok()) return Torn(node);
+        break;
+    }
+    InnerCell c;
+    if (idx > 0) {
+      if (!v.InnerCellAt(idx - 1, &c).ok() || c.key.overflow) return Torn(node);
+      out->low.assign(c.key.inline_key);
+      out->has_low = true;
+    }
+    if (idx < n) {
+      if (!v.InnerCellAt(idx, &c).ok() || c.key.overflow) return Torn(node);
+      out->high.assign(c.key.inline_key);
+      out->has_high = true;
+    }
+    PageId child;
+    if (!v.ChildAt(idx, &child).ok()) return Torn(node);
+    if (level == 1 && Forward(mode)) {
+      // Before the leaf is fetched: the batch reads it too when it is not
+      // cached, and cannot evict it after it was fetched.
+      o = ReadAheadOptimistic(node, v, idx, n, out);
+      if (o != Opt::kOk) return o;
+    }
+    OptimisticGuard next;
+    o = OptimisticChild(node, child, &next, true);
+    if (o == Opt::kOk) o = OptimisticNode(next, level - 1);
+    if (o != Opt::kOk) return o;
+    node = next;
+  }
+  NodeView v(node.data(), page_size_, node.id());
+  if (!CopyCells(v, true, out).ok()) return Torn(node);
+  if (!node.Validate()) return Opt::kRestart;
+  PickPosition(target, mode, out);
+  return Opt::kOk;
+}
+
+BTree::Opt BTree::ReadAheadOptimistic(const OptimisticGuard& parent, const NodeView& v, int idx,
+                                      int n, LeafCopy* out) {
+  // Scan read-ahead: the next siblings named by this parent, in one batch,
+  // unless the previous batch still covers the way ahead.
+  bool covered = out->ra_parent == parent.id() && idx + kReadAheadLeaves / 4 < out->ra_end;
+  int end = std::min(n, idx + kReadAheadLeaves);
+  if (covered || idx >= end) return Opt::kOk;
+  std::vector<PageId> ids;
+  for (int i = idx; i <= end; ++i) {  // the leaf itself, then its right siblings
+    PageId id;
+    if (!v.ChildAt(i, &id).ok()) break;
+    ids.push_back(id);
+  }
+  {
+    // The ids are trusted only while the parent is unchanged, and cannot
+    // be freed while the gate is held.
+    std::shared_lock gate(free_gate_);
+    if (!parent.Validate()) return Opt::kRestart;
+    (void)pool_->Prefetch(ids);  // a hint: errors surface on Fetch
+  }
+  out->ra_parent = parent.id();
+  out->ra_end = end;
+  return Opt::kOk;
+}
+
+Status BTree::CopyLeafPessimistic(std::string_view target, SeekMode mode, LeafCopy* out) {
+  ResetCopy(out);
   PageGuard cur;
   uint32_t level;
   {
@@ -63,9 +158,7 @@ Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
     PageGuard next;
     RINGDB_RETURN_IF_ERROR(FetchNode(child, LatchMode::kShared, level, &next));
     if (level == 0 && Forward(mode)) {
-      // Scan read-ahead: the next siblings named by this parent, in one
-      // batch, unless the previous batch still covers the way ahead. The
-      // parent's latch keeps the ids from being freed meanwhile.
+      // The parent's latch keeps the ids from being freed meanwhile.
       bool covered = out->ra_parent == cur.id() && idx + kReadAheadLeaves / 4 < out->ra_end;
       int end = std::min(n, idx + kReadAheadLeaves);
       if (!covered && idx < end) {
@@ -83,14 +176,22 @@ Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
     cur = std::move(next);
   }
   NodeView v = View(cur);
-  int n = v.count();
+  RINGDB_RETURN_IF_ERROR(CopyCells(v, false, out));
+  PickPosition(target, mode, out);
+  return Status::OK();
+}
+
+Status BTree::CopyCells(const NodeView& v, bool optimistic, LeafCopy* out) {
+  int n = std::min(v.count(), v.SlotLimit());
   LeafCell c;
   std::string key;
+  out->entries.reserve(n);
   for (int i = 0; i < n; ++i) {
     RINGDB_RETURN_IF_ERROR(v.LeafCellAt(i, &c));
     LeafEntry e{};
     e.key_off = static_cast<uint32_t>(out->arena.size());
     if (c.key.overflow) {
+      if (optimistic) return Status::Busy("overflowed key");
       RINGDB_RETURN_IF_ERROR(FullKey(c.key, &key));
       out->arena.append(key);
     } else {
@@ -103,10 +204,14 @@ Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
     e.value_len = static_cast<uint32_t>(out->arena.size()) - e.value_off;
     out->entries.push_back(e);
   }
-  cur.Release();
   for (size_t i = 1; i < out->entries.size(); ++i) {
     if (out->KeyAt(i - 1) >= out->KeyAt(i)) return v.Corrupt("leaf keys out of order");
   }
+  return Status::OK();
+}
+
+void BTree::PickPosition(std::string_view target, SeekMode mode, LeafCopy* out) {
+  int n = static_cast<int>(out->entries.size());
   auto lower = [&](bool upper) {
     int lo = 0, hi = n;
     while (lo < hi) {
@@ -128,7 +233,6 @@ Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
     case SeekMode::kLE: out->pos = lower(true) - 1; break;
     case SeekMode::kLT: out->pos = lower(false) - 1; break;
   }
-  return Status::OK();
 }
 
 namespace {
