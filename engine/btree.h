@@ -156,6 +156,15 @@ class BTree {
     // index ra_end were last prefetched.
     PageId ra_parent;
     int ra_end = 0;
+    // Set by an optimistic copy: the leaf's parent as it was read (holding
+    // nothing), the leaf's index among its n + 1 children, and the
+    // parent's own fences, so that the next copy can step to a sibling
+    // without descending from the root (CopySibling).
+    bool has_parent = false;
+    OptimisticGuard parent;
+    int parent_idx = 0, parent_n = 0;
+    bool parent_has_low = false, parent_has_high = false;
+    std::string parent_low, parent_high;
     std::string_view KeyAt(size_t i) const {
       return std::string_view(arena).substr(entries[i].key_off, entries[i].key_len);
     }
@@ -164,6 +173,11 @@ class BTree {
   // inline values) and picks the position. Forward modes prefetch the next
   // sibling leaves named by the parent.
   Status CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out);
+  // Replaces *out with the leaf right (forward) or left of it, positioned
+  // at its first (last) entry: through the remembered parent when it is
+  // unchanged, else by a descent to out's high (low) fence. Require: out
+  // has that fence.
+  Status CopySibling(bool forward, LeafCopy* out);
 
  private:
   BTree(BufferPool* pool, PageAllocator* alloc, PageId meta, uint32_t page_size)
@@ -203,6 +217,7 @@ class BTree {
   Opt GetOptimistic(std::string_view key, std::string* value, Status* result, bool may_read);
   Status GetPessimistic(std::string_view key, std::string* value) REQUIRES_SHARED(batch_mu_);
   Opt CopyLeafOptimistic(std::string_view target, SeekMode mode, LeafCopy* out);
+  Opt SiblingOptimistic(bool forward, LeafCopy* out);
   Status CopyLeafPessimistic(std::string_view target, SeekMode mode, LeafCopy* out)
       REQUIRES_SHARED(batch_mu_);
   // Prefetches child idx of `parent` and the leaves right of it (n

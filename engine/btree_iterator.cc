@@ -37,6 +37,7 @@ void ResetCopy(BTree::LeafCopy* out) {
   out->arena.clear();
   out->entries.clear();
   out->pos = -1;
+  out->has_parent = false;
 }
 
 }  // namespace
@@ -60,6 +61,16 @@ BTree::Opt BTree::CopyLeafOptimistic(std::string_view target, SeekMode mode, Lea
       default:
         if (!InnerSearch(v, target, false, &idx, true).ok()) return Torn(node);
         break;
+    }
+    if (level == 1) {
+      out->has_parent = true;
+      out->parent = node;
+      out->parent_idx = idx;
+      out->parent_n = n;
+      out->parent_has_low = out->has_low;
+      out->parent_has_high = out->has_high;
+      if (out->has_low) out->parent_low = out->low;
+      if (out->has_high) out->parent_high = out->high;
     }
     InnerCell c;
     if (idx > 0) {
@@ -90,6 +101,65 @@ BTree::Opt BTree::CopyLeafOptimistic(std::string_view target, SeekMode mode, Lea
   if (!CopyCells(v, true, out).ok()) return Torn(node);
   if (!node.Validate()) return Opt::kRestart;
   PickPosition(target, mode, out);
+  return Opt::kOk;
+}
+
+Status BTree::CopySibling(bool forward, LeafCopy* out) {
+  const std::string fence = forward ? out->high : out->low;
+  for (int i = 0; i < kOptimisticAttempts && out->has_parent; ++i) {
+    uint64_t seq = batch_seq_.load(std::memory_order_acquire);
+    if (seq & 1) break;
+    Opt o;
+    {
+      OptimisticReadScope scope;
+      o = SiblingOptimistic(forward, out);
+    }
+    if (o == Opt::kOk && batch_seq_.load(std::memory_order_acquire) == seq) return Status::OK();
+    if (o != Opt::kOk) break;  // the parent changed or ends here: descend
+  }
+  return CopyLeaf(fence, forward ? SeekMode::kGE : SeekMode::kLT, out);
+}
+
+BTree::Opt BTree::SiblingOptimistic(bool forward, LeafCopy* out) {
+  const OptimisticGuard parent = out->parent;
+  const int n = out->parent_n;
+  const int idx = out->parent_idx + (forward ? 1 : -1);
+  if (idx < 0 || idx > n) return Opt::kFallback;  // the sibling has another parent
+  NodeView v(parent.data(), page_size_, parent.id());
+  // The new leaf's fences: separators of the parent, or at its edges the
+  // parent's own fences.
+  InnerCell c;
+  out->has_low = idx > 0 || out->parent_has_low;
+  if (idx > 0) {
+    if (!v.InnerCellAt(idx - 1, &c).ok() || c.key.overflow) return Torn(parent);
+    out->low.assign(c.key.inline_key);
+  } else if (out->has_low) {
+    out->low = out->parent_low;
+  }
+  out->has_high = idx < n || out->parent_has_high;
+  if (idx < n) {
+    if (!v.InnerCellAt(idx, &c).ok() || c.key.overflow) return Torn(parent);
+    out->high.assign(c.key.inline_key);
+  } else if (out->has_high) {
+    out->high = out->parent_high;
+  }
+  PageId child;
+  if (!v.ChildAt(idx, &child).ok()) return Torn(parent);
+  if (forward) {
+    Opt o = ReadAheadOptimistic(parent, v, idx, n, out);
+    if (o != Opt::kOk) return o;
+  }
+  OptimisticGuard leaf;
+  Opt o = OptimisticChild(parent, child, &leaf, true);
+  if (o == Opt::kOk) o = OptimisticNode(leaf, 0);
+  if (o != Opt::kOk) return o;
+  out->arena.clear();
+  out->entries.clear();
+  NodeView lv(leaf.data(), page_size_, leaf.id());
+  if (!CopyCells(lv, true, out).ok()) return Torn(leaf);
+  if (!leaf.Validate()) return Opt::kRestart;
+  out->parent_idx = idx;
+  out->pos = forward ? 0 : static_cast<int>(out->entries.size()) - 1;
   return Opt::kOk;
 }
 
@@ -300,29 +370,26 @@ class BTreeIterator : public Iterator {
         if (!s.IsNotFound()) return Fail(s);
         leaf_.pos += forward ? 1 : -1;
       }
-      // Cross to the neighbouring leaf by its fence key: the next leaf
-      // starts at this leaf's high fence; the previous one holds the keys
-      // just below its low fence. Fences must move monotonically (a
-      // corrupt tree could otherwise loop).
-      BTree::SeekMode mode;
+      // Cross to the neighbouring leaf (CopySibling: through the parent
+      // when it is unchanged, else by the fence key: the next leaf starts
+      // at this leaf's high fence; the previous one holds the keys just
+      // below its low fence). Fences must move monotonically (a corrupt
+      // tree could otherwise loop).
       if (forward) {
         if (!leaf_.has_high) return;  // past the last key
         if (have_fence && leaf_.high <= last_fence) {
           return Fail(Status::Corruption("btree: leaf fences do not advance"));
         }
         last_fence = leaf_.high;
-        mode = BTree::SeekMode::kGE;
       } else {
         if (!leaf_.has_low) return;  // before the first key
         if (have_fence && leaf_.low >= last_fence) {
           return Fail(Status::Corruption("btree: leaf fences do not advance"));
         }
         last_fence = leaf_.low;
-        mode = BTree::SeekMode::kLT;
       }
       have_fence = true;
-      target_ = last_fence;
-      Status s = tree_->CopyLeaf(target_, mode, &leaf_);
+      Status s = tree_->CopySibling(forward, &leaf_);
       if (!s.ok()) return Fail(s);
     }
   }
