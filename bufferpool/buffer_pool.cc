@@ -84,6 +84,14 @@ bool OptimisticGuard::TryLatch(LatchMode mode, PageGuard* out) const {
   return true;
 }
 
+#if defined(RINGDB_TSAN)
+// ThreadSanitizer's dynamic annotations (in its runtime).
+extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
+OptimisticReadScope::OptimisticReadScope() { AnnotateIgnoreReadsBegin(__FILE__, __LINE__); }
+OptimisticReadScope::~OptimisticReadScope() { AnnotateIgnoreReadsEnd(__FILE__, __LINE__); }
+#endif
+
 // ---- Creation ---------------------------------------------------------------
 
 Result<std::unique_ptr<BufferPool>> BufferPool::Create(const BufferPoolOptions& options,
@@ -228,29 +236,36 @@ Result<PageGuard> BufferPool::Fetch(PageId id, LatchMode mode) {
   }
 }
 
-Result<OptimisticGuard> BufferPool::FetchOptimistic(PageId id) {
+bool BufferPool::TryFetchOptimistic(PageId id, OptimisticGuard* out) {
   RINGDB_CHECK(id.valid());
   for (;;) {
     uint32_t hit = table_->Lookup(id);
-    if (hit != PageTable::kNone) {
-      FrameId f{hit};
-      FrameHeader& fr = frame(f);
-      uint64_t version;
-      if (!fr.state.ReadVersion(&version)) continue;
-      // The id read after the version is the frame's page at that version
-      // if the version still holds afterwards.
-      if (fr.page.load(std::memory_order_acquire) != id.value || !fr.state.Validate(version)) {
-        continue;
-      }
-      NoteHit(f);
-      return OptimisticGuard(this, f, id, FrameData(f), version);
+    if (hit == PageTable::kNone) return false;
+    FrameId f{hit};
+    FrameHeader& fr = frame(f);
+    uint64_t version;
+    if (!fr.state.ReadVersion(&version)) continue;
+    // The id read after the version is the frame's page at that version
+    // if the version still holds afterwards.
+    if (fr.page.load(std::memory_order_acquire) != id.value || !fr.state.Validate(version)) {
+      continue;
     }
+    NoteHit(f);
+    *out = OptimisticGuard(this, f, id, FrameData(f), version);
+    return true;
+  }
+}
+
+Result<OptimisticGuard> BufferPool::FetchOptimistic(PageId id) {
+  for (;;) {
+    OptimisticGuard out;
+    if (TryFetchOptimistic(id, &out)) return out;
     // A miss: load it, then keep only its version.
     Result<PageGuard> g = Fetch(id, LatchMode::kShared);
     if (!g.ok()) return g.status();
     FrameId f = g->frame_;
     uint64_t version = PageState::Version(frame(f).state.Load());
-    OptimisticGuard out(this, f, id, FrameData(f), version);
+    out = OptimisticGuard(this, f, id, FrameData(f), version);
     g->Release();  // a shared unlatch leaves the version as it is
     return out;
   }

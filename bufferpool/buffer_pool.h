@@ -197,6 +197,32 @@ class OptimisticGuard {
   uint64_t version_ = 0;
 };
 
+// Marks a stretch of optimistic reading (reads of OptimisticGuard::data()
+// that race with writers by design and are validated afterwards). Under
+// ThreadSanitizer it stops the thread's plain reads from being recorded,
+// so the seqlock-style races are not reported; the atomics that order them
+// (the version word) are still checked. Elsewhere it costs nothing. Nest
+// freely within one thread; keep the scope to the reading itself.
+#if defined(__SANITIZE_THREAD__)
+#define RINGDB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RINGDB_TSAN 1
+#endif
+#endif
+class OptimisticReadScope {
+ public:
+#if defined(RINGDB_TSAN)
+  OptimisticReadScope();
+  ~OptimisticReadScope();
+#else
+  OptimisticReadScope() {}   // user-provided: a scope is "used"
+  ~OptimisticReadScope() {}  // NOLINT(modernize-use-equals-default)
+#endif
+  OptimisticReadScope(const OptimisticReadScope&) = delete;
+  OptimisticReadScope& operator=(const OptimisticReadScope&) = delete;
+};
+
 class BufferPool {
  public:
   // Allocates the region (mmap, aligned, mlock'd where allowed), registers
@@ -222,6 +248,10 @@ class BufferPool {
   // as Fetch does. Waits while the page is latched exclusively. Same errors
   // as Fetch.
   Result<OptimisticGuard> FetchOptimistic(PageId id);
+  // FetchOptimistic for a hit only: false (out untouched, nothing read)
+  // when `id` is not cached. For readers holding a page id they have not
+  // validated yet: a miss must not read a page that may have been freed.
+  bool TryFetchOptimistic(PageId id, OptimisticGuard* out);
 
   // A page that has never been written: gets a zeroed frame, latched
   // exclusive and dirty, without reading. Require: `id` not cached.

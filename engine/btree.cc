@@ -70,22 +70,21 @@ Result<std::unique_ptr<BTree>> BTree::Open(BufferPool* pool, PageAllocator* allo
   return tree;
 }
 
-Status BTree::ReadMeta(const PageGuard& meta, PageId* root, uint32_t* height) const {
-  const char* p = meta.data();
+Status BTree::ReadMeta(const char* p, PageId id, PageId* root, uint32_t* height) const {
   if (Load<uint16_t>(p + kMetaTypeOff) != kPageTypeMeta ||
       Load<uint64_t>(p + kMetaTagOff) != kMetaFormatTag) {
-    return MetaCorrupt(meta.id(), "not a tree meta page");
+    return MetaCorrupt(id, "not a tree meta page");
   }
   if (Load<uint16_t>(p + kMetaVersionOff) != kMetaFormatVersion) {
-    return MetaCorrupt(meta.id(), "unknown format version");
+    return MetaCorrupt(id, "unknown format version");
   }
   if (Load<uint32_t>(p + kMetaPageSizeOff) != page_size_) {
-    return MetaCorrupt(meta.id(), "formatted for another page size");
+    return MetaCorrupt(id, "formatted for another page size");
   }
   *root = PageId{Load<uint64_t>(p + kMetaRootOff)};
   *height = Load<uint32_t>(p + kMetaHeightOff);
-  if (!root->valid() || *root == meta.id()) return MetaCorrupt(meta.id(), "bad root id");
-  if (*height < 1 || *height > kMaxHeight) return MetaCorrupt(meta.id(), "bad height");
+  if (!root->valid() || *root == id) return MetaCorrupt(id, "bad root id");
+  if (*height < 1 || *height > kMaxHeight) return MetaCorrupt(id, "bad height");
   return Status::OK();
 }
 
@@ -129,7 +128,7 @@ Status BTree::FullKey(const KeyRef& k, std::string* out) {
   return Status::OK();
 }
 
-Status BTree::CompareKey(std::string_view search, const KeyRef& k, int* cmp) {
+Status BTree::CompareKey(std::string_view search, const KeyRef& k, int* cmp, bool inline_only) {
   std::string_view pre = k.inline_key;
   size_t n = std::min(search.size(), pre.size());
   int c = n == 0 ? 0 : std::memcmp(search.data(), pre.data(), n);
@@ -144,6 +143,7 @@ Status BTree::CompareKey(std::string_view search, const KeyRef& k, int* cmp) {
     *cmp = search.size() < stored ? -1 : (search.size() > stored ? 1 : 0);
     return Status::OK();
   }
+  if (inline_only) return Status::Busy("overflowed key");
   thread_local std::string full;
   RINGDB_RETURN_IF_ERROR(FullKey(k, &full));
   *cmp = search.compare(full);
@@ -152,11 +152,11 @@ Status BTree::CompareKey(std::string_view search, const KeyRef& k, int* cmp) {
 }
 
 Status BTree::SearchNode(const NodeView& v, std::string_view key, bool upper, int* idx,
-                         bool* found) {
+                         bool* found, bool inline_only) {
   auto tie = [&](int i, int* cmp) {
     KeyRef k;
     RINGDB_RETURN_IF_ERROR(v.KeyAt(i, &k));
-    return CompareKey(key, k, cmp);
+    return CompareKey(key, k, cmp, inline_only);
   };
   return SearchSlots(v, key, upper, tie, idx, found);
 }
@@ -166,10 +166,11 @@ Status BTree::LeafSearch(const NodeView& v, std::string_view key, bool upper, in
   return SearchNode(v, key, upper, idx, found);
 }
 
-Status BTree::InnerSearch(const NodeView& v, std::string_view key, bool strict, int* child) {
+Status BTree::InnerSearch(const NodeView& v, std::string_view key, bool strict, int* child,
+                          bool inline_only) {
   // Number of separators s with s <= key (s < key when strict).
   bool found;
-  return SearchNode(v, key, !strict, child, &found);
+  return SearchNode(v, key, !strict, child, &found, inline_only);
 }
 
 Status BTree::DescendToLeaf(std::string_view key, LatchMode leaf_mode, PageGuard* leaf,
@@ -219,7 +220,98 @@ Status BTree::CollectCellBlobs(const LeafCell& c, std::vector<PageId>* ids) {
   return Status::OK();
 }
 
+// ---- Optimistic reading --------------------------------------------------
+
+void BTree::BeginBatch() {
+  batch_mu_.Lock();
+  // Any page the batch changes is unlatched (a release) after this, so a
+  // reader that sees such a page also sees the odd sequence.
+  batch_seq_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void BTree::EndBatch() {
+  batch_seq_.fetch_add(1, std::memory_order_release);
+  batch_mu_.Unlock();
+}
+
+BTree::Opt BTree::OptimisticRoot(OptimisticGuard* root, uint32_t* level, bool may_read) {
+  auto meta = pool_->FetchOptimistic(meta_);  // the meta page is never freed
+  if (!meta.ok()) return Opt::kFallback;
+  PageId id;
+  uint32_t height;
+  if (!ReadMeta(meta->data(), meta_, &id, &height).ok()) return Torn(*meta);
+  *level = height - 1;
+  Opt o = OptimisticChild(*meta, id, root, may_read);
+  if (o != Opt::kOk) return o;
+  return OptimisticNode(*root, *level);
+}
+
+BTree::Opt BTree::OptimisticChild(const OptimisticGuard& parent, PageId id,
+                                  OptimisticGuard* child, bool may_read) {
+  if (!parent.Validate()) return Opt::kRestart;  // `id` may be torn
+  if (!id.valid() || id == meta_) return Opt::kFallback;
+  if (!pool_->TryFetchOptimistic(id, child)) {
+    if (!may_read) return Opt::kMiss;
+    // A miss reads the page: only while it cannot be freed. The parent
+    // still naming it under the gate means no writer has freed it yet.
+    std::shared_lock gate(free_gate_);
+    if (!parent.Validate()) return Opt::kRestart;
+    auto r = pool_->FetchOptimistic(id);
+    if (!r.ok()) return Opt::kFallback;  // the pessimistic path reports it
+    *child = *r;
+  }
+  return parent.Validate() ? Opt::kOk : Opt::kRestart;
+}
+
+BTree::Opt BTree::OptimisticNode(const OptimisticGuard& g, uint32_t level) {
+  NodeView v(g.data(), page_size_, g.id());
+  if (!v.Validate().ok() || v.level() != level) return Torn(g);
+  return Opt::kOk;
+}
+
+BTree::Opt BTree::GetOptimistic(std::string_view key, std::string* value, Status* result,
+                                bool may_read) {
+  OptimisticGuard node;
+  uint32_t level;
+  Opt o = OptimisticRoot(&node, &level, may_read);
+  if (o != Opt::kOk) return o;
+  for (; level > 0; --level) {
+    NodeView v(node.data(), page_size_, node.id());
+    int idx;
+    PageId child;
+    if (!InnerSearch(v, key, false, &idx, true).ok() || !v.ChildAt(idx, &child).ok()) {
+      return Torn(node);
+    }
+    OptimisticGuard next;
+    o = OptimisticChild(node, child, &next, may_read);
+    if (o == Opt::kOk) o = OptimisticNode(next, level - 1);
+    if (o != Opt::kOk) return o;
+    node = next;
+  }
+  NodeView v(node.data(), page_size_, node.id());
+  int idx;
+  bool found;
+  if (!SearchNode(v, key, false, &idx, &found, true).ok()) return Torn(node);
+  if (!found) {
+    if (!node.Validate()) return Opt::kRestart;
+    *result = Status::NotFound();
+    return Opt::kOk;
+  }
+  LeafCell c;
+  if (!v.LeafCellAt(idx, &c).ok()) return Torn(node);
+  if (c.value_overflow) return Torn(node);  // blob pages are read latched
+  value->assign(c.inline_value);
+  if (!node.Validate()) return Opt::kRestart;
+  *result = Status::OK();
+  return Opt::kOk;
+}
+
 Status BTree::Get(std::string_view key, std::string* value) {
+  return Optimistically([&](Status* r) { return GetOptimistic(key, value, r, true); },
+                        [&]() REQUIRES_SHARED(batch_mu_) { return GetPessimistic(key, value); });
+}
+
+Status BTree::GetPessimistic(std::string_view key, std::string* value) {
   PageGuard leaf;
   uint32_t height;
   RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, LatchMode::kShared, &leaf, &height));
@@ -272,6 +364,39 @@ void BTree::MultiGet(std::span<const std::string_view> keys, std::vector<std::st
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
   size_t chunk = std::max<size_t>(8, pool_->num_frames() / 4);
   std::vector<std::string_view> sorted;
+  // Optimistic: every key is looked up without reading; the keys whose
+  // path missed are read level by level (PrefetchPaths, one submit per
+  // level and chunk) and looked up again. The whole call is one read of
+  // the tree as far as batches go (batch_seq_ checked at the end).
+  auto lookup = [&](size_t k, bool may_read) {
+    for (int restarts = 0; restarts < 16; ++restarts) {
+      OptimisticReadScope scope;
+      Opt o = GetOptimistic(keys[k], &(*values)[k], &(*statuses)[k], may_read);
+      if (o != Opt::kRestart) return o;
+    }
+    return Opt::kFallback;
+  };
+  for (int attempt = 0; attempt < kOptimisticAttempts; ++attempt) {
+    uint64_t seq = batch_seq_.load(std::memory_order_acquire);
+    if (seq & 1) break;
+    std::vector<size_t> missed;
+    bool fallback = false;
+    for (size_t i = 0; i < order.size() && !fallback; ++i) {
+      Opt o = lookup(order[i], false);
+      if (o == Opt::kMiss) missed.push_back(order[i]);
+      fallback = o == Opt::kFallback;
+    }
+    for (size_t b = 0; b < missed.size() && !fallback; b += chunk) {
+      size_t e = std::min(missed.size(), b + chunk);
+      sorted.clear();
+      for (size_t i = b; i < e; ++i) sorted.push_back(keys[missed[i]]);
+      PrefetchPaths(sorted);
+      for (size_t i = b; i < e && !fallback; ++i) fallback = lookup(missed[i], true) != Opt::kOk;
+    }
+    if (!fallback && batch_seq_.load(std::memory_order_acquire) == seq) return;
+    if (fallback) break;
+  }
+  ReaderLock lock(&batch_mu_);
   for (size_t b = 0; b < order.size(); b += chunk) {
     size_t e = std::min(order.size(), b + chunk);
     sorted.clear();
@@ -279,7 +404,7 @@ void BTree::MultiGet(std::span<const std::string_view> keys, std::vector<std::st
     PrefetchPaths(sorted);
     for (size_t i = b; i < e; ++i) {
       size_t k = order[i];
-      (*statuses)[k] = Get(keys[k], &(*values)[k]);
+      (*statuses)[k] = GetPessimistic(keys[k], &(*values)[k]);
     }
   }
 }

@@ -5,15 +5,35 @@
 // the caller; any number of readers (Get, MultiGet, iterators, Verify,
 // ForEachPage, ApproximateCount) may run alongside it from other threads.
 //
-// Latching: readers latch-couple with shared latches from the meta page
-// down (a child is latched before its parent is released). The writer first
-// tries an optimistic descent (shared latches on inner nodes, exclusive on
-// the leaf); when the leaf would split or underflow it restarts with
-// exclusive latches from the meta page down, releasing all ancestors as
-// soon as a child is safe (cannot split / cannot underflow). Order: parent
-// before child, left sibling before right sibling, a node before its
-// overflow pages. Readers never follow sibling links, so a writer holding a
-// parent exclusively owns the subtree's structure.
+// Reading: optimistic lock coupling (OLC, after LeanStore). Get, MultiGet
+// and the iterator's leaf copies descend from the meta page without
+// latching anything: each node is read through an OptimisticGuard (its
+// frame's version, bufferpool/buffer_pool.h), a child id is trusted only
+// after its parent validates, and the child's version is taken before the
+// parent is validated again, so a successful descent saw one consistent
+// path. A reader writes no shared memory on the way. It restarts when a
+// version moved, and falls back to shared latch coupling (the old
+// protocol, still the only one for overflow pages) after a few restarts,
+// when a key or value overflows into blob pages, or on a damaged page
+// (the pessimistic path reports the damage). A page id not yet validated
+// is never read from disk: on a miss the reader takes free_gate_ shared
+// and validates the parent first, so it never loads a freed page.
+//
+// Batches: a writer applying several operations as one (DBImpl) brackets
+// them with BeginBatch/EndBatch, which hold batch_mu_ and make batch_seq_
+// odd. An optimistic read notes an even batch_seq_ first and accepts its
+// result only if it is unchanged afterwards; the pessimistic fallback
+// holds batch_mu_ shared. So no reader sees half a batch.
+//
+// Writing: at most one writer; it first tries a descent with shared
+// latches on inner nodes and exclusive on the leaf; when the leaf would
+// split or underflow it restarts with exclusive latches from the meta page
+// down, releasing all ancestors as soon as a child is safe (cannot split /
+// cannot underflow). Order: parent before child, left sibling before right
+// sibling, a node before its overflow pages. Readers never follow sibling
+// links, so a writer holding a parent exclusively owns the subtree's
+// structure. Every exclusive unlatch bumps the page's version, which is
+// what makes optimistic readers restart.
 //
 // Node search and trust: a search reads the slot array (a 4-byte key head
 // and the key length per slot, btree_format.h) and decodes a cell only on a
@@ -26,10 +46,12 @@
 // Page reuse: the writer frees pages (merged nodes, replaced blobs) only
 // after releasing its latches and while holding free_gate_ exclusively.
 // Readers that remember page ids without holding a latch (MultiGet's
-// level-by-level prefetch) hold free_gate_ shared, so a freed id is never
-// read back into the pool behind the allocator's back.
+// level-by-level prefetch, an optimistic reader's miss) hold free_gate_
+// shared, so a freed id is never read back into the pool behind the
+// allocator's back.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,6 +66,7 @@
 #include "engine/page_allocator.h"
 #include "io/check.h"
 #include "io/result.h"
+#include "io/thread_annotations.h"
 #include "ringdb/iterator.h"
 #include "ringdb/status.h"
 
@@ -75,6 +98,14 @@ class BTree {
   // Inserts or overwrites. InvalidArgument beyond kMaxKeySize /
   // kMaxValueSize. On failure the tree is unchanged.
   Status Put(std::string_view key, std::string_view value, Lsn lsn);
+
+  // Bracket a batch of several Put/Delete calls that readers must see all
+  // or nothing of (see the file comment). The writer's own lock order:
+  // BeginBatch before any page latch.
+  void BeginBatch() ACQUIRE(batch_mu_);
+  void EndBatch() RELEASE(batch_mu_);
+  // Held shared by walks that must not see half a batch (Verify in DBImpl).
+  SharedMutex& batch_mutex() RETURN_CAPABILITY(batch_mu_) { return batch_mu_; }
 
   // Removes `key`; OK with *existed = false when it is missing. Underfull
   // nodes are merged with a sibling and freed; the height shrinks when the
@@ -125,6 +156,15 @@ class BTree {
     // index ra_end were last prefetched.
     PageId ra_parent;
     int ra_end = 0;
+    // Set by an optimistic copy: the leaf's parent as it was read (holding
+    // nothing), the leaf's index among its n + 1 children, and the
+    // parent's own fences, so that the next copy can step to a sibling
+    // without descending from the root (CopySibling).
+    bool has_parent = false;
+    OptimisticGuard parent;
+    int parent_idx = 0, parent_n = 0;
+    bool parent_has_low = false, parent_has_high = false;
+    std::string parent_low, parent_high;
     std::string_view KeyAt(size_t i) const {
       return std::string_view(arena).substr(entries[i].key_off, entries[i].key_len);
     }
@@ -133,6 +173,11 @@ class BTree {
   // inline values) and picks the position. Forward modes prefetch the next
   // sibling leaves named by the parent.
   Status CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out);
+  // Replaces *out with the leaf right (forward) or left of it, positioned
+  // at its first (last) entry: through the remembered parent when it is
+  // unchanged, else by a descent to out's high (low) fence. Require: out
+  // has that fence.
+  Status CopySibling(bool forward, LeafCopy* out);
 
  private:
   BTree(BufferPool* pool, PageAllocator* alloc, PageId meta, uint32_t page_size)
@@ -147,8 +192,47 @@ class BTree {
     std::vector<PathEntry> nodes;
   };
 
-  // Reads root and height from a latched meta page.
-  Status ReadMeta(const PageGuard& meta, PageId* root, uint32_t* height) const;
+  // Reads root and height from a meta page image.
+  Status ReadMeta(const PageGuard& meta, PageId* root, uint32_t* height) const {
+    return ReadMeta(meta.data(), meta.id(), root, height);
+  }
+  Status ReadMeta(const char* p, PageId id, PageId* root, uint32_t* height) const;
+
+  // Optimistic reading (see the file comment). kRestart: a version moved,
+  // try again; kFallback: take the pessimistic path; kMiss: a page on the
+  // way is not cached and the caller asked not to read (may_read false).
+  enum class Opt : uint8_t { kOk, kRestart, kFallback, kMiss };
+  // The root, read through the meta page; *level is its level.
+  Opt OptimisticRoot(OptimisticGuard* root, uint32_t* level, bool may_read);
+  // Child `id` of `parent` (whose image named it): validates the parent
+  // before trusting the id and after taking the child's version; on a miss
+  // reads the child under free_gate_ shared.
+  Opt OptimisticChild(const OptimisticGuard& parent, PageId id, OptimisticGuard* child,
+                      bool may_read);
+  // Header and level checks on a node read optimistically.
+  Opt OptimisticNode(const OptimisticGuard& g, uint32_t level);
+  // A status from reading `g` optimistically: kRestart when the image was
+  // torn, else kFallback (the pessimistic path reports the real problem).
+  static Opt Torn(const OptimisticGuard& g) { return g.Validate() ? Opt::kFallback : Opt::kRestart; }
+  Opt GetOptimistic(std::string_view key, std::string* value, Status* result, bool may_read);
+  Status GetPessimistic(std::string_view key, std::string* value) REQUIRES_SHARED(batch_mu_);
+  Opt CopyLeafOptimistic(std::string_view target, SeekMode mode, LeafCopy* out);
+  Opt SiblingOptimistic(bool forward, LeafCopy* out);
+  Status CopyLeafPessimistic(std::string_view target, SeekMode mode, LeafCopy* out)
+      REQUIRES_SHARED(batch_mu_);
+  // Prefetches child idx of `parent` and the leaves right of it (n
+  // children after link0) for a forward scan; kRestart when the parent
+  // changed.
+  Opt ReadAheadOptimistic(const OptimisticGuard& parent, const btree::NodeView& v, int idx,
+                          int n, LeafCopy* out);
+  // Copies leaf `v`'s cells into out (not the fences); `optimistic` makes
+  // an overflowed key a Busy status instead of a blob read.
+  Status CopyCells(const btree::NodeView& v, bool optimistic, LeafCopy* out);
+  void PickPosition(std::string_view target, SeekMode mode, LeafCopy* out);
+  // Runs attempt(&status) optimistically (validating batch_seq_) a few
+  // times, then pessimistic() under batch_mu_ shared.
+  template <typename Attempt, typename Pessimistic>
+  Status Optimistically(Attempt&& attempt, Pessimistic&& pessimistic);
   // Fetches a node and checks its header and level.
   Status FetchNode(PageId id, LatchMode mode, uint32_t level, PageGuard* out);
   btree::NodeView View(const PageGuard& g) const {
@@ -157,19 +241,23 @@ class BTree {
 
   // Key comparison: <0, 0, >0 as search vs stored key. Reads an overflowed
   // key only when the inline prefix does not decide.
-  Status CompareKey(std::string_view search, const btree::KeyRef& k, int* cmp);
+  // With `inline_only`, a comparison that needs an overflowed key's blob
+  // returns Busy instead of reading it (for optimistic readers).
+  Status CompareKey(std::string_view search, const btree::KeyRef& k, int* cmp,
+                    bool inline_only = false);
   Status FullKey(const btree::KeyRef& k, std::string* out);
   // First slot whose key >= key (or > key with `upper`); *found when a
   // slot's key equals `key`. Compares slot heads, reading a cell only on a
   // tie that the key lengths do not decide.
   Status SearchNode(const btree::NodeView& v, std::string_view key, bool upper, int* idx,
-                    bool* found);
+                    bool* found, bool inline_only = false);
   // First slot whose key >= key (or > key with `upper`).
   Status LeafSearch(const btree::NodeView& v, std::string_view key, bool upper, int* idx,
                     bool* found);
   // Child index in [0, count]: number of separators <= key (< key with
   // strict).
-  Status InnerSearch(const btree::NodeView& v, std::string_view key, bool strict, int* child);
+  Status InnerSearch(const btree::NodeView& v, std::string_view key, bool strict, int* child,
+                     bool inline_only = false);
 
   // Shared latch-coupled descent to the leaf holding `key`, latched in
   // leaf_mode.
@@ -205,7 +293,32 @@ class BTree {
   const PageId meta_;
   const uint32_t page_size_;
   std::shared_mutex free_gate_;
+  SharedMutex batch_mu_;
+  std::atomic<uint64_t> batch_seq_{0};  // odd while a batch is applied
   uint64_t rebalance_errors_ = 0;  // written by the single writer only
 };
+
+// Optimistic attempts before a reader falls back to latching.
+inline constexpr int kOptimisticAttempts = 4;
+
+template <typename Attempt, typename Pessimistic>
+inline Status BTree::Optimistically(Attempt&& attempt, Pessimistic&& pessimistic) {
+  for (int i = 0; i < kOptimisticAttempts; ++i) {
+    uint64_t seq = batch_seq_.load(std::memory_order_acquire);
+    if (seq & 1) break;  // a batch is being applied: wait for it below
+    Status result;
+    Opt o;
+    {
+      OptimisticReadScope scope;
+      o = attempt(&result);
+    }
+    if (o == Opt::kFallback) break;
+    // A page the batch changed was seen through its version word (acquire),
+    // so a reader that saw any of the batch sees the sequence moved.
+    if (o == Opt::kOk && batch_seq_.load(std::memory_order_acquire) == seq) return result;
+  }
+  ReaderLock lock(&batch_mu_);
+  return pessimistic();
+}
 
 }  // namespace ringdb

@@ -21,10 +21,175 @@ bool Forward(BTree::SeekMode m) {
 }  // namespace
 
 Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
+  return Optimistically(
+      [&](Status* r) {
+        Opt o = CopyLeafOptimistic(target, mode, out);
+        if (o == Opt::kOk) *r = Status::OK();
+        return o;
+      },
+      [&]() REQUIRES_SHARED(batch_mu_) { return CopyLeafPessimistic(target, mode, out); });
+}
+
+namespace {
+
+void ResetCopy(BTree::LeafCopy* out) {
   out->has_low = out->has_high = false;
   out->arena.clear();
   out->entries.clear();
   out->pos = -1;
+  out->has_parent = false;
+}
+
+}  // namespace
+
+BTree::Opt BTree::CopyLeafOptimistic(std::string_view target, SeekMode mode, LeafCopy* out) {
+  ResetCopy(out);
+  OptimisticGuard node;
+  uint32_t level;
+  Opt o = OptimisticRoot(&node, &level, true);
+  if (o != Opt::kOk) return o;
+  for (; level > 0; --level) {
+    NodeView v(node.data(), page_size_, node.id());
+    int n = std::min(v.count(), v.SlotLimit());
+    int idx;
+    switch (mode) {
+      case SeekMode::kFirst: idx = 0; break;
+      case SeekMode::kLast: idx = n; break;
+      case SeekMode::kLT:
+        if (!InnerSearch(v, target, true, &idx, true).ok()) return Torn(node);
+        break;
+      default:
+        if (!InnerSearch(v, target, false, &idx, true).ok()) return Torn(node);
+        break;
+    }
+    if (level == 1) {
+      out->has_parent = true;
+      out->parent = node;
+      out->parent_idx = idx;
+      out->parent_n = n;
+      out->parent_has_low = out->has_low;
+      out->parent_has_high = out->has_high;
+      if (out->has_low) out->parent_low = out->low;
+      if (out->has_high) out->parent_high = out->high;
+    }
+    InnerCell c;
+    if (idx > 0) {
+      if (!v.InnerCellAt(idx - 1, &c).ok() || c.key.overflow) return Torn(node);
+      out->low.assign(c.key.inline_key);
+      out->has_low = true;
+    }
+    if (idx < n) {
+      if (!v.InnerCellAt(idx, &c).ok() || c.key.overflow) return Torn(node);
+      out->high.assign(c.key.inline_key);
+      out->has_high = true;
+    }
+    PageId child;
+    if (!v.ChildAt(idx, &child).ok()) return Torn(node);
+    if (level == 1 && Forward(mode)) {
+      // Before the leaf is fetched: the batch reads it too when it is not
+      // cached, and cannot evict it after it was fetched.
+      o = ReadAheadOptimistic(node, v, idx, n, out);
+      if (o != Opt::kOk) return o;
+    }
+    OptimisticGuard next;
+    o = OptimisticChild(node, child, &next, true);
+    if (o == Opt::kOk) o = OptimisticNode(next, level - 1);
+    if (o != Opt::kOk) return o;
+    node = next;
+  }
+  NodeView v(node.data(), page_size_, node.id());
+  if (!CopyCells(v, true, out).ok()) return Torn(node);
+  if (!node.Validate()) return Opt::kRestart;
+  PickPosition(target, mode, out);
+  return Opt::kOk;
+}
+
+Status BTree::CopySibling(bool forward, LeafCopy* out) {
+  const std::string fence = forward ? out->high : out->low;
+  for (int i = 0; i < kOptimisticAttempts && out->has_parent; ++i) {
+    uint64_t seq = batch_seq_.load(std::memory_order_acquire);
+    if (seq & 1) break;
+    Opt o;
+    {
+      OptimisticReadScope scope;
+      o = SiblingOptimistic(forward, out);
+    }
+    if (o == Opt::kOk && batch_seq_.load(std::memory_order_acquire) == seq) return Status::OK();
+    if (o != Opt::kOk) break;  // the parent changed or ends here: descend
+  }
+  return CopyLeaf(fence, forward ? SeekMode::kGE : SeekMode::kLT, out);
+}
+
+BTree::Opt BTree::SiblingOptimistic(bool forward, LeafCopy* out) {
+  const OptimisticGuard parent = out->parent;
+  const int n = out->parent_n;
+  const int idx = out->parent_idx + (forward ? 1 : -1);
+  if (idx < 0 || idx > n) return Opt::kFallback;  // the sibling has another parent
+  NodeView v(parent.data(), page_size_, parent.id());
+  // The new leaf's fences: separators of the parent, or at its edges the
+  // parent's own fences.
+  InnerCell c;
+  out->has_low = idx > 0 || out->parent_has_low;
+  if (idx > 0) {
+    if (!v.InnerCellAt(idx - 1, &c).ok() || c.key.overflow) return Torn(parent);
+    out->low.assign(c.key.inline_key);
+  } else if (out->has_low) {
+    out->low = out->parent_low;
+  }
+  out->has_high = idx < n || out->parent_has_high;
+  if (idx < n) {
+    if (!v.InnerCellAt(idx, &c).ok() || c.key.overflow) return Torn(parent);
+    out->high.assign(c.key.inline_key);
+  } else if (out->has_high) {
+    out->high = out->parent_high;
+  }
+  PageId child;
+  if (!v.ChildAt(idx, &child).ok()) return Torn(parent);
+  if (forward) {
+    Opt o = ReadAheadOptimistic(parent, v, idx, n, out);
+    if (o != Opt::kOk) return o;
+  }
+  OptimisticGuard leaf;
+  Opt o = OptimisticChild(parent, child, &leaf, true);
+  if (o == Opt::kOk) o = OptimisticNode(leaf, 0);
+  if (o != Opt::kOk) return o;
+  out->arena.clear();
+  out->entries.clear();
+  NodeView lv(leaf.data(), page_size_, leaf.id());
+  if (!CopyCells(lv, true, out).ok()) return Torn(leaf);
+  if (!leaf.Validate()) return Opt::kRestart;
+  out->parent_idx = idx;
+  out->pos = forward ? 0 : static_cast<int>(out->entries.size()) - 1;
+  return Opt::kOk;
+}
+
+BTree::Opt BTree::ReadAheadOptimistic(const OptimisticGuard& parent, const NodeView& v, int idx,
+                                      int n, LeafCopy* out) {
+  // Scan read-ahead: the next siblings named by this parent, in one batch,
+  // unless the previous batch still covers the way ahead.
+  bool covered = out->ra_parent == parent.id() && idx + kReadAheadLeaves / 4 < out->ra_end;
+  int end = std::min(n, idx + kReadAheadLeaves);
+  if (covered || idx >= end) return Opt::kOk;
+  std::vector<PageId> ids;
+  for (int i = idx; i <= end; ++i) {  // the leaf itself, then its right siblings
+    PageId id;
+    if (!v.ChildAt(i, &id).ok()) break;
+    ids.push_back(id);
+  }
+  {
+    // The ids are trusted only while the parent is unchanged, and cannot
+    // be freed while the gate is held.
+    std::shared_lock gate(free_gate_);
+    if (!parent.Validate()) return Opt::kRestart;
+    (void)pool_->Prefetch(ids);  // a hint: errors surface on Fetch
+  }
+  out->ra_parent = parent.id();
+  out->ra_end = end;
+  return Opt::kOk;
+}
+
+Status BTree::CopyLeafPessimistic(std::string_view target, SeekMode mode, LeafCopy* out) {
+  ResetCopy(out);
   PageGuard cur;
   uint32_t level;
   {
@@ -63,9 +228,7 @@ Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
     PageGuard next;
     RINGDB_RETURN_IF_ERROR(FetchNode(child, LatchMode::kShared, level, &next));
     if (level == 0 && Forward(mode)) {
-      // Scan read-ahead: the next siblings named by this parent, in one
-      // batch, unless the previous batch still covers the way ahead. The
-      // parent's latch keeps the ids from being freed meanwhile.
+      // The parent's latch keeps the ids from being freed meanwhile.
       bool covered = out->ra_parent == cur.id() && idx + kReadAheadLeaves / 4 < out->ra_end;
       int end = std::min(n, idx + kReadAheadLeaves);
       if (!covered && idx < end) {
@@ -83,14 +246,22 @@ Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
     cur = std::move(next);
   }
   NodeView v = View(cur);
-  int n = v.count();
+  RINGDB_RETURN_IF_ERROR(CopyCells(v, false, out));
+  PickPosition(target, mode, out);
+  return Status::OK();
+}
+
+Status BTree::CopyCells(const NodeView& v, bool optimistic, LeafCopy* out) {
+  int n = std::min(v.count(), v.SlotLimit());
   LeafCell c;
   std::string key;
+  out->entries.reserve(n);
   for (int i = 0; i < n; ++i) {
     RINGDB_RETURN_IF_ERROR(v.LeafCellAt(i, &c));
     LeafEntry e{};
     e.key_off = static_cast<uint32_t>(out->arena.size());
     if (c.key.overflow) {
+      if (optimistic) return Status::Busy("overflowed key");
       RINGDB_RETURN_IF_ERROR(FullKey(c.key, &key));
       out->arena.append(key);
     } else {
@@ -103,10 +274,14 @@ Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
     e.value_len = static_cast<uint32_t>(out->arena.size()) - e.value_off;
     out->entries.push_back(e);
   }
-  cur.Release();
   for (size_t i = 1; i < out->entries.size(); ++i) {
     if (out->KeyAt(i - 1) >= out->KeyAt(i)) return v.Corrupt("leaf keys out of order");
   }
+  return Status::OK();
+}
+
+void BTree::PickPosition(std::string_view target, SeekMode mode, LeafCopy* out) {
+  int n = static_cast<int>(out->entries.size());
   auto lower = [&](bool upper) {
     int lo = 0, hi = n;
     while (lo < hi) {
@@ -128,7 +303,6 @@ Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
     case SeekMode::kLE: out->pos = lower(true) - 1; break;
     case SeekMode::kLT: out->pos = lower(false) - 1; break;
   }
-  return Status::OK();
 }
 
 namespace {
@@ -196,29 +370,26 @@ class BTreeIterator : public Iterator {
         if (!s.IsNotFound()) return Fail(s);
         leaf_.pos += forward ? 1 : -1;
       }
-      // Cross to the neighbouring leaf by its fence key: the next leaf
-      // starts at this leaf's high fence; the previous one holds the keys
-      // just below its low fence. Fences must move monotonically (a
-      // corrupt tree could otherwise loop).
-      BTree::SeekMode mode;
+      // Cross to the neighbouring leaf (CopySibling: through the parent
+      // when it is unchanged, else by the fence key: the next leaf starts
+      // at this leaf's high fence; the previous one holds the keys just
+      // below its low fence). Fences must move monotonically (a corrupt
+      // tree could otherwise loop).
       if (forward) {
         if (!leaf_.has_high) return;  // past the last key
         if (have_fence && leaf_.high <= last_fence) {
           return Fail(Status::Corruption("btree: leaf fences do not advance"));
         }
         last_fence = leaf_.high;
-        mode = BTree::SeekMode::kGE;
       } else {
         if (!leaf_.has_low) return;  // before the first key
         if (have_fence && leaf_.low >= last_fence) {
           return Fail(Status::Corruption("btree: leaf fences do not advance"));
         }
         last_fence = leaf_.low;
-        mode = BTree::SeekMode::kLT;
       }
       have_fence = true;
-      target_ = last_fence;
-      Status s = tree_->CopyLeaf(target_, mode, &leaf_);
+      Status s = tree_->CopySibling(forward, &leaf_);
       if (!s.ok()) return Fail(s);
     }
   }

@@ -76,7 +76,7 @@ Status VerifyNodePage(PageId id, const char* page, uint32_t page_size) {
 }
 
 Status NodeView::RawCell(int i, std::string_view* cell) const {
-  if (i < 0 || i >= count()) return Corrupt("slot index out of range");
+  if (i < 0 || i >= count() || i >= SlotLimit()) return Corrupt("slot index out of range");
   uint32_t off = Load<uint16_t>(p_ + kSlotArrayOff + kSlotSize * i + kSlotCellOff);
   if (off < cell_start() || off >= page_size_) return Corrupt("slot offset out of bounds");
   // The exact size is known only after parsing; hand out the rest of the page.

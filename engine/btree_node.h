@@ -69,6 +69,10 @@ class NodeView {
   bool is_leaf() const { return type() == kPageTypeLeaf; }
   uint16_t level() const { return Load<uint16_t>(p_ + kNodeLevelOff); }
   int count() const { return Load<uint16_t>(p_ + kNodeCountOff); }
+  // The most slots a page of this size can hold: a bound on count() that
+  // holds even for a page image read without a latch (torn), where the
+  // count read now may differ from the one Validate() checked.
+  int SlotLimit() const { return static_cast<int>((page_size_ - kSlotArrayOff) / kSlotSize); }
   // Every key in the node begins with the same prefix_len() bytes.
   uint32_t prefix_len() const { return Load<uint16_t>(p_ + kNodePrefixLenOff); }
   uint32_t cell_start() const { return Load<uint32_t>(p_ + kNodeCellStartOff); }
@@ -134,7 +138,9 @@ class NodeView {
 template <typename TieCompare>
 Status SearchSlots(const NodeView& v, std::string_view key, bool upper, TieCompare&& tie,
                    int* idx, bool* found) {
-  const int n = v.count();
+  // Clamped so that a torn image (an optimistic reader's) never sends the
+  // search outside the page.
+  const int n = std::min(v.count(), v.SlotLimit());
   const uint32_t p = v.prefix_len();
   const uint32_t head = KeyHead(key, p);
   const size_t short_len = size_t{p} + kKeyHeadSize;

@@ -107,8 +107,9 @@ Status DBImpl::Apply(const WriteBatch& batch, Lsn lsn, size_t* applied, bool* un
   Applier applier(tree_.get(), lsn);
   Status s;
   if (batch.Count() > 1) {
-    std::unique_lock<std::shared_mutex> lock(apply_mu_);
+    tree_->BeginBatch();
     s = batch.Iterate(&applier);
+    tree_->EndBatch();
   } else {
     s = batch.Iterate(&applier);
   }
@@ -226,7 +227,6 @@ Status DBImpl::CommitLog(Lsn lsn, uint64_t gen, bool sync) {
 Status DBImpl::Get(const ReadOptions&, std::string_view key, std::string* value) {
   RINGDB_RETURN_IF_ERROR(CheckOpen());
   RINGDB_RETURN_IF_ERROR(CheckKey(key));
-  std::shared_lock<std::shared_mutex> lock(apply_mu_);
   return tree_->Get(key, value);
 }
 
@@ -252,10 +252,7 @@ std::vector<Status> DBImpl::MultiGet(const ReadOptions&, const std::vector<std::
   }
   std::vector<std::string> got;
   std::vector<Status> got_status;
-  {
-    std::shared_lock<std::shared_mutex> lock(apply_mu_);
-    tree_->MultiGet(valid, &got, &got_status);
-  }
+  tree_->MultiGet(valid, &got, &got_status);
   for (size_t k = 0; k < where.size(); k++) {
     statuses[where[k]] = got_status[k];
     (*values)[where[k]] = std::move(got[k]);
@@ -347,7 +344,7 @@ Status DBImpl::Verify(std::string* report) {
   std::string local;
   std::string* out = report ? report : &local;
   Status s1 = store_->Verify(out);
-  std::shared_lock<std::shared_mutex> lock(apply_mu_);
+  ReaderLock lock(&tree_->batch_mutex());
   Status s2 = tree_->Verify(out);
   return s1.ok() ? s2 : s1;
 }

@@ -10,10 +10,10 @@
 // the record reaches the kernel) or LogWriter::SyncTo (sync = true: also
 // fdatasync), where concurrent writers share one write and one fdatasync
 // (group commit). A concurrent reader may see a write just before its log
-// record reaches the kernel (or the disk, for a sync write). Batches of more than
-// one operation are applied under apply_mu_ exclusive, which point reads
-// and iterator steps take shared, so no reader sees half a batch; single
-// puts and deletes do not take it.
+// record reaches the kernel (or the disk, for a sync write). Batches of more
+// than one operation are applied between BTree::BeginBatch and EndBatch, so
+// no reader sees half a batch (readers take no lock for it: see btree.h);
+// single puts and deletes need no bracket.
 //
 // Durability: recovery loads the last checkpoint (shadow paging keeps it
 // intact, see page_store.h) and replays every log record after it. A
@@ -29,7 +29,7 @@
 // becomes durable. Hard (a batch failed after part of it changed the tree):
 // refused until reopen. The auto-resume thread calls Resume with backoff.
 //
-// Lock order: write_mu_ -> apply_mu_ -> page latches -> wal_mu_ (shared, in
+// Lock order: write_mu_ -> the tree's batch mutex -> page latches -> wal_mu_ (shared, in
 // the pool's write gate) -> LogWriter's and the pool's internal mutexes.
 // A checkpoint holds write_mu_ and briefly wal_mu_ exclusive to swap the
 // log writer, never while holding a page latch. error_mu_ is a leaf: it is
@@ -102,7 +102,6 @@ class DBImpl final : public DB {
   Status Close() override;
 
   // For the iterator wrapper.
-  std::shared_mutex& apply_mu() { return apply_mu_; }
 
  private:
   Status LockDirectory();
@@ -174,7 +173,6 @@ class DBImpl final : public DB {
   Superblock sb_;  // guarded by write_mu_
 
   std::mutex write_mu_;
-  std::shared_mutex apply_mu_;
   std::shared_mutex wal_mu_;  // guards wal_ (the pointer)
   std::shared_ptr<wal::LogWriter> wal_;
   std::unique_ptr<wal::LogBuffer> log_buffer_;  // reused by every segment's writer

@@ -1,5 +1,4 @@
-// DB properties ("ringdb.stats" and the single numbers) and the iterator
-// wrapper that keeps readers out of half-applied batches.
+// DB properties ("ringdb.stats" and the single numbers) and NewIterator.
 #include <cstdio>
 #include <map>
 
@@ -8,32 +7,6 @@
 namespace ringdb {
 
 namespace {
-
-// Takes apply_mu_ shared around every step of the tree's iterator, so a
-// step never observes half of a multi-operation batch.
-class DBIterator final : public Iterator {
- public:
-  DBIterator(DBImpl* db, std::unique_ptr<Iterator> it) : db_(db), it_(std::move(it)) {}
-  bool Valid() const override { return it_->Valid(); }
-  void SeekToFirst() override { Locked([&] { it_->SeekToFirst(); }); }
-  void SeekToLast() override { Locked([&] { it_->SeekToLast(); }); }
-  void Seek(std::string_view t) override { Locked([&] { it_->Seek(t); }); }
-  void SeekForPrev(std::string_view t) override { Locked([&] { it_->SeekForPrev(t); }); }
-  void Next() override { Locked([&] { it_->Next(); }); }
-  void Prev() override { Locked([&] { it_->Prev(); }); }
-  std::string_view key() const override { return it_->key(); }
-  std::string_view value() const override { return it_->value(); }
-  Status status() const override { return it_->status(); }
-
- private:
-  template <typename F>
-  void Locked(F f) {
-    std::shared_lock<std::shared_mutex> lock(db_->apply_mu());
-    f();
-  }
-  DBImpl* db_;
-  std::unique_ptr<Iterator> it_;
-};
 
 // An iterator that only reports an error.
 class ErrorIterator final : public Iterator {
@@ -82,7 +55,7 @@ std::string HumanBytes(uint64_t bytes) { return Bytes(bytes); }
 std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions&) {
   Status s = CheckOpen();
   if (!s.ok()) return std::make_unique<ErrorIterator>(s);
-  return std::make_unique<DBIterator>(this, tree_->NewIterator());
+  return tree_->NewIterator();
 }
 
 bool DBImpl::GetProperty(std::string_view name, std::string* value) {

@@ -384,25 +384,43 @@ TEST_P(DBTest, ConcurrentWritersAndReaders) {
 TEST_P(DBTest, BatchIsAllOrNothingForReaders) {
   Open();
   // Batches either put a and b with one number or delete both. A reader
-  // looks both up in one MultiGet, which sees whole batches: both missing,
-  // or both present with the same value, every time.
+  // looks both up in one MultiGet, or with one Seek and Next of an
+  // iterator (both keys are in one leaf, which a step copies whole); each
+  // sees whole batches: both missing, or both present with the same value,
+  // every time.
   std::atomic<bool> stop{false};
   std::atomic<int> torn{0};
   std::atomic<int> reads{0};
+  std::atomic<int> scans{0};
   std::thread reader([&] {
-    while (!stop) {
-      std::vector<std::string> values;
-      std::vector<Status> st = db_->MultiGet(ReadOptions(), {"a", "b"}, &values);
-      const bool both_missing = st[0].IsNotFound() && st[1].IsNotFound();
-      const bool both_equal = st[0].ok() && st[1].ok() && values[0] == values[1];
-      if (!both_missing && !both_equal) torn++;
-      reads++;
+    for (int round = 0; !stop; round++) {
+      if (round % 2 == 0) {
+        std::vector<std::string> values;
+        std::vector<Status> st = db_->MultiGet(ReadOptions(), {"a", "b"}, &values);
+        const bool both_missing = st[0].IsNotFound() && st[1].IsNotFound();
+        const bool both_equal = st[0].ok() && st[1].ok() && values[0] == values[1];
+        if (!both_missing && !both_equal) torn++;
+        reads++;
+        continue;
+      }
+      std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
+      it->Seek("a");
+      std::vector<std::pair<std::string, std::string>> seen;
+      for (; it->Valid() && seen.size() < 2; it->Next()) {
+        seen.emplace_back(std::string(it->key()), std::string(it->value()));
+      }
+      const bool both_missing = seen.empty();
+      const bool both_equal = seen.size() == 2 && seen[0].first == "a" &&
+                              seen[1].first == "b" && seen[0].second == seen[1].second;
+      if (!it->status().ok() || (!both_missing && !both_equal)) torn++;
+      scans++;
     }
   });
   // Keep writing until the reader has looked many times (at least 3000
   // batches), so the two overlap however the threads are scheduled.
   int last = -1;
-  for (int i = 0; (i < 3000 || reads.load() < 2000) && i < 10000000; i++) {
+  for (int i = 0; (i < 3000 || reads.load() < 2000 || scans.load() < 2000) && i < 10000000;
+       i++) {
     WriteBatch batch;
     if (i % 7 == 3) {
       batch.Delete("a");
@@ -416,8 +434,10 @@ TEST_P(DBTest, BatchIsAllOrNothingForReaders) {
   }
   stop = true;
   reader.join();
-  EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " MultiGets";
+  EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " MultiGets and " << scans.load()
+                            << " scans";
   EXPECT_GE(reads.load(), 2000);
+  EXPECT_GE(scans.load(), 2000);
   std::string a, b;
   Status sa = db_->Get(ReadOptions(), "a", &a);
   Status sb = db_->Get(ReadOptions(), "b", &b);
