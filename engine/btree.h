@@ -100,6 +100,22 @@ class BTree {
   // Number of keys, counted by walking the leaves (O(pages)).
   uint64_t ApproximateCount();
 
+  // How densely the tree uses its pages (btree_fill.cc).
+  struct FillStats {
+    uint64_t leaf_pages = 0, inner_pages = 0;
+    uint64_t overflow_pages = 0;  // blob index and data pages
+    // Mean over pages of used / usable bytes (usable: the page less its
+    // headers; used: slots and cells). 0 when there are no such pages.
+    double leaf_fill = 0, inner_fill = 0;
+    uint64_t entries = 0;
+    uint64_t user_bytes = 0;       // full key + value bytes of the entries
+    uint64_t live_page_bytes = 0;  // every reachable page (meta included) * page size
+  };
+  // Walks the whole tree (O(pages)) with shared latches, parent before
+  // child, so concurrent writers wait on at most the pages it holds. A page
+  // that cannot be read ends the walk with its error.
+  Status ComputeFill(FillStats* out);
+
   PageId meta_page() const { return meta_; }
   // Current height (1 = the root is a leaf); 0 when the meta page cannot be
   // read.
@@ -184,8 +200,24 @@ class BTree {
                  std::vector<PageId>* to_free);
   Status PutPessimistic(std::string_view key, std::string_view cell, Lsn lsn,
                         std::vector<PageId>* to_free);
+  // Splits the full leaf path->nodes.back() around the new cell (at idx,
+  // replacing slot idx when found) and inserts separators upward. With
+  // `append` (the key lands after the last cell of a leaf being appended
+  // to) the old cells stay left and the new cell starts the right leaf, and
+  // inner nodes split the same way when the separator lands at their end;
+  // otherwise both halves get about the same bytes.
   Status SplitAndInsert(Path* path, std::string_view key, std::string_view cell, int idx,
-                        bool found, Lsn lsn);
+                        bool found, bool append, Lsn lsn);
+  // B*-style: before splitting the full leaf path->nodes.back() (its
+  // parent latched exclusively in the path), tries to make room by evening
+  // out its cells, the new one included, with a sibling under the same
+  // parent (right first, then left). *shifted tells whether the cell went
+  // in. An error means a latch on the leaf was lost; the tree is unchanged.
+  Status ShiftToSibling(Path* path, std::string_view cell, int idx, bool found, Lsn lsn,
+                        std::vector<PageId>* to_free, bool* shifted);
+  // The writer's hint for the append pattern: the leaf whose last insert
+  // landed after its last cell.
+  void NoteInsert(PageId leaf, bool at_end) { last_append_leaf_ = at_end ? leaf : PageId{}; }
   Status DeletePessimistic(std::string_view key, Lsn lsn, bool* existed,
                            std::vector<PageId>* to_free);
   // Writes a blob for a separator too long to stay inline.
@@ -196,6 +228,17 @@ class BTree {
   // latched): merges it with a sibling when both fit in one page (the parent
   // loses a cell), else moves cells over from the sibling. Best effort.
   Rebalanced Rebalance(Path* path, size_t level, Lsn lsn, std::vector<PageId>* to_free);
+  // Rewrites the sibling pair left/right (right is child right_ci of the
+  // exclusively latched parent; both latched exclusively) as all[0, split)
+  // and the rest, replacing the parent's separator for right. `all` holds
+  // every cell of the pair in order, for inner nodes with the parent's
+  // separator brought down between them (all[split] then moves up); it must
+  // not point into either page. False, with nothing changed, when the new
+  // separator does not fit in the parent, or on an I/O error (counted in
+  // rebalance_errors()).
+  bool MoveSplitPoint(PageGuard* parent, int right_ci, PageGuard* left, PageGuard* right,
+                      std::span<const std::string_view> all, size_t split, Lsn lsn,
+                      std::vector<PageId>* to_free);
   void ShrinkRoot(Path* path, Lsn lsn, std::vector<PageId>* to_free);
   // Frees pages under free_gate_. Require: no latches held.
   void FreePages(const std::vector<PageId>& ids);
@@ -206,6 +249,7 @@ class BTree {
   const uint32_t page_size_;
   std::shared_mutex free_gate_;
   uint64_t rebalance_errors_ = 0;  // written by the single writer only
+  PageId last_append_leaf_;        // the single writer's only (NoteInsert)
 };
 
 }  // namespace ringdb
