@@ -1,8 +1,10 @@
-// DB properties ("ringdb.stats" and the single numbers) and the iterator
-// wrapper that keeps readers out of half-applied batches.
+// DB properties ("ringdb.stats", the single numbers, and
+// "ringdb.btree.fill", which walks the tree) and the iterator wrapper that
+// keeps readers out of half-applied batches.
 #include <cstdio>
 #include <map>
 
+#include "engine/btree.h"
 #include "engine/db_impl.h"
 
 namespace ringdb {
@@ -75,6 +77,34 @@ std::string Bytes(uint64_t b) {
   return buf;
 }
 
+// "ringdb.btree.fill": the tree's density (BTree::ComputeFill, a walk of
+// every page), as name=value pairs; *line gets the `stats` line. False when
+// the walk failed (*value then says why).
+bool BTreeFill(BTree* tree, std::string* value, std::string* line) {
+  BTree::FillStats f;
+  Status s = tree->ComputeFill(&f);
+  if (!s.ok()) {
+    *value = "error: " + s.ToString();
+    *line = "btree: fill unavailable: " + s.ToString() + "\n";
+    return false;
+  }
+  double per_byte = f.live_page_bytes == 0 ? 0.0
+                                           : static_cast<double>(f.user_bytes) / f.live_page_bytes;
+  *value = "leaf_fill=" + Ratio(f.leaf_fill) + " inner_fill=" + Ratio(f.inner_fill) +
+           " leaf_pages=" + Num(f.leaf_pages) + " inner_pages=" + Num(f.inner_pages) +
+           " overflow_pages=" + Num(f.overflow_pages) + " entries=" + Num(f.entries) +
+           " user_bytes=" + Num(f.user_bytes) + " live_page_bytes=" + Num(f.live_page_bytes) +
+           " user_bytes_per_page_byte=" + Ratio(per_byte);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.1f%%", 100 * f.leaf_fill);
+  *line = "btree: leaf fill " + std::string(buf) + " of " + Num(f.leaf_pages) + " pages, ";
+  std::snprintf(buf, sizeof(buf), "%.1f%%", 100 * f.inner_fill);
+  *line += "inner fill " + std::string(buf) + " of " + Num(f.inner_pages) + ", " +
+           Num(f.overflow_pages) + " overflow pages; user data " + Bytes(f.user_bytes) + ", " +
+           Ratio(per_byte) + " per live page byte\n";
+  return true;
+}
+
 }  // namespace
 
 std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions&) {
@@ -85,6 +115,11 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions&) {
 
 bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   if (CheckOpen().ok() == false) return false;
+  if (name == "ringdb.btree.fill") {  // O(pages): computed only when asked for
+    std::string line;
+    BTreeFill(tree_.get(), value, &line);
+    return true;
+  }
   PoolStats p = pool_->stats();
   io::IoStats io = io_->stats();
   PageStoreStats st = store_->stats();
@@ -133,6 +168,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   if (name == "ringdb.properties") {
     std::string out = "ringdb.stats\n";
     for (const auto& [k, v] : props) out += k + "\n";
+    out += "ringdb.btree.fill\n";
     *value = out;
     return true;
   }
@@ -180,6 +216,9 @@ std::string DBImpl::StatsString() {
        " on disk (" + Num(st.slots) + " slots, " +
        Num(st.free_slots) + " free), " + Num(st.live_pages) + " live pages, checkpoints " +
        Num(checkpoints_.load()) + "\n";
+  std::string fill_value, fill_line;
+  BTreeFill(tree_.get(), &fill_value, &fill_line);
+  s += fill_line;
   if (!notices_.empty()) s += "notes: " + notices_;
   return s;
 }

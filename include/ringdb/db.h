@@ -106,7 +106,11 @@ class DB {
   // e.g. "ringdb.pool.hits", "ringdb.pool.misses", "ringdb.pool.hit_ratio",
   // "ringdb.io.bytes_read", "ringdb.io.bytes_written", "ringdb.log.syncs",
   // "ringdb.io.backend". Returns false for an unknown name.
-  // "ringdb.properties" lists every name.
+  // "ringdb.properties" lists every name. "ringdb.btree.fill" walks the
+  // whole tree (O(pages), reading pages that are not cached): leaf_fill and
+  // inner_fill (used / usable bytes, mean over pages), page counts, and
+  // user_bytes_per_page_byte (key + value bytes of the live entries per
+  // byte of the tree's pages), as space-separated name=value pairs.
   virtual bool GetProperty(std::string_view name, std::string* value) = 0;
 
   // Checkpoints and releases the files. Further calls return InvalidArgument.
