@@ -137,17 +137,23 @@ class BTree {
     std::string low, high;
     // The chosen position for the mode (-1 or entries.size() when none).
     int pos = -1;
-    // Read-ahead state kept across calls: the parent whose children up to
-    // index ra_end were last prefetched.
+    // Read-ahead state kept across calls (ReadAhead, btree_iterator.cc):
+    // the parent whose children up to index ra_end (down to it, backward)
+    // were last prefetched, the window in leaves and its direction. The
+    // caller sets ra_continue when this call crosses to the neighbouring
+    // leaf of the previous one; a Seek clears it, resetting the window.
     PageId ra_parent;
     int ra_end = 0;
+    int ra_window = 0;
+    bool ra_forward = true;
+    bool ra_continue = false;
     std::string_view KeyAt(size_t i) const {
       return std::string_view(arena).substr(entries[i].key_off, entries[i].key_len);
     }
   };
   // Descends to the leaf for target/mode, copies its cells (full keys,
-  // inline values) and picks the position. Forward modes prefetch the next
-  // sibling leaves named by the parent.
+  // inline values) and picks the position. Prefetches the sibling leaves
+  // ahead in the mode's direction named by the parent (ReadAhead).
   Status CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out);
 
  private:
@@ -194,6 +200,13 @@ class BTree {
   Status ReadValue(const btree::LeafCell& c, std::string* value);
   Status CollectCellBlobs(const btree::LeafCell& c, std::vector<PageId>* ids);
   void PrefetchPaths(std::span<const std::string_view> sorted_keys);
+  // Scan read-ahead for CopyLeaf: `parent` (latched) names, as child idx,
+  // the leaf a scan in direction `forward` is about to copy. Prefetches the
+  // siblings ahead: one after a Seek, a window that doubles (up to
+  // MaxReadAhead) each time the scan nears the end of what was read ahead.
+  void ReadAhead(const btree::NodeView& parent, int idx, bool forward, LeafCopy* out);
+  // Largest read-ahead window in leaves: 64, at most an eighth of the pool.
+  int MaxReadAhead() const;
 
   // Write path (btree_put.cc, btree_delete.cc).
   Status PutCell(std::string_view key, std::string_view cell, Lsn lsn,

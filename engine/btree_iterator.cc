@@ -1,5 +1,6 @@
-// BTree iteration: CopyLeaf (descend and copy one leaf) and the Iterator
-// that holds no latches or pins between calls.
+// BTree iteration: CopyLeaf (descend and copy one leaf), its adaptive scan
+// read-ahead (ReadAhead), and the Iterator that holds no latches or pins
+// between calls.
 #include <algorithm>
 
 #include "engine/btree.h"
@@ -11,7 +12,7 @@ using namespace btree;  // NOLINT: this file is the B+tree.
 
 namespace {
 
-constexpr int kReadAheadLeaves = 16;
+constexpr int kMaxReadAheadLeaves = 64;
 
 bool Forward(BTree::SeekMode m) {
   return m == BTree::SeekMode::kFirst || m == BTree::SeekMode::kGE ||
@@ -62,24 +63,7 @@ Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
     --level;
     PageGuard next;
     RINGDB_RETURN_IF_ERROR(FetchNode(child, LatchMode::kShared, level, &next));
-    if (level == 0 && Forward(mode)) {
-      // Scan read-ahead: the next siblings named by this parent, in one
-      // batch, unless the previous batch still covers the way ahead. The
-      // parent's latch keeps the ids from being freed meanwhile.
-      bool covered = out->ra_parent == cur.id() && idx + kReadAheadLeaves / 4 < out->ra_end;
-      int end = std::min(n, idx + kReadAheadLeaves);
-      if (!covered && idx < end) {
-        std::vector<PageId> ids;
-        for (int i = idx + 1; i <= end; ++i) {
-          PageId id;
-          if (!v.ChildAt(i, &id).ok()) break;
-          ids.push_back(id);
-        }
-        (void)pool_->Prefetch(ids);  // a hint: errors surface on Fetch
-        out->ra_parent = cur.id();
-        out->ra_end = end;
-      }
-    }
+    if (level == 0) ReadAhead(v, idx, Forward(mode), out);
     cur = std::move(next);
   }
   NodeView v = View(cur);
@@ -131,6 +115,40 @@ Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
   return Status::OK();
 }
 
+int BTree::MaxReadAhead() const {
+  return std::clamp<int>(static_cast<int>(pool_->num_frames() / 8), 1, kMaxReadAheadLeaves);
+}
+
+void BTree::ReadAhead(const NodeView& parent, int idx, bool forward, LeafCopy* out) {
+  const int n = parent.count();  // children 0..n
+  int ahead = 0;                 // leaves already read ahead of idx
+  if (!out->ra_continue || out->ra_forward != forward || out->ra_window == 0) {
+    out->ra_window = 1;  // a Seek or a turn: the next leaf only
+  } else {
+    if (out->ra_parent == parent.id()) {
+      ahead = std::max(0, forward ? out->ra_end - idx : idx - out->ra_end);
+    }
+    if (2 * ahead >= out->ra_window) return;  // the last batch still covers the way
+    out->ra_window = std::min(2 * out->ra_window, MaxReadAhead());
+  }
+  out->ra_forward = forward;
+  // The parent's latch keeps the ids from being freed meanwhile.
+  std::vector<PageId> ids;
+  int end = idx;
+  for (int k = 1; k <= out->ra_window; ++k) {
+    int i = forward ? idx + k : idx - k;
+    if (i < 0 || i > n) break;
+    end = i;
+    if (k <= ahead) continue;
+    PageId id;
+    if (!parent.ChildAt(i, &id).ok()) break;
+    ids.push_back(id);
+  }
+  out->ra_parent = parent.id();
+  out->ra_end = end;
+  if (!ids.empty()) (void)pool_->Prefetch(ids);  // a hint: errors surface on Fetch
+}
+
 namespace {
 
 class BTreeIterator : public Iterator {
@@ -167,6 +185,7 @@ class BTreeIterator : public Iterator {
     status_ = Status::OK();
     valid_ = false;
     target_.assign(target);
+    leaf_.ra_continue = false;  // a Seek starts the read-ahead over
     Status s = tree_->CopyLeaf(target_, mode, &leaf_);
     if (!s.ok()) return Fail(s);
     Settle(Forward(mode));
@@ -218,6 +237,7 @@ class BTreeIterator : public Iterator {
       }
       have_fence = true;
       target_ = last_fence;
+      leaf_.ra_continue = true;
       Status s = tree_->CopyLeaf(target_, mode, &leaf_);
       if (!s.ok()) return Fail(s);
     }
