@@ -131,6 +131,22 @@ class BTree {
   // Number of keys, counted by walking the leaves (O(pages)).
   uint64_t ApproximateCount();
 
+  // How densely the tree uses its pages (btree_fill.cc).
+  struct FillStats {
+    uint64_t leaf_pages = 0, inner_pages = 0;
+    uint64_t overflow_pages = 0;  // blob index and data pages
+    // Mean over pages of used / usable bytes (usable: the page less its
+    // headers; used: slots and cells). 0 when there are no such pages.
+    double leaf_fill = 0, inner_fill = 0;
+    uint64_t entries = 0;
+    uint64_t user_bytes = 0;       // full key + value bytes of the entries
+    uint64_t live_page_bytes = 0;  // every reachable page (meta included) * page size
+  };
+  // Walks the whole tree (O(pages)) with shared latches, parent before
+  // child, so concurrent writers wait on at most the pages it holds. A page
+  // that cannot be read ends the walk with its error.
+  Status ComputeFill(FillStats* out);
+
   PageId meta_page() const { return meta_; }
   // Current height (1 = the root is a leaf); 0 when the meta page cannot be
   // read.
@@ -152,10 +168,16 @@ class BTree {
     std::string low, high;
     // The chosen position for the mode (-1 or entries.size() when none).
     int pos = -1;
-    // Read-ahead state kept across calls: the parent whose children up to
-    // index ra_end were last prefetched.
+    // Read-ahead state kept across calls (ReadAhead, btree_iterator.cc):
+    // the parent whose children up to index ra_end (down to it, backward)
+    // were last prefetched, the window in leaves and its direction. The
+    // caller sets ra_continue when this call crosses to the neighbouring
+    // leaf of the previous one; a Seek clears it, resetting the window.
     PageId ra_parent;
     int ra_end = 0;
+    int ra_window = 0;
+    bool ra_forward = true;
+    bool ra_continue = false;
     // Set by an optimistic copy: the leaf's parent as it was read (holding
     // nothing), the leaf's index among its n + 1 children, and the
     // parent's own fences, so that the next copy can step to a sibling
@@ -170,8 +192,8 @@ class BTree {
     }
   };
   // Descends to the leaf for target/mode, copies its cells (full keys,
-  // inline values) and picks the position. Forward modes prefetch the next
-  // sibling leaves named by the parent.
+  // inline values) and picks the position. Prefetches the sibling leaves
+  // ahead in the mode's direction named by the parent (ReadAhead).
   Status CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out);
   // Replaces *out with the leaf right (forward) or left of it, positioned
   // at its first (last) entry: through the remembered parent when it is
@@ -220,11 +242,11 @@ class BTree {
   Opt SiblingOptimistic(bool forward, LeafCopy* out);
   Status CopyLeafPessimistic(std::string_view target, SeekMode mode, LeafCopy* out)
       REQUIRES_SHARED(batch_mu_);
-  // Prefetches child idx of `parent` and the leaves right of it (n
-  // children after link0) for a forward scan; kRestart when the parent
-  // changed.
+  // ReadAhead for a parent read optimistically: prefetches (with child
+  // idx itself, so the batch cannot evict it after it was fetched) under
+  // free_gate_ once the parent validates; kRestart when it changed.
   Opt ReadAheadOptimistic(const OptimisticGuard& parent, const btree::NodeView& v, int idx,
-                          int n, LeafCopy* out);
+                          bool forward, LeafCopy* out);
   // Copies leaf `v`'s cells into out (not the fences); `optimistic` makes
   // an overflowed key a Busy status instead of a blob read.
   Status CopyCells(const btree::NodeView& v, bool optimistic, LeafCopy* out);
@@ -266,14 +288,42 @@ class BTree {
   Status ReadValue(const btree::LeafCell& c, std::string* value);
   Status CollectCellBlobs(const btree::LeafCell& c, std::vector<PageId>* ids);
   void PrefetchPaths(std::span<const std::string_view> sorted_keys);
+  // Scan read-ahead for CopyLeaf: `parent` (latched) names, as child idx,
+  // the leaf a scan in direction `forward` is about to copy. Prefetches the
+  // siblings ahead: one after a Seek, a window that doubles (up to
+  // MaxReadAhead) each time the scan nears the end of what was read ahead.
+  void ReadAhead(const btree::NodeView& parent, int idx, bool forward, LeafCopy* out);
+  // The read-ahead decision alone: updates out's ra_* state and sets *ids
+  // to the leaves to prefetch (empty: none). ReadAhead and
+  // ReadAheadOptimistic then read them.
+  void PlanReadAhead(const btree::NodeView& parent, int idx, bool forward, LeafCopy* out,
+                     std::vector<PageId>* ids);
+  // Largest read-ahead window in leaves: 64, at most an eighth of the pool.
+  int MaxReadAhead() const;
 
   // Write path (btree_put.cc, btree_delete.cc).
   Status PutCell(std::string_view key, std::string_view cell, Lsn lsn,
                  std::vector<PageId>* to_free);
   Status PutPessimistic(std::string_view key, std::string_view cell, Lsn lsn,
                         std::vector<PageId>* to_free);
+  // Splits the full leaf path->nodes.back() around the new cell (at idx,
+  // replacing slot idx when found) and inserts separators upward. With
+  // `append` (the key lands after the last cell of a leaf being appended
+  // to) the old cells stay left and the new cell starts the right leaf, and
+  // inner nodes split the same way when the separator lands at their end;
+  // otherwise both halves get about the same bytes.
   Status SplitAndInsert(Path* path, std::string_view key, std::string_view cell, int idx,
-                        bool found, Lsn lsn);
+                        bool found, bool append, Lsn lsn);
+  // B*-style: before splitting the full leaf path->nodes.back() (its
+  // parent latched exclusively in the path), tries to make room by evening
+  // out its cells, the new one included, with a sibling under the same
+  // parent (right first, then left). *shifted tells whether the cell went
+  // in. An error means a latch on the leaf was lost; the tree is unchanged.
+  Status ShiftToSibling(Path* path, std::string_view cell, int idx, bool found, Lsn lsn,
+                        std::vector<PageId>* to_free, bool* shifted);
+  // The writer's hint for the append pattern: the leaf whose last insert
+  // landed after its last cell.
+  void NoteInsert(PageId leaf, bool at_end) { last_append_leaf_ = at_end ? leaf : PageId{}; }
   Status DeletePessimistic(std::string_view key, Lsn lsn, bool* existed,
                            std::vector<PageId>* to_free);
   // Writes a blob for a separator too long to stay inline.
@@ -284,6 +334,17 @@ class BTree {
   // latched): merges it with a sibling when both fit in one page (the parent
   // loses a cell), else moves cells over from the sibling. Best effort.
   Rebalanced Rebalance(Path* path, size_t level, Lsn lsn, std::vector<PageId>* to_free);
+  // Rewrites the sibling pair left/right (right is child right_ci of the
+  // exclusively latched parent; both latched exclusively) as all[0, split)
+  // and the rest, replacing the parent's separator for right. `all` holds
+  // every cell of the pair in order, for inner nodes with the parent's
+  // separator brought down between them (all[split] then moves up); it must
+  // not point into either page. False, with nothing changed, when the new
+  // separator does not fit in the parent, or on an I/O error (counted in
+  // rebalance_errors()).
+  bool MoveSplitPoint(PageGuard* parent, int right_ci, PageGuard* left, PageGuard* right,
+                      std::span<const std::string_view> all, size_t split, Lsn lsn,
+                      std::vector<PageId>* to_free);
   void ShrinkRoot(Path* path, Lsn lsn, std::vector<PageId>* to_free);
   // Frees pages under free_gate_. Require: no latches held.
   void FreePages(const std::vector<PageId>& ids);
@@ -296,6 +357,7 @@ class BTree {
   SharedMutex batch_mu_;
   std::atomic<uint64_t> batch_seq_{0};  // odd while a batch is applied
   uint64_t rebalance_errors_ = 0;  // written by the single writer only
+  PageId last_append_leaf_;        // the single writer's only (NoteInsert)
 };
 
 // Optimistic attempts before a reader falls back to latching.

@@ -9,10 +9,14 @@ using namespace btree;  // NOLINT: this file is the B+tree.
 
 namespace {
 
-// A node below a quarter of its capacity (or empty) wants a merge.
-bool Underfull(const NodeView& v) {
-  return v.count() == 0 || v.Used() < v.Capacity() / 4;
-}
+// The fill below which a node wants a merge (or, when the pair does not
+// fit in one page, an even share of its sibling's cells): a third for
+// leaves, so delete-heavy loads keep leaves fuller, yet below the half that
+// a split leaves (no merge-split ping-pong); a quarter for inner nodes,
+// which are few.
+uint32_t MinUsed(const NodeView& v) { return v.Capacity() / (v.is_leaf() ? 3 : 4); }
+
+bool Underfull(const NodeView& v) { return v.count() == 0 || v.Used() < MinUsed(v); }
 
 }  // namespace
 
@@ -31,7 +35,7 @@ Status BTree::Delete(std::string_view key, Lsn lsn, bool* existed) {
     if (!found) return Status::OK();
     LeafCell c;
     RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &c));
-    bool stays_full = v.count() > 1 && v.Used() - c.size - kSlotSize >= v.Capacity() / 4;
+    bool stays_full = v.count() > 1 && v.Used() - c.size - kSlotSize >= MinUsed(v);
     if (height == 1 || stays_full) {
       RINGDB_RETURN_IF_ERROR(CollectCellBlobs(c, &to_free));
       RemoveCell(leaf.mutable_data(), page_size_, idx);
@@ -46,11 +50,10 @@ Status BTree::Delete(std::string_view key, Lsn lsn, bool* existed) {
 
 Status BTree::DeletePessimistic(std::string_view key, Lsn lsn, bool* existed,
                                 std::vector<PageId>* to_free) {
-  const uint32_t cap = NodeCapacity(page_size_);
   const uint32_t max_cell = MaxCellSize(page_size_) + kSlotSize;
   auto safe = [&](const NodeView& v, bool is_root) {
     if (is_root) return v.is_leaf() || v.count() >= 2;
-    return v.count() >= 2 && v.Used() >= cap / 4 + max_cell;
+    return v.count() >= 2 && v.Used() >= MinUsed(v) + max_cell;
   };
   Path path;
   {

@@ -1,5 +1,6 @@
-// BTree iteration: CopyLeaf (descend and copy one leaf) and the Iterator
-// that holds no latches or pins between calls.
+// BTree iteration: CopyLeaf (descend and copy one leaf), its adaptive scan
+// read-ahead (ReadAhead), and the Iterator that holds no latches or pins
+// between calls.
 #include <algorithm>
 
 #include "engine/btree.h"
@@ -11,7 +12,7 @@ using namespace btree;  // NOLINT: this file is the B+tree.
 
 namespace {
 
-constexpr int kReadAheadLeaves = 16;
+constexpr int kMaxReadAheadLeaves = 64;
 
 bool Forward(BTree::SeekMode m) {
   return m == BTree::SeekMode::kFirst || m == BTree::SeekMode::kGE ||
@@ -85,10 +86,10 @@ BTree::Opt BTree::CopyLeafOptimistic(std::string_view target, SeekMode mode, Lea
     }
     PageId child;
     if (!v.ChildAt(idx, &child).ok()) return Torn(node);
-    if (level == 1 && Forward(mode)) {
+    if (level == 1) {
       // Before the leaf is fetched: the batch reads it too when it is not
       // cached, and cannot evict it after it was fetched.
-      o = ReadAheadOptimistic(node, v, idx, n, out);
+      o = ReadAheadOptimistic(node, v, idx, Forward(mode), out);
       if (o != Opt::kOk) return o;
     }
     OptimisticGuard next;
@@ -145,12 +146,10 @@ BTree::Opt BTree::SiblingOptimistic(bool forward, LeafCopy* out) {
   }
   PageId child;
   if (!v.ChildAt(idx, &child).ok()) return Torn(parent);
-  if (forward) {
-    Opt o = ReadAheadOptimistic(parent, v, idx, n, out);
-    if (o != Opt::kOk) return o;
-  }
+  Opt o = ReadAheadOptimistic(parent, v, idx, forward, out);
+  if (o != Opt::kOk) return o;
   OptimisticGuard leaf;
-  Opt o = OptimisticChild(parent, child, &leaf, true);
+  o = OptimisticChild(parent, child, &leaf, true);
   if (o == Opt::kOk) o = OptimisticNode(leaf, 0);
   if (o != Opt::kOk) return o;
   out->arena.clear();
@@ -164,27 +163,17 @@ BTree::Opt BTree::SiblingOptimistic(bool forward, LeafCopy* out) {
 }
 
 BTree::Opt BTree::ReadAheadOptimistic(const OptimisticGuard& parent, const NodeView& v, int idx,
-                                      int n, LeafCopy* out) {
-  // Scan read-ahead: the next siblings named by this parent, in one batch,
-  // unless the previous batch still covers the way ahead.
-  bool covered = out->ra_parent == parent.id() && idx + kReadAheadLeaves / 4 < out->ra_end;
-  int end = std::min(n, idx + kReadAheadLeaves);
-  if (covered || idx >= end) return Opt::kOk;
+                                      bool forward, LeafCopy* out) {
   std::vector<PageId> ids;
-  for (int i = idx; i <= end; ++i) {  // the leaf itself, then its right siblings
-    PageId id;
-    if (!v.ChildAt(i, &id).ok()) break;
-    ids.push_back(id);
-  }
-  {
-    // The ids are trusted only while the parent is unchanged, and cannot
-    // be freed while the gate is held.
-    std::shared_lock gate(free_gate_);
-    if (!parent.Validate()) return Opt::kRestart;
-    (void)pool_->Prefetch(ids);  // a hint: errors surface on Fetch
-  }
-  out->ra_parent = parent.id();
-  out->ra_end = end;
+  PlanReadAhead(v, idx, forward, out, &ids);
+  if (ids.empty()) return Opt::kOk;
+  PageId leaf;
+  if (v.ChildAt(idx, &leaf).ok()) ids.insert(ids.begin(), leaf);
+  // The ids are trusted only while the parent is unchanged, and cannot be
+  // freed while the gate is held.
+  std::shared_lock gate(free_gate_);
+  if (!parent.Validate()) return Opt::kRestart;
+  (void)pool_->Prefetch(ids);  // a hint: errors surface on Fetch
   return Opt::kOk;
 }
 
@@ -227,22 +216,7 @@ Status BTree::CopyLeafPessimistic(std::string_view target, SeekMode mode, LeafCo
     --level;
     PageGuard next;
     RINGDB_RETURN_IF_ERROR(FetchNode(child, LatchMode::kShared, level, &next));
-    if (level == 0 && Forward(mode)) {
-      // The parent's latch keeps the ids from being freed meanwhile.
-      bool covered = out->ra_parent == cur.id() && idx + kReadAheadLeaves / 4 < out->ra_end;
-      int end = std::min(n, idx + kReadAheadLeaves);
-      if (!covered && idx < end) {
-        std::vector<PageId> ids;
-        for (int i = idx + 1; i <= end; ++i) {
-          PageId id;
-          if (!v.ChildAt(i, &id).ok()) break;
-          ids.push_back(id);
-        }
-        (void)pool_->Prefetch(ids);  // a hint: errors surface on Fetch
-        out->ra_parent = cur.id();
-        out->ra_end = end;
-      }
-    }
+    if (level == 0) ReadAhead(v, idx, Forward(mode), out);
     cur = std::move(next);
   }
   NodeView v = View(cur);
@@ -305,6 +279,46 @@ void BTree::PickPosition(std::string_view target, SeekMode mode, LeafCopy* out) 
   }
 }
 
+int BTree::MaxReadAhead() const {
+  return std::clamp<int>(static_cast<int>(pool_->num_frames() / 8), 1, kMaxReadAheadLeaves);
+}
+
+void BTree::PlanReadAhead(const NodeView& parent, int idx, bool forward, LeafCopy* out,
+                          std::vector<PageId>* ids) {
+  ids->clear();
+  const int n = std::min(parent.count(), parent.SlotLimit());  // children 0..n
+  int ahead = 0;                 // leaves already read ahead of idx
+  if (!out->ra_continue || out->ra_forward != forward || out->ra_window == 0) {
+    out->ra_window = 1;  // a Seek or a turn: the next leaf only
+  } else {
+    if (out->ra_parent == parent.id()) {
+      ahead = std::max(0, forward ? out->ra_end - idx : idx - out->ra_end);
+    }
+    if (2 * ahead >= out->ra_window) return;  // the last batch still covers the way
+    out->ra_window = std::min(2 * out->ra_window, MaxReadAhead());
+  }
+  out->ra_forward = forward;
+  int end = idx;
+  for (int k = 1; k <= out->ra_window; ++k) {
+    int i = forward ? idx + k : idx - k;
+    if (i < 0 || i > n) break;
+    end = i;
+    if (k <= ahead) continue;
+    PageId id;
+    if (!parent.ChildAt(i, &id).ok()) break;
+    ids->push_back(id);
+  }
+  out->ra_parent = parent.id();
+  out->ra_end = end;
+}
+
+void BTree::ReadAhead(const NodeView& parent, int idx, bool forward, LeafCopy* out) {
+  // The parent's latch keeps the ids from being freed meanwhile.
+  std::vector<PageId> ids;
+  PlanReadAhead(parent, idx, forward, out, &ids);
+  if (!ids.empty()) (void)pool_->Prefetch(ids);  // a hint: errors surface on Fetch
+}
+
 namespace {
 
 class BTreeIterator : public Iterator {
@@ -341,6 +355,7 @@ class BTreeIterator : public Iterator {
     status_ = Status::OK();
     valid_ = false;
     target_.assign(target);
+    leaf_.ra_continue = false;  // a Seek starts the read-ahead over
     Status s = tree_->CopyLeaf(target_, mode, &leaf_);
     if (!s.ok()) return Fail(s);
     Settle(Forward(mode));
@@ -389,6 +404,7 @@ class BTreeIterator : public Iterator {
         last_fence = leaf_.low;
       }
       have_fence = true;
+      leaf_.ra_continue = true;
       Status s = tree_->CopySibling(forward, &leaf_);
       if (!s.ok()) return Fail(s);
     }

@@ -1,8 +1,10 @@
-// BTree::Rebalance: after a delete, merge an underfull node with a sibling
-// under the same parent, or move cells over from that sibling when the two
-// do not fit in one page. Called by the single writer with the parent, the
-// node and (after this file fetches it) the sibling latched exclusively,
-// left before right.
+// Moving cells between sibling nodes under one parent. BTree::Rebalance:
+// after a delete, merge an underfull node with a sibling, or move cells over
+// from that sibling when the two do not fit in one page. MoveSplitPoint:
+// the shared step that rewrites a pair and its parent separator (also used
+// by Put's shift before a split, btree_put.cc). Called by the single writer
+// with the parent, the node and (after this file fetches it) the sibling
+// latched exclusively, left before right.
 #include "engine/btree.h"
 #include "engine/btree_overflow.h"
 
@@ -77,16 +79,15 @@ BTree::Rebalanced BTree::Rebalance(Path* path, size_t level, Lsn lsn,
   uint64_t total = 0;
   for (std::string_view c : cells) total += c.size() + kSlotSize;
 
-  std::vector<PageId> old_sep_blob;
-  if (leaf && sep.key.overflow) {
-    // The separator leaves the parent either way: its blob goes.
-    if (!CollectBlobPages(pool_, sep.key.blob, sep.key.full_len, &old_sep_blob).ok()) {
-      return give_up();
-    }
-  }
-
   if (total <= cap) {
-    // 3a. Merge right into left.
+    // 3a. Merge right into left. A leaf separator leaves the parent: its
+    // blob goes.
+    std::vector<PageId> old_sep_blob;
+    if (leaf && sep.key.overflow) {
+      if (!CollectBlobPages(pool_, sep.key.blob, sep.key.full_len, &old_sep_blob).ok()) {
+        return give_up();
+      }
+    }
     PageGuard next_leaf;
     if (leaf && rv.link1().valid()) {
       if (!FetchNode(rv.link1(), LatchMode::kExclusive, 0, &next_leaf).ok()) return give_up();
@@ -115,42 +116,66 @@ BTree::Rebalanced BTree::Rebalance(Path* path, size_t level, Lsn lsn,
   if (split == 0 || split == static_cast<size_t>(lv.count())) {
     return Rebalanced::kNone;  // nothing moves
   }
+  if (!MoveSplitPoint(&parent, right_ci, &left, &right, cells, split, lsn, to_free)) {
+    return Rebalanced::kNone;
+  }
+  return Rebalanced::kRedistributed;
+}
+
+bool BTree::MoveSplitPoint(PageGuard* parent, int right_ci, PageGuard* left, PageGuard* right,
+                           std::span<const std::string_view> all, size_t split, Lsn lsn,
+                           std::vector<PageId>* to_free) {
+  NodeView pv = View(*parent);
+  const bool leaf = View(*left).is_leaf();
+  auto error = [&] {
+    ++rebalance_errors_;
+    return false;
+  };
+  InnerCell old_sep;
+  if (!pv.InnerCellAt(right_ci - 1, &old_sep).ok()) return error();
+  std::vector<PageId> old_sep_blob;
+  if (leaf && old_sep.key.overflow) {
+    // A leaf separator is replaced: its blob goes. (An inner one comes down
+    // into a child with its blob.)
+    if (!CollectBlobPages(pool_, old_sep.key.blob, old_sep.key.full_len, &old_sep_blob).ok()) {
+      return error();
+    }
+  }
   std::string pcell;
   std::vector<PageId> new_sep_blob;
   PageId right_first;
   if (leaf) {
     LeafCell lc, rc;
     std::string lkey, rkey;
-    s = ParseLeafCell(cells[split - 1], left.id(), &lc);
-    if (s.ok()) s = ParseLeafCell(cells[split], left.id(), &rc);
+    Status s = ParseLeafCell(all[split - 1], left->id(), &lc);
+    if (s.ok()) s = ParseLeafCell(all[split], left->id(), &rc);
     if (s.ok()) s = FullKey(lc.key, &lkey);
     if (s.ok()) s = FullKey(rc.key, &rkey);
-    if (s.ok() && lkey >= rkey) s = lv.Corrupt("leaf keys out of order");
+    if (s.ok() && lkey >= rkey) s = View(*left).Corrupt("leaf keys out of order");
     KeyRef sref;
     if (s.ok()) s = MakeSeparator(ShortestSeparator(lkey, rkey), lsn, &sref, &new_sep_blob);
-    if (!s.ok()) return give_up();
-    EncodeInnerCell(sref, right.id(), &pcell);
+    if (!s.ok()) return error();
+    EncodeInnerCell(sref, right->id(), &pcell);
   } else {
     InnerCell mid;
-    RINGDB_CHECK(ParseInnerCell(cells[split], left.id(), &mid).ok());
+    RINGDB_CHECK(ParseInnerCell(all[split], left->id(), &mid).ok());
     right_first = mid.child;
-    InnerCellWithChild(cells[split], right.id(), &pcell);
+    InnerCellWithChild(all[split], right->id(), &pcell);
   }
-  if (pv.FreeTotal() + sep.size < pcell.size()) {
+  if (pv.FreeTotal() + old_sep.size < pcell.size()) {
     for (PageId id : new_sep_blob) alloc_->Free(id);  // never linked
-    return Rebalanced::kNone;
+    return false;
   }
-  std::span<const std::string_view> all(cells);
-  RebuildNode(left.mutable_data(), page_size_, all.first(split));
-  RebuildNode(right.mutable_data(), page_size_, all.subspan(leaf ? split : split + 1));
-  if (!leaf) SetLink0(right.mutable_data(), right_first);
-  RemoveCell(parent.mutable_data(), page_size_, right_ci - 1);
-  InsertCell(parent.mutable_data(), page_size_, right_ci - 1, pcell);
-  left.MarkDirty(lsn);
-  right.MarkDirty(lsn);
-  parent.MarkDirty(lsn);
+  RebuildNode(left->mutable_data(), page_size_, all.first(split));
+  RebuildNode(right->mutable_data(), page_size_, all.subspan(leaf ? split : split + 1));
+  if (!leaf) SetLink0(right->mutable_data(), right_first);
+  RemoveCell(parent->mutable_data(), page_size_, right_ci - 1);
+  InsertCell(parent->mutable_data(), page_size_, right_ci - 1, pcell);
+  left->MarkDirty(lsn);
+  right->MarkDirty(lsn);
+  parent->MarkDirty(lsn);
   to_free->insert(to_free->end(), old_sep_blob.begin(), old_sep_blob.end());
-  return Rebalanced::kRedistributed;
+  return true;
 }
 
 }  // namespace ringdb

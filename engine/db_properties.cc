@@ -1,7 +1,9 @@
-// DB properties ("ringdb.stats" and the single numbers) and NewIterator.
+// DB properties ("ringdb.stats", the single numbers, and
+// "ringdb.btree.fill", which walks the tree) and NewIterator.
 #include <cstdio>
 #include <map>
 
+#include "engine/btree.h"
 #include "engine/db_impl.h"
 
 namespace ringdb {
@@ -48,6 +50,34 @@ std::string Bytes(uint64_t b) {
   return buf;
 }
 
+// "ringdb.btree.fill": the tree's density (BTree::ComputeFill, a walk of
+// every page), as name=value pairs; *line gets the `stats` line. False when
+// the walk failed (*value then says why).
+bool BTreeFill(BTree* tree, std::string* value, std::string* line) {
+  BTree::FillStats f;
+  Status s = tree->ComputeFill(&f);
+  if (!s.ok()) {
+    *value = "error: " + s.ToString();
+    *line = "btree: fill unavailable: " + s.ToString() + "\n";
+    return false;
+  }
+  double per_byte = f.live_page_bytes == 0 ? 0.0
+                                           : static_cast<double>(f.user_bytes) / f.live_page_bytes;
+  *value = "leaf_fill=" + Ratio(f.leaf_fill) + " inner_fill=" + Ratio(f.inner_fill) +
+           " leaf_pages=" + Num(f.leaf_pages) + " inner_pages=" + Num(f.inner_pages) +
+           " overflow_pages=" + Num(f.overflow_pages) + " entries=" + Num(f.entries) +
+           " user_bytes=" + Num(f.user_bytes) + " live_page_bytes=" + Num(f.live_page_bytes) +
+           " user_bytes_per_page_byte=" + Ratio(per_byte);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.1f%%", 100 * f.leaf_fill);
+  *line = "btree: leaf fill " + std::string(buf) + " of " + Num(f.leaf_pages) + " pages, ";
+  std::snprintf(buf, sizeof(buf), "%.1f%%", 100 * f.inner_fill);
+  *line += "inner fill " + std::string(buf) + " of " + Num(f.inner_pages) + ", " +
+           Num(f.overflow_pages) + " overflow pages; user data " + Bytes(f.user_bytes) + ", " +
+           Ratio(per_byte) + " per live page byte\n";
+  return true;
+}
+
 }  // namespace
 
 std::string HumanBytes(uint64_t bytes) { return Bytes(bytes); }
@@ -79,6 +109,15 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     } else {
       value->clear();
     }
+    return true;
+  }
+  // O(pages): computed only when asked for (not part of ringdb.stats, which
+  // must stay cheap to poll).
+  if (name == "ringdb.btree.fill" || name == "ringdb.btree.fill-summary") {
+    std::string pairs, line;
+    BTreeFill(tree_.get(), &pairs, &line);
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    *value = name == "ringdb.btree.fill" ? pairs : line;
     return true;
   }
   PoolStats p = pool_->stats();
@@ -141,6 +180,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
         "ringdb.background_error\nringdb.read_only_reason\nringdb.resumes\nringdb.stats\n"
         "ringdb.estimate-num-keys\n";
     for (const auto& [k, v] : props) out += k + "\n";
+    out += "ringdb.btree.fill\nringdb.btree.fill-summary\n";
     *value = out;
     return true;
   }

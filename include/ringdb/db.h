@@ -120,6 +120,12 @@ class DB {
   // "ringdb.background_error" is "OK" or the error that stops writes;
   // "ringdb.read_only_reason" is empty while writes are accepted, else why
   // not and what to do.
+  // "ringdb.btree.fill" walks the whole tree (O(pages), reading pages
+  // that are not cached): leaf_fill and inner_fill (used / usable bytes,
+  // mean over pages), page counts, and user_bytes_per_page_byte (key +
+  // value bytes of the live entries per byte of the tree's pages), as
+  // space-separated name=value pairs; "ringdb.btree.fill-summary" is the
+  // same as one line (the shell's stats prints it).
   virtual bool GetProperty(std::string_view name, std::string* value) = 0;
 
   // Write errors and Resume (as RocksDB's error handler). A write that
