@@ -75,6 +75,41 @@ std::string Bytes(uint64_t b) {
   return buf;
 }
 
+// The cache-insight properties, from the pool's miss-ratio curve
+// (bufferpool/mrc.h): "ringdb.cache.mrc" (BYTES<TAB>MISS_RATIO per size,
+// 1/8x to 8x the pool, increasing), "ringdb.cache.mrc_samples" and
+// "ringdb.cache.policies" (NAME<TAB>SIMULATED_MISS_RATIO, "<TAB>in use"
+// after the current policy). False for other names or without a curve.
+bool CacheInsightProperty(BufferPool* pool, std::string_view name, std::string* value) {
+  MissRatioCurve* mrc = pool->mrc();
+  if (mrc == nullptr) return false;
+  char buf[96];
+  if (name == "ringdb.cache.mrc") {
+    value->clear();
+    for (const MrcPoint& p : mrc->Curve()) {
+      std::snprintf(buf, sizeof(buf), "%llu\t%.4f\n",
+                    static_cast<unsigned long long>(p.frames * pool->page_size()), p.miss_ratio);
+      *value += buf;
+    }
+    return true;
+  }
+  if (name == "ringdb.cache.mrc_samples") {
+    *value = Num(mrc->samples());
+    return true;
+  }
+  if (name == "ringdb.cache.policies") {
+    value->clear();
+    std::string_view current = pool->policy_name();
+    for (const PolicyEstimate& e : mrc->Policies()) {
+      std::snprintf(buf, sizeof(buf), "%s\t%.4f%s\n", e.name.c_str(), e.miss_ratio,
+                    e.name == current ? "\tin use" : "");
+      *value += buf;
+    }
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions&) {
@@ -85,6 +120,7 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions&) {
 
 bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   if (CheckOpen().ok() == false) return false;
+  if (name.starts_with("ringdb.cache.")) return CacheInsightProperty(pool_.get(), name, value);
   PoolStats p = pool_->stats();
   io::IoStats io = io_->stats();
   PageStoreStats st = store_->stats();
@@ -132,6 +168,9 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   };
   if (name == "ringdb.properties") {
     std::string out = "ringdb.stats\n";
+    if (pool_->mrc() != nullptr) {
+      out += "ringdb.cache.mrc\nringdb.cache.mrc_samples\nringdb.cache.policies\n";
+    }
     for (const auto& [k, v] : props) out += k + "\n";
     *value = out;
     return true;
