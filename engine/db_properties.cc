@@ -185,6 +185,16 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   return true;
 }
 
+Status DBImpl::SetEvictionPolicy(std::string_view name) {
+  Status s = CheckOpen();
+  if (!s.ok()) return s;
+  std::unique_ptr<EvictionPolicy> policy = NewEvictionPolicy(name);
+  if (policy == nullptr) {
+    return Status::InvalidArgument("unknown eviction policy '" + std::string(name) + "'");
+  }
+  return pool_->SetPolicy(std::move(policy));
+}
+
 uint64_t DBImpl::DiskBytes() {
   Result<uint64_t> b = io_->AllocatedBytes(data_file_);
   return b.ok() ? *b : 0;

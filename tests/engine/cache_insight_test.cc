@@ -7,8 +7,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <random>
+#include <chrono>
 #include <sstream>
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "bufferpool/zipf_test_util.h"
 #include "ringdb/db.h"
@@ -139,6 +144,99 @@ TEST_F(CacheInsightTest, PredictedMissRatioMatchesThePool) {
   EXPECT_NEAR(predicted, measured, 0.02);
   // Smaller caches miss more: the curve is not flat around the pool size.
   EXPECT_GT(curve.begin()->second, predicted);
+}
+
+TEST_F(CacheInsightTest, SetEvictionPolicyRejectsUnknownNames) {
+  std::string v;
+  EXPECT_TRUE(db_->SetEvictionPolicy("nope").IsInvalidArgument());
+  ASSERT_TRUE(db_->GetProperty("ringdb.pool.policy", &v));
+  EXPECT_EQ(v, "lru");
+  ASSERT_TRUE(db_->SetEvictionPolicy("s3fifo").ok());
+  ASSERT_TRUE(db_->GetProperty("ringdb.pool.policy", &v));
+  EXPECT_EQ(v, "s3fifo");
+  ASSERT_TRUE(db_->GetProperty("ringdb.cache.policies", &v));
+  EXPECT_NE(v.find("s3fifo\t"), std::string::npos);
+  EXPECT_EQ(v.find("lru\t", 0) == std::string::npos, false);
+  EXPECT_NE(v.find("in use"), std::string::npos);
+  EXPECT_GT(v.find("in use"), v.find("s3fifo"));
+}
+
+// A full pool, then a switch: the new policy must know every cached frame,
+// or the next miss finds no victim (Busy).
+TEST_F(CacheInsightTest, NewPolicyLearnsEveryCachedPage) {
+  db_.reset();
+  std::filesystem::remove_all(dir_);
+  options_.buffer_pool_bytes = 64 * 4096;
+  ASSERT_TRUE(DB::Open(options_, dir_, &db_).ok());
+  const std::string value(200, 'w');
+  for (int i = 0; i < 4000; i++) ASSERT_TRUE(db_->Put(WriteOptions(), Key(i), value).ok());
+  std::string got;
+  for (const char* name : {"clock", "sieve", "s3fifo", "midpoint", "lru"}) {
+    ASSERT_TRUE(db_->SetEvictionPolicy(name).ok()) << name;
+    // Reads all over the key space: every one needs evictions.
+    for (int i = 0; i < 4000; i += 37) {
+      Status s = db_->Get(ReadOptions(), Key(i), &got);
+      ASSERT_TRUE(s.ok()) << name << ": " << s.ToString();
+      EXPECT_EQ(got, value);
+    }
+  }
+}
+
+// Four threads read and write while the policy changes again and again:
+// no request fails and every thread's last write is there at the end.
+TEST_F(CacheInsightTest, SwitchPolicyUnderLoad) {
+  db_.reset();
+  std::filesystem::remove_all(dir_);
+  options_.buffer_pool_bytes = 64 * 4096;  // constant eviction
+  ASSERT_TRUE(DB::Open(options_, dir_, &db_).ok());
+  constexpr int kThreads = 4, kKeysPer = 500, kOps = 3000;
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::vector<std::string>> last(kThreads, std::vector<std::string>(kKeysPer));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(t + 100);
+      std::string got;
+      for (int op = 0; op < kOps; op++) {
+        int k = static_cast<int>(rng() % kKeysPer);
+        std::string key = Key(t * kKeysPer + k);
+        if (rng() % 3 == 0) {
+          std::string v = std::to_string(op) + std::string(150, static_cast<char>('a' + t));
+          if (!db_->Put(WriteOptions(), key, v).ok()) failures++;
+          last[t][k] = v;
+        } else {
+          Status s = db_->Get(ReadOptions(), key, &got);
+          if (last[t][k].empty() ? !s.IsNotFound() : (!s.ok() || got != last[t][k])) failures++;
+        }
+      }
+    });
+  }
+  std::thread switcher([&] {
+    const char* names[] = {"lru", "clock", "midpoint", "sieve", "s3fifo"};
+    for (int i = 0; !stop.load(); i++) {
+      if (!db_->SetEvictionPolicy(names[i % 5]).ok()) failures++;
+      std::string v;
+      db_->GetProperty("ringdb.cache.policies", &v);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  for (auto& th : threads) th.join();
+  stop = true;
+  switcher.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::string got;
+  for (int t = 0; t < kThreads; t++) {
+    for (int k = 0; k < kKeysPer; k++) {
+      Status s = db_->Get(ReadOptions(), Key(t * kKeysPer + k), &got);
+      if (last[t][k].empty()) {
+        EXPECT_TRUE(s.IsNotFound());
+      } else {
+        ASSERT_TRUE(s.ok()) << s.ToString();
+        EXPECT_EQ(got, last[t][k]);
+      }
+    }
+  }
 }
 
 }  // namespace
