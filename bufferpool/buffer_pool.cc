@@ -125,7 +125,6 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(const BufferPoolOptions& 
   pool->io_ = io;
   pool->file_ = file;
   pool->locator_ = locator;
-  pool->policy_ = std::move(policy);
   pool->region_bytes_ = frames * options.page_size;
 
   void* mem = mmap(nullptr, pool->region_bytes_, PROT_READ | PROT_WRITE,
@@ -171,7 +170,18 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(const BufferPoolOptions& 
   {
     MutexLock lock(&pool->policy_mu_);
     pool->chosen_.assign(frames, 0);
-    pool->policy_->Init(pool->num_frames_);
+    policy->Init(pool->num_frames_);
+    pool->hit_policy_.store(policy.get(), std::memory_order_release);
+    pool->policy_ = std::move(policy);
+  }
+  if (options.miss_ratio_curve) {
+    pool->mrc_ = std::make_unique<MissRatioCurve>(pool->num_frames_, options.mrc);
+    // Record() runs on every hit and miss (a prefetched page's first use
+    // included, whose read was the miss), so hits + misses counts them.
+    BufferPool* raw = pool.get();
+    pool->mrc_->SetAccessCounter([raw] {
+      return raw->hits_.Sum() + raw->misses_.load(std::memory_order_relaxed);
+    });
   }
   return pool;
 }
@@ -197,7 +207,8 @@ bool BufferPool::LatchIfHolds(FrameId f, PageId id, LatchMode mode) {
   return false;
 }
 
-void BufferPool::NoteHit(FrameId f) {
+void BufferPool::NoteHit(FrameId f, PageId id) {
+  if (mrc_) mrc_->Record(id.value);
   FrameHeader& fr = frame(f);
   // The first use of a read-ahead page: its read was counted as a miss.
   if (fr.prefetched.load(std::memory_order_relaxed) &&
@@ -205,7 +216,7 @@ void BufferPool::NoteHit(FrameId f) {
     return;
   }
   hits_.Add(1);
-  policy_->OnAccess(f.value);
+  hit_policy_.load(std::memory_order_acquire)->OnAccess(f.value);
 }
 
 void BufferPool::Unlatch(FrameId f, LatchMode mode) {
@@ -223,7 +234,7 @@ Result<PageGuard> BufferPool::Fetch(PageId id, LatchMode mode) {
     if (hit != PageTable::kNone) {
       FrameId f{hit};
       if (!LatchIfHolds(f, id, mode)) continue;
-      NoteHit(f);
+      NoteHit(f, id);
       return PageGuard(this, f, id, FrameData(f), mode);
     }
     bool raced = false;
@@ -250,7 +261,7 @@ bool BufferPool::TryFetchOptimistic(PageId id, OptimisticGuard* out) {
     if (fr.page.load(std::memory_order_acquire) != id.value || !fr.state.Validate(version)) {
       continue;
     }
-    NoteHit(f);
+    NoteHit(f, id);
     *out = OptimisticGuard(this, f, id, FrameData(f), version);
     return true;
   }
@@ -330,10 +341,8 @@ Result<FrameId> BufferPool::Load(PageId id, bool* raced) {
     return result[0];
   }
   fr.lsn.store(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn, std::memory_order_relaxed);
-  {
-    MutexLock lock(&policy_mu_);
-    policy_->OnInsert(f.value);
-  }
+  if (mrc_) mrc_->Record(id.value);
+  PolicyInsert(f, id);
   return f;
 }
 
@@ -369,10 +378,7 @@ Result<PageGuard> BufferPool::NewPage(PageId id) {
     FrameId f = got.value();
     frame(f).lsn.store(0, std::memory_order_relaxed);
     if (!Enter(id, f, /*prefetched=*/false)) continue;
-    {
-      MutexLock lock(&policy_mu_);
-      policy_->OnInsert(f.value);
-    }
+    PolicyInsert(f, id);
     std::memset(FrameData(f), 0, page_size_);
     PageGuard g(this, f, id, FrameData(f), LatchMode::kExclusive);
     g.MarkDirty(0);
@@ -409,10 +415,7 @@ Status BufferPool::Prefetch(std::span<const PageId> ids) {
     }
     frame(f).lsn.store(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn,
                        std::memory_order_relaxed);
-    {
-      MutexLock lock(&policy_mu_);
-      policy_->OnInsert(f.value);
-    }
+    PolicyInsert(f, pages[i]);
     frame(f).state.UnlockExclusive();
   }
   return first;

@@ -53,6 +53,7 @@
 #include <string>
 #include <vector>
 
+#include "bufferpool/mrc.h"
 #include "bufferpool/page.h"
 #include "bufferpool/striped_counter.h"
 #include "io/io_backend.h"
@@ -91,6 +92,10 @@ struct BufferPoolOptions {
   bool register_buffers = true;
   // How many victims one eviction round gathers.
   uint32_t eviction_batch = 32;
+  // Sample accesses for the miss-ratio curve and the policy simulations
+  // (bufferpool/mrc.h); costs one hash and compare per access.
+  bool miss_ratio_curve = true;
+  MrcOptions mrc;
 };
 
 struct PoolStats {
@@ -285,7 +290,20 @@ class BufferPool {
   PoolStats stats() const;
   uint32_t page_size() const { return page_size_; }
   uint32_t num_frames() const { return num_frames_; }
-  const char* policy_name() const { return policy_->Name(); }
+  const char* policy_name() const {
+    return hit_policy_.load(std::memory_order_acquire)->Name();
+  }
+  // Replaces the eviction policy while the pool is in use: the new one is
+  // initialized and told about every frame that holds a page (OnInsert, in
+  // frame order), under policy_mu_, then receives all further calls. The
+  // replaced policy is kept alive until the pool is destroyed, because hits
+  // may still be calling its OnAccess (a lost hint, never a crash); each
+  // switch therefore holds one more policy's memory. InvalidArgument when
+  // `policy` is null.
+  Status SetPolicy(std::shared_ptr<EvictionPolicy> policy) EXCLUDES(policy_mu_);
+  // The miss-ratio curve of the accesses so far; null when
+  // BufferPoolOptions::miss_ratio_curve was false. Lives as long as the pool.
+  MissRatioCurve* mrc() const { return mrc_.get(); }
   io::IoBackend* io() const { return io_; }
 
  private:
@@ -304,8 +322,11 @@ class BufferPool {
   // Latches frame `f` in `mode` if it holds `id`; false (holding nothing)
   // when it no longer does.
   bool LatchIfHolds(FrameId f, PageId id, LatchMode mode);
-  // Counts a hit on `f` and tells the policy (no lock).
-  void NoteHit(FrameId f);
+  // Counts a hit of `id` on `f` and tells the policy and the curve (no lock).
+  void NoteHit(FrameId f, PageId id);
+  // Tells the policy that `f` now holds `id` (SetFramePage for policies
+  // that want page ids, then OnInsert), under policy_mu_.
+  void PolicyInsert(FrameId f, PageId id) EXCLUDES(policy_mu_);
   // A miss on `id`: reserves a frame, enters it in the table latched
   // exclusive and reads the page. *raced is set (and nothing returned) when
   // another thread entered `id` first; the caller looks it up again.
@@ -348,7 +369,12 @@ class BufferPool {
   io::IoBackend* io_ = nullptr;
   io::FileId file_;
   PageLocator* locator_ = nullptr;
-  std::shared_ptr<EvictionPolicy> policy_;
+  std::shared_ptr<EvictionPolicy> policy_ GUARDED_BY(policy_mu_);
+  // policy_.get(), for the hit path (OnAccess) and policy_name(), read
+  // without a lock; replaced policies stay alive in retired_policies_.
+  std::atomic<EvictionPolicy*> hit_policy_{nullptr};
+  std::vector<std::shared_ptr<EvictionPolicy>> retired_policies_ GUARDED_BY(policy_mu_);
+  std::unique_ptr<MissRatioCurve> mrc_;
   // Set once before use (SetWriteGate), read without a lock afterwards.
   std::function<Status(Lsn)> write_gate_;
 

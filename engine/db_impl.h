@@ -96,6 +96,7 @@ class DBImpl final : public DB {
   Status Compact() override;
   Status Verify(std::string* report) override;
   bool GetProperty(std::string_view name, std::string* value) override;
+  Status SetEvictionPolicy(std::string_view name) override;
   using DB::Backup;
   Status Backup(const std::string& dir, BackupInfo* info) override;
   Status Resume() override;

@@ -78,6 +78,41 @@ bool BTreeFill(BTree* tree, std::string* value, std::string* line) {
   return true;
 }
 
+// The cache-insight properties, from the pool's miss-ratio curve
+// (bufferpool/mrc.h): "ringdb.cache.mrc" (BYTES<TAB>MISS_RATIO per size,
+// 1/8x to 8x the pool, increasing), "ringdb.cache.mrc_samples" and
+// "ringdb.cache.policies" (NAME<TAB>SIMULATED_MISS_RATIO, "<TAB>in use"
+// after the current policy). False for other names or without a curve.
+bool CacheInsightProperty(BufferPool* pool, std::string_view name, std::string* value) {
+  MissRatioCurve* mrc = pool->mrc();
+  if (mrc == nullptr) return false;
+  char buf[96];
+  if (name == "ringdb.cache.mrc") {
+    value->clear();
+    for (const MrcPoint& p : mrc->Curve()) {
+      std::snprintf(buf, sizeof(buf), "%llu\t%.4f\n",
+                    static_cast<unsigned long long>(p.frames * pool->page_size()), p.miss_ratio);
+      *value += buf;
+    }
+    return true;
+  }
+  if (name == "ringdb.cache.mrc_samples") {
+    *value = Num(mrc->samples());
+    return true;
+  }
+  if (name == "ringdb.cache.policies") {
+    value->clear();
+    std::string_view current = pool->policy_name();
+    for (const PolicyEstimate& e : mrc->Policies()) {
+      std::snprintf(buf, sizeof(buf), "%s\t%.4f%s\n", e.name.c_str(), e.miss_ratio,
+                    e.name == current ? "\tin use" : "");
+      *value += buf;
+    }
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string HumanBytes(uint64_t bytes) { return Bytes(bytes); }
@@ -120,6 +155,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     *value = name == "ringdb.btree.fill" ? pairs : line;
     return true;
   }
+  if (name.starts_with("ringdb.cache.")) return CacheInsightProperty(pool_.get(), name, value);
   PoolStats p = pool_->stats();
   io::IoStats io = io_->stats();
   PageStoreStats st = store_->stats();
@@ -179,6 +215,9 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     std::string out =
         "ringdb.background_error\nringdb.read_only_reason\nringdb.resumes\nringdb.stats\n"
         "ringdb.estimate-num-keys\n";
+    if (pool_->mrc() != nullptr) {
+      out += "ringdb.cache.mrc\nringdb.cache.mrc_samples\nringdb.cache.policies\n";
+    }
     for (const auto& [k, v] : props) out += k + "\n";
     out += "ringdb.btree.fill\nringdb.btree.fill-summary\n";
     *value = out;
@@ -192,6 +231,16 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   if (it == props.end()) return false;
   *value = it->second;
   return true;
+}
+
+Status DBImpl::SetEvictionPolicy(std::string_view name) {
+  Status s = CheckOpen();
+  if (!s.ok()) return s;
+  std::unique_ptr<EvictionPolicy> policy = NewEvictionPolicy(name);
+  if (policy == nullptr) {
+    return Status::InvalidArgument("unknown eviction policy '" + std::string(name) + "'");
+  }
+  return pool_->SetPolicy(std::move(policy));
 }
 
 uint64_t DBImpl::DiskBytes() {

@@ -2,10 +2,14 @@
 // and count. load and dump live in shell_load_dump.cc.
 #include "shell_commands.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -230,6 +234,53 @@ CommandResult CmdStats(ShellContext* ctx, const std::vector<Arg>&) {
   return WriteLine(ctx, stats) ? CommandResult::Ok() : WriteFailed();
 }
 
+// policy [NAME]: without NAME, the policy in use and every policy's
+// simulated miss ratio (ringdb.cache.policies); with NAME, switches to it.
+CommandResult CmdPolicy(ShellContext* ctx, const std::vector<Arg>& args) {
+  if (args.size() > 1) {
+    Status s = ctx->db->SetEvictionPolicy(args[1].value);
+    if (!s.ok()) return FromStatus(s, "policy " + ShowKey(args[1].value));
+    return PrintOk(ctx);
+  }
+  std::string current, table;
+  (void)ctx->db->GetProperty("ringdb.pool.policy", &current);
+  std::string out = "policy " + current;
+  if (ctx->db->GetProperty("ringdb.cache.policies", &table) && !table.empty()) {
+    out += "\nsimulated miss ratio at the pool size:\n" + table;
+    if (out.back() == '\n') out.pop_back();
+  }
+  return WriteLine(ctx, out) ? CommandResult::Ok() : WriteFailed();
+}
+
+// mrc: the predicted LRU miss ratio at sizes from 1/8x to 8x the pool
+// (ringdb.cache.mrc) as a table; on a terminal each row gets a bar.
+CommandResult CmdMrc(ShellContext* ctx, const std::vector<Arg>&) {
+  std::string curve, pool, samples;
+  if (!ctx->db->GetProperty("ringdb.cache.mrc", &curve)) {
+    return CommandResult::Error("mrc: the engine has no miss-ratio curve");
+  }
+  (void)ctx->db->GetProperty("ringdb.pool.bytes", &pool);
+  (void)ctx->db->GetProperty("ringdb.cache.mrc_samples", &samples);
+  const bool bars = isatty(fileno(ctx->out));
+  std::string out = "cache bytes      miss ratio  (LRU, from " + samples + " sampled accesses)";
+  size_t pos = 0;
+  while (pos < curve.size()) {
+    size_t end = curve.find('\n', pos);
+    if (end == std::string::npos) end = curve.size();
+    std::string line = curve.substr(pos, end - pos);
+    pos = end + 1;
+    size_t tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    std::string bytes = line.substr(0, tab), ratio = line.substr(tab + 1);
+    char row[160];
+    std::snprintf(row, sizeof(row), "\n%-16s %-10s", bytes.c_str(), ratio.c_str());
+    out += row;
+    if (bars) out += " " + std::string(static_cast<size_t>(std::atof(ratio.c_str()) * 40), '#');
+    if (bytes == pool) out += "  <- pool";
+  }
+  return WriteLine(ctx, out) ? CommandResult::Ok() : WriteFailed();
+}
+
 CommandResult CmdCheckpoint(ShellContext* ctx, const std::vector<Arg>&) {
   Status s = ctx->db->Checkpoint();
   if (!s.ok()) return FromStatus(s, "checkpoint");
@@ -368,6 +419,8 @@ const std::vector<CommandSpec>& Commands() {
        "--estimate prints the ringdb.estimate-num-keys property instead of\n"
        "walking the keys (fast, approximate).\n"},
       {"stats", "stats", "print the engine's statistics", 0, 0, true, CmdStats},
+      {"policy", "policy [NAME]", "show the eviction policy and each one's simulated miss ratio, or switch to NAME", 0, 1, true, CmdPolicy},
+      {"mrc", "mrc", "print the predicted miss ratio at 1/8x to 8x the pool size", 0, 0, true, CmdMrc},
       {"checkpoint", "checkpoint", "write dirty pages and trim the log; prints OK", 0, 0, true, CmdCheckpoint},
       {"resume", "resume", "accept writes again after a write error (a full disk); prints OK", 0, 0,
        true, CmdResume},

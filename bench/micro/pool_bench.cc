@@ -52,6 +52,8 @@ DEFINE_double(scan_share, 0.3, "share of the scan trace's accesses that belong t
 DEFINE_uint64(seed, 42, "trace seed");
 DEFINE_bool(hits, false, "measure in-memory hits with --threads threads instead");
 DEFINE_uint32(threads, 1, "threads for --hits");
+DEFINE_bool(mrc, true, "sample accesses for the miss-ratio curve (bufferpool/mrc.h)");
+DEFINE_double(mrc_rate, 0, "miss-ratio curve sampling rate; 0 picks it from the pool size");
 DEFINE_bool(optimistic, false, "--hits through FetchOptimistic instead of shared latches");
 
 namespace ringdb::bench {
@@ -133,6 +135,8 @@ BufferPoolOptions PoolOptions(const std::string& policy_name) {
   o.pool_bytes = static_cast<size_t>(FLAGS_frames) * kPageSize;
   o.page_size = kPageSize;
   o.policy_name = policy_name;
+  o.miss_ratio_curve = FLAGS_mrc;
+  if (FLAGS_mrc_rate > 0) o.mrc.initial_rate = FLAGS_mrc_rate;
   return o;
 }
 

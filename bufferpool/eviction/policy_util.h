@@ -189,6 +189,17 @@ class AccessBuffer {
   Stripe stripes_[kStripes];
 };
 
+// An optional extension of EvictionPolicy for built-in policies that use
+// page ids (s3fifo's ghost entries): whoever drives the policy calls
+// SetFramePage(frame, page) just before OnInsert(frame), under the same
+// serialization. A driver that never calls it leaves such a policy working
+// without page ids (s3fifo then has no ghosts).
+class PageAwarePolicy {
+ public:
+  virtual ~PageAwarePolicy() = default;
+  virtual void SetFramePage(FrameIndex frame, uint64_t page) = 0;
+};
+
 // Aborts when `frame` is outside [0, num_frames).
 inline void CheckFrame(FrameIndex frame, uint32_t num_frames) {
   RINGDB_CHECK(frame < num_frames);

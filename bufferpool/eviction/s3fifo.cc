@@ -1,4 +1,5 @@
-// S3-FIFO (Yang et al., SOSP '23), without its ghost queue.
+// S3-FIFO (Yang et al., SOSP '23), with its ghost queue when page ids are
+// given.
 //
 // Two FIFO queues: a small one S (a tenth of the frames) that every new
 // page enters, and a main one M. Each frame has a 2-bit access counter,
@@ -19,21 +20,21 @@
 // so Victim ends after O(4 * tracked frames) steps at worst; the other
 // operations are O(1).
 //
-// The ghost queue is left out, deliberately. In the paper, S3-FIFO
-// remembers the ids of pages recently evicted from S, and a page that comes
-// back while still remembered enters M directly. This interface gives a
-// policy frame numbers, never page ids: OnRemove does not say which page
-// left, OnInsert does not say which page arrived, so the policy cannot
-// recognize a returning page, and a ghost keyed by frame number would
-// remember the wrong thing (the frame is refilled at once with another
-// page). A returning page therefore starts again in S and must be accessed
-// once there to reach M. Workloads whose reuse distance exceeds S's
-// residence time lose some hits compared with the paper's version.
+// Ghost queue G: the EvictionPolicy interface gives frame numbers only, so
+// the policy also implements PageAwarePolicy: the driver (the pool, a
+// simulator) names the page a frame receives before OnInsert. A page that
+// leaves S is remembered in G, a FIFO of page ids as long as the pool has
+// frames; a page inserted while G remembers it enters M directly, as in the
+// paper. Without SetFramePage calls (an application driving the policy
+// itself) there are no ghosts and a returning page starts again in S.
+// G costs about 40 bytes per frame (a ring of ids and a hash map).
 //
 // Thread-safety: OnAccess from any thread at any time (a relaxed atomic
 // counter that stops being written at kMaxFreq; a lost increment is a lost
 // hint); the other methods under the pool's policy serialization.
 #include <algorithm>
+#include <deque>
+#include <unordered_map>
 
 #include "bufferpool/eviction/policy_util.h"
 
@@ -42,7 +43,7 @@ namespace {
 
 constexpr uint8_t kMaxFreq = 3;
 
-class S3FifoPolicy final : public EvictionPolicy {
+class S3FifoPolicy final : public EvictionPolicy, public PageAwarePolicy {
  public:
   const char* Name() const override { return "s3fifo"; }
 
@@ -52,12 +53,24 @@ class S3FifoPolicy final : public EvictionPolicy {
     main_.Init(num_frames);
     freq_.Init(num_frames);
     small_target_ = std::max<uint32_t>(1, num_frames / 10);
+    page_of_.assign(num_frames, kNoPage);
+    ghost_fifo_.clear();
+    ghost_.clear();
+  }
+
+  void SetFramePage(FrameIndex frame, uint64_t page) override {
+    CheckFrame(frame, num_frames_);
+    page_of_[frame] = page;
   }
 
   void OnInsert(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
     Unlink(frame);
-    small_.PushFront(frame);
+    if (TakeGhost(page_of_[frame])) {
+      main_.PushFront(frame);
+    } else {
+      small_.PushFront(frame);
+    }
     freq_.set(frame, 0);
   }
 
@@ -70,7 +83,9 @@ class S3FifoPolicy final : public EvictionPolicy {
 
   void OnRemove(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
+    if (small_.contains(frame)) AddGhost(page_of_[frame]);
     Unlink(frame);
+    page_of_[frame] = kNoPage;
   }
 
   bool Victim(const FrameFilter& filter, FrameIndex* victim) override {
@@ -83,6 +98,29 @@ class S3FifoPolicy final : public EvictionPolicy {
   }
 
  private:
+  static constexpr uint64_t kNoPage = ~uint64_t{0};
+
+  // Remembers `page` as having left S, forgetting the oldest ghosts beyond
+  // num_frames_ (entries of pages taken back are skipped lazily).
+  void AddGhost(uint64_t page) {
+    if (page == kNoPage) return;
+    uint64_t seq = ++ghost_seq_;
+    ghost_[page] = seq;
+    ghost_fifo_.push_back({page, seq});
+    while (ghost_.size() > num_frames_ || ghost_fifo_.size() > 2 * size_t{num_frames_}) {
+      auto [old, old_seq] = ghost_fifo_.front();
+      ghost_fifo_.pop_front();
+      auto it = ghost_.find(old);
+      if (it != ghost_.end() && it->second == old_seq) ghost_.erase(it);
+    }
+  }
+
+  // True (and forgets it) when `page` is a ghost.
+  bool TakeGhost(uint64_t page) {
+    if (page == kNoPage) return false;
+    return ghost_.erase(page) > 0;
+  }
+
   void Unlink(FrameIndex frame) {
     if (small_.contains(frame)) small_.Remove(frame);
     if (main_.contains(frame)) main_.Remove(frame);
@@ -141,6 +179,10 @@ class S3FifoPolicy final : public EvictionPolicy {
   FrameList small_;  // front: newest
   FrameList main_;   // front: newest
   AtomicBytes freq_;
+  std::vector<uint64_t> page_of_;  // per frame, from SetFramePage
+  std::unordered_map<uint64_t, uint64_t> ghost_;  // page -> its entry's seq
+  std::deque<std::pair<uint64_t, uint64_t>> ghost_fifo_;  // oldest first
+  uint64_t ghost_seq_ = 0;
 };
 
 }  // namespace

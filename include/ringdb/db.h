@@ -155,6 +155,15 @@ class DB {
   // thread. Blocks writers while it runs, not readers.
   virtual Status Resume() = 0;
 
+  // Switches the buffer pool to the built-in eviction policy `name` (see
+  // NewEvictionPolicy; "ringdb.cache.policies" compares them on the live
+  // workload) without reopening; safe while other threads read and write.
+  // The new policy starts from the pages cached now, in no particular
+  // order. InvalidArgument for an unknown name; lasts until Close (Options
+  // decides the policy at the next Open). Each switch keeps the replaced
+  // policy's memory (tens of bytes per frame) until Close.
+  virtual Status SetEvictionPolicy(std::string_view name) = 0;
+
   // Checkpoints and releases the files. Further calls return InvalidArgument.
   // After a soft error, first tries Resume() so the close is clean; on a
   // hard error (or if Resume fails) returns that error without a

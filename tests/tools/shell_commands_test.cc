@@ -5,6 +5,8 @@
 #include "shell_commands.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <string.h>
 #include <unistd.h>
 
@@ -223,6 +225,23 @@ TEST_F(ScanTest, Count) {
   EXPECT_EQ(Run("count c"), "3\n");
   EXPECT_EQ(Run("count b d"), "2\n");
   EXPECT_EQ(Run("count x"), "0\n");
+}
+
+TEST_F(CommandsTest, PolicyAndMrc) {
+  Run("put k v");
+  Run("get k");
+  std::string out = Run("policy");
+  EXPECT_EQ(out.rfind("policy clock\n", 0), 0u) << out;
+  EXPECT_NE(out.find("s3fifo\t"), std::string::npos) << out;
+  EXPECT_EQ(Run("policy sieve"), "OK\n");
+  EXPECT_EQ(Run("policy").rfind("policy sieve\n", 0), 0u);
+  CommandResult r;
+  EXPECT_EQ(Run("policy nope", &r), "");
+  EXPECT_TRUE(r.failed());
+  out = Run("mrc");
+  EXPECT_EQ(out.rfind("cache bytes", 0), 0u) << out;
+  EXPECT_NE(out.find("<- pool"), std::string::npos) << out;
+  EXPECT_GE(std::count(out.begin(), out.end(), '\n'), 17) << out;
 }
 
 TEST_F(CommandsTest, StatsCheckpointVerify) {

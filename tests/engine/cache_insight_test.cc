@@ -1,0 +1,243 @@
+// Cache insight through the public API: the ringdb.cache.* properties'
+// format, and the predicted miss ratio at the pool's size against the one
+// the pool measures on a Zipfian point-read workload (lru policy).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <chrono>
+#include <sstream>
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bufferpool/zipf_test_util.h"
+#include "ringdb/db.h"
+#include "ringdb/write_batch.h"
+
+namespace ringdb {
+namespace {
+
+constexpr size_t kPoolBytes = 1024 * 4096;  // sampled at 25%
+constexpr int kKeys = 240000;  // ~100-byte values: about 10x the pool
+
+std::string Key(uint64_t i) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "key%08llu", static_cast<unsigned long long>(i));
+  return buf;
+}
+
+class CacheInsightTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path().string() + "/ringdb_cache_insight_" +
+           std::to_string(getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    options_.io_backend = IoBackendKind::kPread;
+    options_.buffer_pool_bytes = kPoolBytes;
+    options_.eviction_policy = "lru";
+    options_.info_log = [](std::string_view) {};
+    ASSERT_TRUE(DB::Open(options_, dir_, &db_).ok());
+  }
+  void TearDown() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Load() {
+    const std::string value(100, 'v');
+    for (int i = 0; i < kKeys; i += 1000) {
+      WriteBatch batch;
+      for (int k = i; k < i + 1000; k++) batch.Put(Key(k), value);
+      ASSERT_TRUE(db_->Write(WriteOptions(), &batch).ok());
+    }
+  }
+
+  uint64_t Prop(const char* name) {
+    std::string v;
+    EXPECT_TRUE(db_->GetProperty(name, &v)) << name;
+    return std::stoull(v);
+  }
+
+  std::map<uint64_t, double> Curve() {
+    std::string v;
+    EXPECT_TRUE(db_->GetProperty("ringdb.cache.mrc", &v));
+    std::map<uint64_t, double> curve;
+    std::istringstream in(v);
+    uint64_t bytes;
+    double ratio;
+    while (in >> bytes >> ratio) curve[bytes] = ratio;
+    return curve;
+  }
+
+  std::string dir_;
+  Options options_;
+  std::unique_ptr<DB> db_;
+};
+
+TEST_F(CacheInsightTest, PropertiesHaveTheDocumentedShape) {
+  Load();
+  std::string v;
+  ASSERT_TRUE(db_->GetProperty("ringdb.cache.mrc", &v));
+  std::istringstream lines(v);
+  std::string line;
+  uint64_t last = 0;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    size_t tab = line.find('\t');
+    ASSERT_NE(tab, std::string::npos) << line;
+    uint64_t bytes = std::stoull(line.substr(0, tab));
+    double ratio = std::stod(line.substr(tab + 1));
+    EXPECT_GT(bytes, last);
+    EXPECT_GE(ratio, 0.0);
+    EXPECT_LE(ratio, 1.0);
+    if (n == 0) EXPECT_EQ(bytes, kPoolBytes / 8);
+    last = bytes;
+    n++;
+  }
+  EXPECT_GE(n, 16);
+  EXPECT_EQ(last, kPoolBytes * 8);
+
+  ASSERT_TRUE(db_->GetProperty("ringdb.cache.policies", &v));
+  int in_use = 0, policies = 0;
+  std::istringstream plines(v);
+  while (std::getline(plines, line)) {
+    policies++;
+    if (line.find("\tin use") != std::string::npos) {
+      in_use++;
+      EXPECT_EQ(line.substr(0, line.find('\t')), "lru");
+    }
+  }
+  EXPECT_EQ(policies, 5);
+  EXPECT_EQ(in_use, 1);
+  ASSERT_TRUE(db_->GetProperty("ringdb.properties", &v));
+  EXPECT_NE(v.find("ringdb.cache.mrc_samples"), std::string::npos);
+}
+
+// The target: the curve at the current size within 0.02 of the
+// miss ratio the pool measures (both over every access since open).
+TEST_F(CacheInsightTest, PredictedMissRatioMatchesThePool) {
+  Load();
+  test::Zipf zipf(kKeys, 0.99, 3);
+  std::string value;
+  for (int i = 0; i < 150000; i++) {
+    uint64_t k = (zipf.Next() * 7919) % kKeys;
+    ASSERT_TRUE(db_->Get(ReadOptions(), Key(k), &value).ok());
+  }
+  uint64_t hits = Prop("ringdb.pool.hits"), misses = Prop("ringdb.pool.misses");
+  double measured = static_cast<double>(misses) / static_cast<double>(hits + misses);
+  std::map<uint64_t, double> curve = Curve();
+  ASSERT_EQ(curve.count(kPoolBytes), 1u);
+  double predicted = curve[kPoolBytes];
+  std::string policies;
+  db_->GetProperty("ringdb.cache.policies", &policies);
+  std::printf("measured %.4f predicted %.4f (error %+.4f), %llu samples\n%s", measured,
+              predicted, predicted - measured,
+              static_cast<unsigned long long>(Prop("ringdb.cache.mrc_samples")),
+              policies.c_str());
+  EXPECT_GT(Prop("ringdb.cache.mrc_samples"), 1000u);
+  EXPECT_NEAR(predicted, measured, 0.02);
+  // Smaller caches miss more: the curve is not flat around the pool size.
+  EXPECT_GT(curve.begin()->second, predicted);
+}
+
+TEST_F(CacheInsightTest, SetEvictionPolicyRejectsUnknownNames) {
+  std::string v;
+  EXPECT_TRUE(db_->SetEvictionPolicy("nope").IsInvalidArgument());
+  ASSERT_TRUE(db_->GetProperty("ringdb.pool.policy", &v));
+  EXPECT_EQ(v, "lru");
+  ASSERT_TRUE(db_->SetEvictionPolicy("s3fifo").ok());
+  ASSERT_TRUE(db_->GetProperty("ringdb.pool.policy", &v));
+  EXPECT_EQ(v, "s3fifo");
+  ASSERT_TRUE(db_->GetProperty("ringdb.cache.policies", &v));
+  EXPECT_NE(v.find("s3fifo\t"), std::string::npos);
+  EXPECT_EQ(v.find("lru\t", 0) == std::string::npos, false);
+  EXPECT_NE(v.find("in use"), std::string::npos);
+  EXPECT_GT(v.find("in use"), v.find("s3fifo"));
+}
+
+// A full pool, then a switch: the new policy must know every cached frame,
+// or the next miss finds no victim (Busy).
+TEST_F(CacheInsightTest, NewPolicyLearnsEveryCachedPage) {
+  db_.reset();
+  std::filesystem::remove_all(dir_);
+  options_.buffer_pool_bytes = 64 * 4096;
+  ASSERT_TRUE(DB::Open(options_, dir_, &db_).ok());
+  const std::string value(200, 'w');
+  for (int i = 0; i < 4000; i++) ASSERT_TRUE(db_->Put(WriteOptions(), Key(i), value).ok());
+  std::string got;
+  for (const char* name : {"clock", "sieve", "s3fifo", "midpoint", "lru"}) {
+    ASSERT_TRUE(db_->SetEvictionPolicy(name).ok()) << name;
+    // Reads all over the key space: every one needs evictions.
+    for (int i = 0; i < 4000; i += 37) {
+      Status s = db_->Get(ReadOptions(), Key(i), &got);
+      ASSERT_TRUE(s.ok()) << name << ": " << s.ToString();
+      EXPECT_EQ(got, value);
+    }
+  }
+}
+
+// Four threads read and write while the policy changes again and again:
+// no request fails and every thread's last write is there at the end.
+TEST_F(CacheInsightTest, SwitchPolicyUnderLoad) {
+  db_.reset();
+  std::filesystem::remove_all(dir_);
+  options_.buffer_pool_bytes = 64 * 4096;  // constant eviction
+  ASSERT_TRUE(DB::Open(options_, dir_, &db_).ok());
+  constexpr int kThreads = 4, kKeysPer = 500, kOps = 3000;
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::vector<std::string>> last(kThreads, std::vector<std::string>(kKeysPer));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(t + 100);
+      std::string got;
+      for (int op = 0; op < kOps; op++) {
+        int k = static_cast<int>(rng() % kKeysPer);
+        std::string key = Key(t * kKeysPer + k);
+        if (rng() % 3 == 0) {
+          std::string v = std::to_string(op) + std::string(150, static_cast<char>('a' + t));
+          if (!db_->Put(WriteOptions(), key, v).ok()) failures++;
+          last[t][k] = v;
+        } else {
+          Status s = db_->Get(ReadOptions(), key, &got);
+          if (last[t][k].empty() ? !s.IsNotFound() : (!s.ok() || got != last[t][k])) failures++;
+        }
+      }
+    });
+  }
+  std::thread switcher([&] {
+    const char* names[] = {"lru", "clock", "midpoint", "sieve", "s3fifo"};
+    for (int i = 0; !stop.load(); i++) {
+      if (!db_->SetEvictionPolicy(names[i % 5]).ok()) failures++;
+      std::string v;
+      db_->GetProperty("ringdb.cache.policies", &v);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  for (auto& th : threads) th.join();
+  stop = true;
+  switcher.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::string got;
+  for (int t = 0; t < kThreads; t++) {
+    for (int k = 0; k < kKeysPer; k++) {
+      Status s = db_->Get(ReadOptions(), Key(t * kKeysPer + k), &got);
+      if (last[t][k].empty()) {
+        EXPECT_TRUE(s.IsNotFound());
+      } else {
+        ASSERT_TRUE(s.ok()) << s.ToString();
+        EXPECT_EQ(got, last[t][k]);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ringdb
