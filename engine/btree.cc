@@ -252,10 +252,12 @@ BTree::Opt BTree::OptimisticChild(const OptimisticGuard& parent, PageId id,
   if (!id.valid() || id == meta_) return Opt::kFallback;
   if (!pool_->TryFetchOptimistic(id, child)) {
     if (!may_read) return Opt::kMiss;
-    // A miss reads the page: only while it cannot be freed. The parent
-    // still naming it under the gate means no writer has freed it yet.
-    std::shared_lock gate(free_gate_);
-    if (!parent.Validate()) return Opt::kRestart;
+    // A miss reads the page with the parent latched shared at the version
+    // that named it: no writer can unlink (and so free) the child
+    // meanwhile, and the read cannot evict the parent (latch coupling for
+    // the miss only).
+    PageGuard pin;
+    if (!parent.TryLatch(LatchMode::kShared, &pin)) return Opt::kRestart;
     auto r = pool_->FetchOptimistic(id);
     if (!r.ok()) return Opt::kFallback;  // the pessimistic path reports it
     *child = *r;

@@ -15,9 +15,10 @@
 // version moved, and falls back to shared latch coupling (the old
 // protocol, still the only one for overflow pages) after a few restarts,
 // when a key or value overflows into blob pages, or on a damaged page
-// (the pessimistic path reports the damage). A page id not yet validated
-// is never read from disk: on a miss the reader takes free_gate_ shared
-// and validates the parent first, so it never loads a freed page.
+// (the pessimistic path reports the damage). A page id is read from disk
+// only with its parent latched shared at the version that named it (a
+// miss, and scan read-ahead), so a reader never loads a freed page and the
+// read never evicts the parent it is coupled to.
 //
 // Batches: a writer applying several operations as one (DBImpl) brackets
 // them with BeginBatch/EndBatch, which hold batch_mu_ and make batch_seq_
@@ -46,9 +47,8 @@
 // Page reuse: the writer frees pages (merged nodes, replaced blobs) only
 // after releasing its latches and while holding free_gate_ exclusively.
 // Readers that remember page ids without holding a latch (MultiGet's
-// level-by-level prefetch, an optimistic reader's miss) hold free_gate_
-// shared, so a freed id is never read back into the pool behind the
-// allocator's back.
+// level-by-level prefetch) hold free_gate_ shared, so a freed id is never
+// read back into the pool behind the allocator's back.
 #pragma once
 
 #include <atomic>
@@ -228,7 +228,7 @@ class BTree {
   Opt OptimisticRoot(OptimisticGuard* root, uint32_t* level, bool may_read);
   // Child `id` of `parent` (whose image named it): validates the parent
   // before trusting the id and after taking the child's version; on a miss
-  // reads the child under free_gate_ shared.
+  // reads the child with the parent latched shared (TryLatch).
   Opt OptimisticChild(const OptimisticGuard& parent, PageId id, OptimisticGuard* child,
                       bool may_read);
   // Header and level checks on a node read optimistically.
@@ -243,8 +243,8 @@ class BTree {
   Status CopyLeafPessimistic(std::string_view target, SeekMode mode, LeafCopy* out)
       REQUIRES_SHARED(batch_mu_);
   // ReadAhead for a parent read optimistically: prefetches (with child
-  // idx itself, so the batch cannot evict it after it was fetched) under
-  // free_gate_ once the parent validates; kRestart when it changed.
+  // idx itself, so the batch cannot evict it after it was fetched) with the
+  // parent latched shared at its version; kRestart when it changed.
   Opt ReadAheadOptimistic(const OptimisticGuard& parent, const btree::NodeView& v, int idx,
                           bool forward, LeafCopy* out);
   // Copies leaf `v`'s cells into out (not the fences); `optimistic` makes

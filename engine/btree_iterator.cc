@@ -169,10 +169,10 @@ BTree::Opt BTree::ReadAheadOptimistic(const OptimisticGuard& parent, const NodeV
   if (ids.empty()) return Opt::kOk;
   PageId leaf;
   if (v.ChildAt(idx, &leaf).ok()) ids.insert(ids.begin(), leaf);
-  // The ids are trusted only while the parent is unchanged, and cannot be
-  // freed while the gate is held.
-  std::shared_lock gate(free_gate_);
-  if (!parent.Validate()) return Opt::kRestart;
+  // The ids are trusted only while the parent is unchanged: latched shared
+  // at the version read, it cannot change (nor be evicted by the batch).
+  PageGuard pin;
+  if (!parent.TryLatch(LatchMode::kShared, &pin)) return Opt::kRestart;
   (void)pool_->Prefetch(ids);  // a hint: errors surface on Fetch
   return Opt::kOk;
 }

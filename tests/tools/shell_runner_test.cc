@@ -80,7 +80,7 @@ TEST(BatchTest, KeepsGoingAfterErrorsAndFailsAtTheEnd) {
   EXPECT_EQ(c.err,
             "error: line 2: unknown command frob (type help for the list)\n"
             "error: line 3: unterminated quote at column 5\n"
-            "error: line 4: wrong number of arguments for get (usage: get KEY)\n");
+            "error: line 4: wrong number of arguments for get (usage: get KEY [--format F])\n");
   EXPECT_EQ(db.Contents().size(), 2u);
 }
 
@@ -122,7 +122,7 @@ TEST(OneShotTest, ExitStatuses) {
   EXPECT_EQ(OneShot(db.get(), {"put", "k", "a value"}).status, kExitOk);
   Captured c = OneShot(db.get(), {"get", "k"});
   EXPECT_EQ(c.status, kExitOk);
-  EXPECT_EQ(c.out, "a value\n");
+  EXPECT_EQ(c.out, "\"a value\"\n");  // quoted, so that it pastes back as one argument
   c = OneShot(db.get(), {"get", "missing"});
   EXPECT_EQ(c.status, kExitFailed);
   EXPECT_EQ(c.out, "(nil)\n");
