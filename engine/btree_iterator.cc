@@ -226,27 +226,35 @@ Status BTree::CopyLeafPessimistic(std::string_view target, SeekMode mode, LeafCo
 }
 
 Status BTree::CopyCells(const NodeView& v, bool optimistic, LeafCopy* out) {
-  int n = std::min(v.count(), v.SlotLimit());
+  // One copy of the whole page (a streaming memcpy), then the cells are
+  // parsed from the private image and the entries point into it: no byte
+  // of a key or value is copied twice. An overflowed key's full bytes are
+  // appended after the image.
+  out->arena.assign(v.data(), page_size_);
+  NodeView img(out->arena.data(), page_size_, v.id());
+  const int n = std::min(img.count(), img.SlotLimit());
+  const char* base = out->arena.data();
   LeafCell c;
   std::string key;
-  out->entries.reserve(n);
+  out->entries.resize(n);
   for (int i = 0; i < n; ++i) {
-    RINGDB_RETURN_IF_ERROR(v.LeafCellAt(i, &c));
-    LeafEntry e{};
-    e.key_off = static_cast<uint32_t>(out->arena.size());
+    RINGDB_RETURN_IF_ERROR(img.LeafCellAt(i, &c));
+    LeafEntry& e = out->entries[i];
+    e.value_overflow = c.value_overflow;
+    e.value_off = static_cast<uint32_t>(c.inline_value.data() - base);
+    e.value_len = c.value_overflow ? 0 : static_cast<uint32_t>(c.inline_value.size());
     if (c.key.overflow) {
       if (optimistic) return Status::Busy("overflowed key");
       RINGDB_RETURN_IF_ERROR(FullKey(c.key, &key));
-      out->arena.append(key);
+      e.key_off = static_cast<uint32_t>(out->arena.size());
+      e.key_len = static_cast<uint32_t>(key.size());
+      out->arena.append(key);  // may move the arena: offsets only from here on
+      base = out->arena.data();
+      img = NodeView(base, page_size_, v.id());
     } else {
-      out->arena.append(c.key.inline_key);
+      e.key_off = static_cast<uint32_t>(c.key.inline_key.data() - base);
+      e.key_len = static_cast<uint32_t>(c.key.inline_key.size());
     }
-    e.key_len = static_cast<uint32_t>(out->arena.size()) - e.key_off;
-    e.value_overflow = c.value_overflow;
-    e.value_off = static_cast<uint32_t>(out->arena.size());
-    if (!c.value_overflow) out->arena.append(c.inline_value);
-    e.value_len = static_cast<uint32_t>(out->arena.size()) - e.value_off;
-    out->entries.push_back(e);
   }
   for (size_t i = 1; i < out->entries.size(); ++i) {
     if (out->KeyAt(i - 1) >= out->KeyAt(i)) return v.Corrupt("leaf keys out of order");

@@ -81,6 +81,7 @@ class NodeView {
   PageId link1() const { return PageId{Load<uint64_t>(p_ + kNodeLink1Off)}; }
   PageId id() const { return id_; }
   uint32_t page_size() const { return page_size_; }
+  const char* data() const { return p_; }
 
   uint32_t FreeContiguous() const {
     return cell_start() - (kSlotArrayOff + kSlotSize * count());
