@@ -11,6 +11,9 @@
 // reports "evicted" or the id differs, and it looks the page up again.
 #include "bufferpool/buffer_pool.h"
 
+#include <chrono>
+#include <thread>
+
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -200,11 +203,32 @@ void BufferPool::SetWriteGate(std::function<Status(Lsn)> gate) { write_gate_ = s
 
 bool BufferPool::LatchIfHolds(FrameId f, PageId id, LatchMode mode) {
   FrameHeader& fr = frame(f);
-  bool latched = mode == LatchMode::kExclusive ? fr.state.LockExclusive() : fr.state.LockShared();
-  if (!latched) return false;
-  if (fr.page.load(std::memory_order_relaxed) == id.value) return true;
-  Unlatch(f, mode);
-  return false;
+  // Never sleep on the latch of a frame that no longer holds `id`: the
+  // lookup that named `f` is only a hint, and `f` may have been evicted and
+  // reloaded with another page whose exclusive holder waits for a latch
+  // the caller holds (a reader holding a leaf, waiting for its blob page's
+  // old frame, now the parent a writer holds while it waits for the leaf).
+  // So the wait polls the frame's page field instead of sleeping on the
+  // latch word until it changes.
+  for (uint32_t spins = 0;; spins++) {
+    if (fr.page.load(std::memory_order_acquire) != id.value) return false;
+    bool latched = mode == LatchMode::kExclusive ? fr.state.TryExclusive() : fr.state.TryShared();
+    if (latched) {
+      if (fr.page.load(std::memory_order_relaxed) == id.value) return true;
+      Unlatch(f, mode);
+      return false;
+    }
+    if (PageState::Latch(fr.state.Load()) == PageState::kEvicted) return false;
+    if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else if (spins < 256) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  }
 }
 
 void BufferPool::NoteHit(FrameId f, PageId id) {
@@ -249,13 +273,30 @@ Result<PageGuard> BufferPool::Fetch(PageId id, LatchMode mode) {
 
 bool BufferPool::TryFetchOptimistic(PageId id, OptimisticGuard* out) {
   RINGDB_CHECK(id.valid());
-  for (;;) {
+  for (uint32_t spins = 0;; spins++) {
     uint32_t hit = table_->Lookup(id);
     if (hit == PageTable::kNone) return false;
     FrameId f{hit};
     FrameHeader& fr = frame(f);
-    uint64_t version;
-    if (!fr.state.ReadVersion(&version)) continue;
+    uint64_t w = fr.state.Load();
+    uint64_t latch = PageState::Latch(w);
+    if (latch == PageState::kEvicted) continue;
+    if (latch == PageState::kExclusive) {
+      // Wait for the writer (or loader) by polling, never by sleeping on
+      // the word: the frame may hold another page by now (see
+      // LatchIfHolds), and the caller may hold a parent's latch.
+      if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      } else if (spins < 256) {
+        std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+      }
+      continue;
+    }
+    uint64_t version = PageState::Version(w);
     // The id read after the version is the frame's page at that version
     // if the version still holds afterwards.
     if (fr.page.load(std::memory_order_acquire) != id.value || !fr.state.Validate(version)) {
