@@ -2,6 +2,7 @@
 // read-ahead (ReadAhead), and the Iterator that holds no latches or pins
 // between calls.
 #include <algorithm>
+#include <cstring>
 
 #include "engine/btree.h"
 #include "engine/btree_overflow.h"
@@ -226,11 +227,14 @@ Status BTree::CopyLeafPessimistic(std::string_view target, SeekMode mode, LeafCo
 }
 
 Status BTree::CopyCells(const NodeView& v, bool optimistic, LeafCopy* out) {
-  // One copy of the whole page (a streaming memcpy), then the cells are
-  // parsed from the private image and the entries point into it: no byte
-  // of a key or value is copied twice. An overflowed key's full bytes are
-  // appended after the image.
-  out->arena.assign(v.data(), page_size_);
+  // One copy of the node (a streaming memcpy), then the cells are parsed
+  // from the private image and the entries point into it: no byte of a key
+  // or value is copied twice. An overflowed key's full bytes are appended
+  // after the image. The page header is left out (zeroed): a write-back
+  // stamps its checksum under a shared latch, and nothing here reads it.
+  out->arena.resize(page_size_);
+  std::memset(out->arena.data(), 0, kNodeOff);
+  std::memcpy(out->arena.data() + kNodeOff, v.data() + kNodeOff, page_size_ - kNodeOff);
   NodeView img(out->arena.data(), page_size_, v.id());
   const int n = std::min(img.count(), img.SlotLimit());
   const char* base = out->arena.data();
