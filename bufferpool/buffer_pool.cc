@@ -201,6 +201,24 @@ void BufferPool::SetWriteGate(std::function<Status(Lsn)> gate) { write_gate_ = s
 
 // ---- Hits -------------------------------------------------------------------
 
+namespace {
+
+// One step of a polling wait for a frame's latch: spin, then yield, then
+// sleep briefly (the waits that must re-check the frame's page each time).
+void PollWait(uint32_t spins) {
+  if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  } else if (spins < 256) {
+    std::this_thread::yield();
+  } else {
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+}
+
+}  // namespace
+
 bool BufferPool::LatchIfHolds(FrameId f, PageId id, LatchMode mode) {
   FrameHeader& fr = frame(f);
   // Never sleep on the latch of a frame that no longer holds `id`: the
@@ -219,15 +237,7 @@ bool BufferPool::LatchIfHolds(FrameId f, PageId id, LatchMode mode) {
       return false;
     }
     if (PageState::Latch(fr.state.Load()) == PageState::kEvicted) return false;
-    if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    } else if (spins < 256) {
-      std::this_thread::yield();
-    } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(20));
-    }
+    PollWait(spins);
   }
 }
 
@@ -285,15 +295,7 @@ bool BufferPool::TryFetchOptimistic(PageId id, OptimisticGuard* out) {
       // Wait for the writer (or loader) by polling, never by sleeping on
       // the word: the frame may hold another page by now (see
       // LatchIfHolds), and the caller may hold a parent's latch.
-      if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-      } else if (spins < 256) {
-        std::this_thread::yield();
-      } else {
-        std::this_thread::sleep_for(std::chrono::microseconds(20));
-      }
+      PollWait(spins);
       continue;
     }
     uint64_t version = PageState::Version(w);
