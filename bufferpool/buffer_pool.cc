@@ -199,6 +199,10 @@ BufferPool::~BufferPool() {
 
 void BufferPool::SetWriteGate(std::function<Status(Lsn)> gate) { write_gate_ = std::move(gate); }
 
+void BufferPool::SetReadCheck(std::function<Status(PageId, const char*)> check) {
+  read_check_ = std::move(check);
+}
+
 // ---- Hits -------------------------------------------------------------------
 
 namespace {

@@ -278,6 +278,23 @@ class BufferPool {
   // dirty; the engine holds its writers back during a checkpoint.
   Status FlushAll();
 
+  // Background write-back (a page cleaner): writes dirty pages whose newest
+  // change is at or before `max_lsn`, at most `max_pages` of them, in page
+  // id order, without waiting for any latch (pages latched exclusively or
+  // being written are passed over) and without fdatasync. They stay cached,
+  // now clean, so a later FlushAll has less to write. Pages whose last
+  // write failed are left to eviction and FlushAll. Returns how many pages
+  // it wrote; the first write error. Must not run while FlushAll runs (the
+  // engine serialises the two).
+  //
+  // It does not call the write gate: waiting for the log there made the
+  // cleaner's log fdatasync hold up every writer's log write (group
+  // commit). The locator must therefore never let recovery read a page
+  // written ahead of the log until the log is durable up to it: shadow
+  // paging (PageStore) writes such pages to slots no checkpoint names, and
+  // a checkpoint makes the log durable up to its start before it names them.
+  Result<size_t> FlushCold(Lsn max_lsn, size_t max_pages);
+
   // Forgets page `id` without writing it (it was freed). Require: the
   // caller holds no latch on it (waits for other holders to leave).
   void Discard(PageId id);
@@ -285,6 +302,12 @@ class BufferPool {
   // Before a page with LSN x is written, the pool calls gate(x); the write
   // waits for it and is abandoned if it fails. Set once before use.
   void SetWriteGate(std::function<Status(Lsn)> gate);
+
+  // After a page read from disk passes its checksum and page-id check, the
+  // pool calls check(id, data) before anyone sees it; an error fails the
+  // read (the frame is freed). The engine checks whole nodes here, once per
+  // read, instead of on every edit. Set once before use.
+  void SetReadCheck(std::function<Status(PageId, const char*)> check);
 
   bool IsCached(PageId id);
   PoolStats stats() const;
@@ -353,7 +376,9 @@ class BufferPool {
   // (FrameHeader::writing), behind the write gate; (*out)[i] is frame i's
   // result. A written page is clean afterwards; a failed one is marked
   // write_failed. Releases the claims, not the latches.
-  void WriteFrames(std::span<const FrameId> frames, std::vector<Status>* out);
+  // `gated`: call the write gate first (false only for FlushCold, see there).
+  void WriteFrames(std::span<const FrameId> frames, std::vector<Status>* out,
+                   bool gated = true);
   // Reads pages into frames that the caller reserved (latched exclusive)
   // and verifies them; returns one Status per frame.
   void ReadFrames(std::span<const FrameId> frames, std::vector<Status>* out);
@@ -377,6 +402,8 @@ class BufferPool {
   std::unique_ptr<MissRatioCurve> mrc_;
   // Set once before use (SetWriteGate), read without a lock afterwards.
   std::function<Status(Lsn)> write_gate_;
+  // Set once before use (SetReadCheck), read without a lock afterwards.
+  std::function<Status(PageId, const char*)> read_check_;
 
   std::unique_ptr<FrameHeader[]> frames_;
   std::unique_ptr<PageTable> table_;

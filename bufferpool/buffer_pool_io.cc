@@ -73,16 +73,18 @@ void BufferPool::ReadFrames(std::span<const FrameId> frames, std::vector<Status>
     reads_.fetch_add(1, std::memory_order_relaxed);
     bytes_read_.fetch_add(page_size_, std::memory_order_relaxed);
     (*out)[i] = VerifyPage(id, FrameData(frames[i]));
+    if ((*out)[i].ok() && read_check_) (*out)[i] = read_check_(id, FrameData(frames[i]));
   }
 }
 
-void BufferPool::WriteFrames(std::span<const FrameId> frames, std::vector<Status>* out) {
+void BufferPool::WriteFrames(std::span<const FrameId> frames, std::vector<Status>* out,
+                             bool gated) {
   out->assign(frames.size(), Status::OK());
   // The write-ahead rule: the log must be durable up to the newest change.
   Lsn max_lsn = 0;
   for (FrameId f : frames) max_lsn = std::max(max_lsn, frame(f).lsn.load());
   Status gate = Status::OK();
-  if (write_gate_ && max_lsn > 0) gate = write_gate_(max_lsn);
+  if (gated && write_gate_ && max_lsn > 0) gate = write_gate_(max_lsn);
 
   std::vector<io::IoRequest> reqs;
   std::vector<size_t> which;
@@ -202,6 +204,66 @@ Status BufferPool::FlushAll() {
   }
   RINGDB_RETURN_IF_ERROR(first);
   return io_->Sync(file_);
+}
+
+Result<size_t> BufferPool::FlushCold(Lsn max_lsn, size_t max_pages) {
+  const size_t kBatch = 64;
+  // Candidates first, in page id order, so that pages written together get
+  // neighbouring slots where the locator hands out free slots in order
+  // (a bulk load's leaves end up in key order on disk).
+  std::vector<std::pair<uint64_t, uint32_t>> cold;  // (page id, frame)
+  for (uint32_t i = 0; i < num_frames_; i++) {
+    FrameHeader& fr = frames_[i];
+    if (!fr.dirty.load(std::memory_order_relaxed) ||
+        fr.write_failed.load(std::memory_order_relaxed) ||
+        fr.lsn.load(std::memory_order_relaxed) > max_lsn) {
+      continue;
+    }
+    cold.emplace_back(fr.page.load(std::memory_order_relaxed), i);
+  }
+  std::sort(cold.begin(), cold.end());
+  size_t written = 0;
+  std::vector<FrameId> batch;
+  std::vector<Status> results;
+  Status first;
+  auto write_batch = [&] {
+    if (batch.empty()) return;
+    WriteFrames(batch, &results, /*gated=*/false);
+    for (size_t k = 0; k < batch.size(); k++) {
+      if (results[k].ok()) {
+        written++;
+      } else if (first.ok()) {
+        first = results[k];
+      }
+      frame(batch[k]).state.UnlockShared();
+    }
+    batch.clear();
+  };
+  for (const auto& [page, i] : cold) {
+    if (written + batch.size() >= max_pages || !first.ok()) break;
+    FrameHeader& fr = frames_[i];
+    if (!fr.state.TryShared()) continue;  // a writer has it: not cold
+    // Re-checked under the latch: the frame may have been written, evicted
+    // or reused meanwhile. `writing` makes this the only writer of it.
+    if (fr.page.load(std::memory_order_relaxed) != page ||
+        !fr.dirty.load(std::memory_order_relaxed) ||
+        fr.write_failed.load(std::memory_order_relaxed) ||
+        fr.lsn.load(std::memory_order_relaxed) > max_lsn ||
+        fr.writing.exchange(true, std::memory_order_acquire)) {
+      fr.state.UnlockShared();
+      continue;
+    }
+    if (!fr.dirty.load(std::memory_order_relaxed)) {  // written just before we took it
+      fr.writing.store(false, std::memory_order_release);
+      fr.state.UnlockShared();
+      continue;
+    }
+    batch.push_back(FrameId{i});
+    if (batch.size() == kBatch) write_batch();
+  }
+  write_batch();
+  if (!first.ok()) return first;
+  return written;
 }
 
 PoolStats BufferPool::stats() const {

@@ -62,6 +62,13 @@ Result<PageId> BTree::Create(BufferPool* pool, PageAllocator* alloc, Lsn lsn) {
 
 Result<std::unique_ptr<BTree>> BTree::Open(BufferPool* pool, PageAllocator* alloc, PageId meta) {
   std::unique_ptr<BTree> tree(new BTree(pool, alloc, meta, pool->page_size()));
+  // Every node is checked whole once, when it is read from disk (the pool
+  // calls this before anyone sees the page); writers then edit cached nodes
+  // without re-checking them, since the mutators keep a node valid.
+  const uint32_t page_size = pool->page_size();
+  pool->SetReadCheck([page_size](PageId id, const char* page) {
+    return VerifyNodePage(id, page, page_size);
+  });
   auto g = pool->Fetch(meta, LatchMode::kShared);
   if (!g.ok()) return g.status();
   PageId root;
@@ -97,8 +104,8 @@ Status BTree::FetchNode(PageId id, LatchMode mode, uint32_t level, PageGuard* ou
   // Constant time, on the cache line the search reads first anyway (the
   // miss it takes is the search's): what SearchSlots needs to read the slot
   // array safely. Cells are bounds-checked when parsed; the whole node
-  // (every slot head against its key) is checked by ValidateCells before a
-  // writer edits it and by Verify.
+  // (every slot head against its key) is checked by the read check when the
+  // page is read from disk, and by Verify.
   NodeView v(r->data(), page_size_, id);
   RINGDB_RETURN_IF_ERROR(v.Validate());
   if (v.level() != level) return v.Corrupt("node level does not match its depth");

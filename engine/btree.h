@@ -40,9 +40,10 @@
 // and the key length per slot, btree_format.h) and decodes a cell only on a
 // tie the lengths do not decide. FetchNode checks a node's header in
 // constant time (the fields the slot search relies on); the whole node is
-// checked by ValidateCells before a writer edits it, by Verify, and by
-// btree::VerifyNodePage, written to run once per read in a buffer-pool
-// read hook.
+// checked by btree::VerifyNodePage once, when the pool reads it from disk
+// (BTree::Open installs it as the pool's read check), and by Verify.
+// Writers edit cached nodes without re-checking: the mutators keep a node
+// valid, and an edit that would break it aborts.
 //
 // Page reuse: the writer frees pages (merged nodes, replaced blobs) only
 // after releasing its latches and while holding free_gate_ exclusively.

@@ -28,7 +28,6 @@ Status BTree::Delete(std::string_view key, Lsn lsn, bool* existed) {
     uint32_t height;
     RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, LatchMode::kExclusive, &leaf, &height));
     NodeView v = View(leaf);
-    RINGDB_RETURN_IF_ERROR(v.ValidateCells());
     int idx;
     bool found;
     RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
@@ -85,7 +84,6 @@ Status BTree::DeletePessimistic(std::string_view key, Lsn lsn, bool* existed,
     }
     path.nodes.push_back(std::move(e));
   }
-  for (PathEntry& e : path.nodes) RINGDB_RETURN_IF_ERROR(View(e.guard).ValidateCells());
 
   PageGuard& leaf = path.nodes.back().guard;
   NodeView v = View(leaf);

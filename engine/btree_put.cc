@@ -71,7 +71,6 @@ Status BTree::PutCell(std::string_view key, std::string_view cell, Lsn lsn,
     uint32_t height;
     RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, LatchMode::kExclusive, &leaf, &height));
     NodeView v = View(leaf);
-    RINGDB_RETURN_IF_ERROR(v.ValidateCells());
     int idx;
     bool found;
     RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
@@ -131,7 +130,6 @@ Status BTree::PutPessimistic(std::string_view key, std::string_view cell, Lsn ls
     }
     path.nodes.push_back(std::move(e));
   }
-  for (PathEntry& e : path.nodes) RINGDB_RETURN_IF_ERROR(View(e.guard).ValidateCells());
 
   PageGuard& leaf = path.nodes.back().guard;
   NodeView v = View(leaf);

@@ -177,6 +177,7 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
       }
       return BackgroundError();
     }
+    applied_lsn_.store(lsn, std::memory_order_release);
     need_checkpoint = lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes;
   }
   RINGDB_RETURN_IF_ERROR(CommitLog(lsn, gen, options.sync));
@@ -329,9 +330,16 @@ Status DBImpl::CheckpointBodyLocked() {
   Superblock sb = sb_;
   sb.ckpt_lsn = start;
   sb.log_segment = next_segment;
-  Status s = store_->Checkpoint(&sb);
+  Status s;
+  {
+    MutexLock flush(&flush_mu_);
+    const uint64_t writes_before = pool_->stats().writes;
+    s = store_->Checkpoint(&sb);
+    checkpoint_pages_.store(pool_->stats().writes - writes_before, std::memory_order_relaxed);
+  }
   if (!s.ok()) return s.WithContext("checkpoint");
   sb_ = sb;
+  ckpt_lsn_.store(start, std::memory_order_release);
   checkpoints_++;
   // 3. Older segments are no longer needed.
   s = wal::DeleteSegmentsBefore(io_.get(), dir_, next_segment);
@@ -352,6 +360,7 @@ Status DBImpl::Verify(std::string* report) {
 Status DBImpl::Close() {
   if (closed_) return Status::InvalidArgument("database is already closed");
   StopAutoResume();
+  StopPageCleaner();
   closed_ = true;
   Status result;
   // A failed open writes nothing: its recovery may have stopped at damage

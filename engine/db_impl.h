@@ -147,6 +147,15 @@ class DBImpl final : public DB {
   void StartAutoResume();
   void StopAutoResume() EXCLUDES(error_mu_);
   void AutoResumeLoop() EXCLUDES(error_mu_);
+  // db_cleaner.cc: the page cleaner thread (Options::page_cleaner).
+  void StartPageCleaner();
+  void StopPageCleaner() EXCLUDES(cleaner_mu_);
+  void PageCleanerLoop() EXCLUDES(cleaner_mu_);
+  bool cleaner_stopping() EXCLUDES(cleaner_mu_);
+  // One pass: writes the dirty pages no write has touched for the last
+  // sixteenth of a checkpoint interval, once the log since the checkpoint
+  // has passed a quarter of it. Returns the pages written.
+  size_t CleanOnce() EXCLUDES(flush_mu_);
   // Options::reserved_disk_bytes resolved for a file system of `total` bytes.
   uint64_t ReserveFor(uint64_t total) const;
   std::string ErrorStateLine() EXCLUDES(error_mu_);
@@ -219,6 +228,21 @@ class DBImpl final : public DB {
   std::condition_variable_any error_cv_;  // bg_severity_ or stop_auto_resume_ changed
   std::thread auto_resume_;
   std::atomic<uint64_t> checkpoints_{0};
+  // The page cleaner. flush_mu_ keeps its write-backs and a checkpoint's
+  // flush and page map apart (PageStore::Checkpoint requires that no page
+  // write starts after its flush). Lock order: write_mu_ -> flush_mu_ ->
+  // page latches (only tried) -> wal_mu_.
+  Mutex flush_mu_;
+  Mutex cleaner_mu_;
+  bool stop_cleaner_ GUARDED_BY(cleaner_mu_) = false;
+  std::condition_variable_any cleaner_cv_;
+  std::thread cleaner_;
+  // The newest applied LSN and the last checkpoint's LSN, for the cleaner
+  // (which does not take write_mu_).
+  std::atomic<Lsn> applied_lsn_{0};
+  std::atomic<Lsn> ckpt_lsn_{0};
+  std::atomic<uint64_t> cleaner_pages_{0};   // pages the cleaner wrote
+  std::atomic<uint64_t> checkpoint_pages_{0};  // pages the last checkpoint's flush wrote
   // A backup is copying the last checkpoint's pages: checkpoints wait (the
   // automatic one is deferred, an explicit one returns Busy). Set and
   // cleared under write_mu_.

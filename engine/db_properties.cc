@@ -202,6 +202,8 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       {"ringdb.store.disk_bytes", Num(DiskBytes())},
       {"ringdb.store.truncated_slots", Num(st.truncated_slots)},
       {"ringdb.checkpoints", Num(checkpoints_.load())},
+      {"ringdb.checkpoint.pages_written", Num(checkpoint_pages_.load())},
+      {"ringdb.cleaner.pages_written", Num(cleaner_pages_.load())},
       {"ringdb.recovered_records", Num(recovered_records_.load())},
       {"ringdb.notices", Notices()},
   };
@@ -280,7 +282,8 @@ std::string DBImpl::StatsString() {
   s += "file:  " + Bytes(st.slots * pool_->page_size()) + ", " + Bytes(DiskBytes()) +
        " on disk (" + Num(st.slots) + " slots, " +
        Num(st.free_slots) + " free), " + Num(st.live_pages) + " live pages, checkpoints " +
-       Num(checkpoints_.load()) + "\n";
+       Num(checkpoints_.load()) + " (the last wrote " + Num(checkpoint_pages_.load()) +
+       " pages; the page cleaner wrote " + Num(cleaner_pages_.load()) + " ahead of them)\n";
   s += ErrorStateLine();
   const std::string notices = Notices();
   if (!notices.empty()) s += "notes: " + notices;

@@ -82,6 +82,14 @@ struct Options {
   // Write a checkpoint once the log grows past this many bytes.
   uint64_t checkpoint_log_bytes = 256ull << 20;
 
+  // A background thread writes dirty pages that no write has changed for
+  // the last 1/16 of checkpoint_log_bytes of log, once the log since the
+  // checkpoint passes a quarter of it, so a checkpoint (which holds writers
+  // back while it flushes) finds little left to write. Costs a second write
+  // of a page changed again before the checkpoint. Off: the checkpoint
+  // writes every dirty page itself.
+  bool page_cleaner = true;
+
   // What Open does with a damaged log; see WalRecoveryMode.
   WalRecoveryMode wal_recovery_mode =
       WalRecoveryMode::kTolerateCorruptedTailRecords;

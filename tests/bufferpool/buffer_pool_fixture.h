@@ -37,6 +37,17 @@ inline void Fill(char* page, uint64_t id, uint64_t version) {
   std::memcpy(page + kPageHeaderSize, &version, 8);
 }
 
+// The version stamped into page `id` on disk (see Fill), read with a plain
+// descriptor; UINT64_MAX when it cannot be read.
+inline uint64_t VersionOnDisk(const std::string& path, uint64_t id) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return UINT64_MAX;
+  uint64_t v = UINT64_MAX;
+  if (::pread(fd, &v, 8, id * kPage + kPageHeaderSize) != 8) v = UINT64_MAX;
+  ::close(fd);
+  return v;
+}
+
 inline bool Matches(const char* page, uint64_t id, uint64_t version) {
   std::vector<char> want(kPage);
   Fill(want.data(), id, version);

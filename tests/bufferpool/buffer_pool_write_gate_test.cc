@@ -4,9 +4,6 @@
 // FlushAll path is tested in buffer_pool_test.cc (WriteGateRunsBeforeEveryWrite).
 // Eviction is driven by reading many pages through a 16-frame pool, and
 // what reached the file is read back from the file itself.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <mutex>
 
 #include "buffer_pool_fixture.h"
@@ -14,17 +11,6 @@
 namespace ringdb {
 namespace test {
 namespace {
-
-// The version stamped into page `id` on disk (see Fill), read with a plain
-// descriptor.
-uint64_t VersionOnDisk(const std::string& path, uint64_t id) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return UINT64_MAX;
-  uint64_t v = UINT64_MAX;
-  if (::pread(fd, &v, 8, id * kPage + kPageHeaderSize) != 8) v = UINT64_MAX;
-  ::close(fd);
-  return v;
-}
 
 // A gate standing for the log: LSNs up to `durable` are durable; a write
 // needing more is refused (the engine's gate would flush the log first; a

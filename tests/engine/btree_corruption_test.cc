@@ -149,6 +149,13 @@ TEST(BTreeCorruptionTest, GarbageWithValidChecksumIsReported) {
       {btree::kSlotArrayOff, std::string("\xfe\x0f", 2)},
       {btree::kNodeTypeOff, std::string("\x77\x77", 2)},
       {btree::kNodeLevelOff, std::string("\x05\x00", 2)},
+      // Damage only the whole-node check sees (each cell still parses): a
+      // slot's key head and a slot's key length that disagree with its key.
+      // Writers no longer re-check a node before editing it
+      // (the pool's read check does it once per read), so these are what
+      // prove the read check runs.
+      {btree::kSlotArrayOff + btree::kSlotHeadOff, std::string("\x01\x00\x00\x00", 4)},
+      {btree::kSlotArrayOff + btree::kSlotKeyLenOff, std::string("\x03\x00", 2)},
   };
   std::string noise(4096 - btree::kNodeOff, '\0');
   for (char& c : noise) c = static_cast<char>(rng());
