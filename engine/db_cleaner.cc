@@ -20,7 +20,10 @@
 namespace ringdb {
 
 namespace {
-constexpr auto kCleanerPeriod = std::chrono::milliseconds(20);
+// A pass scans every frame header (one cache line each): every 20 ms while
+// passes find work, every 100 ms when the last one found none.
+constexpr auto kBusyPeriod = std::chrono::milliseconds(20);
+constexpr auto kIdlePeriod = std::chrono::milliseconds(100);
 constexpr size_t kPagesPerPass = 1024;
 }  // namespace
 
@@ -38,13 +41,13 @@ void DBImpl::StopPageCleaner() {
 }
 
 void DBImpl::PageCleanerLoop() {
+  size_t n = 0;
   cleaner_mu_.Lock();
   while (!stop_cleaner_) {
-    cleaner_cv_.wait_for(cleaner_mu_, kCleanerPeriod);
+    cleaner_cv_.wait_for(cleaner_mu_, n > 0 ? kBusyPeriod : kIdlePeriod);
     if (stop_cleaner_) break;
     cleaner_mu_.Unlock();
     // Passes back to back while they find a full pass of work.
-    size_t n;
     do {
       n = CleanOnce();
     } while (n == kPagesPerPass && !cleaner_stopping());
