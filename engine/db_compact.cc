@@ -32,7 +32,7 @@ Status DBImpl::Compact() {
     }
     RINGDB_RETURN_IF_ERROR(CheckpointLocked());
   }
-  return Status::OK();
+  return store_->DropReservation();
 }
 
 }  // namespace ringdb

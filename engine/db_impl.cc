@@ -373,6 +373,12 @@ Status DBImpl::Close() {
       case Severity::kSoft: result = ResumeLocked(/*check_space=*/false); break;
       case Severity::kHard: result = BackgroundError(); break;
     }
+    // The file keeps only what the checkpoint needs (a hint: the reserve
+    // is free space).
+    if (result.ok()) {
+      Status s = store_->DropReservation();
+      if (!s.ok()) Log("could not cut the data file's reserve: " + s.ToString());
+    }
   }
   {
     std::unique_lock<std::shared_mutex> lock(wal_mu_);

@@ -43,6 +43,7 @@ Result<std::unique_ptr<PageStore>> PageStore::Load(io::IoBackend* io, io::FileId
   store->pending_.assign(sb.logical_pages, 0);
   store->live_.assign(sb.logical_pages, 0);
   store->slot_count_ = sb.slot_count;
+  store->reserved_end_ = std::max<uint64_t>(sb.slot_count, size.value() / sb.page_size);
 
   // Read the map run in chunks.
   const uint64_t kChunk = std::max<uint64_t>(1, (1u << 20) / sb.page_size);
@@ -139,7 +140,34 @@ uint64_t PageStore::TakeSlotLocked() {
     return s;
   }
   ckpt_.push_back(0);
-  return slot_count_++;
+  uint64_t s = slot_count_++;
+  if (slot_count_ > reserved_end_) ReserveAheadLocked();
+  return s;
+}
+
+uint64_t PageStore::ReserveSlots(uint64_t count) const {
+  const uint64_t max_slots = std::max<uint64_t>(64, (64ull << 20) / page_size_);
+  return std::clamp<uint64_t>(count / 8, 64, max_slots);
+}
+
+void PageStore::ReserveAheadLocked() {
+  if (!reserve_supported_) return;
+  const uint64_t from = std::max(reserved_end_, slot_count_ - 1);
+  const uint64_t to = slot_count_ + ReserveSlots(slot_count_);
+  // fallocate changes only metadata (the blocks read as zeros): quick, so
+  // done under mu_ like the ftruncate in ReleaseSpace.
+  Status s = io_->Allocate(file_, from * page_size_, (to - from) * page_size_);
+  if (s.IsNotSupported()) reserve_supported_ = false;
+  reserved_end_ = to;  // also after a failure: the next chunk is tried later
+}
+
+Status PageStore::DropReservation() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Result<uint64_t> size = io_->FileSize(file_);
+  if (!size.ok()) return size.status();
+  reserved_end_ = slot_count_;
+  if (*size <= slot_count_ * page_size_) return Status::OK();
+  return io_->Truncate(file_, slot_count_ * page_size_).WithContext("cutting the reserved end of the data file");
 }
 
 void PageStore::ReleaseSlotLocked(uint64_t slot) {
@@ -258,6 +286,7 @@ uint64_t PageStore::TakeRunLocked(uint64_t n) {
   start = slot_count_;
   slot_count_ += n;
   ckpt_.resize(slot_count_, 0);
+  if (slot_count_ > reserved_end_) ReserveAheadLocked();
   return start;
 }
 
@@ -278,7 +307,9 @@ Status PageStore::ReleaseSpace() {
     if (!size.ok()) return size.status();
     // Also when the file is longer than the slots in use (after a reopen:
     // slots past the checkpoint's reach are garbage).
-    if (count < slot_count_ || *size > count * page_size_) {
+    // The reserve past the slots stays (up to one chunk; see
+    // DropReservation) unless the free end is cut.
+    if (count < slot_count_ || *size > (count + ReserveSlots(count)) * page_size_) {
       Status s = io_->Truncate(file_, count * page_size_);
       if (!s.ok()) {
         for (uint64_t t = count; t < slot_count_; t++) free_slots_.insert(t);
@@ -286,6 +317,7 @@ Status PageStore::ReleaseSpace() {
       }
       truncated_slots_ += slot_count_ - count;
       slot_count_ = count;
+      reserved_end_ = count;
       ckpt_.resize(count);
     }
     // 2. Free slots inside the file: reserved while their holes are

@@ -91,7 +91,22 @@ class PageStore : public PageLocator, public PageAllocator {
   std::vector<PageId> PagesToMoveDown(uint64_t* target_slots);
   uint32_t page_size() const { return page_size_; }
 
+  // New slots are written into blocks reserved ahead (io Allocate, in
+  // chunks of 1/8 of the file, 64 slots to 64 MiB): an O_DIRECT write that
+  // extends the file takes the inode lock exclusively and is handed to a
+  // kernel worker, one into reserved blocks is not (a 4096-page write test
+  // here: 5.3 s extending, 0.7 s into reserved blocks). The reservation is
+  // free space the file holds: checkpoints keep at most one chunk of it,
+  // and this cuts it off (Close and Compact call it).
+  Status DropReservation();
+
  private:
+  // Slots a file of `count` slots may hold reserved past them.
+  uint64_t ReserveSlots(uint64_t count) const;
+  // Reserves the next chunk once slot_count_ has passed reserved_end_.
+  // Best effort: a failure leaves new slots to extend the file as writes.
+  // Require: mu_ held.
+  void ReserveAheadLocked();
   bool InCheckpoint(uint64_t slot) const {
     return slot < ckpt_.size() && ckpt_[slot] != 0;
   }
@@ -134,6 +149,8 @@ class PageStore : public PageLocator, public PageAllocator {
   std::vector<uint64_t> pending_free_;  // in the checkpoint; free after the next
   std::vector<uint64_t> free_ids_;
   uint64_t slot_count_ = 2;        // slots 0 and 1: the superblock copies
+  uint64_t reserved_end_ = 2;      // the file holds blocks for slots below this
+  bool reserve_supported_ = true;
   uint64_t map_start_ = 0, map_pages_ = 0;  // the checkpoint's map run
   uint64_t checkpoints_ = 0;
 };

@@ -316,6 +316,21 @@ Status FaultBackend::PunchHole(FileId file, uint64_t offset, uint64_t len) {
   return inner_->PunchHole(file, offset, len);
 }
 
+// Not a scheduled operation (faults are injected into writes and syncs,
+// and the engine treats a failed reservation as a hint that failed); after
+// a crash it fails like every I/O, and a power cut before the next sync
+// takes the range back.
+Status FaultBackend::Allocate(FileId file, uint64_t offset, uint64_t len) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (crashed_) {
+      return ErrnoStatus(EIO, "fallocate (crashed)", inner_->PathOf(file), offset);
+    }
+    if (tracking_) RINGDB_RETURN_IF_ERROR(SaveRange(file, offset, len));
+  }
+  return inner_->Allocate(file, offset, len);
+}
+
 Status FaultBackend::SaveRange(FileId file, uint64_t offset, uint64_t len) {
   const std::string path = inner_->PathOf(file);
   auto [it, inserted] = shadows_.try_emplace(path);

@@ -105,6 +105,7 @@ class FaultBackend final : public IoBackend {
   Status Truncate(FileId file, uint64_t size) override;
   // Counted and failed as a write; its pre-image is saved like a write's.
   Status PunchHole(FileId file, uint64_t offset, uint64_t len) override;
+  Status Allocate(FileId file, uint64_t offset, uint64_t len) override;
   Result<uint64_t> AllocatedBytes(FileId file) override { return inner_->AllocatedBytes(file); }
   std::string PathOf(FileId file) const override;
   Status SyncDirectory(const std::string& dir) override;

@@ -212,6 +212,25 @@ Status FileTable::PunchHole(FileId file, uint64_t offset, uint64_t len) const {
   return Status::OK();
 }
 
+Status FileTable::Allocate(FileId file, uint64_t offset, uint64_t len) const {
+  int fd = Fd(file);
+  if (fd < 0) {
+    return Status::InvalidArgument("io: allocate in unknown file id " +
+                                   std::to_string(file.value));
+  }
+  int rc;
+  do {
+    rc = ::fallocate(fd, 0, static_cast<off_t>(offset), static_cast<off_t>(len));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    if (errno == EOPNOTSUPP || errno == ENOSYS) {
+      return Status::NotSupported(Path(file) + ": the file system cannot reserve blocks");
+    }
+    return ErrnoStatus(errno, "fallocate", Path(file), offset);
+  }
+  return Status::OK();
+}
+
 Result<uint64_t> FileTable::AllocatedBytes(FileId file) const {
   Result<struct stat> st = Stat(file);
   if (!st.ok()) return st.status();

@@ -83,6 +83,7 @@ class FileTable {
   Result<uint64_t> FileSize(FileId file) const;
   Status Truncate(FileId file, uint64_t size) const;
   Status PunchHole(FileId file, uint64_t offset, uint64_t len) const;
+  Status Allocate(FileId file, uint64_t offset, uint64_t len) const;
   Result<uint64_t> AllocatedBytes(FileId file) const;
   // fstat of an open file.
   Result<struct stat> Stat(FileId file) const;

@@ -139,6 +139,14 @@ class IoBackend {
   // range then reads as zeros; the size is unchanged). NotSupported where
   // the file system cannot.
   virtual Status PunchHole(FileId file, uint64_t offset, uint64_t len) = 0;
+  // Reserves blocks for [offset, offset + len), extending the file when it
+  // ends before (fallocate mode 0: the range reads as zeros). Writes into
+  // reserved blocks inside the file need no block allocation or size
+  // change, so O_DIRECT writes there can complete without a kernel worker.
+  // NotSupported where the file system cannot.
+  virtual Status Allocate(FileId, uint64_t, uint64_t) {
+    return Status::NotSupported("io: this backend cannot reserve blocks");
+  }
   // Bytes the file occupies on disk (allocated blocks).
   virtual Result<uint64_t> AllocatedBytes(FileId file) = 0;
 

@@ -130,6 +130,9 @@ class UringBackend final : public IoBackend {
   Status PunchHole(FileId file, uint64_t offset, uint64_t len) override {
     return files_.PunchHole(file, offset, len);
   }
+  Status Allocate(FileId file, uint64_t offset, uint64_t len) override {
+    return files_.Allocate(file, offset, len);
+  }
   Result<uint64_t> AllocatedBytes(FileId file) override { return files_.AllocatedBytes(file); }
   std::string PathOf(FileId file) const override { return files_.Path(file); }
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -119,6 +121,42 @@ TEST_F(PageStoreTest, PendingSlotOfAFreedPageReturnsAfterItsWrite) {
   EXPECT_EQ(store_->stats().free_slots, 1u);
   PageId c = NewId();
   EXPECT_EQ(Slot(c), s);
+}
+
+// New slots are written into blocks reserved ahead: once a slot is handed
+// out past the file's end, the file holds reserved blocks beyond it, so the
+// write does not extend the file; DropReservation cuts the reserve off.
+TEST_F(PageStoreTest, NewSlotsLandInReservedBlocksAndCloseCutsThem) {
+  uint64_t highest = 0;
+  std::vector<PageId> ids;
+  for (int i = 0; i < 100; i++) {
+    PageId id = NewId();
+    uint64_t s = Slot(id);
+    highest = std::max(highest, s);
+    ids.push_back(id);
+    Result<uint64_t> size = io_->FileSize(file_);
+    ASSERT_TRUE(size.ok());
+    // Before the write lands, the file already reaches past its slot.
+    ASSERT_GT(*size, s * kPageSize) << "slot " << s << " would extend the file";
+    alignas(4096) static char buf[kPageSize];
+    std::memset(buf, 'x', kPageSize);
+    ASSERT_TRUE(io_->Write(file_, s * kPageSize, buf, kPageSize).ok());
+    store_->WriteDone(id, s * kPageSize, true);
+  }
+  Result<uint64_t> size = io_->FileSize(file_);
+  ASSERT_TRUE(size.ok());
+  const uint64_t slots = store_->stats().slots;
+  EXPECT_EQ(slots, highest + 1);
+  // Reserved past the last slot, and allocated on disk (not a sparse
+  // extension).
+  EXPECT_GT(*size, slots * kPageSize);
+  Result<uint64_t> allocated = io_->AllocatedBytes(file_);
+  ASSERT_TRUE(allocated.ok());
+  EXPECT_GE(*allocated, *size - 8 * kPageSize) << "the reserve is a hole, not blocks";
+  ASSERT_TRUE(store_->DropReservation().ok());
+  size = io_->FileSize(file_);
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(*size, slots * kPageSize);
 }
 
 }  // namespace
