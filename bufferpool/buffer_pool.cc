@@ -242,8 +242,10 @@ bool BufferPool::LatchIfHolds(FrameId f, PageId id, LatchMode mode) {
 }
 
 void BufferPool::NoteHit(FrameId f, PageId id) {
-  if (mrc_) mrc_->Record(id.value);
   FrameHeader& fr = frame(f);
+  // Only pages that may be sampled pay for the hash (a flag set on entry;
+  // a stale one, read optimistically, only costs Record's own test).
+  if (fr.sampled.load(std::memory_order_relaxed)) mrc_->Record(id.value);
   // The first use of a read-ahead page: its read was counted as a miss.
   if (fr.prefetched.load(std::memory_order_relaxed) &&
       fr.prefetched.exchange(false, std::memory_order_relaxed)) {
@@ -335,6 +337,8 @@ bool BufferPool::Enter(PageId id, FrameId f, bool prefetched) {
     MutexLock lock(&part.mutex());
     if (part.LookupLocked(id, hash) == PageTable::kNone) {
       fr.prefetched.store(prefetched, std::memory_order_relaxed);
+      fr.sampled.store(mrc_ != nullptr && mrc_->MaySample(id.value),
+                       std::memory_order_relaxed);
       fr.write_failed.store(false, std::memory_order_relaxed);
       fr.page.store(id.value, std::memory_order_release);
       part.InsertLocked(id, hash, f.value);
