@@ -82,8 +82,9 @@ void MissRatioCurve::Reset() {
     pending_.clear();
   }
   for (Stripe& s : stripes_) {
-    MutexLock stripe_lock(&s.mu);
+    s.Lock();
     s.n = 0;
+    s.Unlock();
   }
   ResetLocked();
 }
@@ -124,11 +125,15 @@ void MissRatioCurve::RecordSampled(uint64_t page) {
   uint64_t batch[kSlots];
   {
     Stripe& s = stripes_[ThreadStripeIndex()];
-    MutexLock lock(&s.mu);
+    s.Lock();
     s.pages[s.n++] = page;
-    if (s.n < kSlots) return;
-    std::copy(s.pages, s.pages + kSlots, batch);
-    s.n = 0;
+    const bool full = s.n == kSlots;
+    if (full) {
+      std::copy(s.pages, s.pages + kSlots, batch);
+      s.n = 0;
+    }
+    s.Unlock();
+    if (!full) return;
   }
   Enqueue(batch, kSlots);
 }
@@ -157,10 +162,11 @@ void MissRatioCurve::DrainAll() {
     uint64_t batch[kSlots];
     uint32_t n;
     {
-      MutexLock stripe_lock(&s.mu);
+      s.Lock();
       n = s.n;
       std::copy(s.pages, s.pages + n, batch);
       s.n = 0;
+      s.Unlock();
     }
     for (uint32_t i = 0; i < n; i++) Process(batch[i]);
   }

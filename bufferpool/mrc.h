@@ -11,7 +11,7 @@
 // The hit path: an unsampled access pays one multiply and one compare
 // (Record) and writes nothing. A kept access is appended to one of
 // kStripes small per-thread-stripe buffers under that stripe's own mutex
-// (uncontended: threads map to different stripes); a full buffer (every
+// (a one-exchange flag: threads map to different stripes); a full buffer (every
 // kSlots kept accesses) is moved to the pending queue, and a background
 // worker thread, woken once kWakeAt accesses wait, processes the queue
 // under the curve's mutex mu_. So the
@@ -58,7 +58,7 @@
 //
 // Thread-safety: Record from any thread at any time; every other method
 // from any thread (they take mu_). Lock order: mu_, then queue_mu_, then a
-// stripe's mutex.
+// stripe's flag.
 #pragma once
 
 #include <atomic>
@@ -167,10 +167,19 @@ class MissRatioCurve {
     uint32_t time;
     uint32_t hash;
   };
+  // A small buffer of kept accesses. Mostly used by one thread (threads
+  // map to stripes by ThreadStripe), so its lock is a flag taken with one
+  // exchange instead of a mutex; a second thread on the stripe spins.
   struct alignas(64) Stripe {
-    Mutex mu;
-    uint32_t n GUARDED_BY(mu) = 0;
-    uint64_t pages[kSlots] GUARDED_BY(mu);
+    std::atomic<bool> busy{false};
+    uint32_t n = 0;  // guarded by busy
+    uint64_t pages[kSlots];
+    void Lock() {
+      while (busy.exchange(true, std::memory_order_acquire)) {
+        while (busy.load(std::memory_order_relaxed)) std::this_thread::yield();
+      }
+    }
+    void Unlock() { busy.store(false, std::memory_order_release); }
   };
 
   // The rate as of the accesses processed so far.
