@@ -157,12 +157,14 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(const BufferPoolOptions& 
   }
   if (options.register_buffers && io->direct()) {
     Status s = io->RegisterBuffer(mem, pool->region_bytes_);
+    pool->registered_ = s.ok();
     if (!s.ok()) {
       if (!notice->empty()) *notice += "; ";
       *notice += s.message().empty() ? s.ToString() : s.message();
     }
   }
 
+  pool->active_frames_.store(pool->num_frames_, std::memory_order_relaxed);
   pool->frames_ = std::make_unique<FrameHeader[]>(frames);
   pool->table_ = std::make_unique<PageTable>(pool->num_frames_, pool->frames_.get());
   {
@@ -246,8 +248,10 @@ bool BufferPool::LatchIfHolds(FrameId f, PageId id, LatchMode mode) {
 }
 
 void BufferPool::NoteHit(FrameId f, PageId id) {
-  if (mrc_) mrc_->Record(id.value);
   FrameHeader& fr = frame(f);
+  // Only pages that may be sampled pay for the hash (a flag set on entry;
+  // a stale one, read optimistically, only costs Record's own test).
+  if (fr.sampled.load(std::memory_order_relaxed)) mrc_->Record(id.value);
   // The first use of a read-ahead page: its read was counted as a miss.
   if (fr.prefetched.load(std::memory_order_relaxed) &&
       fr.prefetched.exchange(false, std::memory_order_relaxed)) {
@@ -339,6 +343,8 @@ bool BufferPool::Enter(PageId id, FrameId f, bool prefetched) {
     MutexLock lock(&part.mutex());
     if (part.LookupLocked(id, hash) == PageTable::kNone) {
       fr.prefetched.store(prefetched, std::memory_order_relaxed);
+      fr.sampled.store(mrc_ != nullptr && mrc_->MaySample(id.value),
+                       std::memory_order_relaxed);
       fr.write_failed.store(false, std::memory_order_relaxed);
       fr.page.store(id.value, std::memory_order_release);
       part.InsertLocked(id, hash, f.value);
@@ -438,7 +444,7 @@ Status BufferPool::Prefetch(std::span<const PageId> ids) {
   std::vector<PageId> pages;
   for (PageId id : ids) {
     if (table_->Lookup(id) != PageTable::kNone) continue;
-    if (loading.size() >= num_frames_ / 2) break;  // leave room for the readers
+    if (loading.size() >= active_frames() / 2) break;  // leave room for the readers
     Result<FrameId> got = AllocateFrame(/*may_wait=*/false);
     if (!got.ok()) break;  // read-ahead is best effort
     FrameId f = got.value();
@@ -520,7 +526,11 @@ bool BufferPool::IsCached(PageId id) {
 
 void BufferPool::PushFree(FrameId f) {
   MutexLock lock(&free_mu_);
-  free_.push_back(f);
+  if (f.value >= active_frames_.load(std::memory_order_relaxed)) {
+    retired_free_.push_back(f);
+  } else {
+    free_.push_back(f);
+  }
 }
 
 bool BufferPool::PopFree(FrameId* f) {

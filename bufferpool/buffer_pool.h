@@ -39,7 +39,7 @@
 // paging) so that a checkpointed page is never overwritten in place.
 //
 // Thread-safety: every method may be called from any thread. Lock order:
-// policy_mu_, then a page-table partition's mutex, then free_mu_. A frame
+// resize_mu_, then policy_mu_, then a page-table partition's mutex, then free_mu_. A frame
 // latch may be held while taking any of them; no thread waits for a latch
 // while holding one (the evictor only tries latches). Guards never do I/O
 // in their destructors.
@@ -309,10 +309,33 @@ class BufferPool {
   // read, instead of on every edit. Set once before use.
   void SetReadCheck(std::function<Status(PageId, const char*)> check);
 
+  // Resizes the pool while it is in use to bytes / page_size frames, at
+  // least 16 and at most the size given at creation (that memory stays
+  // reserved: frames beyond the active count are "retired").
+  // - Shrinking retires the highest frames: no page enters them any more,
+  //   their pages are evicted (dirty ones written first, in one batch) and
+  //   it returns once every retired frame is free, so from then on at most
+  //   the new count of frames holds pages. Busy when a retired frame stayed
+  //   latched for 5 s; the write error when a dirty page in one cannot be
+  //   written. Either way the count stays lowered and those frames leave as
+  //   ordinary eviction frees them.
+  // - Growing hands the retired frames out again.
+  // - Memory: when the region is not registered with the backend, a shrink
+  //   returns the retired frames' memory to the kernel (munlock, then
+  //   MADV_DONTNEED) and a grow locks it again; a registered region stays
+  //   pinned by the kernel's registration, so only the page budget shrinks.
+  // Resizes are serialized with each other; readers and writers go on.
+  Status Resize(size_t bytes) EXCLUDES(resize_mu_, policy_mu_, free_mu_);
+  // Frames pages may occupy now (reserved_frames() until a Resize); what
+  // the layers above size their batches by.
+  uint32_t active_frames() const { return active_frames_.load(std::memory_order_relaxed); }
+  uint32_t num_frames() const { return active_frames(); }
+
   bool IsCached(PageId id);
   PoolStats stats() const;
   uint32_t page_size() const { return page_size_; }
-  uint32_t num_frames() const { return num_frames_; }
+  // Frames reserved at creation (the most Resize may grow to).
+  uint32_t reserved_frames() const { return num_frames_; }
   const char* policy_name() const {
     return hit_policy_.load(std::memory_order_acquire)->Name();
   }
@@ -333,7 +356,13 @@ class BufferPool {
   friend class PageGuard;
   friend class OptimisticGuard;
   class VictimFilter;
-  struct EvictRound;
+  // What one EvictBatch did.
+  struct EvictRound {
+    uint32_t named = 0;         // victims the policy named
+    uint32_t freed = 0;         // frames freed
+    uint32_t write_failed = 0;  // dirty victims whose write failed
+    Status write_error;         // the first of those failures
+  };
 
   BufferPool() = default;
 
@@ -370,8 +399,14 @@ class BufferPool {
   // for an unpin, or at once when !may_wait); the write error when no
   // frame can be freed because the dirty ones cannot be written.
   Result<FrameId> AllocateFrame(bool may_wait = true) EXCLUDES(policy_mu_);
-  // One round of eviction (see buffer_pool_evict.cc for its phases).
-  void EvictBatch(bool retry_unwritable, EvictRound* round) EXCLUDES(policy_mu_);
+  // One round of eviction (see buffer_pool_evict.cc for its phases). The
+  // victims are the policy's, or when `forced` is given, those of its
+  // frames that can be evicted now (Resize's retired frames).
+  void EvictBatch(bool retry_unwritable, EvictRound* round,
+                  const std::vector<FrameIndex>* forced = nullptr) EXCLUDES(policy_mu_);
+  // Resize's two directions (resize_mu_ held).
+  Status Shrink(uint32_t frames) EXCLUDES(policy_mu_, free_mu_);
+  void Grow(uint32_t frames) EXCLUDES(policy_mu_, free_mu_);
   // Writes frames that the caller latched (shared) and claimed for writing
   // (FrameHeader::writing), behind the write gate; (*out)[i] is frame i's
   // result. A written page is clean afterwards; a failed one is marked
@@ -387,6 +422,10 @@ class BufferPool {
 
   uint32_t page_size_ = 0;
   uint32_t num_frames_ = 0;
+  // Frames [active_frames_, num_frames_) are retired (see Resize); written
+  // under free_mu_ (with resize_mu_ held), read anywhere.
+  std::atomic<uint32_t> active_frames_{0};
+  bool registered_ = false;  // the region is registered with io_
   uint32_t eviction_batch_ = 32;
   char* region_ = nullptr;
   size_t region_bytes_ = 0;
@@ -414,6 +453,11 @@ class BufferPool {
 
   mutable Mutex free_mu_;
   std::vector<FrameId> free_ GUARDED_BY(free_mu_);
+  // Free frames at or beyond active_frames_: never handed out.
+  std::vector<FrameId> retired_free_ GUARDED_BY(free_mu_);
+
+  // Serializes Resize calls; taken before every other pool mutex.
+  Mutex resize_mu_;
 
   StripedCounter hits_;
   std::atomic<uint64_t> misses_{0}, reads_{0}, writes_{0}, evictions_{0}, bytes_read_{0},

@@ -26,13 +26,6 @@
 
 namespace ringdb {
 
-struct BufferPool::EvictRound {
-  uint32_t named = 0;         // victims the policy named
-  uint32_t freed = 0;         // frames freed
-  uint32_t write_failed = 0;  // dirty victims whose write failed
-  Status write_error;         // the first of those failures
-};
-
 // Accepts frames nobody holds that this round has not named yet, and, on a
 // normal round, whose last write did not fail. Called by the policy under
 // policy_mu_.
@@ -78,7 +71,7 @@ Result<FrameId> BufferPool::AllocateFrame(bool may_wait) {
         return retry.write_error.WithContext(
             "buffer pool: no frame can be freed: " +
             std::to_string(unwritable_count_.load(std::memory_order_relaxed)) + " of " +
-            std::to_string(num_frames_) +
+            std::to_string(active_frames()) +
             " frames hold dirty pages that cannot be written and the others are in use");
       }
     }
@@ -88,23 +81,30 @@ Result<FrameId> BufferPool::AllocateFrame(bool may_wait) {
       busy_waits_.fetch_add(1, std::memory_order_relaxed);
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::Busy("buffer pool: all " + std::to_string(num_frames_) +
+      return Status::Busy("buffer pool: all " + std::to_string(active_frames()) +
                           " frames stayed pinned for 2 s; use a larger pool or fewer threads");
     }
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }
 
-void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round) {
+void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round,
+                            const std::vector<FrameIndex>* forced) {
   // Phase 1: pick victims; free the clean ones, latch the dirty ones.
   std::vector<FrameId> dirty;
   {
     MutexLock lock(&policy_mu_);
     VictimFilter filter(frames_.get(), &chosen_, retry_unwritable);
     std::vector<FrameIndex> named;
-    for (uint32_t n = 0; n < eviction_batch_; n++) {
+    size_t next = 0;
+    for (uint32_t n = 0; forced != nullptr ? next < forced->size() : n < eviction_batch_; n++) {
       FrameIndex v;
-      if (!policy_->Victim(filter, &v)) break;
+      if (forced != nullptr) {
+        v = (*forced)[next++];
+        if (!filter.CanEvict(v)) continue;
+      } else if (!policy_->Victim(filter, &v)) {
+        break;
+      }
       RINGDB_CHECK(v < num_frames_ && chosen_[v] == 0);
       chosen_[v] = 1;
       named.push_back(v);

@@ -14,6 +14,10 @@
 //   lsn      the newest change's LSN; same rule as dirty.
 //   prefetched   read ahead and not yet fetched (the first Fetch is not
 //            counted as a hit: its read was counted as a miss).
+//   sampled  the page may be in the miss-ratio curve's sample
+//            (MissRatioCurve::MaySample), set when the page enters the
+//            frame, so a hit on an unsampled page neither hashes its id nor
+//            calls the curve: it reads this flag beside `prefetched`.
 //   writing  a write-back of the page is in flight: whoever sets it (holding
 //            a shared latch) writes the page; others do not write it again.
 //   write_failed the last write-back of this page failed: eviction passes
@@ -34,6 +38,7 @@ struct alignas(64) FrameHeader {
   std::atomic<Lsn> lsn{0};
   std::atomic<bool> dirty{false};
   std::atomic<bool> prefetched{false};
+  std::atomic<bool> sampled{false};
   std::atomic<bool> write_failed{false};
   std::atomic<bool> writing{false};
 };

@@ -24,11 +24,43 @@ MissRatioCurve::MissRatioCurve(uint32_t pool_frames, const MrcOptions& options)
   initial_threshold_ = static_cast<uint32_t>(
       std::clamp<double>(std::ceil(rate * kHashSpace), 1, static_cast<double>(kHashSpace)));
   bin_frames_ = 8.0 * pool_frames_ / kBins;
-  MutexLock lock(&mu_);
-  ResetLocked();
+  {
+    MutexLock lock(&mu_);
+    ResetLocked();
+  }
+  if (options_.background) worker_ = std::thread([this] { WorkerLoop(); });
 }
 
-MissRatioCurve::~MissRatioCurve() = default;
+MissRatioCurve::~MissRatioCurve() {
+  if (!worker_.joinable()) return;
+  {
+    MutexLock lock(&queue_mu_);
+    stop_ = true;
+  }
+  queue_cv_.notify_all();
+  worker_.join();
+}
+
+void MissRatioCurve::WorkerLoop() {
+  for (;;) {
+    {
+      MutexLock lock(&queue_mu_);
+      while (!stop_ && pending_.size() < kWakeAt) queue_cv_.wait(queue_mu_);
+      if (stop_) return;
+    }
+    MutexLock lock(&mu_);
+    ProcessPendingLocked();
+  }
+}
+
+void MissRatioCurve::ProcessPendingLocked() {
+  {
+    MutexLock lock(&queue_mu_);
+    work_.swap(pending_);
+  }
+  for (uint64_t page : work_) Process(page);
+  work_.clear();
+}
 
 void MissRatioCurve::ResetLocked() {
   threshold_.store(initial_threshold_, std::memory_order_relaxed);
@@ -44,12 +76,24 @@ void MissRatioCurve::ResetLocked() {
 }
 
 void MissRatioCurve::Reset() {
-  for (Stripe& s : stripes_) {
-    MutexLock lock(&s.mu);
-    s.n = 0;
-  }
   MutexLock lock(&mu_);
+  {
+    MutexLock q(&queue_mu_);
+    pending_.clear();
+  }
+  for (Stripe& s : stripes_) {
+    s.Lock();
+    s.n = 0;
+    s.Unlock();
+  }
   ResetLocked();
+}
+
+void MissRatioCurve::SetPoolFrames(uint32_t frames) {
+  DrainAll();
+  MutexLock lock(&mu_);
+  pool_frames_ = std::max<uint32_t>(1, frames);
+  StartSims();
 }
 
 void MissRatioCurve::SetAccessCounter(std::function<uint64_t()> count) {
@@ -61,7 +105,7 @@ void MissRatioCurve::SetAccessCounter(std::function<uint64_t()> count) {
 double MissRatioCurve::ExpectedSamples(uint64_t since) {
   if (!access_count_) return -1;
   uint64_t now = access_count_();
-  return now <= since ? 0.0 : static_cast<double>(now - since) * rate();
+  return now <= since ? 0.0 : static_cast<double>(now - since) * CurrentRate();
 }
 
 void MissRatioCurve::StartSims() {
@@ -69,7 +113,7 @@ void MissRatioCurve::StartSims() {
   accesses_at_sims_ = access_count_ ? access_count_() : 0;
   if (!options_.simulate_policies) return;
   uint32_t frames =
-      static_cast<uint32_t>(std::max<double>(1, std::llround(pool_frames_ * rate())));
+      static_cast<uint32_t>(std::max<double>(1, std::llround(pool_frames_ * CurrentRate())));
   for (const std::string& name : EvictionPolicyNames()) {
     std::unique_ptr<PolicySimulator> sim = PolicySimulator::Create(name, frames);
     RINGDB_CHECK(sim != nullptr);
@@ -79,31 +123,51 @@ void MissRatioCurve::StartSims() {
 
 void MissRatioCurve::RecordSampled(uint64_t page) {
   uint64_t batch[kSlots];
-  uint32_t n = 0;
   {
     Stripe& s = stripes_[ThreadStripeIndex()];
-    MutexLock lock(&s.mu);
+    s.Lock();
     s.pages[s.n++] = page;
-    if (s.n < kSlots) return;
-    std::copy(s.pages, s.pages + kSlots, batch);
-    n = kSlots;
-    s.n = 0;
+    const bool full = s.n == kSlots;
+    if (full) {
+      std::copy(s.pages, s.pages + kSlots, batch);
+      s.n = 0;
+    }
+    s.Unlock();
+    if (!full) return;
+  }
+  Enqueue(batch, kSlots);
+}
+
+void MissRatioCurve::Enqueue(const uint64_t* pages, uint32_t n) {
+  bool full, wake;
+  {
+    MutexLock lock(&queue_mu_);
+    const size_t before = pending_.size();
+    pending_.insert(pending_.end(), pages, pages + n);
+    full = !options_.background || pending_.size() >= kMaxPending;
+    wake = before < kWakeAt && pending_.size() >= kWakeAt;
+  }
+  if (!full) {
+    if (wake) queue_cv_.notify_one();
+    return;
   }
   MutexLock lock(&mu_);
-  for (uint32_t i = 0; i < n; i++) Process(batch[i]);
+  ProcessPendingLocked();
 }
 
 void MissRatioCurve::DrainAll() {
+  MutexLock lock(&mu_);
+  ProcessPendingLocked();
   for (Stripe& s : stripes_) {
     uint64_t batch[kSlots];
     uint32_t n;
     {
-      MutexLock lock(&s.mu);
+      s.Lock();
       n = s.n;
       std::copy(s.pages, s.pages + n, batch);
       s.n = 0;
+      s.Unlock();
     }
-    MutexLock lock(&mu_);
     for (uint32_t i = 0; i < n; i++) Process(batch[i]);
   }
 }
@@ -135,7 +199,7 @@ void MissRatioCurve::Process(uint64_t page) {
     uint32_t last = it->second.time;
     // Pages accessed after `last`, plus this one: its LRU stack position.
     uint32_t distance = FenwickPrefix(now) - FenwickPrefix(last + 1) + 1;
-    double scaled = distance / rate();
+    double scaled = distance / CurrentRate();
     size_t bin = static_cast<size_t>(std::ceil(scaled / bin_frames_));
     bin = bin == 0 ? 0 : std::min<size_t>(bin - 1, kBins);
     hist_[bin] += 1;
@@ -148,7 +212,7 @@ void MissRatioCurve::Process(uint64_t page) {
 }
 
 void MissRatioCurve::LowerThreshold() {
-  const double old_rate = rate();
+  const double old_rate = CurrentRate();
   const uint32_t t = by_hash_.top().first;
   threshold_.store(t, std::memory_order_relaxed);
   while (!by_hash_.empty() && by_hash_.top().first >= t) {
@@ -159,7 +223,7 @@ void MissRatioCurve::LowerThreshold() {
     FenwickAdd(it->second.time, -1);
     tracked_.erase(it);
   }
-  const double scale = rate() / old_rate;
+  const double scale = CurrentRate() / old_rate;
   for (double& h : hist_) h *= scale;
   cold_ *= scale;
   total_ *= scale;
@@ -233,6 +297,11 @@ std::vector<PolicyEstimate> MissRatioCurve::Policies() {
     out.push_back({sim->name(), ratio, sim->hits() + sim->misses()});
   }
   return out;
+}
+
+double MissRatioCurve::rate() {
+  DrainAll();
+  return CurrentRate();
 }
 
 uint64_t MissRatioCurve::samples() {

@@ -6,11 +6,20 @@
 // Sampling: an access to page p is kept when hash(p) mod 2^24 falls under
 // the threshold T; the rate is R = T / 2^24. Because the test is on the
 // page, every access to a sampled page is kept, so reuse distances measured
-// in the sample, divided by R, estimate those of the full stream. The hit
-// path pays one hash and one compare (Record); a kept access is appended
-// to one of kStripes small per-thread-stripe buffers under that stripe's
-// own mutex, and a full buffer is processed by the thread that filled it
-// under the curve's mutex mu_ (once every kSlots kept accesses).
+// in the sample, divided by R, estimate those of the full stream.
+//
+// The hit path: an unsampled access pays one multiply and one compare
+// (Record) and writes nothing. A kept access is appended to one of
+// kStripes small per-thread-stripe buffers under that stripe's own mutex
+// (a one-exchange flag: threads map to different stripes); a full buffer (every
+// kSlots kept accesses) is moved to the pending queue, and a background
+// worker thread, woken once kWakeAt accesses wait, processes the queue
+// under the curve's mutex mu_. So the
+// thread that hits never computes a reuse distance or runs a simulation.
+// When the worker falls behind by kMaxPending accesses, the thread that
+// filled a buffer processes the queue itself (back-pressure instead of
+// dropped samples). Queries process everything buffered first, so a single
+// recording thread's accesses are always processed in order.
 //
 // Fixed-size SHARDS: at most max_samples distinct sampled pages are
 // tracked. When one more would exceed that, T is lowered to the largest
@@ -44,16 +53,22 @@
 // per built-in policy with pool_frames * R frames. When the rate is
 // lowered they restart at the new size (their counts restart too).
 //
+// Memory besides the above: the stripes (16 * 576 bytes) and the pending
+// queue (at most kMaxPending ids, 512 KiB, twice while being swapped).
+//
 // Thread-safety: Record from any thread at any time; every other method
-// from any thread (they take mu_).
+// from any thread (they take mu_). Lock order: mu_, then queue_mu_, then a
+// stripe's flag.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <queue>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -73,6 +88,9 @@ struct MrcOptions {
   uint32_t min_sim_frames = 256;
   // Run the per-policy mini-simulations.
   bool simulate_policies = true;
+  // Process sampled accesses on a background thread (false: on the thread
+  // that fills a buffer, under mu_).
+  bool background = true;
 };
 
 struct MrcPoint {
@@ -92,6 +110,8 @@ class MissRatioCurve {
   static constexpr uint64_t kHashSpace = uint64_t{1} << kHashBits;
   static constexpr uint32_t kStripes = 16;
   static constexpr uint32_t kSlots = 64;
+  static constexpr size_t kWakeAt = 16 * kSlots;     // queued accesses that wake the worker
+  static constexpr size_t kMaxPending = 64 * 1024;  // accesses queued at most
 
   MissRatioCurve(uint32_t pool_frames, const MrcOptions& options);
   ~MissRatioCurve();
@@ -103,12 +123,17 @@ class MissRatioCurve {
   // before any Record.
   void SetAccessCounter(std::function<uint64_t()> count) EXCLUDES(mu_);
 
-  // One request for `page`. Cheap unless the page is sampled.
+  // One request for `page`. Cheap unless the page is sampled; never waits
+  // for the processing of samples unless the worker is kMaxPending behind.
   void Record(uint64_t page) {
     uint32_t h = Hash(page);
     if (h >= threshold_.load(std::memory_order_relaxed)) return;
     RecordSampled(page);
   }
+  // False when no access to `page` can be sampled before the next Reset
+  // (the threshold only falls between resets): an owner may remember this
+  // per cached page and skip Record for such pages.
+  bool MaySample(uint64_t page) const { return Hash(page) < initial_threshold_; }
 
   // The LRU miss ratio at `frames` frames (linear between histogram bins).
   double MissRatioAt(uint64_t frames) EXCLUDES(mu_);
@@ -119,13 +144,17 @@ class MissRatioCurve {
   std::vector<PolicyEstimate> Policies() EXCLUDES(mu_);
   // Sampled accesses processed so far (buffered ones are processed first).
   uint64_t samples() EXCLUDES(mu_);
-  double rate() const {
-    return static_cast<double>(threshold_.load(std::memory_order_relaxed)) / kHashSpace;
-  }
+  // The sampling rate after every buffered access is processed.
+  double rate() EXCLUDES(mu_);
   // Approximate heap bytes held.
   size_t MemoryBytes() EXCLUDES(mu_);
   // Forgets everything sampled (the rate returns to its initial value).
   void Reset() EXCLUDES(mu_);
+  // The pool now has `frames` frames (an online resize): the curve is
+  // reported around the new size and the mini-simulations restart at it.
+  // The histogram is kept (it does not depend on the pool size) as long as
+  // frames stays within the range it covers (8x the size at construction).
+  void SetPoolFrames(uint32_t frames) EXCLUDES(mu_);
 
   // Fibonacci hashing: one multiply, the top kHashBits bits. Sequential
   // page ids land evenly spread, which suits spatial sampling.
@@ -138,15 +167,34 @@ class MissRatioCurve {
     uint32_t time;
     uint32_t hash;
   };
+  // A small buffer of kept accesses. Mostly used by one thread (threads
+  // map to stripes by ThreadStripe), so its lock is a flag taken with one
+  // exchange instead of a mutex; a second thread on the stripe spins.
   struct alignas(64) Stripe {
-    Mutex mu;
-    uint32_t n GUARDED_BY(mu) = 0;
-    uint64_t pages[kSlots] GUARDED_BY(mu);
+    std::atomic<bool> busy{false};
+    uint32_t n = 0;  // guarded by busy
+    uint64_t pages[kSlots];
+    void Lock() {
+      while (busy.exchange(true, std::memory_order_acquire)) {
+        while (busy.load(std::memory_order_relaxed)) std::this_thread::yield();
+      }
+    }
+    void Unlock() { busy.store(false, std::memory_order_release); }
   };
 
+  // The rate as of the accesses processed so far.
+  double CurrentRate() const {
+    return static_cast<double>(threshold_.load(std::memory_order_relaxed)) / kHashSpace;
+  }
   static uint32_t ThreadStripeIndex() { return ThreadStripe() % kStripes; }
-  void RecordSampled(uint64_t page) EXCLUDES(mu_);
-  void DrainAll() EXCLUDES(mu_);
+  void RecordSampled(uint64_t page) EXCLUDES(mu_, queue_mu_);
+  // Hands a full stripe buffer to the worker (or processes the queue when
+  // it is kMaxPending long or there is no worker).
+  void Enqueue(const uint64_t* pages, uint32_t n) EXCLUDES(mu_, queue_mu_);
+  // Processes the pending queue, then every stripe's buffer.
+  void DrainAll() EXCLUDES(mu_, queue_mu_);
+  void ProcessPendingLocked() REQUIRES(mu_) EXCLUDES(queue_mu_);
+  void WorkerLoop() EXCLUDES(mu_, queue_mu_);
   void Process(uint64_t page) REQUIRES(mu_);
   void LowerThreshold() REQUIRES(mu_);
   void Renumber() REQUIRES(mu_);
@@ -158,14 +206,21 @@ class MissRatioCurve {
   void FenwickAdd(uint32_t i, int32_t d) REQUIRES(mu_);
   uint32_t FenwickPrefix(uint32_t i) REQUIRES(mu_);  // sum over [0, i)
 
-  const uint32_t pool_frames_;
+  uint32_t pool_frames_ GUARDED_BY(mu_);
   const MrcOptions options_;
   uint32_t initial_threshold_ = 0;
   double bin_frames_ = 1;  // histogram bin width, in frames
   std::atomic<uint32_t> threshold_{0};
   Stripe stripes_[kStripes];
 
+  Mutex queue_mu_;
+  std::condition_variable_any queue_cv_;  // pending_ grew or stop_ was set
+  std::vector<uint64_t> pending_ GUARDED_BY(queue_mu_);
+  bool stop_ GUARDED_BY(queue_mu_) = false;
+  std::thread worker_;
+
   Mutex mu_;
+  std::vector<uint64_t> work_ GUARDED_BY(mu_);  // pending_ swapped out
   std::unordered_map<uint64_t, Tracked> tracked_ GUARDED_BY(mu_);
   std::priority_queue<std::pair<uint32_t, uint64_t>> by_hash_ GUARDED_BY(mu_);  // max first
   std::vector<uint32_t> fenwick_ GUARDED_BY(mu_);  // over times [0, 4 * max_samples)

@@ -97,6 +97,8 @@ class DBImpl final : public DB {
   Status Verify(std::string* report) override;
   bool GetProperty(std::string_view name, std::string* value) override;
   Status SetEvictionPolicy(std::string_view name) override;
+  Status SetEvictionPolicy(std::shared_ptr<EvictionPolicy> policy) override;
+  Status SetBufferPoolBytes(size_t bytes) override;
   using DB::Backup;
   Status Backup(const std::string& dir, BackupInfo* info) override;
   Status Resume() override;

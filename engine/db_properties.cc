@@ -245,6 +245,18 @@ Status DBImpl::SetEvictionPolicy(std::string_view name) {
   return pool_->SetPolicy(std::move(policy));
 }
 
+Status DBImpl::SetEvictionPolicy(std::shared_ptr<EvictionPolicy> policy) {
+  Status s = CheckOpen();
+  if (!s.ok()) return s;
+  return pool_->SetPolicy(std::move(policy));
+}
+
+Status DBImpl::SetBufferPoolBytes(size_t bytes) {
+  Status s = CheckOpen();
+  if (!s.ok()) return s;
+  return pool_->Resize(bytes);
+}
+
 uint64_t DBImpl::DiskBytes() {
   Result<uint64_t> b = io_->AllocatedBytes(data_file_);
   return b.ok() ? *b : 0;

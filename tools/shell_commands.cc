@@ -1,6 +1,7 @@
 // The command table and the commands that are one DB call each, plus scan
 // and count. load and dump live in shell_load_dump.cc.
 #include "shell_commands.h"
+#include "shell_options.h"
 
 #include <unistd.h>
 
@@ -281,6 +282,28 @@ CommandResult CmdMrc(ShellContext* ctx, const std::vector<Arg>&) {
   return WriteLine(ctx, out) ? CommandResult::Ok() : WriteFailed();
 }
 
+// pool [SIZE]: without SIZE, the pool's size and use; with SIZE (4096,
+// 64MiB, ...), resizes it online (DB::SetBufferPoolBytes).
+CommandResult CmdPool(ShellContext* ctx, const std::vector<Arg>& args) {
+  if (args.size() > 1) {
+    size_t bytes = 0;
+    if (!ParseSize(args[1].value, &bytes)) {
+      return CommandResult::Error("pool: " + ShowKey(args[1].value) +
+                                  " is not a size (4096, 64MiB, 1GiB, ...)");
+    }
+    Status s = ctx->db->SetBufferPoolBytes(bytes);
+    if (!s.ok()) return FromStatus(s, "pool " + ShowKey(args[1].value));
+    return PrintOk(ctx);
+  }
+  std::string bytes, frames, used;
+  (void)ctx->db->GetProperty("ringdb.pool.bytes", &bytes);
+  (void)ctx->db->GetProperty("ringdb.pool.frames", &frames);
+  (void)ctx->db->GetProperty("ringdb.pool.used_frames", &used);
+  std::string out = "pool " + bytes + " bytes, " + frames + " frames";
+  if (!used.empty()) out += ", " + used + " in use";
+  return WriteLine(ctx, out) ? CommandResult::Ok() : WriteFailed();
+}
+
 CommandResult CmdCheckpoint(ShellContext* ctx, const std::vector<Arg>&) {
   Status s = ctx->db->Checkpoint();
   if (!s.ok()) return FromStatus(s, "checkpoint");
@@ -421,6 +444,8 @@ const std::vector<CommandSpec>& Commands() {
       {"stats", "stats", "print the engine's statistics", 0, 0, true, CmdStats},
       {"policy", "policy [NAME]", "show the eviction policy and each one's simulated miss ratio, or switch to NAME", 0, 1, true, CmdPolicy},
       {"mrc", "mrc", "print the predicted miss ratio at 1/8x to 8x the pool size", 0, 0, true, CmdMrc},
+      {"pool", "pool [SIZE]", "show the buffer pool's size, or resize it online to SIZE (e.g. 32MiB)",
+       0, 1, true, CmdPool},
       {"checkpoint", "checkpoint", "write dirty pages and trim the log; prints OK", 0, 0, true, CmdCheckpoint},
       {"resume", "resume", "accept writes again after a write error (a full disk); prints OK", 0, 0,
        true, CmdResume},

@@ -163,6 +163,23 @@ class DB {
   // decides the policy at the next Open). Each switch keeps the replaced
   // policy's memory (tens of bytes per frame) until Close.
   virtual Status SetEvictionPolicy(std::string_view name) = 0;
+  // The same for a policy the application implements (see
+  // eviction_policy.h for what it must allow: OnAccess runs without a lock
+  // while the other methods are serialized). The pool shares ownership
+  // until Close. InvalidArgument when `policy` is null.
+  virtual Status SetEvictionPolicy(std::shared_ptr<EvictionPolicy> policy) = 0;
+
+  // Resizes the buffer pool to `bytes` (rounded down to whole pages) while
+  // the database is in use, without reopening; safe while other threads
+  // read and write. It may grow back up to Options::buffer_pool_bytes (the
+  // memory reserved at Open) and shrink to 16 pages. A shrink evicts the
+  // pages of the frames it retires (writing the dirty ones first) and
+  // returns when they are free, so the budget holds from then on; Busy
+  // when some of them stayed pinned for 5 s (the pool keeps the smaller
+  // size and frees them as they are released). InvalidArgument beyond the
+  // reserved size or under 16 pages. Lasts until Close.
+  // "ringdb.cache.mrc" then reports the curve around the new size.
+  virtual Status SetBufferPoolBytes(size_t bytes) = 0;
 
   // Checkpoints and releases the files. Further calls return InvalidArgument.
   // After a soft error, first tries Resume() so the close is clean; on a

@@ -182,9 +182,10 @@ TEST_F(CacheInsightTest, NewPolicyLearnsEveryCachedPage) {
   }
 }
 
-// Four threads read and write while the policy changes again and again:
-// no request fails and every thread's last write is there at the end.
-TEST_F(CacheInsightTest, SwitchPolicyUnderLoad) {
+// Four threads read and write while the policy and the pool size change
+// again and again: no request fails and every thread's last write is there
+// at the end.
+TEST_F(CacheInsightTest, SwitchPolicyAndResizeUnderLoad) {
   db_.reset();
   std::filesystem::remove_all(dir_);
   options_.buffer_pool_bytes = 64 * 4096;  // constant eviction
@@ -216,6 +217,7 @@ TEST_F(CacheInsightTest, SwitchPolicyUnderLoad) {
     const char* names[] = {"lru", "clock", "midpoint", "sieve", "s3fifo"};
     for (int i = 0; !stop.load(); i++) {
       if (!db_->SetEvictionPolicy(names[i % 5]).ok()) failures++;
+      if (!db_->SetBufferPoolBytes((i % 2 == 0 ? 32 : 64) * 4096).ok()) failures++;
       std::string v;
       db_->GetProperty("ringdb.cache.policies", &v);
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -237,6 +239,72 @@ TEST_F(CacheInsightTest, SwitchPolicyUnderLoad) {
       }
     }
   }
+}
+
+// The pool shrinks and grows online: the budget holds after a shrink,
+// every key stays readable, the curve is reported around the new size,
+// and sizes beyond the memory reserved at Open are refused.
+TEST_F(CacheInsightTest, SetBufferPoolBytesShrinksAndGrows) {
+  Load();
+  ASSERT_TRUE(db_->SetBufferPoolBytes(kPoolBytes / 4).ok());
+  EXPECT_EQ(Prop("ringdb.pool.bytes"), kPoolBytes / 4);
+  EXPECT_LE(Prop("ringdb.pool.used_frames"), kPoolBytes / 4 / 4096);
+  std::map<uint64_t, double> curve = Curve();
+  ASSERT_FALSE(curve.empty());
+  EXPECT_EQ(curve.begin()->first, kPoolBytes / 4 / 8);
+  std::string got;
+  for (int i = 0; i < kKeys; i += 97) {
+    ASSERT_TRUE(db_->Get(ReadOptions(), Key(i), &got).ok()) << i;
+    ASSERT_LE(Prop("ringdb.pool.used_frames"), kPoolBytes / 4 / 4096);
+  }
+  EXPECT_TRUE(db_->SetBufferPoolBytes(kPoolBytes * 2).IsInvalidArgument());
+  EXPECT_TRUE(db_->SetBufferPoolBytes(15 * 4096).IsInvalidArgument());
+  ASSERT_TRUE(db_->SetBufferPoolBytes(kPoolBytes).ok());
+  EXPECT_EQ(Prop("ringdb.pool.bytes"), kPoolBytes);
+  for (int i = 0; i < kKeys; i += 97) ASSERT_TRUE(db_->Get(ReadOptions(), Key(i), &got).ok());
+  EXPECT_GT(Prop("ringdb.pool.used_frames"), kPoolBytes / 4 / 4096);
+}
+
+// A policy the application writes, handed over through the public API: it
+// replaces the built-in one online and hears the pool's calls.
+class CountingPolicy final : public EvictionPolicy {
+ public:
+  CountingPolicy() : inner_(NewEvictionPolicy("lru")) {}
+  const char* Name() const override { return "counting-lru"; }
+  void Init(uint32_t num_frames) override { inner_->Init(num_frames); }
+  void OnInsert(FrameIndex frame) override {
+    inserts_++;
+    inner_->OnInsert(frame);
+  }
+  void OnAccess(FrameIndex frame) override {
+    accesses_.fetch_add(1, std::memory_order_relaxed);
+    inner_->OnAccess(frame);
+  }
+  void OnRemove(FrameIndex frame) override { inner_->OnRemove(frame); }
+  bool Victim(const FrameFilter& filter, FrameIndex* victim) override {
+    victims_++;
+    return inner_->Victim(filter, victim);
+  }
+  uint64_t inserts_ = 0, victims_ = 0;  // serialized by the pool
+  std::atomic<uint64_t> accesses_{0};
+
+ private:
+  std::unique_ptr<EvictionPolicy> inner_;
+};
+
+TEST_F(CacheInsightTest, SetEvictionPolicyTakesAUserObject) {
+  Load();
+  EXPECT_TRUE(db_->SetEvictionPolicy(std::shared_ptr<EvictionPolicy>()).IsInvalidArgument());
+  auto policy = std::make_shared<CountingPolicy>();
+  ASSERT_TRUE(db_->SetEvictionPolicy(policy).ok());
+  std::string v;
+  ASSERT_TRUE(db_->GetProperty("ringdb.pool.policy", &v));
+  EXPECT_EQ(v, "counting-lru");
+  EXPECT_GT(policy->inserts_, 0u);  // learned the cached pages
+  std::string got;
+  for (int i = 0; i < kKeys; i += 13) ASSERT_TRUE(db_->Get(ReadOptions(), Key(i), &got).ok());
+  EXPECT_GT(policy->victims_, 0u);
+  EXPECT_GT(policy->accesses_.load(), 0u);
 }
 
 }  // namespace

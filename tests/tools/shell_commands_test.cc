@@ -244,6 +244,20 @@ TEST_F(CommandsTest, PolicyAndMrc) {
   EXPECT_GE(std::count(out.begin(), out.end(), '\n'), 17) << out;
 }
 
+TEST_F(CommandsTest, PoolShowsAndResizes) {
+  std::string bytes;
+  ASSERT_TRUE(db_->GetProperty("ringdb.pool.bytes", &bytes));
+  EXPECT_EQ(Run("pool").rfind("pool " + bytes + " bytes, ", 0), 0u);
+  EXPECT_EQ(Run("pool 128KiB"), "OK\n");
+  EXPECT_EQ(Run("pool").rfind("pool 131072 bytes, 32 frames", 0), 0u) << Run("pool");
+  CommandResult r;
+  EXPECT_EQ(Run("pool lots", &r), "");
+  EXPECT_TRUE(r.failed());
+  EXPECT_EQ(Run("pool 1KiB", &r), "");  // under 16 pages
+  EXPECT_TRUE(r.failed());
+  EXPECT_EQ(Run("pool " + bytes), "OK\n");
+}
+
 TEST_F(CommandsTest, StatsCheckpointVerify) {
   Run("put k v");
   const std::string stats = Run("stats");
