@@ -209,6 +209,8 @@ class DBImpl final : public DB {
   uint64_t bytes_since_space_check_ = 0;  // log bytes appended since
   uint64_t dirty_bytes_at_check_ = 0;     // the pool's dirty pages then, in bytes
   uint64_t pool_written_at_check_ = 0;    // PoolStats::bytes_written then
+  bool checkpoint_for_space_ = false;     // CheckSpaceLocked is checkpointing
+  std::atomic<uint64_t> checkpoints_for_space_{0};  // checkpoints it made early
 
   // The background error (see the header comment) and the auto-resume
   // thread's state.

@@ -202,6 +202,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       {"ringdb.store.disk_bytes", Num(DiskBytes())},
       {"ringdb.store.truncated_slots", Num(st.truncated_slots)},
       {"ringdb.checkpoints", Num(checkpoints_.load())},
+      {"ringdb.checkpoints_for_space", Num(checkpoints_for_space_.load())},
       {"ringdb.recovered_records", Num(recovered_records_.load())},
       {"ringdb.notices", Notices()},
   };

@@ -133,6 +133,23 @@ Status DBImpl::CheckSpaceLocked(uint64_t bytes, bool force) {
     return Status::OK();
   }
   space_margin_ = 0;
+  // The log since the last checkpoint is deleted by the next one: when it
+  // is larger than the shortfall, checkpoint now (the margin kept so far
+  // leaves it room) instead of refusing. Not while writes are stopped:
+  // Resume checkpoints anyway.
+  const uint64_t log_bytes = wal_ ? wal_->appended_lsn() - wal_->start_lsn() : 0;
+  if (!force && !checkpoint_for_space_ && !backup_running_ && log_bytes > need - free &&
+      background_severity() == Severity::kNone) {
+    checkpoint_for_space_ = true;
+    Status c = CheckpointBodyLocked();
+    checkpoint_for_space_ = false;
+    if (c.ok()) {
+      checkpoints_for_space_++;
+      return CheckSpaceLocked(bytes, /*force=*/true);
+    }
+    Log("a checkpoint to free log space failed: " + c.ToString());
+    if (!BackgroundError().ok()) return BackgroundError();
+  }
   Status s = Status::NoSpace(
       dir_ + " needs " + HumanBytes(need - free) + " more free space: " + HumanBytes(free) +
       " free of " + HumanBytes(total) + " on its file system, " + HumanBytes(reserve) +

@@ -94,6 +94,9 @@ struct Options {
   //     (shadow paging may put each in a fresh slot), the page map and the
   //     first block of a new log segment
   //   + the write's own log record.
+  // When it would not be, and the log since the last checkpoint is larger
+  // than the shortfall, the write first checkpoints (deleting that log;
+  // property "ringdb.checkpoints_for_space" counts these) and checks again.
   // Otherwise it fails with NoSpace (naming the directory, how much to free
   // and how the figure is made up) and the database turns read-only (a soft
   // error, see DB::Resume) before the disk is full to the last byte. So a
