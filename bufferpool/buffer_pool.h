@@ -333,6 +333,9 @@ class BufferPool {
 
   bool IsCached(PageId id);
   PoolStats stats() const;
+  // Two of stats()'s figures without its lock, for a per-write check.
+  uint64_t dirty_pages() const { return dirty_count_.load(std::memory_order_relaxed); }
+  uint64_t bytes_written() const { return bytes_written_.load(std::memory_order_relaxed); }
   uint32_t page_size() const { return page_size_; }
   // Frames reserved at creation (the most Resize may grow to).
   uint32_t reserved_frames() const { return num_frames_; }

@@ -100,6 +100,13 @@ void ringdb_options_set_lock_pool_memory(ringdb_options_t* o, unsigned char v) {
 void ringdb_options_set_checkpoint_log_bytes(ringdb_options_t* o, uint64_t bytes) {
   o->rep.checkpoint_log_bytes = bytes;
 }
+void ringdb_options_set_reserved_disk_bytes(ringdb_options_t* o, uint64_t bytes) {
+  static_assert(RINGDB_RESERVED_DISK_BYTES_AUTO == Options::kAutoReservedDiskBytes);
+  o->rep.reserved_disk_bytes = bytes;
+}
+void ringdb_options_set_auto_resume_interval_ms(ringdb_options_t* o, uint32_t ms) {
+  o->rep.auto_resume_interval_ms = ms;
+}
 void ringdb_options_set_quiet(ringdb_options_t* o, unsigned char v) {
   if (v != 0) {
     o->rep.info_log = [](std::string_view) {};
@@ -235,6 +242,7 @@ void ringdb_iter_get_error(const ringdb_iterator_t* it, char** errptr) {
 }
 
 void ringdb_checkpoint(ringdb_t* db, char** errptr) { SaveError(errptr, db->rep->Checkpoint()); }
+void ringdb_resume(ringdb_t* db, char** errptr) { SaveError(errptr, db->rep->Resume()); }
 
 void ringdb_backup(ringdb_t* db, const char* dir, char** errptr) {
   SaveError(errptr, db->rep->Backup(dir));

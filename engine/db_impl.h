@@ -135,10 +135,14 @@ class DBImpl final : public DB {
   // OK while writes are accepted, else the error that stops them.
   Status BackgroundError() EXCLUDES(error_mu_);
   Severity background_severity() EXCLUDES(error_mu_);
-  // Whether `bytes` more may be written without eating into the reserve
-  // (statvfs at most every kSpaceCheckInterval unless `force` or the
-  // margin is short). Require: write_mu_ held.
+  // Whether `bytes` more may be written while leaving free the reserve plus
+  // what a checkpoint would write now (CheckpointBytes), so that a clean
+  // close always has room (statvfs at most every kSpaceCheckInterval
+  // unless `force` or the margin is short). Require: write_mu_ held.
   Status CheckSpaceLocked(uint64_t bytes, bool force);
+  // Disk space a checkpoint with `dirty_pages` dirty pages may need: each
+  // page in a fresh slot, the page map and a new log segment's first block.
+  uint64_t CheckpointBytes(uint64_t dirty_pages);
   // With the log writer failed: closes it without writing, cuts its file
   // back to its last whole record written and syncs it, so the next
   // segment continues the log from log_end_. Require: write_mu_ held and
@@ -212,8 +216,12 @@ class DBImpl final : public DB {
   // Free-space check (reserved_disk_bytes); guarded by write_mu_.
   std::chrono::steady_clock::time_point space_checked_at_{};
   bool space_checked_ = false;
-  uint64_t space_margin_ = 0;        // free - reserve at the last check
-  uint64_t bytes_since_space_check_ = 0;
+  uint64_t space_margin_ = 0;  // free - reserve - checkpoint at the last check
+  uint64_t bytes_since_space_check_ = 0;  // log bytes appended since
+  uint64_t dirty_bytes_at_check_ = 0;     // the pool's dirty pages then, in bytes
+  uint64_t pool_written_at_check_ = 0;    // PoolStats::bytes_written then
+  bool checkpoint_for_space_ = false;     // CheckSpaceLocked is checkpointing
+  std::atomic<uint64_t> checkpoints_for_space_{0};  // checkpoints it made early
 
   // The background error (see the header comment) and the auto-resume
   // thread's state.
@@ -223,8 +231,6 @@ class DBImpl final : public DB {
   std::string bg_what_ GUARDED_BY(error_mu_);  // what failed
   uint64_t resumes_ GUARDED_BY(error_mu_) = 0;         // successful
   uint64_t resume_failures_ GUARDED_BY(error_mu_) = 0;
-  uint64_t reserve_bytes_ GUARDED_BY(error_mu_) = 0;   // resolved, 0: off
-  uint64_t free_bytes_ GUARDED_BY(error_mu_) = 0;      // at the last check
   bool stop_auto_resume_ GUARDED_BY(error_mu_) = false;
   std::string notices_ GUARDED_BY(error_mu_);  // fallbacks and degradations, one per line
   std::condition_variable_any error_cv_;  // bg_severity_ or stop_auto_resume_ changed

@@ -204,6 +204,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       {"ringdb.checkpoints", Num(checkpoints_.load())},
       {"ringdb.checkpoint.pages_written", Num(checkpoint_pages_.load())},
       {"ringdb.cleaner.pages_written", Num(cleaner_pages_.load())},
+      {"ringdb.checkpoints_for_space", Num(checkpoints_for_space_.load())},
       {"ringdb.recovered_records", Num(recovered_records_.load())},
       {"ringdb.notices", Notices()},
   };

@@ -86,14 +86,35 @@ uint64_t DBImpl::ReserveFor(uint64_t total) const {
   return std::min(kAutoReserveMax, total / 8);
 }
 
+uint64_t DBImpl::CheckpointBytes(uint64_t dirty_pages) {
+  const uint64_t page_size = pool_->page_size();
+  const uint64_t per_map_page = (page_size - kPageHeaderSize) / 8;
+  // One more map page than today's ids need: new pages may add ids before
+  // the next statvfs.
+  const uint64_t map_pages = store_->stats().logical_pages / per_map_page + 2;
+  // Each dirty page may land in a fresh slot (shadow paging), then the map
+  // run, then the new log segment's first block.
+  return (dirty_pages + map_pages + 1) * page_size;
+}
+
 Status DBImpl::CheckSpaceLocked(uint64_t bytes, bool force) {
   if (options_.reserved_disk_bytes == 0) return Status::OK();
   const auto now = std::chrono::steady_clock::now();
   bytes_since_space_check_ += bytes;
-  // Cheap path: a recent figure, and the log has not grown by half of the
-  // margin it left (the data file grows on write-back too, more slowly).
+  const uint64_t dirty_pages = pool_->dirty_pages();
+  const uint64_t pool_written = pool_->bytes_written();
+  // What may have eaten into the margin since the last statvfs: the log's
+  // growth, more pages to write back at a checkpoint, and write-backs
+  // (eviction places pages in the data file).
+  const uint64_t dirty_bytes = dirty_pages * pool_->page_size();
+  const uint64_t growth =
+      bytes_since_space_check_ +
+      (dirty_bytes > dirty_bytes_at_check_ ? dirty_bytes - dirty_bytes_at_check_ : 0) +
+      (pool_written - pool_written_at_check_);
+  // Cheap path: a recent figure, and less than half of the margin it left
+  // has been used since.
   if (!force && space_checked_ && now - space_checked_at_ < kSpaceCheckInterval &&
-      bytes_since_space_check_ * 2 < space_margin_) {
+      growth * 2 < space_margin_) {
     return Status::OK();
   }
   struct statvfs v;
@@ -101,23 +122,40 @@ Status DBImpl::CheckSpaceLocked(uint64_t bytes, bool force) {
   const uint64_t total = static_cast<uint64_t>(v.f_blocks) * v.f_frsize;
   const uint64_t free = static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
   const uint64_t reserve = ReserveFor(total);
+  const uint64_t checkpoint = CheckpointBytes(dirty_pages);
   space_checked_ = true;
   space_checked_at_ = now;
   bytes_since_space_check_ = 0;
-  {
-    MutexLock lock(&error_mu_);
-    reserve_bytes_ = reserve;
-    free_bytes_ = free;
-  }
-  if (free >= reserve + bytes) {
-    space_margin_ = free - reserve - bytes;
+  dirty_bytes_at_check_ = dirty_bytes;
+  pool_written_at_check_ = pool_written;
+  const uint64_t need = reserve + checkpoint + bytes;
+  if (free >= need) {
+    space_margin_ = free - need;
     return Status::OK();
   }
   space_margin_ = 0;
+  // The log since the last checkpoint is deleted by the next one: when it
+  // is larger than the shortfall, checkpoint now (the margin kept so far
+  // leaves it room) instead of refusing. Not while writes are stopped:
+  // Resume checkpoints anyway.
+  const uint64_t log_bytes = wal_ ? wal_->appended_lsn() - wal_->start_lsn() : 0;
+  if (!force && !checkpoint_for_space_ && !backup_running_ && log_bytes > need - free &&
+      background_severity() == Severity::kNone) {
+    checkpoint_for_space_ = true;
+    Status c = CheckpointBodyLocked();
+    checkpoint_for_space_ = false;
+    if (c.ok()) {
+      checkpoints_for_space_++;
+      return CheckSpaceLocked(bytes, /*force=*/true);
+    }
+    Log("a checkpoint to free log space failed: " + c.ToString());
+    if (!BackgroundError().ok()) return BackgroundError();
+  }
   Status s = Status::NoSpace(
-      dir_ + " needs " + HumanBytes(reserve + bytes - free) + " more free space: " +
-      HumanBytes(free) + " free of " + HumanBytes(total) + " on its file system, " +
-      HumanBytes(reserve) + " kept in reserve (Options::reserved_disk_bytes)");
+      dir_ + " needs " + HumanBytes(need - free) + " more free space: " + HumanBytes(free) +
+      " free of " + HumanBytes(total) + " on its file system, " + HumanBytes(reserve) +
+      " kept in reserve (Options::reserved_disk_bytes) and " + HumanBytes(checkpoint) +
+      " for a checkpoint to write back " + std::to_string(dirty_pages) + " dirty pages");
   SetBackgroundError(s, Severity::kSoft, "the file system of " + dir_ + " is nearly full");
   return BackgroundError();
 }
@@ -244,6 +282,21 @@ void DBImpl::AutoResumeLoop() {
 }
 
 std::string DBImpl::ErrorStateLine() {
+  // The space line is read afresh (stats is not a hot path), so it shows
+  // the reserve before the first write too.
+  std::string space;
+  struct statvfs v;
+  if (options_.reserved_disk_bytes == 0) {
+    space = "space: no reserve (reserved_disk_bytes 0): writes may fill the disk\n";
+  } else if (::statvfs(dir_.c_str(), &v) == 0) {
+    const uint64_t total = static_cast<uint64_t>(v.f_blocks) * v.f_frsize;
+    const uint64_t free = static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
+    const uint64_t dirty = pool_->stats().dirty_pages;
+    space = "space: " + HumanBytes(free) + " free of " + HumanBytes(total) + " in " + dir_ +
+            "; writes stop while less than " + HumanBytes(ReserveFor(total)) +
+            " in reserve (reserved_disk_bytes) + " + HumanBytes(CheckpointBytes(dirty)) +
+            " for a checkpoint (" + std::to_string(dirty) + " dirty pages) would stay free\n";
+  }
   MutexLock lock(&error_mu_);
   std::string s;
   if (options_.read_only) {
@@ -257,10 +310,7 @@ std::string DBImpl::ErrorStateLine() {
   }
   s += ", resumes " + std::to_string(resumes_) + ", failed resumes " +
        std::to_string(resume_failures_) + "\n";
-  if (reserve_bytes_ > 0) {
-    s += "space: " + HumanBytes(free_bytes_) + " free at the last check, " +
-         HumanBytes(reserve_bytes_) + " kept in reserve (reserved_disk_bytes)\n";
-  }
+  if (!options_.read_only) s += space;
   return s;
 }
 

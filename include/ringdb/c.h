@@ -60,6 +60,16 @@ void ringdb_options_set_eviction_policy(ringdb_options_t* options, const char* n
 void ringdb_options_set_io_backend(ringdb_options_t* options, int backend);
 void ringdb_options_set_lock_pool_memory(ringdb_options_t* options, unsigned char v);
 void ringdb_options_set_checkpoint_log_bytes(ringdb_options_t* options, uint64_t bytes);
+/* Free space kept on the database's file system (Options::
+ * reserved_disk_bytes): writes fail with "No space" before it, plus what a
+ * checkpoint of the dirty pages would take, is used. 0 turns the check off;
+ * RINGDB_RESERVED_DISK_BYTES_AUTO (the default) is the smaller of 64 MiB
+ * and 1/8 of the file system. */
+#define RINGDB_RESERVED_DISK_BYTES_AUTO UINT64_MAX
+void ringdb_options_set_reserved_disk_bytes(ringdb_options_t* options, uint64_t bytes);
+/* After a soft write error, a background thread calls ringdb_resume after
+ * this many milliseconds, with backoff (default 1000); 0 disables it. */
+void ringdb_options_set_auto_resume_interval_ms(ringdb_options_t* options, uint32_t ms);
 /* 1: drop notices (fallbacks, recovery) instead of printing them on
  * stderr. They stay readable through the "ringdb.stats" property. */
 void ringdb_options_set_quiet(ringdb_options_t* options, unsigned char v);
@@ -128,6 +138,14 @@ const char* ringdb_iter_value(const ringdb_iterator_t* iter, size_t* vlen);
 void ringdb_iter_get_error(const ringdb_iterator_t* iter, char** errptr);
 
 void ringdb_checkpoint(ringdb_t* db, char** errptr);
+/* After a soft write error (a full disk, an I/O error; see DB::Resume) the
+ * database is read-only: reads go on, writes fail with that error. Retries
+ * the failed writes with a checkpoint and, on success, accepts writes again
+ * (no error also when there was nothing to resume). On failure errptr gets
+ * the new error ("No space: ..." while the disk is still full: call again
+ * later), or "Invalid argument" after a fatal error (close and reopen) or
+ * on a database opened read-only. */
+void ringdb_resume(ringdb_t* db, char** errptr);
 /* An online, consistent copy of the database in directory `dir` (new or
  * empty), made while other threads keep reading and writing; see
  * DB::Backup. */

@@ -94,15 +94,28 @@ struct Options {
   WalRecoveryMode wal_recovery_mode =
       WalRecoveryMode::kTolerateCorruptedTailRecords;
 
-  // Space kept free on the file system of the database directory: a write
-  // that would leave less than this free fails with NoSpace (naming the
-  // directory and how much to free) and the database turns read-only (a
-  // soft error, see DB::Resume) before the disk is full to the last byte,
-  // so a checkpoint, a recovery and a clean close always have room. Free
-  // space is read with statvfs at most every 100 ms, or sooner once the
-  // log has grown by half the margin left. kAutoReservedDiskBytes: the
-  // smaller of 64 MiB and 1/8 of the file system's size (3 MiB on a 24 MiB
-  // file system). 0 turns the check off.
+  // Space kept free on the file system of the database directory, so that
+  // a checkpoint, a recovery and a clean close always have room. A write
+  // is admitted only while the free space (statvfs) stays at least
+  //   reserved_disk_bytes
+  //   + what a checkpoint would write now: every dirty page of the pool
+  //     (shadow paging may put each in a fresh slot), the page map and the
+  //     first block of a new log segment
+  //   + the write's own log record.
+  // When it would not be, and the log since the last checkpoint is larger
+  // than the shortfall, the write first checkpoints (deleting that log;
+  // property "ringdb.checkpoints_for_space" counts these) and checks again.
+  // Otherwise it fails with NoSpace (naming the directory, how much to free
+  // and how the figure is made up) and the database turns read-only (a soft
+  // error, see DB::Resume) before the disk is full to the last byte. So a
+  // pool that holds many dirty pages stops writes earlier than a small one:
+  // those pages are space the close will need. Free space is read at most
+  // every 100 ms, or sooner once the log, the dirty pages and write-backs
+  // have used half the margin left. kAutoReservedDiskBytes: the smaller of
+  // 64 MiB and 1/8 of the file system's size (3 MiB on a 24 MiB file
+  // system). 0 turns the whole check off (then the file system may fill,
+  // and a close may fail with NoSpace; nothing acknowledged is lost: the
+  // next Open replays the log once there is room).
   static constexpr uint64_t kAutoReservedDiskBytes = ~uint64_t{0};
   uint64_t reserved_disk_bytes = kAutoReservedDiskBytes;
 

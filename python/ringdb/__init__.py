@@ -138,6 +138,9 @@ _set_policy = _fn("ringdb_options_set_eviction_policy", None, _vp, ctypes.c_char
 _set_backend = _fn("ringdb_options_set_io_backend", None, _vp, ctypes.c_int)
 _set_lock = _fn("ringdb_options_set_lock_pool_memory", None, _vp, ctypes.c_ubyte)
 _set_quiet = _fn("ringdb_options_set_quiet", None, _vp, ctypes.c_ubyte)
+_set_reserve = _fn("ringdb_options_set_reserved_disk_bytes", None, _vp, ctypes.c_uint64)
+_set_auto_resume = _fn("ringdb_options_set_auto_resume_interval_ms", None, _vp,
+                       ctypes.c_uint32)
 _readoptions_create = _fn("ringdb_readoptions_create", _vp)
 _readoptions_destroy = _fn("ringdb_readoptions_destroy", None, _vp)
 _writeoptions_create = _fn("ringdb_writeoptions_create", _vp)
@@ -172,6 +175,7 @@ _iter_key = _fn("ringdb_iter_key", _vp, _vp, _size_p)
 _iter_value = _fn("ringdb_iter_value", _vp, _vp, _size_p)
 _iter_error = _fn("ringdb_iter_get_error", None, _vp, _errp)
 _checkpoint = _fn("ringdb_checkpoint", None, _vp, _errp)
+_resume = _fn("ringdb_resume", None, _vp, _errp)
 _verify = _fn("ringdb_verify", _vp, _vp, _errp)
 _backup = _fn("ringdb_backup", None, _vp, ctypes.c_char_p, _errp)
 _property = _fn("ringdb_property_value", _vp, _vp, ctypes.c_char_p)
@@ -262,7 +266,7 @@ class DB:
 
     def __init__(self, path, pool="64MiB", create=True, error_if_exists=False,
                  read_only=False, policy=None, io_backend=None, lock_memory=True,
-                 quiet=True):
+                 quiet=True, reserved_disk_bytes=None, auto_resume_interval_ms=None):
         self._h = None
         opts = _options_create()
         try:
@@ -274,6 +278,10 @@ class DB:
             _set_quiet(opts, 1 if quiet else 0)
             if policy is not None:
                 _set_policy(opts, _bytes(policy, "policy"))
+            if reserved_disk_bytes is not None:
+                _set_reserve(opts, parse_size(reserved_disk_bytes))
+            if auto_resume_interval_ms is not None:
+                _set_auto_resume(opts, int(auto_resume_interval_ms))
             if io_backend is not None:
                 if io_backend not in _BACKENDS:
                     raise ValueError(f"ringdb: io_backend must be one of {sorted(_BACKENDS)}")
@@ -472,6 +480,16 @@ class DB:
         _checkpoint(self._db(), ctypes.byref(err))
         _raise_if(err)
 
+    def resume(self):
+        """Accepts writes again after a soft write error (a full disk, an I/O
+        error): retries the failed log and page writes with a checkpoint
+        (DB::Resume). Raises the new error (NoSpaceError, IoError) when it
+        fails again, InvalidArgumentError after a fatal error (reopen) or on
+        a read-only database; returns when writes are accepted."""
+        err = _errptr()
+        _resume(self._db(), ctypes.byref(err))
+        _raise_if(err)
+
     def backup(self, directory):
         """An online, consistent copy in `directory` (new or empty) while
         other threads keep reading and writing (DB::Backup)."""
@@ -530,7 +548,10 @@ def open(path, **options):  # noqa: A001 - mirrors the built-in's role
 
     Options: pool (bytes or '64MiB'), create, error_if_exists, read_only,
     policy ('lru', 'clock', 'midpoint', 'sieve', 's3fifo'), io_backend
-    ('io_uring', 'pread', 'buffered'), lock_memory, quiet.
+    ('io_uring', 'pread', 'buffered'), lock_memory, quiet,
+    reserved_disk_bytes (free space kept on the file system, bytes or '8MiB';
+    0 turns the check off; default: min(64MiB, 1/8 of the file system)),
+    auto_resume_interval_ms (0: call DB.resume yourself; default 1000).
     """
     return DB(path, **options)
 

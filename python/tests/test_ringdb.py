@@ -139,6 +139,34 @@ def test_stats_checkpoint_verify_and_properties(db):
     assert db.property("ringdb.nope") is None
 
 
+def test_resume_after_no_space(path):
+    # A reserve larger than any disk: every write is refused with NoSpace and
+    # the database turns read-only until resume() succeeds.
+    with ringdb.open(path, lock_memory=False) as d:
+        d[b"before"] = b"kept"
+    with ringdb.open(path, lock_memory=False, reserved_disk_bytes=1 << 62,
+                     auto_resume_interval_ms=0) as d:
+        with pytest.raises(ringdb.NoSpaceError) as e:
+            d[b"refused"] = b"x"
+        assert "reserved_disk_bytes" in str(e.value)
+        assert "No space" in d.property("ringdb.background_error")
+        assert d.property("ringdb.read_only_reason") != ""
+        with pytest.raises(ringdb.NoSpaceError):
+            d.resume()  # still no room: the error stays, soft
+        with pytest.raises(ringdb.NoSpaceError):
+            d[b"refused2"] = b"x"
+        assert d[b"before"] == b"kept"  # reads go on
+    with ringdb.open(path, lock_memory=False, auto_resume_interval_ms=0) as d:
+        d.resume()  # nothing to resume: returns
+        assert d.property("ringdb.background_error") == "OK"
+        d[b"after"] = b"ok"
+        assert d[b"before"] == b"kept"
+        assert b"refused" not in d and b"refused2" not in d
+    with ringdb.open(path, read_only=True, lock_memory=False) as r:
+        with pytest.raises(ringdb.InvalidArgumentError):
+            r.resume()
+
+
 def test_close_and_reopen_read_only(path):
     with ringdb.open(path, lock_memory=False) as d:
         d.put(b"k", b"v", sync=True)

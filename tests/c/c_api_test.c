@@ -238,6 +238,45 @@ int main(int argc, char** argv) {
   ringdb_destroy_db(options, backup_dir, &err);
   CHECK_NO_ERROR(err);
 
+  /* Resume: a reserve larger than any disk refuses every write with "No
+   * space" and the database turns read-only; resume fails the same way
+   * while there is no room, reads go on; a reopen with the default reserve
+   * accepts writes, and the refused one is absent. */
+  ringdb_options_set_reserved_disk_bytes(options, (uint64_t)1 << 62);
+  ringdb_options_set_auto_resume_interval_ms(options, 0);
+  db = ringdb_open(options, dir, &err);
+  CHECK_NO_ERROR(err);
+  if (db != NULL) {
+    ringdb_put(db, wo, "refused", 7, "x", 1, &err);
+    CHECK(err != NULL && strstr(err, "reserved_disk_bytes") != NULL);
+    expect_error(&err, "No space", __LINE__);
+    ringdb_resume(db, &err);
+    expect_error(&err, "No space", __LINE__);
+    ringdb_put(db, wo, "refused2", 8, "x", 1, &err);
+    expect_error(&err, "No space", __LINE__);
+    got = ringdb_get(db, ro, "key010", 6, &len, &err);
+    CHECK_NO_ERROR(err);
+    CHECK(got != NULL && equal_bytes(got, len, "val010", 6));
+    ringdb_free(got);
+    ringdb_close_with_error(db, &err);
+    CHECK_NO_ERROR(err);
+  }
+  ringdb_options_set_reserved_disk_bytes(options, RINGDB_RESERVED_DISK_BYTES_AUTO);
+  db = ringdb_open(options, dir, &err);
+  CHECK_NO_ERROR(err);
+  if (db != NULL) {
+    ringdb_resume(db, &err); /* nothing to resume */
+    CHECK_NO_ERROR(err);
+    ringdb_put(db, wo, "after", 5, "y", 1, &err);
+    CHECK_NO_ERROR(err);
+    got = ringdb_get(db, ro, "refused", 7, &len, &err);
+    CHECK_NO_ERROR(err);
+    CHECK(got == NULL);
+    ringdb_delete(db, wo, "after", 5, &err);
+    CHECK_NO_ERROR(err);
+    ringdb_close(db);
+  }
+
   /* Reopen read-only: the data is there, writes are refused. */
   ringdb_options_set_read_only(options, 1);
   db = ringdb_open(options, dir, &err);
@@ -248,6 +287,8 @@ int main(int argc, char** argv) {
     CHECK(got != NULL && equal_bytes(got, len, "val010", 6));
     ringdb_free(got);
     ringdb_put(db, wo, "x", 1, "y", 1, &err);
+    expect_error(&err, "Invalid argument", __LINE__);
+    ringdb_resume(db, &err);
     expect_error(&err, "Invalid argument", __LINE__);
     ringdb_close(db);
   }

@@ -467,7 +467,7 @@ TEST_F(ResumeTest, ReserveRefusesWritesBeforeTheDiskIsFull) {
   EXPECT_NE(s.message().find(dir_), std::string::npos) << s.ToString();
   EXPECT_NE(s.message().find("more free space"), std::string::npos) << s.ToString();
   EXPECT_NE(s.message().find("reserved_disk_bytes"), std::string::npos) << s.ToString();
-  EXPECT_NE(Property("ringdb.stats").find("kept in reserve"), std::string::npos);
+  EXPECT_NE(Property("ringdb.stats").find("in reserve (reserved_disk_bytes)"), std::string::npos);
   EXPECT_TRUE(db_->Resume().IsNoSpace());
   EXPECT_EQ(backend_->failed(), 0u);
   EXPECT_TRUE(db_->Close().ok());
