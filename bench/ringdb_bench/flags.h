@@ -43,11 +43,6 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* flags);
 // Every flag of the bench as name=value (for the JSON report).
 std::vector<std::pair<std::string, std::string>> FlagValues();
 
-// Parses a size: bytes, or a number and K/KiB, M/MiB, G/GiB, T/TiB (powers
-// of 1024) or KB/MB/GB/TB (powers of 1000), case-insensitive, as the ringdb
-// shell's --pool does.
-bool ParseSize(const std::string& text, uint64_t* bytes);
-
 // Splits "a,b,,c" into {"a","b","c"}.
 std::vector<std::string> SplitList(const std::string& s);
 
