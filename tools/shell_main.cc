@@ -222,8 +222,13 @@ int Main(int argc, char** argv) {
     if (!OpenDatabase(so, &db)) return kExitFailed;
     ctx.db = db.get();
     if (interactive) {
+      std::string snapshot;
+      (void)db->GetProperty("ringdb.read_only_snapshot", &snapshot);
       const std::string banner = std::string(Version()) + " on " + so.path +
-                                 (so.read_only ? " (read-only)" : "") +
+                                 (!snapshot.empty() ? " (read-only, beside a writer: its last "
+                                                      "checkpoint)"
+                                  : so.read_only    ? " (read-only)"
+                                                    : "") +
                                  ". Type help for the commands, quit to leave.";
       status = RunInteractive(&ctx, banner, stderr);
     } else {

@@ -173,7 +173,8 @@ Options (before PATH, or between PATH and COMMAND):
   --sync          make every write durable before printing its result
   --create        create the database when missing (the default)
   --no-create     fail when the database does not exist
-  --readonly      open read-only (implies --no-create)
+  --readonly      open read-only (implies --no-create); while another process
+                  has the database open for writing, read its last checkpoint
   --bail          with commands from standard input: stop at the first failure
   --format F      output of get, mget, scan, dump (and input of load):
                   text (default), tsv, csv or json

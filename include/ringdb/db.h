@@ -1,8 +1,10 @@
 // DB: an embedded, self-caching key-value store (a B+tree over a buffer pool
 // that moves pages with O_DIRECT and io_uring, with a write-ahead log).
 //
-// A database is a directory holding a data file, the log and a lock file.
-// Only one process opens it at a time (the lock file is flock'd).
+// A database is a directory holding a data file, the log and lock files.
+// One process at a time opens it for writing (the lock file is flock'd);
+// read-only handles may open beside it, in other processes too, and then
+// see the database as of its last checkpoint (Options::read_only).
 //
 // Thread-safety: every method of DB may be called from any number of threads
 // at once. Readers are not blocked by writers of other pages.
