@@ -88,6 +88,23 @@ class DB {
   Status DeleteRange(const WriteOptions& options, std::string_view start,
                      std::string_view end, uint64_t* deleted = nullptr);
 
+  // A key range [start, limit) for GetApproximateSizes (as RocksDB's
+  // Range). The views must stay valid during the call.
+  struct Range {
+    std::string_view start;
+    std::string_view limit;
+  };
+  // Stores in sizes[i] the bytes of the keys and values stored in
+  // ranges[i] (start >= limit gives 0), for i < n: what those entries
+  // take in the data file before page overhead (ringdb.btree.fill says how
+  // densely pages hold them). Computed by an iterator, so O(entries in
+  // the ranges), exact on a quiet database and approximate beside writers
+  // (each range is read in one pass, not as one snapshot); values that
+  // overflowed into their own pages are read to be measured. A read error
+  // stops it with that error (sizes from i on are then unset);
+  // InvalidArgument for null arrays.
+  Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes);
+
   // Checks every reachable page's checksum and the tree's order invariants.
   // Appends one line per problem to *report (when not null).
   virtual Status Verify(std::string* report) = 0;
