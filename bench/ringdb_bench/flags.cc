@@ -60,6 +60,18 @@ DEFINE_string(rocksdb_write_buffer_size, "4MiB",
               "RocksDB write_buffer_size, as --cache_size (its memtables are memory on top "
               "of the budget)");
 DEFINE_int32(rocksdb_max_write_buffer_number, 2, "RocksDB max_write_buffer_number");
+DEFINE_string(warmup, "read",
+              "How each engine's cache is prepared before a read phase, the same for every "
+              "engine (untimed): read = one full scan of the keys before every in-memory read "
+              "phase (@disk phases start from what the reopen and earlier phases left); cold = "
+              "close and reopen the engine and drop its files from the page cache "
+              "(posix_fadvise) before every read phase; none = nothing (each phase inherits "
+              "the previous one's cache, which differs between engines)");
+DEFINE_bool(flush_writes, true,
+            "After each phase that writes, flush what it left in memory (ringdb: a "
+            "checkpoint; RocksDB: memtable flush and the compactions it starts; LMDB: "
+            "mdb_env_sync), untimed, and count those device bytes in the phase's wr MiB and "
+            "WA; false: they land in a later phase or at Close");
 
 namespace ringdb_bench {
 
@@ -161,6 +173,9 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
     return Fail("--batch_size and --multiget_batch must be >= 1, --seek_nexts >= 0");
   }
   if (FLAGS_db.empty()) return Fail("--db is empty");
+  if (FLAGS_warmup != "read" && FLAGS_warmup != "cold" && FLAGS_warmup != "none") {
+    return Fail("unknown --warmup '" + FLAGS_warmup + "' (read, cold or none)");
+  }
 
   BenchSettings& s = f->settings;
   s.num = FLAGS_num;
@@ -195,6 +210,8 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
   f->rocksdb_buffered = FLAGS_rocksdb_buffered;
   f->rocksdb_write_buffer_size = write_buffer_size;
   f->rocksdb_max_write_buffer_number = FLAGS_rocksdb_max_write_buffer_number;
+  f->warmup = FLAGS_warmup;
+  f->flush_writes = FLAGS_flush_writes;
   return -1;
 }
 

@@ -33,6 +33,8 @@ struct BenchFlags {
   bool rocksdb_buffered = false;
   uint64_t rocksdb_write_buffer_size = 0;
   int rocksdb_max_write_buffer_number = 2;
+  std::string warmup = "read";  // read, cold or none (see --warmup)
+  bool flush_writes = true;     // see --flush_writes
 };
 
 // Parses and checks the flags (removing them from argv). Returns -1 to go
