@@ -74,7 +74,15 @@ Result<std::unique_ptr<FileLock>> LockFilePlain(const std::string& path, LockKin
   if (fd < 0 && kind == LockKind::kShared && create && errno != ENOENT) {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // e.g. a read-only place
   }
-  if (fd < 0) return PathErrnoStatus(errno, "open lock file", path);
+  if (fd < 0) {
+    const int err = errno;
+    Status st = PathErrnoStatus(err, "open lock file", path);
+    if (kind == LockKind::kExclusive && (err == EACCES || err == EPERM)) {
+      return Status::IOError(st.message() + " (no write permission here: open the database "
+                                            "read-only to read it)");
+    }
+    return st;
+  }
   if (::flock(fd, (kind == LockKind::kExclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
     int err = errno;
     ::close(fd);

@@ -383,5 +383,48 @@ TEST_F(ShellPolishTest, DefaultPoolFitsRlimitMemlock) {
   EXPECT_NE(r.err.find("buffer pool not locked in memory"), std::string::npos) << r.err;
 }
 
+// A database the user may not write: opening it for writing says to open
+// it read-only, and --readonly reads it. As root (who may write anywhere)
+// the shell runs as another user through setpriv.
+TEST_F(ShellPolishTest, UnwritableDatabaseSuggestsReadOnly) {
+  ASSERT_EQ(Shell({"put", "k", "v"}).exit_code, 0);
+  std::vector<std::string> prefix;
+  if (geteuid() == 0) {
+    if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "root without setpriv";
+    prefix = {"/usr/bin/setpriv", "--reuid=54321", "--regid=54321", "--clear-groups",
+              "--inh-caps=-all", "--"};
+    // mkdtemp's 0700 would hide the database from the other user.
+    std::filesystem::permissions(dir_, std::filesystem::perms::all,
+                                 std::filesystem::perm_options::add);
+  } else {
+    std::filesystem::permissions(db_, std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::remove);
+    std::filesystem::permissions(db_ + "/LOCK", std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::remove);
+  }
+  auto run = [&](std::vector<std::string> words) {
+    std::vector<std::string> argv = prefix;
+    argv.push_back(kShell);
+    argv.insert(argv.end(), words.begin(), words.end());
+    SpawnOptions options;
+    options.env["LC_ALL"] = "C";
+    options.env["XDG_CACHE_HOME"] = dir_ + "/cache";
+    return RunProcess(argv, "", options);
+  };
+  ProcessResult r = run({db_, "get", "k"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Permission denied (no write permission here: open the database "
+                       "read-only to read it)"),
+            std::string::npos)
+      << r.err;
+  r = run({"--readonly", db_, "get", "k"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "v\n");
+  if (geteuid() != 0) {
+    std::filesystem::permissions(db_, std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::add);
+  }
+}
+
 }  // namespace
 }  // namespace ringdb::shell
