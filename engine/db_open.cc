@@ -71,6 +71,12 @@ Status DestroyDB(const std::string& path) {
   Result<std::unique_ptr<io::FileLock>> lock =
       io::LockFilePlain(lock_path, io::LockKind::kExclusive, /*create=*/true);
   if (!lock.ok()) return lock.status().WithContext("DestroyDB(" + path + ")");
+  // Readers beside a writer hold READERS, not LOCK.
+  Result<std::unique_ptr<io::FileLock>> readers =
+      io::LockFilePlain(path + "/" + kReadersFileName, io::LockKind::kExclusive, /*create=*/false);
+  if (!readers.ok() && !readers.status().IsNotFound()) {
+    return readers.status().WithContext("DestroyDB(" + path + ")");
+  }
   for (const std::string& n : names) {
     uint64_t seg;
     if (n == kDataFileName || n == std::string(kDataFileName) + ".tmp" || n == kReadersFileName ||

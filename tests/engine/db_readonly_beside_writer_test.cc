@@ -186,5 +186,20 @@ TEST_F(ReadOnlyBesideWriterTest, ASecondWriterInTheSameProcessIsToldSo) {
   ASSERT_TRUE(writer->Close().ok());
 }
 
+TEST_F(ReadOnlyBesideWriterTest, DestroyWaitsForReadersBesideAWriter) {
+  std::unique_ptr<DB> writer, reader;
+  ASSERT_TRUE(DB::Open(writer_options_, path_, &writer).ok());
+  ASSERT_TRUE(DB::Open(reader_options_, path_, &reader).ok());
+  ASSERT_TRUE(writer->Close().ok());
+  writer.reset();
+  Status s = DestroyDB(path_);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  EXPECT_TRUE(std::filesystem::exists(path_ + "/ringdb.data"));
+  ASSERT_TRUE(reader->Close().ok());
+  reader.reset();
+  EXPECT_TRUE(DestroyDB(path_).ok());
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
 }  // namespace
 }  // namespace ringdb
