@@ -1,8 +1,18 @@
 // DBImpl: the DB behind include/ringdb/db.h.
 //
 // Files in the database directory: ringdb.data (superblock, pages, page
-// map), wal-<n>.log (the log since the last checkpoint) and LOCK (flock'd
-// while open: exclusive for read-write, shared for read-only).
+// map), wal-<n>.log (the log since the last checkpoint), LOCK (flock'd
+// while open: exclusive for read-write, shared for read-only) and READERS.
+//
+// Readers beside a writer (db_readers.cc): a read-only open that finds LOCK
+// held exclusively does not wait for it. It takes READERS shared instead
+// and reads the newest checkpoint (the log is not replayed, so it sees the
+// database as of that checkpoint, and says so). The writer keeps that
+// checkpoint's pages intact for as long as the reader stays: shadow paging
+// never overwrites the pages of the last checkpoint, and each checkpoint
+// probes READERS (exclusive, without waiting) to learn whether the slots
+// only older checkpoints use may be handed out again (PageStore's reuse
+// gate; held slots make the file grow meanwhile).
 //
 // Write path: a writer takes write_mu_, appends its batch to the log (one
 // record of any size; its LSN orders it), applies it to the B+tree,
@@ -60,6 +70,8 @@ namespace ringdb {
 
 inline constexpr const char* kDataFileName = "ringdb.data";
 inline constexpr const char* kLockFileName = "LOCK";
+// flock'd shared by readers beside a writer (see above).
+inline constexpr const char* kReadersFileName = "READERS";
 // Present while a backup into the directory is incomplete (db_backup.cc).
 inline constexpr const char* kBackupMarkerName = "BACKUP-INCOMPLETE";
 // Log record types.
@@ -108,6 +120,15 @@ class DBImpl final : public DB {
 
  private:
   Status LockDirectory();
+  // db_readers.cc: LOCK shared, or, when a writer holds it, READERS shared
+  // (snapshot_note_ is then set).
+  Status LockForReading();
+  // Whether a reader beside the writer may be reading an older checkpoint
+  // (READERS is locked, or cannot be probed). Creates READERS.
+  bool ReadersPresent();
+  // Logs and keeps the note that this read-only handle sees the last
+  // checkpoint only.
+  void NoteSnapshotReader();
   Status CreateDatabase();
   Status OpenFiles();
   Status Recover(bool* replayed_any);
@@ -178,6 +199,10 @@ class DBImpl final : public DB {
   const Options options_;
   std::string dir_;
   std::unique_ptr<io::FileLock> lock_;  // the directory's lock file, held while open
+  // A read-only handle beside a writer: reads the last checkpoint only.
+  bool snapshot_reader_ = false;
+  std::string writer_holder_;  // who held LOCK (io::LockHolders), may be ""
+  std::string snapshot_note_;  // "ringdb.read_only_snapshot"; set at open
   bool closed_ = false;
   bool opened_ = false;  // OpenOrCreate succeeded
 

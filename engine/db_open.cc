@@ -71,9 +71,15 @@ Status DestroyDB(const std::string& path) {
   Result<std::unique_ptr<io::FileLock>> lock =
       io::LockFilePlain(lock_path, io::LockKind::kExclusive, /*create=*/true);
   if (!lock.ok()) return lock.status().WithContext("DestroyDB(" + path + ")");
+  // Readers beside a writer hold READERS, not LOCK.
+  Result<std::unique_ptr<io::FileLock>> readers =
+      io::LockFilePlain(path + "/" + kReadersFileName, io::LockKind::kExclusive, /*create=*/false);
+  if (!readers.ok() && !readers.status().IsNotFound()) {
+    return readers.status().WithContext("DestroyDB(" + path + ")");
+  }
   for (const std::string& n : names) {
     uint64_t seg;
-    if (n == kDataFileName || n == std::string(kDataFileName) + ".tmp" ||
+    if (n == kDataFileName || n == std::string(kDataFileName) + ".tmp" || n == kReadersFileName ||
         n == std::string(kDataFileName) + ".backup-partial" || n == kBackupMarkerName ||
         wal::ParseSegmentFileName(n, &seg)) {
       Status s = io::UnlinkPlain(path + "/" + n);
@@ -91,10 +97,9 @@ Status DestroyDB(const std::string& path) {
 const char* Version() { return "ringdb " RINGDB_VERSION_STRING; }
 
 Status DBImpl::LockDirectory() {
+  if (options_.read_only) return LockForReading();
   Result<std::unique_ptr<io::FileLock>> lock =
-      io_->LockFile(dir_ + "/" + kLockFileName,
-                    options_.read_only ? io::LockKind::kShared : io::LockKind::kExclusive,
-                    /*create=*/true);
+      io_->LockFile(dir_ + "/" + kLockFileName, io::LockKind::kExclusive, /*create=*/true);
   if (!lock.ok()) return lock.status();
   lock_ = std::move(lock.value());
   return Status::OK();
@@ -131,7 +136,8 @@ Status DBImpl::OpenOrCreate() {
   if (!have_data) {
     for (const std::string& n : ListDir(dir_)) {
       uint64_t seg;
-      if (n != kLockFileName && n != std::string(kDataFileName) + ".tmp" &&
+      if (n != kLockFileName && n != kReadersFileName &&
+          n != std::string(kDataFileName) + ".tmp" &&
           !wal::ParseSegmentFileName(n, &seg)) {
         return Status::InvalidArgument(dir_ + " is not a ringdb database (no " +
                                        kDataFileName + ", and it holds other files such as " +
@@ -153,7 +159,11 @@ Status DBImpl::OpenOrCreate() {
   }
   RINGDB_RETURN_IF_ERROR(OpenFiles());
   bool replayed = false;
-  RINGDB_RETURN_IF_ERROR(Recover(&replayed));
+  if (snapshot_reader_) {
+    NoteSnapshotReader();  // the writer's log is not ours to replay
+  } else {
+    RINGDB_RETURN_IF_ERROR(Recover(&replayed));
+  }
   if (!options_.read_only) {
     std::lock_guard<std::mutex> lock(write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckpointLocked());
@@ -219,9 +229,14 @@ Status DBImpl::OpenFiles() {
   Result<Superblock> sb = ReadSuperblock(io_.get(), data_file_);
   if (!sb.ok()) return sb.status();
   sb_ = sb.value();
-  Result<std::unique_ptr<PageStore>> store = PageStore::Load(io_.get(), data_file_, sb_);
+  // A writer opening beside readers of an older checkpoint keeps their
+  // pages (see db_impl.h).
+  const bool hold = !options_.read_only && ReadersPresent();
+  if (hold) Log("readers of an older checkpoint are open: the data file grows until they close");
+  Result<std::unique_ptr<PageStore>> store = PageStore::Load(io_.get(), data_file_, sb_, hold);
   if (!store.ok()) return store.status();
   store_ = std::move(store.value());
+  if (!options_.read_only) store_->set_reuse_gate([this] { return !ReadersPresent(); });
 
   BufferPoolOptions po;
   po.pool_bytes = options_.buffer_pool_bytes;

@@ -134,7 +134,8 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     } else if (name == "ringdb.resumes") {
       *value = Num(resumes_);
     } else if (options_.read_only) {
-      *value = "opened read-only";
+      *value = snapshot_reader_ ? "opened read-only beside a writer (last checkpoint only)"
+                                : "opened read-only";
     } else if (bg_severity_ == Severity::kSoft) {
       *value = bg_what_ + " (" + bg_error_.ToString() + "); call Resume() once the cause is " +
                "fixed" + (options_.auto_resume_interval_ms > 0 ? " (it is retried automatically)"
@@ -144,6 +145,10 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     } else {
       value->clear();
     }
+    return true;
+  }
+  if (name == "ringdb.read_only_snapshot") {
+    *value = snapshot_note_;  // set once at open
     return true;
   }
   // O(pages): computed only when asked for (not part of ringdb.stats, which
@@ -201,6 +206,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       {"ringdb.store.file_bytes", Num(st.slots * pool_->page_size())},
       {"ringdb.store.disk_bytes", Num(DiskBytes())},
       {"ringdb.store.truncated_slots", Num(st.truncated_slots)},
+      {"ringdb.store.held_slots", Num(st.held_slots)},
       {"ringdb.checkpoints", Num(checkpoints_.load())},
       {"ringdb.checkpoint.pages_written", Num(checkpoint_pages_.load())},
       {"ringdb.cleaner.pages_written", Num(cleaner_pages_.load())},
@@ -216,7 +222,8 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   }
   if (name == "ringdb.properties") {
     std::string out =
-        "ringdb.background_error\nringdb.read_only_reason\nringdb.resumes\nringdb.stats\n"
+        "ringdb.background_error\nringdb.read_only_reason\nringdb.read_only_snapshot\n"
+        "ringdb.resumes\nringdb.stats\n"
         "ringdb.estimate-num-keys\n";
     if (pool_->mrc() != nullptr) {
       out += "ringdb.cache.mrc\nringdb.cache.mrc_samples\nringdb.cache.policies\n";

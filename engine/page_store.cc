@@ -23,7 +23,8 @@ PageStore::PageStore(io::IoBackend* io, io::FileId file, uint32_t page_size)
 }
 
 Result<std::unique_ptr<PageStore>> PageStore::Load(io::IoBackend* io, io::FileId file,
-                                                   const Superblock& sb) {
+                                                   const Superblock& sb,
+                                                   bool hold_unreferenced) {
   auto store = std::make_unique<PageStore>(io, file, sb.page_size);
   const std::string path = io->PathOf(file);
   Result<uint64_t> size = io->FileSize(file);
@@ -78,12 +79,26 @@ Result<std::unique_ptr<PageStore>> PageStore::Load(io::IoBackend* io, io::FileId
     }
   }
   std::lock_guard<std::mutex> lock(store->mu_);
-  store->RebuildFreeLocked(sb.map_start, sb.map_pages);
+  if (hold_unreferenced) {
+    // Older checkpoints may reach past this one's end: the whole file is
+    // held, and new slots go after it.
+    store->slot_count_ = std::max(store->slot_count_,
+                                  (size.value() + sb.page_size - 1) / sb.page_size);
+    store->held_.assign(store->slot_count_, 1);
+  }
+  store->RebuildFreeLocked(sb.map_start, sb.map_pages, /*may_reuse=*/!hold_unreferenced);
   store->checkpoints_ = 0;
   return store;
 }
 
-void PageStore::RebuildFreeLocked(uint64_t map_start, uint64_t map_pages) {
+void PageStore::RebuildFreeLocked(uint64_t map_start, uint64_t map_pages, bool may_reuse) {
+  if (may_reuse) {
+    held_.clear();
+  } else {
+    // What the previous checkpoint referenced, a reader may still read.
+    held_.resize(std::max(held_.size(), ckpt_.size()), 0);
+    for (uint64_t s = 0; s < ckpt_.size(); s++) held_[s] |= ckpt_[s];
+  }
   ckpt_.assign(slot_count_, 0);
   ckpt_[0] = ckpt_[1] = 1;
   for (uint64_t s = map_start; s < map_start + map_pages; s++) ckpt_[s] = 1;
@@ -110,6 +125,7 @@ void PageStore::RebuildFreeLocked(uint64_t map_start, uint64_t map_pages) {
   for (uint64_t s : landing_) {
     if (s < busy.size()) busy[s] = 1;
   }
+  for (uint64_t s = 0; s < held_.size() && s < busy.size(); s++) busy[s] |= held_[s];
   for (uint64_t s = 2; s < slot_count_; s++) {
     if (busy[s]) continue;
     free_slots_.insert(free_slots_.end(), s);
@@ -422,10 +438,14 @@ Status PageStore::Checkpoint(Superblock* sb) {
     return s.WithContext("writing the superblock");
   }
 
-  // 4. Slots the old checkpoint held and the new one does not are free.
+  // 4. Slots the old checkpoint held and the new one does not are free,
+  // unless a reader of an older checkpoint may still read them. The gate is
+  // asked only now that the new superblock is durable: a reader that opens
+  // after it reads this checkpoint or a later one.
+  const bool may_reuse = !reuse_gate_ || reuse_gate_();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    RebuildFreeLocked(map_start, map_pages);
+    RebuildFreeLocked(map_start, map_pages, may_reuse);
     checkpoints_++;
   }
   // 5. Space no page needs goes back to the file system. Best effort: the
@@ -465,6 +485,7 @@ PageStoreStats PageStore::stats() {
   st.pending_slots = pending_free_.size();
   st.checkpoints = checkpoints_;
   st.truncated_slots = truncated_slots_;
+  for (uint64_t s = 0; s < held_.size(); s++) st.held_slots += held_[s] && !InCheckpoint(s);
   return st;
 }
 

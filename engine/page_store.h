@@ -20,12 +20,22 @@
 // Map page layout: PageHeader (page_id = kMapPageTag + index), then
 // (page_size - 24) / 8 little-endian u64 entries.
 //
+// Readers beside the writer (Options::read_only while another process
+// writes, see db_impl.h) read the checkpoint that was newest when they
+// opened, for as long as they stay open. For them the writer HOLDS slots:
+// a slot that some older checkpoint referenced is handed out again only
+// after a checkpoint whose reuse gate (set_reuse_gate) said that no such
+// reader is left; until then the file grows instead. At Load, when readers
+// are present, every slot of the file the loaded checkpoint does not
+// reference is held (they may read any older checkpoint).
+//
 // Thread-safety: all methods are safe from any thread (one mutex, never
 // held across I/O). Checkpoint() requires that no page is modified while it
 // runs (the DB holds its writer lock).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -50,6 +60,7 @@ struct PageStoreStats {
   uint64_t pending_slots = 0;  // freed, reusable after the next checkpoint
   uint64_t checkpoints = 0;
   uint64_t truncated_slots = 0;  // cut off the end of the file since open
+  uint64_t held_slots = 0;  // kept for readers of older checkpoints
 };
 
 class PageStore : public PageLocator, public PageAllocator {
@@ -58,9 +69,18 @@ class PageStore : public PageLocator, public PageAllocator {
   PageStore(io::IoBackend* io, io::FileId file, uint32_t page_size);
 
   // Loads the map named by `sb` (checksummed map pages) and derives the
-  // free slots and free ids.
+  // free slots and free ids. `hold_unreferenced`: readers of older
+  // checkpoints may be reading the file, so no slot of it is free until a
+  // checkpoint's reuse gate opens (see the file comment).
   static Result<std::unique_ptr<PageStore>> Load(io::IoBackend* io, io::FileId file,
-                                                 const Superblock& sb);
+                                                 const Superblock& sb,
+                                                 bool hold_unreferenced = false);
+
+  // Called by Checkpoint once the new superblock is durable: true when no
+  // reader of an older checkpoint can still be reading the file, so the
+  // slots only older checkpoints reference may be reused. Without a gate
+  // they always may. Set before the first Checkpoint; called without mu_.
+  void set_reuse_gate(std::function<bool()> gate) { reuse_gate_ = std::move(gate); }
 
   // The pool whose pages this store places; Free() drops pages from it.
   void set_pool(BufferPool* pool) { pool_ = pool; }
@@ -120,7 +140,9 @@ class PageStore : public PageLocator, public PageAllocator {
   void FreeSlotLocked(uint64_t slot);
   // Counts a write to `slot` as in flight; returns its byte offset.
   uint64_t StartWriteLocked(uint64_t slot);
-  void RebuildFreeLocked(uint64_t map_start, uint64_t map_pages);
+  // `may_reuse` false: the slots the previous checkpoint referenced (and
+  // those already held) stay held instead of turning free.
+  void RebuildFreeLocked(uint64_t map_start, uint64_t map_pages, bool may_reuse);
   // After a checkpoint: cuts free slots off the end of the file and punches
   // holes in the other free slots that still hold blocks.
   Status ReleaseSpace();
@@ -135,6 +157,8 @@ class PageStore : public PageLocator, public PageAllocator {
   std::vector<uint64_t> pending_;  // logical id -> slot being written (0: none)
   std::vector<uint8_t> live_;      // logical id -> allocated and not freed
   std::vector<uint8_t> ckpt_;      // slot -> referenced by the last checkpoint
+  std::vector<uint8_t> held_;      // slot -> kept for readers of older checkpoints
+  std::function<bool()> reuse_gate_;
   std::unordered_set<uint64_t> scratch_;  // slots of writes that raced Free()
   // Slots with writes in flight (WriteOffset given, WriteDone not yet), and
   // freed slots that return to the free list when their write lands: a slot

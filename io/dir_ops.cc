@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 namespace ringdb::io {
 
@@ -72,17 +74,74 @@ Result<std::unique_ptr<FileLock>> LockFilePlain(const std::string& path, LockKin
   if (fd < 0 && kind == LockKind::kShared && create && errno != ENOENT) {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // e.g. a read-only place
   }
-  if (fd < 0) return PathErrnoStatus(errno, "open lock file", path);
+  if (fd < 0) {
+    const int err = errno;
+    Status st = PathErrnoStatus(err, "open lock file", path);
+    if (kind == LockKind::kExclusive && (err == EACCES || err == EPERM)) {
+      return Status::IOError(st.message() + " (no write permission here: open the database "
+                                            "read-only to read it)");
+    }
+    return st;
+  }
   if (::flock(fd, (kind == LockKind::kExclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
     int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      return Status::Busy(path + " is locked: the database is open elsewhere (in another "
-                                 "process, or through another DB handle in this one)");
+      const std::string holders = LockHolders(path);
+      if (holders == "this process") {
+        return Status::Busy(path + " is locked by this process: the database is open through "
+                                   "another DB handle here");
+      }
+      return Status::Busy(path + " is locked" + (holders.empty() ? "" : " by " + holders) +
+                          ": the database is open elsewhere (in another process, or through "
+                          "another DB handle in this one)");
     }
     return PathErrnoStatus(err, "flock", path);
   }
   return std::make_unique<FileLock>(fd, path);
+}
+
+std::string LockHolders(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return "";
+  FILE* f = std::fopen("/proc/locks", "re");
+  if (f == nullptr) return "";
+  std::vector<long> pids;
+  char line[256];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    // "1: FLOCK  ADVISORY  WRITE 1234 08:02:131 0 EOF"; waiters read "1: -> FLOCK ...".
+    char kind[16], mode[16], rw[16];
+    long pid;
+    unsigned maj, min;
+    unsigned long long ino;
+    if (std::sscanf(line, "%*d: %15s %15s %15s %ld %x:%x:%llu", kind, mode, rw, &pid, &maj,
+                    &min, &ino) != 7) {
+      continue;
+    }
+    // The inode only: on overlayfs the lock sits on the upper file, whose
+    // device differs from what stat() shows.
+    if (std::strcmp(kind, "FLOCK") != 0 || ino != st.st_ino || pid <= 0) continue;
+    if (std::find(pids.begin(), pids.end(), pid) == pids.end()) pids.push_back(pid);
+  }
+  std::fclose(f);
+  std::string out;
+  for (long pid : pids) {
+    if (!out.empty()) out += ", ";
+    if (pid == ::getpid()) {
+      out += "this process";
+      continue;
+    }
+    out += "process " + std::to_string(pid);
+    std::string comm;
+    if (FILE* c = std::fopen(("/proc/" + std::to_string(pid) + "/comm").c_str(), "re")) {
+      char name[64];
+      if (std::fgets(name, sizeof(name), c) != nullptr) comm = name;
+      std::fclose(c);
+    }
+    while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    if (!comm.empty()) out += " (" + comm + ")";
+  }
+  return out;
 }
 
 }  // namespace ringdb::io

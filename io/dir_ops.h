@@ -49,8 +49,15 @@ Status UnlinkPlain(const std::string& path);
 Status MakeDirectoryPlain(const std::string& dir);
 // Locks `path` (created when missing and `create`) without waiting: Busy
 // when another holder (another process, or another open DB in this one)
-// has it in a conflicting mode.
+// has it in a conflicting mode; the message names the holder when
+// /proc/locks does (LockHolders).
+
 Result<std::unique_ptr<FileLock>> LockFilePlain(const std::string& path, LockKind kind,
                                                 bool create);
+
+// Who holds an flock on `path`, from /proc/locks: "process 1234 (ringdb)",
+// "this process" or, for several, a comma-separated list; "" when unknown
+// (no /proc, or the holder is in another pid namespace).
+std::string LockHolders(const std::string& path);
 
 }  // namespace ringdb::io

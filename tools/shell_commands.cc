@@ -232,6 +232,7 @@ CommandResult CmdStats(ShellContext* ctx, const std::vector<Arg>&) {
   // does not.
   std::string fill;
   if (ctx->db->GetProperty("ringdb.btree.fill-summary", &fill)) stats += "\n" + fill;
+  if (!ctx->pool_note.empty()) stats += "\nshell: " + ctx->pool_note;
   return WriteLine(ctx, stats) ? CommandResult::Ok() : WriteFailed();
 }
 

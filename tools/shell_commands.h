@@ -63,6 +63,9 @@ struct ShellContext {
   bool stdin_free = false;
   // --timer: RunOneShot / RunLine print each command's time on stderr.
   bool timer = false;
+  // Why the shell chose the pool size (shell_memlock.h); `stats` prints
+  // it. Empty when the user or the engine chose.
+  std::string pool_note;
   // The options of the running command, set by RunCommand from the
   // command's declared options: name (with the dashes) -> value ("" for a
   // flag). Commands read them with Opt / HasOpt.

@@ -26,6 +26,7 @@
 #include "ringdb/options.h"
 #include "shell_commands.h"
 #include "shell_line.h"
+#include "shell_memlock.h"
 #include "shell_options.h"
 #include "shell_runner.h"
 
@@ -111,8 +112,10 @@ bool FirstMemlockNoticeToday(const std::string& path) {
   return true;
 }
 
-// Opens the database, reporting a failure as one "error:" line.
-bool OpenDatabase(const ShellOptions& so, std::unique_ptr<DB>* db) {
+// Opens the database, reporting a failure as one "error:" line. Without
+// --pool, sizes the pool to what the process may lock and says why in
+// *pool_note.
+bool OpenDatabase(const ShellOptions& so, std::unique_ptr<DB>* db, std::string* pool_note) {
   struct stat st;
   if (stat(so.path.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) {
@@ -130,7 +133,12 @@ bool OpenDatabase(const ShellOptions& so, std::unique_ptr<DB>* db) {
   Options options;
   options.create_if_missing = so.create;
   options.read_only = so.read_only;
-  if (so.pool_bytes != 0) options.buffer_pool_bytes = so.pool_bytes;
+  if (so.pool_bytes != 0) {
+    options.buffer_pool_bytes = so.pool_bytes;
+  } else if (options.lock_pool_memory) {
+    const size_t pool = ChooseDefaultPool(LockableBytes(), options.buffer_pool_bytes, pool_note);
+    if (pool != 0) options.buffer_pool_bytes = pool;
+  }
   if (!so.policy.empty()) options.eviction_policy = so.policy;
   // The engine's notices go to stderr as before, except the one about
   // memory locking: once a day per database (`stats` shows it always).
@@ -214,16 +222,22 @@ int Main(int argc, char** argv) {
       return kExitUsage;
     }
     if (FindCommand(so.command[0])->needs_db) {
-      if (!OpenDatabase(so, &db)) return kExitFailed;
+      if (!OpenDatabase(so, &db, &ctx.pool_note)) return kExitFailed;
       ctx.db = db.get();
     }
     status = RunOneShot(&ctx, so.command, stderr);
   } else {
-    if (!OpenDatabase(so, &db)) return kExitFailed;
+    if (!OpenDatabase(so, &db, &ctx.pool_note)) return kExitFailed;
     ctx.db = db.get();
     if (interactive) {
+      std::string snapshot;
+      (void)db->GetProperty("ringdb.read_only_snapshot", &snapshot);
       const std::string banner = std::string(Version()) + " on " + so.path +
-                                 (so.read_only ? " (read-only)" : "") +
+                                 (!snapshot.empty() ? " (read-only, beside a writer: its last "
+                                                      "checkpoint)"
+                                  : so.read_only    ? " (read-only)"
+                                                    : "") +
+                                 (ctx.pool_note.empty() ? "" : "; " + ctx.pool_note) +
                                  ". Type help for the commands, quit to leave.";
       status = RunInteractive(&ctx, banner, stderr);
     } else {

@@ -12,6 +12,8 @@
 #include <cctype>
 #include <cstdint>
 
+#include "parse_size.h"
+
 namespace ringdb::shell {
 
 namespace {
@@ -37,45 +39,6 @@ std::string Lower(std::string_view s) {
 }
 
 }  // namespace
-
-bool ParseSize(std::string_view text, size_t* bytes) {
-  size_t i = 0;
-  uint64_t n = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    const uint64_t digit = text[i] - '0';
-    if (n > (UINT64_MAX - digit) / 10) return false;
-    n = n * 10 + digit;
-    ++i;
-  }
-  if (i == 0) return false;
-  if (i < text.size() && text[i] == ' ') ++i;
-  const std::string unit = Lower(text.substr(i));
-  uint64_t mult;
-  if (unit.empty() || unit == "b") {
-    mult = 1;
-  } else if (unit == "k" || unit == "kib") {
-    mult = 1ull << 10;
-  } else if (unit == "m" || unit == "mib") {
-    mult = 1ull << 20;
-  } else if (unit == "g" || unit == "gib") {
-    mult = 1ull << 30;
-  } else if (unit == "t" || unit == "tib") {
-    mult = 1ull << 40;
-  } else if (unit == "kb") {
-    mult = 1000;
-  } else if (unit == "mb") {
-    mult = 1000 * 1000;
-  } else if (unit == "gb") {
-    mult = 1000ull * 1000 * 1000;
-  } else if (unit == "tb") {
-    mult = 1000ull * 1000 * 1000 * 1000;
-  } else {
-    return false;
-  }
-  if (n == 0 || n > SIZE_MAX / mult) return false;
-  *bytes = static_cast<size_t>(n * mult);
-  return true;
-}
 
 namespace {
 
@@ -108,7 +71,9 @@ ParseOutcome ParseFlags(int argc, char* const* argv, ShellOptions* options, int*
     if (c == -1) break;
     switch (c) {
       case kOptPool:
-        if (!ParseSize(optarg, &options->pool_bytes)) {
+        if (uint64_t bytes = 0; cli::ParseSize(optarg, &bytes)) {
+          options->pool_bytes = static_cast<size_t>(bytes);
+        } else {
           *error = std::string("bad --pool size '") + optarg +
                    "' (examples: 64MiB, 1GiB, 512KiB, 1048576)";
           return ParseOutcome::kUsageError;
@@ -208,7 +173,8 @@ Options (before PATH, or between PATH and COMMAND):
   --sync          make every write durable before printing its result
   --create        create the database when missing (the default)
   --no-create     fail when the database does not exist
-  --readonly      open read-only (implies --no-create)
+  --readonly      open read-only (implies --no-create); while another process
+                  has the database open for writing, read its last checkpoint
   --bail          with commands from standard input: stop at the first failure
   --format F      output of get, mget, scan, dump (and input of load):
                   text (default), tsv, csv or json

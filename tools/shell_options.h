@@ -48,12 +48,6 @@ ParseOutcome ParseShellArgs(int argc, char* const* argv,
                             const std::function<bool(const std::string&)>& path_exists,
                             ShellOptions* options, std::string* error);
 
-// Parses a size: plain bytes ("4096"), or a number followed by K/KiB, M/MiB,
-// G/GiB, T/TiB (powers of 1024) or KB/MB/GB/TB (powers of 1000); the unit is
-// case-insensitive and may follow a space. Returns false on anything else,
-// zero, or overflow.
-bool ParseSize(std::string_view text, size_t* bytes);
-
 // The --help text.
 std::string UsageText();
 

@@ -1,5 +1,8 @@
 #include "bench.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -38,6 +41,41 @@ void PrintPhaseLine(const PhaseResult& p) {
     for (const std::string& w : p.warnings) std::printf("    warning: %s\n", w.c_str());
   }
   std::fflush(stdout);
+}
+
+// One untimed pass over every key (--warmup=read): the engine's cache then
+// holds what fits of the data, the same way for every engine.
+EngineStatus WarmByScan(KvEngine* engine) {
+  constexpr size_t kChunk = 10000;
+  std::string from(1, '\x01');  // below every key (keys are digits)
+  for (;;) {
+    size_t visited = 0, bytes = 0;
+    std::string last;
+    EngineStatus s = engine->Scan(from, kChunk, &visited, &bytes, &last);
+    if (s.IsError()) return s;
+    if (visited < kChunk || last.empty()) return EngineStatus::OK();
+    from = last;
+    from.push_back('\0');
+  }
+}
+
+// Drops the clean pages of every file under `dir` from the kernel page
+// cache (--warmup=cold; no root needed, unlike /proc/sys/vm/drop_caches).
+void DropPageCache(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (!e.is_regular_file(ec)) continue;
+    int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+  }
+}
+
+// Phases that only write: no cache to warm before them.
+bool OnlyWrites(const std::string& base) {
+  return base == "fillseq" || base == "fillrandom" || base == "fillsync" ||
+         base == "overwrite" || base == "deleterandom";
 }
 
 // Splits "readrandom@disk" into ("readrandom", "disk").
@@ -153,8 +191,44 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
       // Plans read key_count when built (YCSB): rebuild after a reset.
       (void)MakePlan(base, flags.settings, &state, &plan, &error);
     }
+    // The same preparation for every engine (--warmup), untimed.
+    std::string warm;
+    if (!OnlyWrites(base) && flags.warmup == "read" && variant != "disk") {
+      s = WarmByScan(engine);
+      warm = "scan";
+    } else if (!OnlyWrites(base) && flags.warmup == "cold") {
+      s = engine->Close();
+      DropPageCache(dir);
+      if (s.ok()) s = OpenAt(engine, open_cache, dir);
+      warm = "cold";
+      if (!s.ok()) {
+        open = false;
+        run.error = s.message();
+        p.skip_reason = "cold reopen failed: " + run.error;
+        run.phases.push_back(p);
+        PrintPhaseLine(p);
+        continue;
+      }
+    }
+    if (s.IsError()) {
+      p.skip_reason = "warm-up failed: " + s.message();
+      run.phases.push_back(p);
+      PrintPhaseLine(p);
+      continue;
+    }
     const std::string label = run.name + " " + w;
     PhaseResult r = RunPlan(plan, &state, ro, flags.settings, label);
+    r.warmup = warm;
+    // What the phase left in memory is written now and counted as its own
+    // (--flush_writes), untimed.
+    if (flags.flush_writes && r.user_bytes_written > 0) {
+      const Clock::time_point f0 = Clock::now();
+      EngineStatus fs = engine->Flush();
+      r.flush_seconds = std::chrono::duration<double>(Clock::now() - f0).count();
+      r.after_flush = SampleProc();
+      r.flushed = true;
+      if (!fs.ok()) r.warnings.push_back("flush after the phase failed: " + fs.message());
+    }
     r.workload = w;
     r.engine = run.name;
     r.cache_bytes = open_cache;

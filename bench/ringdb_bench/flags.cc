@@ -1,6 +1,7 @@
 #include "flags.h"
 
 #include "lmdb_engine.h"
+#include "parse_size.h"
 
 #include <gflags/gflags.h>
 #include <unistd.h>
@@ -59,35 +60,20 @@ DEFINE_string(rocksdb_write_buffer_size, "4MiB",
               "RocksDB write_buffer_size, as --cache_size (its memtables are memory on top "
               "of the budget)");
 DEFINE_int32(rocksdb_max_write_buffer_number, 2, "RocksDB max_write_buffer_number");
+DEFINE_string(warmup, "read",
+              "How each engine's cache is prepared before a read phase, the same for every "
+              "engine (untimed): read = one full scan of the keys before every in-memory read "
+              "phase (@disk phases start from what the reopen and earlier phases left); cold = "
+              "close and reopen the engine and drop its files from the page cache "
+              "(posix_fadvise) before every read phase; none = nothing (each phase inherits "
+              "the previous one's cache, which differs between engines)");
+DEFINE_bool(flush_writes, true,
+            "After each phase that writes, flush what it left in memory (ringdb: a "
+            "checkpoint; RocksDB: memtable flush and the compactions it starts; LMDB: "
+            "mdb_env_sync), untimed, and count those device bytes in the phase's wr MiB and "
+            "WA; false: they land in a later phase or at Close");
 
 namespace ringdb_bench {
-
-bool ParseSize(const std::string& text, uint64_t* bytes) {
-  size_t i = 0;
-  uint64_t n = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    const uint64_t digit = text[i] - '0';
-    if (n > (UINT64_MAX - digit) / 10) return false;
-    n = n * 10 + digit;
-    ++i;
-  }
-  if (i == 0) return false;
-  if (i < text.size() && text[i] == ' ') ++i;
-  std::string unit = text.substr(i);
-  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  static const std::pair<const char*, uint64_t> kUnits[] = {
-      {"", 1}, {"b", 1}, {"k", 1ull << 10}, {"kib", 1ull << 10}, {"m", 1ull << 20},
-      {"mib", 1ull << 20}, {"g", 1ull << 30}, {"gib", 1ull << 30}, {"t", 1ull << 40},
-      {"tib", 1ull << 40}, {"kb", 1000}, {"mb", 1000000}, {"gb", 1000000000},
-      {"tb", 1000000000000}};
-  for (const auto& [name, mult] : kUnits) {
-    if (unit != name) continue;
-    if (n > UINT64_MAX / mult) return false;
-    *bytes = n * mult;
-    return true;
-  }
-  return false;
-}
 
 std::vector<std::string> SplitList(const std::string& s) {
   std::vector<std::string> out;
@@ -174,10 +160,10 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
   }
   if (FLAGS_threads < 1 || FLAGS_fillsync_threads < 1) return Fail("thread counts must be >= 1");
   uint64_t cache_size = 0, write_buffer_size = 0;
-  if (!ParseSize(FLAGS_cache_size, &cache_size)) {
+  if (!ringdb::cli::ParseSize(FLAGS_cache_size, &cache_size)) {
     return Fail("bad --cache_size '" + FLAGS_cache_size + "' (examples: 64MiB, 1GiB, 1048576)");
   }
-  if (!ParseSize(FLAGS_rocksdb_write_buffer_size, &write_buffer_size) || write_buffer_size == 0) {
+  if (!ringdb::cli::ParseSize(FLAGS_rocksdb_write_buffer_size, &write_buffer_size)) {
     return Fail("bad --rocksdb_write_buffer_size '" + FLAGS_rocksdb_write_buffer_size +
                 "' (examples: 4MiB, 65536)");
   }
@@ -187,6 +173,9 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
     return Fail("--batch_size and --multiget_batch must be >= 1, --seek_nexts >= 0");
   }
   if (FLAGS_db.empty()) return Fail("--db is empty");
+  if (FLAGS_warmup != "read" && FLAGS_warmup != "cold" && FLAGS_warmup != "none") {
+    return Fail("unknown --warmup '" + FLAGS_warmup + "' (read, cold or none)");
+  }
 
   BenchSettings& s = f->settings;
   s.num = FLAGS_num;
@@ -221,6 +210,8 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
   f->rocksdb_buffered = FLAGS_rocksdb_buffered;
   f->rocksdb_write_buffer_size = write_buffer_size;
   f->rocksdb_max_write_buffer_number = FLAGS_rocksdb_max_write_buffer_number;
+  f->warmup = FLAGS_warmup;
+  f->flush_writes = FLAGS_flush_writes;
   return -1;
 }
 

@@ -33,6 +33,8 @@ struct BenchFlags {
   bool rocksdb_buffered = false;
   uint64_t rocksdb_write_buffer_size = 0;
   int rocksdb_max_write_buffer_number = 2;
+  std::string warmup = "read";  // read, cold or none (see --warmup)
+  bool flush_writes = true;     // see --flush_writes
 };
 
 // Parses and checks the flags (removing them from argv). Returns -1 to go
@@ -42,11 +44,6 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* flags);
 
 // Every flag of the bench as name=value (for the JSON report).
 std::vector<std::pair<std::string, std::string>> FlagValues();
-
-// Parses a size: bytes, or a number and K/KiB, M/MiB, G/GiB, T/TiB (powers
-// of 1024) or KB/MB/GB/TB (powers of 1000), case-insensitive, as the ringdb
-// shell's --pool does.
-bool ParseSize(const std::string& text, uint64_t* bytes);
 
 // Splits "a,b,,c" into {"a","b","c"}.
 std::vector<std::string> SplitList(const std::string& s);

@@ -95,6 +95,11 @@ class KvEngine {
   virtual EngineStatus Open(const EngineConfig& config, const std::string& dir) = 0;
   // Flushes and releases everything Open acquired. Idempotent.
   virtual EngineStatus Close() = 0;
+  // Writes what earlier writes left in memory (memtables, dirty pages) to
+  // the files and waits for the background work they started (RocksDB:
+  // the flush and the compactions it triggers), so that a phase's device
+  // bytes include what it deferred. No operation may be in flight.
+  virtual EngineStatus Flush() = 0;
   // Removes the database in `dir` (the engine must be closed).
   virtual EngineStatus Destroy(const std::string& dir) = 0;
 

@@ -91,6 +91,12 @@ class LmdbEngine final : public KvEngine {
     return EngineStatus::OK();
   }
 
+  EngineStatus Flush() override {
+    if (env_ == nullptr) return EngineStatus::OK();
+    int rc = mdb_env_sync(env_, 1);  // the page cache's dirty pages to the file
+    return rc == 0 ? EngineStatus::OK() : Error("sync", rc);
+  }
+
   EngineStatus Close() override {
     if (env_ == nullptr) return EngineStatus::OK();
     {

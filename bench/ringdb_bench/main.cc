@@ -131,7 +131,10 @@ bool CheckOutputPath(const std::string& flag, const std::string& path) {
 int Main(int argc, char** argv) {
   BenchFlags flags;
   if (int code = ParseFlags(&argc, &argv, &flags); code >= 0) return code;
-  if (!CheckOutputPath("json", flags.json) || !CheckOutputPath("chart", flags.chart)) return 1;
+  if (!CheckOutputPath("json", flags.json) || !CheckOutputPath("chart", flags.chart) ||
+      (!flags.chart.empty() && !CheckOutputPath("chart", RatioChartPath(flags.chart)))) {
+    return 1;
+  }
   if (!flags.chart.empty()) {
     int rc = 0;
     RunCommand("command -v gnuplot >/dev/null 2>&1", &rc);
@@ -246,7 +249,13 @@ int Main(int argc, char** argv) {
   if (!flags.chart.empty()) {
     std::string error;
     if (DrawChart(report, flags.chart, &error)) {
-      std::printf("chart: %s\n", flags.chart.c_str());
+      if (HasRatioChart(report)) {
+        std::printf("chart: %s (ratios: %s)\n", flags.chart.c_str(),
+                    RatioChartPath(flags.chart).c_str());
+      } else {
+        std::printf("chart: %s (no ratio chart: it needs ringdb and rocksdb or lmdb)\n",
+                    flags.chart.c_str());
+      }
     } else {
       std::fprintf(stderr, "ringdb_bench: chart: %s\n", error.c_str());
       status = 1;

@@ -1,6 +1,7 @@
 // The human-readable report on stdout.
 #include "report.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ringdb_bench {
@@ -75,8 +76,7 @@ void PrintPhases(const RunReport& r, std::FILE* out) {
           FmtSigned(Delta(p->after.rss_bytes, p->before.rss_bytes) / kMiB).c_str(),
           Fmt("%.1f", p->after.hwm_bytes / kMiB).c_str(),
           FmtSigned(Delta(p->after.page_cache_bytes, p->before.page_cache_bytes) / kMiB).c_str(),
-          Fmt("%.1f", Delta(p->after.dev_read_bytes, p->before.dev_read_bytes) / kMiB).c_str(),
-          Fmt("%.1f", Delta(p->after.dev_write_bytes, p->before.dev_write_bytes) / kMiB).c_str(),
+          Fmt("%.1f", p->DevRead() / kMiB).c_str(), Fmt("%.1f", p->DevWritten() / kMiB).c_str(),
           Fmt("%.2f", p->WriteAmp()).c_str(), hit < 0 ? "-" : Fmt("%.1f", hit * 100).c_str(),
           p->capped ? " capped" : "", (p->errors || p->wrong_values) ? " ERRORS" : "",
           p->warnings.empty() ? "" : " WARN");
@@ -89,9 +89,15 @@ void PrintPhases(const RunReport& r, std::FILE* out) {
                "found%%: lookups that found their key (- for phases without lookups).\n"
                "  rssd: RSS change over the phase; peak: VmHWM in the phase (reset before it "
                "when the kernel allows); pcd: change of the page cache (Cached:, machine-wide); "
-               "rd/wr: bytes this process read/wrote on the device (/proc/self/io); WA: device "
+               "rd/wr: bytes this process read/wrote on the device (/proc/self/io)%s; WA: device "
                "bytes written / user bytes written; hit%%: the engine's cache hit ratio in the "
-               "phase (RocksDB: block cache); capped: stopped by --duration.\n");
+               "phase (RocksDB: block cache); capped: stopped by --duration.\n",
+               r.flags->flush_writes
+                   ? ", wr including the untimed flush after a phase that wrote (what it left "
+                     "dirty: ringdb's checkpoint, RocksDB's memtable flush and compactions, "
+                     "LMDB's sync)"
+                   : ", wr NOT including what a phase left dirty (--flush_writes=false: "
+                     "deferred to a later phase or Close)");
   for (const std::string& n : nothing_found) {
     std::fprintf(out, "  NOTE: %s found none of the keys it looked up (an empty database? its "
                       "ops/s measure misses only)\n", n.c_str());
@@ -137,6 +143,7 @@ void PrintRatiosTo(const RunReport& r, const char* base_kind, std::FILE* out) {
   std::fprintf(out, "%-17s", "workload");
   for (const EngineRun* e : others) std::fprintf(out, " %-28s", e->name.c_str());
   std::fprintf(out, "\n");
+  std::vector<std::string> unlike;
   for (size_t i = 0; i < r.flags->benchmarks.size(); i++) {
     const PhaseResult* b = Find(*base, i);
     std::fprintf(out, "%-17s", r.flags->benchmarks[i].c_str());
@@ -147,13 +154,28 @@ void PrintRatiosTo(const RunReport& r, const char* base_kind, std::FILE* out) {
         continue;
       }
       const double bp99 = b->hist.PercentileNanos(99);
+      // One engine read from the device and the other hardly: the ratio
+      // compares a cold phase with a warm one.
+      const double rp = p->DevRead(), rb = b->DevRead();
+      const bool uneven = std::max(rp, rb) >= kMiB && std::min(rp, rb) < 0.1 * std::max(rp, rb);
       char cell[64];
-      std::snprintf(cell, sizeof(cell), "%.3gx ops/s, p99 %s", p->OpsPerSecond() / b->OpsPerSecond(),
-                    bp99 > 0 ? Fmt("%.2gx", p->hist.PercentileNanos(99) / bp99).c_str() : "-");
+      std::snprintf(cell, sizeof(cell), "%.3gx ops/s, p99 %s%s", p->OpsPerSecond() / b->OpsPerSecond(),
+                    bp99 > 0 ? Fmt("%.2gx", p->hist.PercentileNanos(99) / bp99).c_str() : "-",
+                    uneven ? " *" : "");
       std::fprintf(out, " %-28s", cell);
+      if (uneven) {
+        char note[256];
+        std::snprintf(note, sizeof(note),
+                      "  * %s: %s read %.1f MiB from the device, %s %.1f MiB: not like for like "
+                      "(one ran from its cache, the other from the disk)",
+                      r.flags->benchmarks[i].c_str(), e->name.c_str(), rp / kMiB,
+                      base->name.c_str(), rb / kMiB);
+        unlike.push_back(note);
+      }
     }
     std::fprintf(out, "\n");
   }
+  for (const std::string& n : unlike) std::fprintf(out, "%s\n", n.c_str());
 }
 
 void PrintRatios(const RunReport& r, std::FILE* out) {
@@ -210,6 +232,20 @@ void PrintReport(const RunReport& r, std::FILE* out) {
                r.ringdb_version.empty() ? "ringdb not built in" : r.ringdb_version.c_str(),
                r.rocksdb_version.c_str(),
                r.lmdb_version.empty() ? "not built in" : r.lmdb_version.c_str());
+  std::fprintf(out, "warm-up before read phases (--warmup=%s): %s\n", f.warmup.c_str(),
+               f.warmup == "read"
+                   ? "one untimed full scan before every in-memory read phase, every engine; "
+                     "@disk phases start from what the reopen and earlier phases left"
+               : f.warmup == "cold"
+                   ? "every read phase starts cold: the engine is closed and reopened and its "
+                     "files dropped from the page cache"
+                   : "none: each phase inherits the cache the previous one left, which differs "
+                     "between engines");
+  std::fprintf(out, "writes left in memory (--flush_writes=%s): %s\n\n",
+               f.flush_writes ? "true" : "false",
+               f.flush_writes ? "flushed after each writing phase, untimed; counted in its wr "
+                                "MiB and WA"
+                              : "not flushed: counted where they land (a later phase, or Close)");
   PrintPhases(r, out);
   PrintWarnings(r, out);
   PrintRatios(r, out);

@@ -35,7 +35,15 @@ void PrintReport(const RunReport& report, std::FILE* out);
 
 bool WriteJson(const RunReport& report, const std::string& path, std::string* error);
 
-// Writes <png>.dat and <png>.gp next to the PNG and runs gnuplot.
+// Draws the ops/s chart into `png` and the ratio chart into
+// RatioChartPath(png), writing <png>.dat and <png>.gp next to each and
+// running gnuplot.
 bool DrawChart(const RunReport& report, const std::string& png, std::string* error);
+
+// Whether the run has a ratio chart (ringdb and RocksDB or LMDB ran).
+bool HasRatioChart(const RunReport& report);
+
+// "out-ratio.png" for "out.png": where DrawChart puts the ratio chart.
+std::string RatioChartPath(const std::string& png);
 
 }  // namespace ringdb_bench

@@ -71,8 +71,12 @@ void WritePhase(JsonWriter& j, const PhaseResult& p) {
   j.Key("page_cache_delta_bytes")
       .Num(static_cast<double>(D(p.after.page_cache_bytes, p.before.page_cache_bytes)));
   j.Key("device_read_bytes").Num(static_cast<double>(D(p.after.dev_read_bytes, p.before.dev_read_bytes)));
-  j.Key("device_write_bytes")
+  j.Key("device_write_bytes").Num(p.DevWritten());
+  j.Key("device_write_bytes_in_timed_part")
       .Num(static_cast<double>(D(p.after.dev_write_bytes, p.before.dev_write_bytes)));
+  j.Key("flushed_after").Bool(p.flushed);
+  j.Key("flush_seconds").Num(p.flush_seconds);
+  j.Key("warmup").Str(p.warmup);
   const double wa = p.WriteAmp();
   if (wa >= 0) {
     j.Key("write_amplification").Num(wa);

@@ -1,6 +1,9 @@
 // KvEngine over RocksDB.
 #include "rocksdb_engine.h"
 
+#include <chrono>
+#include <thread>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -80,6 +83,25 @@ class RocksDbEngine final : public KvEngine {
     rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
     if (!s.ok()) return EngineStatus::Error("rocksdb open " + dir + ": " + s.ToString());
     db_.reset(db);
+    return EngineStatus::OK();
+  }
+
+  EngineStatus Flush() override {
+    if (!db_) return EngineStatus::OK();
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    rocksdb::Status s = db_->Flush(fo);
+    if (!s.ok()) return Convert(s);
+    // RocksDB 7.8 has no WaitForCompact: poll until no flush or compaction
+    // runs or is pending (at most a minute).
+    for (int i = 0; i < 6000; i++) {
+      uint64_t pending = 0, compactions = 0, flushes = 0;
+      db_->GetIntProperty("rocksdb.compaction-pending", &pending);
+      db_->GetIntProperty("rocksdb.num-running-compactions", &compactions);
+      db_->GetIntProperty("rocksdb.num-running-flushes", &flushes);
+      if (pending == 0 && compactions == 0 && flushes == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     return EngineStatus::OK();
   }
 

@@ -21,9 +21,18 @@ double PhaseResult::StatDelta(const std::string& key) const {
   return a->second - (b == stats_before.numbers.end() ? 0 : b->second);
 }
 
+double PhaseResult::DevWritten() const {
+  const ProcSample& end = flushed ? after_flush : after;
+  return static_cast<double>(end.dev_write_bytes) - static_cast<double>(before.dev_write_bytes);
+}
+
+double PhaseResult::DevRead() const {
+  return static_cast<double>(after.dev_read_bytes) - static_cast<double>(before.dev_read_bytes);
+}
+
 double PhaseResult::WriteAmp() const {
   if (user_bytes_written == 0 || !after.io_available) return -1;
-  return static_cast<double>(after.dev_write_bytes - before.dev_write_bytes) / user_bytes_written;
+  return DevWritten() / user_bytes_written;
 }
 
 double PhaseResult::CacheHitRatio() const {

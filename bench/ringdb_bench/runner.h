@@ -43,10 +43,21 @@ struct PhaseResult {
   std::vector<std::string> warnings;
 
   ProcSample before, after;
+  // After the untimed flush that followed a writing phase (--flush_writes):
+  // its device bytes belong to the phase.
+  bool flushed = false;
+  ProcSample after_flush;
+  double flush_seconds = 0;
+  // What prepared the engine's cache before the phase (--warmup), e.g.
+  // "scan" or "cold"; empty for none.
+  std::string warmup;
   bool peak_reset = false;  // after.hwm_bytes is this phase's peak
   EngineStats stats_before, stats_after;
 
   double OpsPerSecond() const { return seconds > 0 ? ops / seconds : 0; }
+  // Device bytes written by the phase, including its flush when flushed.
+  double DevWritten() const;
+  double DevRead() const;
   // Device bytes written / user bytes written; < 0 when nothing was written.
   double WriteAmp() const;
   // Engine cache hit ratio in the phase from the hit/miss counters; < 0

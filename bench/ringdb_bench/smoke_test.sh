@@ -50,4 +50,35 @@ if command -v gnuplot >/dev/null 2>&1; then
   [ -s "$dir/c.png" ] || fail "no chart"
   [ ! -e "$dir/c.png.dat" ] && [ ! -e "$dir/c.png.gp" ] || fail "stray .dat/.gp next to the chart"
 fi
+# The header says how caches were warmed and whether deferred writes count.
+grep -q "^warm-up before read phases (--warmup=read)" <<<"$out" || fail "no warm-up line: $out"
+grep -q "^writes left in memory (--flush_writes=true)" <<<"$out" || fail "no flush line: $out"
+"$bench" "${small[@]}" --benchmarks=readrandom --warmup=lukewarm >/dev/null 2>&1 &&
+  fail "--warmup=lukewarm was accepted"
+
+# fillrandom's WA counts the pages it left dirty (written by the flush after
+# it) only with --flush_writes: more device bytes than without.
+wr_of() { awk '$1 == "fillrandom" { print $15 }' <<<"$1"; }
+with=$(wr_of "$("$bench" "${small[@]}" --benchmarks=fillrandom 2>&1)")
+without=$(wr_of "$("$bench" "${small[@]}" --benchmarks=fillrandom --flush_writes=false 2>&1)")
+awk -v a="$with" -v b="$without" 'BEGIN { exit !(a > b) }' ||
+  fail "fillrandom wr MiB with the flush ($with) not above without it ($without)"
+
+if "$bench" --helpshort 2>/dev/null | grep -q rocksdb; then
+  pair=(--engines=ringdb,rocksdb --fio=false --duration=5 --num=30000 --cache_size=16MiB
+        --db="$dir/db" --benchmarks=fillrandom,readrandom)
+  # Without a warm-up RocksDB's first read phase after the fill reads its
+  # files while ringdb reads its pool: the ratio is marked. With the
+  # default warm-up both start warm and it is not.
+  out=$("$bench" "${pair[@]}" --warmup=none 2>&1)
+  grep -q "readrandom: .*not like for like" <<<"$out" || fail "uneven reads not marked: $out"
+  out=$("$bench" "${pair[@]}" 2>&1)
+  grep -q "not like for like" <<<"$out" && fail "marked after an equal warm-up: $out"
+  # The ratio chart beside the ops/s chart, no stray sources.
+  if command -v gnuplot >/dev/null 2>&1; then
+    "$bench" "${pair[@]}" --chart="$dir/r.png" >/dev/null 2>&1 || fail "ratio chart run failed"
+    [ -s "$dir/r.png" ] && [ -s "$dir/r-ratio.png" ] || fail "no ratio chart"
+    [ -z "$(ls "$dir" | grep -E '\.(dat|gp)$')" ] || fail "stray .dat/.gp: $(ls "$dir")"
+  fi
+fi
 echo "ringdb_bench smoke: OK"

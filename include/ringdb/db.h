@@ -1,8 +1,10 @@
 // DB: an embedded, self-caching key-value store (a B+tree over a buffer pool
 // that moves pages with O_DIRECT and io_uring, with a write-ahead log).
 //
-// A database is a directory holding a data file, the log and a lock file.
-// Only one process opens it at a time (the lock file is flock'd).
+// A database is a directory holding a data file, the log and lock files.
+// One process at a time opens it for writing (the lock file is flock'd);
+// read-only handles may open beside it, in other processes too, and then
+// see the database as of its last checkpoint (Options::read_only).
 //
 // Thread-safety: every method of DB may be called from any number of threads
 // at once. Readers are not blocked by writers of other pages.
@@ -85,6 +87,23 @@ class DB {
   // may survive. start >= end deletes nothing.
   Status DeleteRange(const WriteOptions& options, std::string_view start,
                      std::string_view end, uint64_t* deleted = nullptr);
+
+  // A key range [start, limit) for GetApproximateSizes (as RocksDB's
+  // Range). The views must stay valid during the call.
+  struct Range {
+    std::string_view start;
+    std::string_view limit;
+  };
+  // Stores in sizes[i] the bytes of the keys and values stored in
+  // ranges[i] (start >= limit gives 0), for i < n: what those entries
+  // take in the data file before page overhead (ringdb.btree.fill says how
+  // densely pages hold them). Computed by an iterator, so O(entries in
+  // the ranges), exact on a quiet database and approximate beside writers
+  // (each range is read in one pass, not as one snapshot); values that
+  // overflowed into their own pages are read to be measured. A read error
+  // stops it with that error (sizes from i on are then unset);
+  // InvalidArgument for null arrays.
+  Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes);
 
   // Checks every reachable page's checksum and the tree's order invariants.
   // Appends one line per problem to *report (when not null).

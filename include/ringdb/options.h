@@ -57,7 +57,14 @@ struct Options {
   // Fail when the database already exists.
   bool error_if_exists = false;
   // Open for reading only: writes return InvalidArgument, nothing is written
-  // to the files (not even recovery's checkpoint).
+  // to the files (not even recovery's checkpoint). Without a writer the
+  // handle sees every write (and refuses a log that needs replaying: open
+  // once read-write). Beside a writer (another process, or another handle,
+  // holding the database) it opens at once and sees the database as of the
+  // writer's last checkpoint, never later writes; the property
+  // "ringdb.read_only_snapshot" then says so (empty otherwise), and the
+  // writer keeps that checkpoint's pages, growing its file, until the
+  // reader closes.
   bool read_only = false;
 
   // The memory budget for cached pages, in bytes. The pool is allocated once

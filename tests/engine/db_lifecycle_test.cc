@@ -92,7 +92,7 @@ TEST_F(DBLifecycleTest, SecondHandleInTheSameProcessIsBusyAndSaysSo) {
   ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
   Status s = DB::Open(options_, dir_, &db2);
   EXPECT_TRUE(s.IsBusy()) << s.ToString();
-  EXPECT_NE(s.ToString().find("this one"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("locked by this process"), std::string::npos) << s.ToString();
   EXPECT_EQ(db2, nullptr);
   ASSERT_TRUE(db->Close().ok());
 }

@@ -256,6 +256,64 @@ TEST_F(ShellE2eTest, SecondProcessGetsALockError) {
   EXPECT_EQ(Shell({"get", "a"}).exit_code, 0);
 }
 
+// Two processes: a writing shell holds the database; `--readonly` opens
+// beside it, reads the writer's last checkpoint, says so, and refuses
+// writes; after the writer checkpoints again, a new reader sees more.
+TEST_F(ShellE2eTest, ReadOnlyBesideAWritingProcessSeesItsLastCheckpoint) {
+  Child writer({kShell, "--sync", db_});
+  std::string line;
+  ASSERT_TRUE(writer.Write("put a 1\ncheckpoint\nput b 2\n"));
+  for (const char* want : {"OK", "OK", "OK"}) {
+    ASSERT_TRUE(writer.ReadLine(&line, 20000));
+    ASSERT_EQ(line, want);
+  }
+  ProcessResult r = Shell({"--readonly", "get", "a"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n");
+  EXPECT_NE(r.err.find(db_ + " is open for writing by process " + std::to_string(writer.pid()) +
+                       " (ringdb): this read-only handle sees its last checkpoint"),
+            std::string::npos)
+      << r.err;
+  r = Shell({"--readonly", "get", "b"});  // Logged, not checkpointed.
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "(nil)\n");
+  r = Shell({"--readonly", "put", "c", "3"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("read-only"), std::string::npos) << r.err;
+  // A second writer is told who holds the database.
+  r = Shell({"put", "c", "3"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("locked by process " + std::to_string(writer.pid()) + " (ringdb)"),
+            std::string::npos)
+      << r.err;
+  // A reader that stays open keeps its view while the writer goes on.
+  Child reader({kShell, "--readonly", db_});
+  ASSERT_TRUE(reader.Write("get a\n"));
+  ASSERT_TRUE(reader.ReadLine(&line, 20000));
+  EXPECT_EQ(line, "1");
+  std::string script;
+  for (int i = 0; i < 2000; ++i) script += "put a " + std::to_string(i) + std::string(200, 'x') + "\n";
+  script += "checkpoint\ndel a\ncheckpoint\ncompact\n";
+  ASSERT_TRUE(writer.Write(script));
+  for (int i = 0; i < 2000 + 4; ++i) ASSERT_TRUE(writer.ReadLine(&line, 20000));
+  ASSERT_TRUE(reader.Write("get a\nverify\ncount\n"));
+  for (const char* want : {"1", "OK", "1"}) {
+    ASSERT_TRUE(reader.ReadLine(&line, 20000));
+    EXPECT_EQ(line, want);
+  }
+  reader.CloseStdin();
+  EXPECT_EQ(reader.Wait().exit_code, 0);
+  r = Shell({"--readonly", "get", "b"});  // Checkpointed since.
+  EXPECT_EQ(r.out, "2\n");
+  writer.CloseStdin();
+  ProcessResult w = writer.Wait();
+  EXPECT_EQ(w.exit_code, 0) << w.err;
+  // Without a writer, --readonly says nothing about checkpoints.
+  r = Shell({"--readonly", "get", "b"});
+  EXPECT_EQ(r.out, "2\n");
+  EXPECT_EQ(r.err, "");
+}
+
 TEST_F(ShellE2eTest, FileIsNotADatabase) {
   {
     std::ofstream f(db_);

@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include "parse_size.h"
+
 namespace ringdb::shell {
 namespace {
 
@@ -29,31 +31,32 @@ Parsed Parse(std::vector<std::string> words, std::set<std::string> existing = {}
   return p;
 }
 
+// The parser the shell and the bench share (tools/cli_util).
 TEST(ParseSizeTest, Units) {
-  size_t n = 0;
-  ASSERT_TRUE(ParseSize("4096", &n));
+  uint64_t n = 0;
+  ASSERT_TRUE(cli::ParseSize("4096", &n));
   EXPECT_EQ(n, 4096u);
-  ASSERT_TRUE(ParseSize("64MiB", &n));
+  ASSERT_TRUE(cli::ParseSize("64MiB", &n));
   EXPECT_EQ(n, 64u << 20);
-  ASSERT_TRUE(ParseSize("1GiB", &n));
+  ASSERT_TRUE(cli::ParseSize("1GiB", &n));
   EXPECT_EQ(n, 1u << 30);
-  ASSERT_TRUE(ParseSize("512KiB", &n));
+  ASSERT_TRUE(cli::ParseSize("512KiB", &n));
   EXPECT_EQ(n, 512u << 10);
-  ASSERT_TRUE(ParseSize("512k", &n));
+  ASSERT_TRUE(cli::ParseSize("512k", &n));
   EXPECT_EQ(n, 512u << 10);
-  ASSERT_TRUE(ParseSize("2 mib", &n));
+  ASSERT_TRUE(cli::ParseSize("2 mib", &n));
   EXPECT_EQ(n, 2u << 20);
-  ASSERT_TRUE(ParseSize("10MB", &n));
+  ASSERT_TRUE(cli::ParseSize("10MB", &n));
   EXPECT_EQ(n, 10000000u);
-  ASSERT_TRUE(ParseSize("100b", &n));
+  ASSERT_TRUE(cli::ParseSize("100b", &n));
   EXPECT_EQ(n, 100u);
 }
 
 TEST(ParseSizeTest, Rejects) {
-  size_t n = 0;
+  uint64_t n = 0;
   for (const char* bad : {"", "MiB", "0", "-5", "1.5GiB", "12XB", "64 MiB x",
                           "99999999999999999999", "17179869184GiB", " 5"}) {
-    EXPECT_FALSE(ParseSize(bad, &n)) << bad;
+    EXPECT_FALSE(cli::ParseSize(bad, &n)) << bad;
   }
 }
 

@@ -334,5 +334,97 @@ TEST_F(ShellPolishTest, FormatsRoundTrip) {
   EXPECT_EQ(Shell({"get", "x"}, "", {"--format", "yaml"}).exit_code, 2);
 }
 
+// A normal user's RLIMIT_MEMLOCK (8 MiB): without --pool the shell picks a
+// pool it can lock (no mlock warning) and stats says why; an explicit
+// --pool 64MiB is taken as asked and the engine warns that it could not
+// lock it. Needs prlimit, and setpriv when run as root (root may lock any
+// amount: the shell runs as another user there).
+TEST_F(ShellPolishTest, DefaultPoolFitsRlimitMemlock) {
+  auto which = [](const std::string& name) -> std::string {
+    for (const char* dir : {"/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/"}) {
+      if (access((dir + name).c_str(), X_OK) == 0) return dir + name;
+    }
+    return "";
+  };
+  const std::string prlimit = which("prlimit"), setpriv = which("setpriv");
+  if (prlimit.empty()) GTEST_SKIP() << "prlimit (util-linux) is not installed";
+  std::vector<std::string> prefix{prlimit, "--memlock=8388608:8388608", "--"};
+  if (geteuid() == 0) {
+    if (setpriv.empty()) GTEST_SKIP() << "running as root without setpriv: cannot drop CAP_IPC_LOCK";
+    ASSERT_EQ(chown(dir_.c_str(), 54321, 54321), 0);
+    for (const char* w : {"--reuid=54321", "--regid=54321", "--clear-groups", "--inh-caps=-all",
+                          "--"}) {
+      if (prefix.size() == 3) prefix.push_back(setpriv);
+      prefix.push_back(w);
+    }
+  }
+  auto run = [&](std::vector<std::string> words, const std::string& cache = "cache") {
+    std::vector<std::string> argv = prefix;
+    argv.push_back(kShell);
+    argv.insert(argv.end(), words.begin(), words.end());
+    SpawnOptions options;
+    options.env["LC_ALL"] = "C";
+    options.env["XDG_CACHE_HOME"] = dir_ + "/" + cache;  // a fresh once-a-day record
+    return RunProcess(argv, "", options);
+  };
+  ProcessResult r = run({db_, "put", "k", "v"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("not locked in memory"), std::string::npos) << r.err;
+  r = run({db_, "stats"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("pool:  7.0 MiB"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("shell: pool 7 MiB: what RLIMIT_MEMLOCK (8 MiB) lets this process lock"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("not locked in memory"), std::string::npos) << r.out;
+  r = run({"--pool", "64MiB", db_, "get", "k"}, "cache2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "v\n");
+  EXPECT_NE(r.err.find("buffer pool not locked in memory"), std::string::npos) << r.err;
+}
+
+// A database the user may not write: opening it for writing says to open
+// it read-only, and --readonly reads it. As root (who may write anywhere)
+// the shell runs as another user through setpriv.
+TEST_F(ShellPolishTest, UnwritableDatabaseSuggestsReadOnly) {
+  ASSERT_EQ(Shell({"put", "k", "v"}).exit_code, 0);
+  std::vector<std::string> prefix;
+  if (geteuid() == 0) {
+    if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "root without setpriv";
+    prefix = {"/usr/bin/setpriv", "--reuid=54321", "--regid=54321", "--clear-groups",
+              "--inh-caps=-all", "--"};
+    // mkdtemp's 0700 would hide the database from the other user.
+    std::filesystem::permissions(dir_, std::filesystem::perms::all,
+                                 std::filesystem::perm_options::add);
+  } else {
+    std::filesystem::permissions(db_, std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::remove);
+    std::filesystem::permissions(db_ + "/LOCK", std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::remove);
+  }
+  auto run = [&](std::vector<std::string> words) {
+    std::vector<std::string> argv = prefix;
+    argv.push_back(kShell);
+    argv.insert(argv.end(), words.begin(), words.end());
+    SpawnOptions options;
+    options.env["LC_ALL"] = "C";
+    options.env["XDG_CACHE_HOME"] = dir_ + "/cache";
+    return RunProcess(argv, "", options);
+  };
+  ProcessResult r = run({db_, "get", "k"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Permission denied (no write permission here: open the database "
+                       "read-only to read it)"),
+            std::string::npos)
+      << r.err;
+  r = run({"--readonly", db_, "get", "k"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "v\n");
+  if (geteuid() != 0) {
+    std::filesystem::permissions(db_, std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::add);
+  }
+}
+
 }  // namespace
 }  // namespace ringdb::shell
