@@ -53,7 +53,7 @@
 #include "engine/superblock.h"
 #include "engine/wal.h"
 #include "io/io_backend.h"
-#include "io/thread_annotations.h"
+#include "util/thread_annotations.h"
 #include "ringdb/db.h"
 
 namespace ringdb {

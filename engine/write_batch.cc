@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "io/result.h"
+#include "util/result.h"
 
 namespace ringdb {
 

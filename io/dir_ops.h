@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "io/result.h"
+#include "util/result.h"
 #include "ringdb/status.h"
 
 namespace ringdb::io {

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <random>
 
-#include "io/check.h"
+#include "util/check.h"
 
 namespace ringdb::io {
 namespace {

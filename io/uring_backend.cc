@@ -26,7 +26,7 @@
 #include <mutex>
 #include <vector>
 
-#include "io/check.h"
+#include "util/check.h"
 #include "io/file_table.h"
 #include "io/io_backend.h"
 

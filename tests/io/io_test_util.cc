@@ -11,7 +11,7 @@
 #include <cstring>
 #include <random>
 
-#include "io/check.h"
+#include "util/check.h"
 #include "io/fault_backend.h"
 
 namespace ringdb::io::testing {
