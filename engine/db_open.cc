@@ -1,36 +1,10 @@
 // Opening, creating and recovering a database; DB::Open and DestroyDB.
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 
 #include "engine/db_impl.h"
 
 namespace ringdb {
-
-namespace {
-
-bool Exists(const std::string& p, struct stat* st) { return ::stat(p.c_str(), st) == 0; }
-
-// Entries of `dir` other than "." and "..".
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (struct dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  closedir(d);
-  return out;
-}
-
-}  // namespace
 
 Status DB::Open(const Options& options, const std::string& path, std::unique_ptr<DB>* db) {
   db->reset();
@@ -53,12 +27,14 @@ Status OpenWithBackend(const Options& options, const std::string& path,
 }
 
 Status DestroyDB(const std::string& path) {
-  struct stat st;
-  if (!Exists(path, &st)) return Status::OK();
-  if (!S_ISDIR(st.st_mode)) {
+  io::PathKind kind = io::PathKindOf(path);
+  if (kind == io::PathKind::kMissing) return Status::OK();
+  if (kind != io::PathKind::kDirectory) {
     return Status::InvalidArgument(path + " is not a ringdb database directory");
   }
-  std::vector<std::string> names = ListDir(path);
+  Result<std::vector<std::string>> listed = io::ListDirectoryPlain(path);
+  if (!listed.ok()) return listed.status();
+  const std::vector<std::string>& names = *listed;
   bool ours = names.empty();
   for (const std::string& n : names) {
     if (n == kDataFileName || n == kBackupMarkerName) ours = true;
@@ -84,8 +60,7 @@ Status DestroyDB(const std::string& path) {
   Status s = io::UnlinkPlain(lock_path);
   if (!s.ok() && !s.IsNotFound()) return s;
   lock->reset();
-  if (::rmdir(path.c_str()) != 0) return io::PathErrnoStatus(errno, "rmdir", path);
-  return Status::OK();
+  return io::RemoveDirectoryPlain(path);
 }
 
 const char* Version() { return "ringdb " RINGDB_VERSION_STRING; }
@@ -105,9 +80,9 @@ Status DBImpl::OpenOrCreate() {
     return Status::InvalidArgument("page_size " + std::to_string(options_.page_size) +
                                    " is not a power of two from 4096 to 65536");
   }
-  struct stat st;
-  bool exists = Exists(dir_, &st);
-  if (exists && !S_ISDIR(st.st_mode)) {
+  io::PathKind kind = io::PathKindOf(dir_);
+  bool exists = kind != io::PathKind::kMissing;
+  if (exists && kind != io::PathKind::kDirectory) {
     return Status::InvalidArgument(dir_ + " is not a ringdb database (it is a file, and a "
                                    "database is a directory)");
   }
@@ -121,15 +96,17 @@ Status DBImpl::OpenOrCreate() {
     if (!choice->fallback_reason.empty()) Log(choice->fallback_reason);
   }
   if (!exists) RINGDB_RETURN_IF_ERROR(io_->MakeDirectory(dir_));
-  if (exists && Exists(dir_ + "/" + kBackupMarkerName, &st)) {
+  if (exists && io::PathKindOf(dir_ + "/" + kBackupMarkerName) != io::PathKind::kMissing) {
     return Status::InvalidArgument(dir_ + " is an incomplete backup (it holds " +
                                    kBackupMarkerName + "): the backup was interrupted; "
                                    "delete it and back up again");
   }
   const std::string data_path = dir_ + "/" + kDataFileName;
-  bool have_data = Exists(data_path, &st);
+  bool have_data = io::PathKindOf(data_path) != io::PathKind::kMissing;
   if (!have_data) {
-    for (const std::string& n : ListDir(dir_)) {
+    Result<std::vector<std::string>> names = io::ListDirectoryPlain(dir_);
+    if (!names.ok()) return names.status();
+    for (const std::string& n : *names) {
       uint64_t seg;
       if (n != kLockFileName && n != std::string(kDataFileName) + ".tmp" &&
           !wal::ParseSegmentFileName(n, &seg)) {
