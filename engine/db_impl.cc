@@ -143,8 +143,8 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   {
     std::lock_guard<std::mutex> lock(write_mu_);
     RINGDB_RETURN_IF_ERROR(BackgroundError());
-    RINGDB_RETURN_IF_ERROR(CheckSpaceLocked(batch->Rep().size(), /*force=*/false));
-    Result<Lsn> appended = wal_->Append(kBatchRecord, batch->Rep());
+    RINGDB_RETURN_IF_ERROR(CheckSpaceLocked(WriteBatchInternal::Contents(*batch).size(), /*force=*/false));
+    Result<Lsn> appended = wal_->Append(kBatchRecord, WriteBatchInternal::Contents(*batch));
     if (!appended.ok()) {
       // A refused argument wrote nothing; anything else failed the log
       // (its errors are sticky) before the tree was touched.

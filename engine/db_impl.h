@@ -52,6 +52,7 @@
 #include "engine/page_store.h"
 #include "engine/superblock.h"
 #include "engine/wal.h"
+#include "engine/write_batch_internal.h"
 #include "io/io_backend.h"
 #include "util/thread_annotations.h"
 #include "ringdb/db.h"

@@ -340,7 +340,7 @@ Status DBImpl::Recover(bool* replayed_any) {
                                        "open it once without read-only");
       }
       WriteBatch batch;
-      RINGDB_RETURN_IF_ERROR(WriteBatch::Decode(payload, &batch).WithContext(path));
+      RINGDB_RETURN_IF_ERROR(WriteBatchInternal::SetContents(&batch, payload).WithContext(path));
       size_t applied = 0;
       bool untouched = false;
       RINGDB_RETURN_IF_ERROR(
