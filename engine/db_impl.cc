@@ -143,8 +143,9 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   {
     std::lock_guard<std::mutex> lock(write_mu_);
     RINGDB_RETURN_IF_ERROR(BackgroundError());
-    RINGDB_RETURN_IF_ERROR(CheckSpaceLocked(WriteBatchInternal::Contents(*batch).size(), /*force=*/false));
-    Result<Lsn> appended = wal_->Append(kBatchRecord, WriteBatchInternal::Contents(*batch));
+    const std::string& rep = WriteBatchInternal::Contents(*batch);
+    RINGDB_RETURN_IF_ERROR(CheckSpaceLocked(rep.size(), /*force=*/false));
+    Result<Lsn> appended = wal_->Append(kBatchRecord, rep);
     if (!appended.ok()) {
       // A refused argument wrote nothing; anything else failed the log
       // (its errors are sticky) before the tree was touched.
@@ -185,7 +186,10 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     if (lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes) {
       // The write itself is done; a failed checkpoint is retried later.
       Status s = CheckpointLocked();
-      if (!s.ok() && !s.IsBusy()) Log("checkpoint failed: " + s.ToString());
+      if (!s.ok() && !s.IsBusy()) {
+        Log("checkpoint run inline by a writer (checkpoint_log_bytes reached) failed: " +
+            s.ToString());
+      }
     }
   }
   return Status::OK();

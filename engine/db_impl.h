@@ -103,13 +103,11 @@ class DBImpl final : public DB {
   Status Resume() override;
   Status Close() override;
 
-  // For the iterator wrapper.
-
  private:
   Status LockDirectory();
   Status CreateDatabase();
   Status OpenFiles();
-  Status Recover(bool* replayed_any);
+  Status Recover();
   // Refuses while writes are stopped (see Resume), else CheckpointBody.
   Status CheckpointLocked();
   // Rotates the log (replacing a failed writer, see RepairLogLocked),
@@ -158,13 +156,25 @@ class DBImpl final : public DB {
   void Log(const std::string& msg);
   Status CheckOpen() const;
   std::string StatsString();
+  // The counters of every layer, read once (GetProperty and StatsString).
+  struct StatsSnapshot {
+    PoolStats pool;
+    io::IoStats io;
+    PageStoreStats store;
+    uint64_t log_records = 0;  // since the last checkpoint (current writer)
+    uint64_t log_bytes_written = 0, log_syncs = 0, log_group_commits = 0;  // since open
+  };
+  StatsSnapshot TakeStats();
   // Bytes the data file occupies on disk (0 when unknown).
   uint64_t DiskBytes();
 
   const Options options_;
   std::string dir_;
   std::unique_ptr<io::FileLock> lock_;  // the directory's lock file, held while open
-  bool closed_ = false;
+  // Set by Close. Atomic because readers check it (CheckOpen) without a
+  // lock; Close itself must not race them (db.h), so this only keeps a
+  // caller that breaks that rule from a data race on the flag.
+  std::atomic<bool> closed_{false};
   bool opened_ = false;  // OpenOrCreate succeeded
 
   std::shared_ptr<io::IoBackend> io_;

@@ -129,8 +129,7 @@ Status DBImpl::OpenOrCreate() {
     RINGDB_RETURN_IF_ERROR(CreateDatabase());
   }
   RINGDB_RETURN_IF_ERROR(OpenFiles());
-  bool replayed = false;
-  RINGDB_RETURN_IF_ERROR(Recover(&replayed));
+  RINGDB_RETURN_IF_ERROR(Recover());
   if (!options_.read_only) {
     std::lock_guard<std::mutex> lock(write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckpointLocked());
@@ -247,8 +246,7 @@ std::string DescribeDamage(const wal::LogReader& reader, const wal::LogDamage& d
 
 // Replays every log record after the checkpoint, segment by segment, and
 // decides what a damaged log means (Options::wal_recovery_mode).
-Status DBImpl::Recover(bool* replayed_any) {
-  *replayed_any = false;
+Status DBImpl::Recover() {
   Result<std::vector<uint64_t>> segs = wal::ListSegments(dir_);
   if (!segs.ok()) return segs.status();
   Lsn lsn = sb_.ckpt_lsn;
@@ -358,7 +356,6 @@ Status DBImpl::Recover(bool* replayed_any) {
   sb_.ckpt_lsn = lsn;  // where the next segment starts
   log_end_ = lsn;
   recovered_records_ = records;
-  *replayed_any = records > 0;
   if (records > 0) {
     Log("recovered " + std::to_string(records) + " log records in " + dir_);
   }

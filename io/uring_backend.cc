@@ -82,10 +82,10 @@ Status RegistrationStatus(int err) {
                               "): using unregistered buffers");
 }
 
-class UringBackend final : public IoBackend {
+class UringBackend final : public FileTableBackend {
  public:
   explicit UringBackend(unsigned queue_depth)
-      : files_(/*direct=*/true), queue_depth_(queue_depth) {}
+      : FileTableBackend(/*direct=*/true), queue_depth_(queue_depth) {}
 
   ~UringBackend() override {
     // Require (contract of IoBackend): no call in progress.
@@ -113,38 +113,9 @@ class UringBackend final : public IoBackend {
   Result<FileId> OpenBuffered(const std::string& path, OpenMode mode) override {
     return OpenFile(path, mode, /*buffered=*/true);
   }
-  Status AdviseCache(FileId file, uint64_t offset, uint64_t len,
-                     CacheAdvice advice) override {
-    return files_.Advise(file, offset, len, advice);
-  }
   Status Close(FileId file) override;
   Status Submit(std::span<IoRequest> requests) override;
   Status Sync(FileId file) override;
-
-  Result<uint64_t> FileSize(FileId file) override {
-    return files_.FileSize(file);
-  }
-  Status Truncate(FileId file, uint64_t size) override {
-    return files_.Truncate(file, size);
-  }
-  Status PunchHole(FileId file, uint64_t offset, uint64_t len) override {
-    return files_.PunchHole(file, offset, len);
-  }
-  Result<uint64_t> AllocatedBytes(FileId file) override { return files_.AllocatedBytes(file); }
-  std::string PathOf(FileId file) const override { return files_.Path(file); }
-
-  IoStats stats() const override {
-    IoStats s;
-    s.reads = reads_.load(std::memory_order_relaxed);
-    s.writes = writes_.load(std::memory_order_relaxed);
-    s.bytes_read = bytes_read_.load(std::memory_order_relaxed);
-    s.bytes_written = bytes_written_.load(std::memory_order_relaxed);
-    s.syncs = syncs_.load(std::memory_order_relaxed);
-    s.submits = submits_.load(std::memory_order_relaxed);
-    s.fixed_ops = fixed_ops_.load(std::memory_order_relaxed);
-    s.retries = retries_.load(std::memory_order_relaxed);
-    return s;
-  }
 
  private:
   Result<FileId> OpenFile(const std::string& path, OpenMode mode,
@@ -163,7 +134,6 @@ class UringBackend final : public IoBackend {
   void Complete(Ring& ring, std::span<IoRequest> requests, uint32_t index,
                 int res);
 
-  FileTable files_;
   const unsigned queue_depth_;
 
   std::mutex reg_mu_;
@@ -181,8 +151,6 @@ class UringBackend final : public IoBackend {
   std::vector<Ring*> free_rings_;  // GUARDED_BY(pool_mu_)
   std::atomic<int> healthy_rings_{0};  // created and not broken
 
-  std::atomic<uint64_t> reads_{0}, writes_{0}, bytes_read_{0},
-      bytes_written_{0}, syncs_{0}, submits_{0}, fixed_ops_{0}, retries_{0};
 };
 
 Result<Ring*> UringBackend::CreateRing() {
@@ -423,7 +391,7 @@ void UringBackend::Prepare(Ring& ring, const IoRequest& req, uint32_t index,
   if (fixed_file) io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
   io_uring_sqe_set_data64(sqe, index);
   if (buf_index >= 0 && done == 0) {
-    fixed_ops_.fetch_add(1, std::memory_order_relaxed);
+    counters_.fixed_ops.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -434,7 +402,7 @@ void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
   uint32_t& done = ring.progress[index];
   const uint64_t off = req.offset + done;
   if (res == -EAGAIN || res == -EINTR) {
-    retries_.fetch_add(1, std::memory_order_relaxed);
+    counters_.retries.fetch_add(1, std::memory_order_relaxed);
     ring.queue.push_back(index);
     return;
   }
@@ -455,7 +423,7 @@ void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
   }
   done += static_cast<uint32_t>(res);
   if (done < req.len) {
-    retries_.fetch_add(1, std::memory_order_relaxed);
+    counters_.retries.fetch_add(1, std::memory_order_relaxed);
     // O_DIRECT cannot resume at a misaligned offset; a read only stops
     // there at the end of the file.
     if (files_.Direct(req.file) &&
@@ -474,11 +442,11 @@ void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
     return;
   }
   if (is_read) {
-    reads_.fetch_add(1, std::memory_order_relaxed);
-    bytes_read_.fetch_add(req.len, std::memory_order_relaxed);
+    counters_.reads.fetch_add(1, std::memory_order_relaxed);
+    counters_.bytes_read.fetch_add(req.len, std::memory_order_relaxed);
   } else {
-    writes_.fetch_add(1, std::memory_order_relaxed);
-    bytes_written_.fetch_add(req.len, std::memory_order_relaxed);
+    counters_.writes.fetch_add(1, std::memory_order_relaxed);
+    counters_.bytes_written.fetch_add(req.len, std::memory_order_relaxed);
   }
 }
 
@@ -492,13 +460,13 @@ Status UringBackend::Submit(std::span<IoRequest> requests) {
     req.status = files_.Check(req);
     if (req.status.ok() && is_plain(req)) {
       uint64_t retries = 0;
-      submits_.fetch_add(1, std::memory_order_relaxed);
+      counters_.submits.fetch_add(1, std::memory_order_relaxed);
       req.status = files_.TransferPlain(req, &retries);
-      retries_.fetch_add(retries, std::memory_order_relaxed);
+      counters_.retries.fetch_add(retries, std::memory_order_relaxed);
       if (req.status.ok()) {
         const bool is_read = req.op == IoRequest::Op::kRead;
-        (is_read ? reads_ : writes_).fetch_add(1, std::memory_order_relaxed);
-        (is_read ? bytes_read_ : bytes_written_).fetch_add(req.len, std::memory_order_relaxed);
+        (is_read ? counters_.reads : counters_.writes).fetch_add(1, std::memory_order_relaxed);
+        (is_read ? counters_.bytes_read : counters_.bytes_written).fetch_add(req.len, std::memory_order_relaxed);
       }
       continue;
     }
@@ -527,7 +495,7 @@ Status UringBackend::Submit(std::span<IoRequest> requests) {
           ++next;
           ++inflight;
         }
-        submits_.fetch_add(1, std::memory_order_relaxed);
+        counters_.submits.fetch_add(1, std::memory_order_relaxed);
         int rc = io_uring_submit_and_wait(&ring.ring, inflight);
         if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
           // The kernel state of this ring is unknown: retire it and fail
@@ -585,7 +553,7 @@ Status UringBackend::Sync(FileId file) {
     io_uring_sqe_set_data64(sqe, 0);
     int rc;
     do {
-      submits_.fetch_add(1, std::memory_order_relaxed);
+      counters_.submits.fetch_add(1, std::memory_order_relaxed);
       rc = io_uring_submit_and_wait(&ring.ring, 1);
     } while (rc == -EINTR || rc == -EAGAIN || rc == -EBUSY);
     if (rc < 0) {
@@ -607,11 +575,11 @@ Status UringBackend::Sync(FileId file) {
     res = cqe->res;
     io_uring_cqe_seen(&ring.ring, cqe);
     if (res == -EAGAIN || res == -EINTR) {
-      retries_.fetch_add(1, std::memory_order_relaxed);
+      counters_.retries.fetch_add(1, std::memory_order_relaxed);
     } else if (res < 0) {
       result = ErrnoStatus(-res, "fdatasync", files_.Path(file), 0);
     } else {
-      syncs_.fetch_add(1, std::memory_order_relaxed);
+      counters_.syncs.fetch_add(1, std::memory_order_relaxed);
     }
   }
   Release(&ring);
