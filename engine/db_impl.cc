@@ -181,18 +181,19 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     need_checkpoint = lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes;
   }
   RINGDB_RETURN_IF_ERROR(CommitLog(lsn, gen, options.sync));
-  if (need_checkpoint) {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    if (lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes) {
-      // The write itself is done; a failed checkpoint is retried later.
-      Status s = CheckpointLocked();
-      if (!s.ok() && !s.IsBusy()) {
-        Log("checkpoint run inline by a writer (checkpoint_log_bytes reached) failed: " +
-            s.ToString());
-      }
-    }
-  }
+  if (need_checkpoint) CheckpointInline(lsn);
   return Status::OK();
+}
+
+void DBImpl::CheckpointInline(Lsn lsn) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (lsn - sb_.ckpt_lsn <= options_.checkpoint_log_bytes) return;  // another writer did it
+  // The write itself is done; a failed checkpoint is retried by a later one.
+  Status s = CheckpointLocked();
+  if (!s.ok() && !s.IsBusy()) {
+    Log("checkpoint run inline by a writer (checkpoint_log_bytes reached) failed: " +
+        s.ToString());
+  }
 }
 
 // Require: write_mu_ not held (the leader of a group writes for everyone

@@ -120,6 +120,12 @@ class DBImpl final : public DB {
   // Hands the log up to `lsn` to the kernel, or makes it durable (sync).
   // `gen` is the generation of the writer that holds the record.
   Status CommitLog(Lsn lsn, uint64_t gen, bool sync);
+  // After a write whose record `lsn` took the log past
+  // Options::checkpoint_log_bytes: checkpoints in the calling writer's
+  // thread (there is no background checkpointer), unless another writer
+  // did meanwhile. A failure is logged; the next write retries.
+  // Require: write_mu_ not held.
+  void CheckpointInline(Lsn lsn);
 
   // db_resume.cc.
   enum class Severity : uint8_t { kNone, kSoft, kHard };

@@ -103,6 +103,11 @@ class FileTable {
 struct IoCounters {
   std::atomic<uint64_t> reads{0}, writes{0}, bytes_read{0}, bytes_written{0}, syncs{0},
       submits{0}, fixed_ops{0}, retries{0};
+  // One completed read or write of `len` bytes.
+  void CountTransfer(bool is_read, uint64_t len) {
+    (is_read ? reads : writes).fetch_add(1, std::memory_order_relaxed);
+    (is_read ? bytes_read : bytes_written).fetch_add(len, std::memory_order_relaxed);
+  }
   IoStats Snapshot() const {
     IoStats s;
     s.reads = reads.load(std::memory_order_relaxed);

@@ -130,13 +130,7 @@ class PosixBackend final : public FileTableBackend {
         }
       }
     }
-    if (is_read) {
-      counters_.reads.fetch_add(1, std::memory_order_relaxed);
-      counters_.bytes_read.fetch_add(req.len, std::memory_order_relaxed);
-    } else {
-      counters_.writes.fetch_add(1, std::memory_order_relaxed);
-      counters_.bytes_written.fetch_add(req.len, std::memory_order_relaxed);
-    }
+    counters_.CountTransfer(is_read, req.len);
     return Status::OK();
   }
 

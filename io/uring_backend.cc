@@ -441,13 +441,7 @@ void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
     ring.queue.push_back(index);
     return;
   }
-  if (is_read) {
-    counters_.reads.fetch_add(1, std::memory_order_relaxed);
-    counters_.bytes_read.fetch_add(req.len, std::memory_order_relaxed);
-  } else {
-    counters_.writes.fetch_add(1, std::memory_order_relaxed);
-    counters_.bytes_written.fetch_add(req.len, std::memory_order_relaxed);
-  }
+  counters_.CountTransfer(is_read, req.len);
 }
 
 Status UringBackend::Submit(std::span<IoRequest> requests) {
@@ -463,11 +457,7 @@ Status UringBackend::Submit(std::span<IoRequest> requests) {
       counters_.submits.fetch_add(1, std::memory_order_relaxed);
       req.status = files_.TransferPlain(req, &retries);
       counters_.retries.fetch_add(retries, std::memory_order_relaxed);
-      if (req.status.ok()) {
-        const bool is_read = req.op == IoRequest::Op::kRead;
-        (is_read ? counters_.reads : counters_.writes).fetch_add(1, std::memory_order_relaxed);
-        (is_read ? counters_.bytes_read : counters_.bytes_written).fetch_add(req.len, std::memory_order_relaxed);
-      }
+      if (req.status.ok()) counters_.CountTransfer(req.op == IoRequest::Op::kRead, req.len);
       continue;
     }
     any_valid |= req.status.ok();
