@@ -23,7 +23,7 @@
 
 #include "bufferpool/frame.h"
 #include "bufferpool/page_table.h"
-#include "io/check.h"
+#include "util/check.h"
 
 namespace ringdb {
 

@@ -57,8 +57,8 @@
 #include "bufferpool/page.h"
 #include "bufferpool/striped_counter.h"
 #include "io/io_backend.h"
-#include "io/result.h"
-#include "io/thread_annotations.h"
+#include "util/result.h"
+#include "util/thread_annotations.h"
 #include "ringdb/eviction_policy.h"
 
 namespace ringdb {

@@ -22,7 +22,7 @@
 #include "bufferpool/buffer_pool.h"
 #include "bufferpool/frame.h"
 #include "bufferpool/page_table.h"
-#include "io/check.h"
+#include "util/check.h"
 
 namespace ringdb {
 

@@ -26,7 +26,7 @@
 
 #include "bufferpool/buffer_pool.h"
 #include "bufferpool/frame.h"
-#include "io/check.h"
+#include "util/check.h"
 
 namespace ringdb {
 namespace {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "io/check.h"
+#include "util/check.h"
 #include "ringdb/eviction_policy.h"
 
 namespace ringdb {

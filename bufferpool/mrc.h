@@ -74,7 +74,7 @@
 
 #include "bufferpool/eviction/policy_sim.h"
 #include "bufferpool/striped_counter.h"
-#include "io/thread_annotations.h"
+#include "util/thread_annotations.h"
 
 namespace ringdb {
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <bit>
 
-#include "io/check.h"
+#include "util/check.h"
 
 namespace ringdb {
 

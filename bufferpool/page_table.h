@@ -28,7 +28,7 @@
 
 #include "bufferpool/frame.h"
 #include "bufferpool/page.h"
-#include "io/thread_annotations.h"
+#include "util/thread_annotations.h"
 
 namespace ringdb {
 

@@ -65,9 +65,9 @@
 #include "bufferpool/buffer_pool.h"
 #include "engine/btree_node.h"
 #include "engine/page_allocator.h"
-#include "io/check.h"
-#include "io/result.h"
-#include "io/thread_annotations.h"
+#include "util/check.h"
+#include "util/result.h"
+#include "util/thread_annotations.h"
 #include "ringdb/iterator.h"
 #include "ringdb/status.h"
 

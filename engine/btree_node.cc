@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "io/check.h"
-#include "io/result.h"
+#include "util/check.h"
+#include "util/result.h"
 #include "ringdb/db.h"
 
 namespace ringdb::btree {

@@ -17,7 +17,7 @@
 
 #include "bufferpool/page.h"
 #include "engine/btree_format.h"
-#include "io/result.h"
+#include "util/result.h"
 #include "ringdb/status.h"
 
 namespace ringdb::btree {

@@ -117,8 +117,8 @@ void ringdb_options_set_quiet(ringdb_options_t* o, unsigned char v) {
 
 ringdb_readoptions_t* ringdb_readoptions_create(void) { return new ringdb_readoptions_t; }
 void ringdb_readoptions_destroy(ringdb_readoptions_t* o) { delete o; }
-void ringdb_readoptions_set_verify_checksums(ringdb_readoptions_t* o, unsigned char v) {
-  o->rep.verify_checksums = v != 0;
+void ringdb_readoptions_set_verify_checksums(ringdb_readoptions_t*, unsigned char) {
+  // No effect: checksums are always verified (ReadOptions in options.h).
 }
 
 ringdb_writeoptions_t* ringdb_writeoptions_create(void) { return new ringdb_writeoptions_t; }

@@ -15,7 +15,6 @@
 // data file under a temporary name, fdatasync'ing each copy; (3) rename
 // the data file into place, remove the marker, fsync the directory after
 // each; (4) under write_mu_: let checkpoints run again.
-#include <sys/stat.h>
 
 #include <chrono>
 
@@ -56,9 +55,8 @@ Status DBImpl::Backup(const std::string& dir, BackupInfo* info) {
   // (2) and (3).
   Status s = io_->MakeDirectory(target);
   if (s.ok()) {
-    struct stat st;
     for (const char* name : {kDataFileName, kLockFileName, kBackupMarkerName}) {
-      if (::stat((target + "/" + name).c_str(), &st) == 0) {
+      if (io::PathKindOf(target + "/" + name) != io::PathKind::kMissing) {
         s = Status::InvalidArgument(target + " already holds a database or a backup; back up "
                                              "into a new or empty directory");
       }

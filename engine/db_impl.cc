@@ -143,8 +143,9 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   {
     std::lock_guard<std::mutex> lock(write_mu_);
     RINGDB_RETURN_IF_ERROR(BackgroundError());
-    RINGDB_RETURN_IF_ERROR(CheckSpaceLocked(batch->Rep().size(), /*force=*/false));
-    Result<Lsn> appended = wal_->Append(kBatchRecord, batch->Rep());
+    const std::string& rep = WriteBatchInternal::Contents(*batch);
+    RINGDB_RETURN_IF_ERROR(CheckSpaceLocked(rep.size(), /*force=*/false));
+    Result<Lsn> appended = wal_->Append(kBatchRecord, rep);
     if (!appended.ok()) {
       // A refused argument wrote nothing; anything else failed the log
       // (its errors are sticky) before the tree was touched.
@@ -181,15 +182,19 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     need_checkpoint = lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes;
   }
   RINGDB_RETURN_IF_ERROR(CommitLog(lsn, gen, options.sync));
-  if (need_checkpoint) {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    if (lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes) {
-      // The write itself is done; a failed checkpoint is retried later.
-      Status s = CheckpointLocked();
-      if (!s.ok() && !s.IsBusy()) Log("checkpoint failed: " + s.ToString());
-    }
-  }
+  if (need_checkpoint) CheckpointInline(lsn);
   return Status::OK();
+}
+
+void DBImpl::CheckpointInline(Lsn lsn) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (lsn - sb_.ckpt_lsn <= options_.checkpoint_log_bytes) return;  // another writer did it
+  // The write itself is done; a failed checkpoint is retried by a later one.
+  Status s = CheckpointLocked();
+  if (!s.ok() && !s.IsBusy()) {
+    Log("checkpoint run inline by a writer (checkpoint_log_bytes reached) failed: " +
+        s.ToString());
+  }
 }
 
 // Require: write_mu_ not held (the leader of a group writes for everyone

@@ -62,8 +62,9 @@
 #include "engine/page_store.h"
 #include "engine/superblock.h"
 #include "engine/wal.h"
+#include "engine/write_batch_internal.h"
 #include "io/io_backend.h"
-#include "io/thread_annotations.h"
+#include "util/thread_annotations.h"
 #include "ringdb/db.h"
 
 namespace ringdb {
@@ -116,8 +117,6 @@ class DBImpl final : public DB {
   Status Resume() override;
   Status Close() override;
 
-  // For the iterator wrapper.
-
  private:
   Status LockDirectory();
   // db_readers.cc: LOCK shared, or, when a writer holds it, READERS shared
@@ -131,7 +130,7 @@ class DBImpl final : public DB {
   void NoteSnapshotReader();
   Status CreateDatabase();
   Status OpenFiles();
-  Status Recover(bool* replayed_any);
+  Status Recover();
   // Refuses while writes are stopped (see Resume), else CheckpointBody.
   Status CheckpointLocked();
   // Rotates the log (replacing a failed writer, see RepairLogLocked),
@@ -144,6 +143,12 @@ class DBImpl final : public DB {
   // Hands the log up to `lsn` to the kernel, or makes it durable (sync).
   // `gen` is the generation of the writer that holds the record.
   Status CommitLog(Lsn lsn, uint64_t gen, bool sync);
+  // After a write whose record `lsn` took the log past
+  // Options::checkpoint_log_bytes: checkpoints in the calling writer's
+  // thread (there is no background checkpointer), unless another writer
+  // did meanwhile. A failure is logged; the next write retries.
+  // Require: write_mu_ not held.
+  void CheckpointInline(Lsn lsn);
 
   // db_resume.cc.
   enum class Severity : uint8_t { kNone, kSoft, kHard };
@@ -193,6 +198,15 @@ class DBImpl final : public DB {
   void Log(const std::string& msg);
   Status CheckOpen() const;
   std::string StatsString();
+  // The counters of every layer, read once (GetProperty and StatsString).
+  struct StatsSnapshot {
+    PoolStats pool;
+    io::IoStats io;
+    PageStoreStats store;
+    uint64_t log_records = 0;  // since the last checkpoint (current writer)
+    uint64_t log_bytes_written = 0, log_syncs = 0, log_group_commits = 0;  // since open
+  };
+  StatsSnapshot TakeStats();
   // Bytes the data file occupies on disk (0 when unknown).
   uint64_t DiskBytes();
 
@@ -203,7 +217,10 @@ class DBImpl final : public DB {
   bool snapshot_reader_ = false;
   std::string writer_holder_;  // who held LOCK (io::LockHolders), may be ""
   std::string snapshot_note_;  // "ringdb.read_only_snapshot"; set at open
-  bool closed_ = false;
+  // Set by Close. Atomic because readers check it (CheckOpen) without a
+  // lock; Close itself must not race them (db.h), so this only keeps a
+  // caller that breaks that rule from a data race on the flag.
+  std::atomic<bool> closed_{false};
   bool opened_ = false;  // OpenOrCreate succeeded
 
   std::shared_ptr<io::IoBackend> io_;

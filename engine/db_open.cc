@@ -1,36 +1,10 @@
 // Opening, creating and recovering a database; DB::Open and DestroyDB.
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 
 #include "engine/db_impl.h"
 
 namespace ringdb {
-
-namespace {
-
-bool Exists(const std::string& p, struct stat* st) { return ::stat(p.c_str(), st) == 0; }
-
-// Entries of `dir` other than "." and "..".
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (struct dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  closedir(d);
-  return out;
-}
-
-}  // namespace
 
 Status DB::Open(const Options& options, const std::string& path, std::unique_ptr<DB>* db) {
   db->reset();
@@ -53,12 +27,14 @@ Status OpenWithBackend(const Options& options, const std::string& path,
 }
 
 Status DestroyDB(const std::string& path) {
-  struct stat st;
-  if (!Exists(path, &st)) return Status::OK();
-  if (!S_ISDIR(st.st_mode)) {
+  io::PathKind kind = io::PathKindOf(path);
+  if (kind == io::PathKind::kMissing) return Status::OK();
+  if (kind != io::PathKind::kDirectory) {
     return Status::InvalidArgument(path + " is not a ringdb database directory");
   }
-  std::vector<std::string> names = ListDir(path);
+  Result<std::vector<std::string>> listed = io::ListDirectoryPlain(path);
+  if (!listed.ok()) return listed.status();
+  const std::vector<std::string>& names = *listed;
   bool ours = names.empty();
   for (const std::string& n : names) {
     if (n == kDataFileName || n == kBackupMarkerName) ours = true;
@@ -90,8 +66,7 @@ Status DestroyDB(const std::string& path) {
   Status s = io::UnlinkPlain(lock_path);
   if (!s.ok() && !s.IsNotFound()) return s;
   lock->reset();
-  if (::rmdir(path.c_str()) != 0) return io::PathErrnoStatus(errno, "rmdir", path);
-  return Status::OK();
+  return io::RemoveDirectoryPlain(path);
 }
 
 const char* Version() { return "ringdb " RINGDB_VERSION_STRING; }
@@ -110,9 +85,9 @@ Status DBImpl::OpenOrCreate() {
     return Status::InvalidArgument("page_size " + std::to_string(options_.page_size) +
                                    " is not a power of two from 4096 to 65536");
   }
-  struct stat st;
-  bool exists = Exists(dir_, &st);
-  if (exists && !S_ISDIR(st.st_mode)) {
+  io::PathKind kind = io::PathKindOf(dir_);
+  bool exists = kind != io::PathKind::kMissing;
+  if (exists && kind != io::PathKind::kDirectory) {
     return Status::InvalidArgument(dir_ + " is not a ringdb database (it is a file, and a "
                                    "database is a directory)");
   }
@@ -126,15 +101,17 @@ Status DBImpl::OpenOrCreate() {
     if (!choice->fallback_reason.empty()) Log(choice->fallback_reason);
   }
   if (!exists) RINGDB_RETURN_IF_ERROR(io_->MakeDirectory(dir_));
-  if (exists && Exists(dir_ + "/" + kBackupMarkerName, &st)) {
+  if (exists && io::PathKindOf(dir_ + "/" + kBackupMarkerName) != io::PathKind::kMissing) {
     return Status::InvalidArgument(dir_ + " is an incomplete backup (it holds " +
                                    kBackupMarkerName + "): the backup was interrupted; "
                                    "delete it and back up again");
   }
   const std::string data_path = dir_ + "/" + kDataFileName;
-  bool have_data = Exists(data_path, &st);
+  bool have_data = io::PathKindOf(data_path) != io::PathKind::kMissing;
   if (!have_data) {
-    for (const std::string& n : ListDir(dir_)) {
+    Result<std::vector<std::string>> names = io::ListDirectoryPlain(dir_);
+    if (!names.ok()) return names.status();
+    for (const std::string& n : *names) {
       uint64_t seg;
       if (n != kLockFileName && n != kReadersFileName &&
           n != std::string(kDataFileName) + ".tmp" &&
@@ -158,11 +135,10 @@ Status DBImpl::OpenOrCreate() {
     RINGDB_RETURN_IF_ERROR(CreateDatabase());
   }
   RINGDB_RETURN_IF_ERROR(OpenFiles());
-  bool replayed = false;
   if (snapshot_reader_) {
     NoteSnapshotReader();  // the writer's log is not ours to replay
   } else {
-    RINGDB_RETURN_IF_ERROR(Recover(&replayed));
+    RINGDB_RETURN_IF_ERROR(Recover());
   }
   if (!options_.read_only) {
     std::lock_guard<std::mutex> lock(write_mu_);
@@ -287,8 +263,7 @@ std::string DescribeDamage(const wal::LogReader& reader, const wal::LogDamage& d
 
 // Replays every log record after the checkpoint, segment by segment, and
 // decides what a damaged log means (Options::wal_recovery_mode).
-Status DBImpl::Recover(bool* replayed_any) {
-  *replayed_any = false;
+Status DBImpl::Recover() {
   Result<std::vector<uint64_t>> segs = wal::ListSegments(dir_);
   if (!segs.ok()) return segs.status();
   Lsn lsn = sb_.ckpt_lsn;
@@ -380,7 +355,7 @@ Status DBImpl::Recover(bool* replayed_any) {
                                        "open it once without read-only");
       }
       WriteBatch batch;
-      RINGDB_RETURN_IF_ERROR(WriteBatch::Decode(payload, &batch).WithContext(path));
+      RINGDB_RETURN_IF_ERROR(WriteBatchInternal::SetContents(&batch, payload).WithContext(path));
       size_t applied = 0;
       bool untouched = false;
       RINGDB_RETURN_IF_ERROR(
@@ -398,7 +373,6 @@ Status DBImpl::Recover(bool* replayed_any) {
   sb_.ckpt_lsn = lsn;  // where the next segment starts
   log_end_ = lsn;
   recovered_records_ = records;
-  *replayed_any = records > 0;
   if (records > 0) {
     Log("recovered " + std::to_string(records) + " log records in " + dir_);
   }

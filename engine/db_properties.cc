@@ -1,5 +1,6 @@
 // DB properties ("ringdb.stats", the single numbers, and
-// "ringdb.btree.fill", which walks the tree) and NewIterator.
+// "ringdb.btree.fill", which walks the tree). The iterators are in
+// db_iterators.cc.
 #include <cstdio>
 #include <map>
 
@@ -9,25 +10,6 @@
 namespace ringdb {
 
 namespace {
-
-// An iterator that only reports an error.
-class ErrorIterator final : public Iterator {
- public:
-  explicit ErrorIterator(Status s) : s_(std::move(s)) {}
-  bool Valid() const override { return false; }
-  void SeekToFirst() override {}
-  void SeekToLast() override {}
-  void Seek(std::string_view) override {}
-  void SeekForPrev(std::string_view) override {}
-  void Next() override {}
-  void Prev() override {}
-  std::string_view key() const override { return {}; }
-  std::string_view value() const override { return {}; }
-  Status status() const override { return s_; }
-
- private:
-  Status s_;
-};
 
 std::string Num(uint64_t v) { return std::to_string(v); }
 
@@ -117,10 +99,19 @@ bool CacheInsightProperty(BufferPool* pool, std::string_view name, std::string* 
 
 std::string HumanBytes(uint64_t bytes) { return Bytes(bytes); }
 
-std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions&) {
-  Status s = CheckOpen();
-  if (!s.ok()) return std::make_unique<ErrorIterator>(s);
-  return tree_->NewIterator();
+DBImpl::StatsSnapshot DBImpl::TakeStats() {
+  StatsSnapshot t;
+  t.pool = pool_->stats();
+  t.io = io_->stats();
+  t.store = store_->stats();
+  wal::LogWriterStats ls;
+  std::shared_lock<std::shared_mutex> lock(wal_mu_);
+  if (wal_) ls = wal_->stats();
+  t.log_records = ls.records;
+  t.log_bytes_written = log_bytes_written_before_ + ls.bytes_written;
+  t.log_syncs = log_syncs_before_ + ls.syncs;
+  t.log_group_commits = log_group_commits_before_ + ls.group_commits;
+  return t;
 }
 
 bool DBImpl::GetProperty(std::string_view name, std::string* value) {
@@ -161,18 +152,10 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     return true;
   }
   if (name.starts_with("ringdb.cache.")) return CacheInsightProperty(pool_.get(), name, value);
-  PoolStats p = pool_->stats();
-  io::IoStats io = io_->stats();
-  PageStoreStats st = store_->stats();
-  wal::LogWriterStats ls;
-  uint64_t log_bytes_before, log_syncs_before, log_group_commits_before;
-  {
-    std::shared_lock<std::shared_mutex> lock(wal_mu_);
-    if (wal_) ls = wal_->stats();
-    log_bytes_before = log_bytes_written_before_;
-    log_syncs_before = log_syncs_before_;
-    log_group_commits_before = log_group_commits_before_;
-  }
+  const StatsSnapshot t = TakeStats();
+  const PoolStats& p = t.pool;
+  const io::IoStats& io = t.io;
+  const PageStoreStats& st = t.store;
   std::map<std::string, std::string, std::less<>> props = {
       {"ringdb.pool.hits", Num(p.hits)},
       {"ringdb.pool.misses", Num(p.misses)},
@@ -196,10 +179,10 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       {"ringdb.io.syncs", Num(io.syncs)},
       {"ringdb.io.submits", Num(io.submits)},
       {"ringdb.io.fixed_ops", Num(io.fixed_ops)},
-      {"ringdb.log.records", Num(ls.records)},
-      {"ringdb.log.bytes_written", Num(log_bytes_before + ls.bytes_written)},
-      {"ringdb.log.syncs", Num(log_syncs_before + ls.syncs)},
-      {"ringdb.log.group_commits", Num(log_group_commits_before + ls.group_commits)},
+      {"ringdb.log.records", Num(t.log_records)},
+      {"ringdb.log.bytes_written", Num(t.log_bytes_written)},
+      {"ringdb.log.syncs", Num(t.log_syncs)},
+      {"ringdb.log.group_commits", Num(t.log_group_commits)},
       {"ringdb.store.live_pages", Num(st.live_pages)},
       {"ringdb.store.slots", Num(st.slots)},
       {"ringdb.store.free_slots", Num(st.free_slots)},
@@ -271,18 +254,10 @@ uint64_t DBImpl::DiskBytes() {
 }
 
 std::string DBImpl::StatsString() {
-  PoolStats p = pool_->stats();
-  io::IoStats io = io_->stats();
-  PageStoreStats st = store_->stats();
-  wal::LogWriterStats ls;
-  uint64_t log_bytes_before, log_syncs_before, log_group_commits_before;
-  {
-    std::shared_lock<std::shared_mutex> lock(wal_mu_);
-    if (wal_) ls = wal_->stats();
-    log_bytes_before = log_bytes_written_before_;
-    log_syncs_before = log_syncs_before_;
-    log_group_commits_before = log_group_commits_before_;
-  }
+  const StatsSnapshot t = TakeStats();
+  const PoolStats& p = t.pool;
+  const io::IoStats& io = t.io;
+  const PageStoreStats& st = t.store;
   std::string s;
   s += "pool:  " + Bytes(p.frames * pool_->page_size()) + " in " + Num(p.frames) + " frames of " +
        Bytes(pool_->page_size()) + ", policy " + pool_->policy_name() + ", " +
@@ -295,10 +270,9 @@ std::string DBImpl::StatsString() {
        Num(io.writes) + ", syncs " + Num(io.syncs) + ", submits " + Num(io.submits) +
        ", fixed-buffer ops " + Num(io.fixed_ops) + "\n";
   s += "       read " + Bytes(io.bytes_read) + ", written " + Bytes(io.bytes_written) + "\n";
-  s += "log:   segment " + Num(segment_) + ", records " + Num(ls.records) + " since checkpoint, " +
-       "syncs " + Num(log_syncs_before + ls.syncs) + ", group commits " +
-       Num(log_group_commits_before + ls.group_commits) + ", written " +
-       Bytes(log_bytes_before + ls.bytes_written) + "\n";
+  s += "log:   segment " + Num(segment_) + ", records " + Num(t.log_records) +
+       " since checkpoint, syncs " + Num(t.log_syncs) + ", group commits " +
+       Num(t.log_group_commits) + ", written " + Bytes(t.log_bytes_written) + "\n";
   s += "file:  " + Bytes(st.slots * pool_->page_size()) + ", " + Bytes(DiskBytes()) +
        " on disk (" + Num(st.slots) + " slots, " +
        Num(st.free_slots) + " free), " + Num(st.live_pages) + " live pages, checkpoints " +

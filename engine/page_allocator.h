@@ -8,7 +8,7 @@
 #pragma once
 
 #include "bufferpool/page.h"
-#include "io/result.h"
+#include "util/result.h"
 
 namespace ringdb {
 

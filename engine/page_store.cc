@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "io/aligned_buffer.h"
-#include "io/check.h"
+#include "util/check.h"
 
 namespace ringdb {
 

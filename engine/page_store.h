@@ -9,7 +9,7 @@
 // after it, and a page torn by a crash can only be one the checkpoint does
 // not reference.
 //
-// This is how ringdb meets the torn-page rule (DESIGN.md): instead of
+// This is how ringdb meets the torn-page rule (docs/ARCHITECTURE.md): instead of
 // repairing a torn page from a full-page image or a doublewrite copy, it
 // never tears a page recovery needs. Recovery reads the checkpoint's map
 // and replays the log over it; pages written after the checkpoint are

@@ -21,7 +21,7 @@
 #include <string>
 
 #include "io/io_backend.h"
-#include "io/result.h"
+#include "util/result.h"
 
 namespace ringdb {
 

@@ -18,7 +18,7 @@
 #include <xxhash.h>
 
 #include "engine/wal_format.h"
-#include "io/check.h"
+#include "util/check.h"
 
 namespace ringdb::wal {
 

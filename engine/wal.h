@@ -26,7 +26,7 @@
 
 #include "bufferpool/page.h"
 #include "io/io_backend.h"
-#include "io/result.h"
+#include "util/result.h"
 #include "ringdb/status.h"
 
 namespace ringdb::wal {

@@ -9,7 +9,7 @@
 
 #include "engine/wal.h"
 #include "engine/wal_format.h"
-#include "io/check.h"
+#include "util/check.h"
 
 namespace ringdb::wal {
 

@@ -6,7 +6,8 @@
 
 #include <cstring>
 
-#include "io/result.h"
+#include "engine/write_batch_internal.h"
+#include "util/result.h"
 
 namespace ringdb {
 
@@ -98,7 +99,7 @@ Status WriteBatch::Iterate(Handler* handler) const {
   return Walk(rep_, handler, &n);
 }
 
-Status WriteBatch::Decode(std::string_view rep, WriteBatch* batch) {
+Status WriteBatchInternal::SetContents(WriteBatch* batch, std::string_view rep) {
   uint32_t n = 0;
   RINGDB_RETURN_IF_ERROR(Walk(rep, nullptr, &n));
   batch->rep_.assign(rep);

@@ -1,6 +1,7 @@
 // Plain directory and lock-file operations. See dir_ops.h.
 #include "io/dir_ops.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -65,6 +66,34 @@ Status MakeDirectoryPlain(const std::string& dir) {
     return Status::IOError(dir + ": mkdir: its parent directory does not exist");
   }
   return PathErrnoStatus(err, "mkdir", dir);
+}
+
+Status RemoveDirectoryPlain(const std::string& dir) {
+  if (::rmdir(dir.c_str()) != 0) return PathErrnoStatus(errno, "rmdir", dir);
+  return Status::OK();
+}
+
+PathKind PathKindOf(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return PathKind::kMissing;
+  if (S_ISDIR(st.st_mode)) return PathKind::kDirectory;
+  if (S_ISREG(st.st_mode)) return PathKind::kFile;
+  return PathKind::kOther;
+}
+
+Result<std::vector<std::string>> ListDirectoryPlain(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());  // opendir uses O_CLOEXEC
+  if (d == nullptr) return PathErrnoStatus(errno, "list directory", dir);
+  std::vector<std::string> out;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(std::move(n));
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) return PathErrnoStatus(err, "list directory", dir);
+  return out;
 }
 
 Result<std::unique_ptr<FileLock>> LockFilePlain(const std::string& path, LockKind kind,

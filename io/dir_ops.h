@@ -15,8 +15,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "io/result.h"
+#include "util/result.h"
 #include "ringdb/status.h"
 
 namespace ringdb::io {
@@ -41,12 +42,23 @@ class FileLock {
 
 enum class LockKind : uint8_t { kShared, kExclusive };
 
+// The one directory fsync (O_CLOEXEC): makes the creation, rename or
+// removal of entries of `dir` durable.
 Status SyncDirectoryPlain(const std::string& dir);
 Status RenamePlain(const std::string& from, const std::string& to);
 // NotFound when `path` does not exist.
 Status UnlinkPlain(const std::string& path);
 // OK when `dir` exists already as a directory.
 Status MakeDirectoryPlain(const std::string& dir);
+// Removes the empty directory `dir`.
+Status RemoveDirectoryPlain(const std::string& dir);
+
+enum class PathKind : uint8_t { kMissing, kDirectory, kFile, kOther };
+// What `path` names (kMissing also when it cannot be examined).
+PathKind PathKindOf(const std::string& path);
+// The names in `dir` other than "." and "..", in directory order; NotFound
+// when `dir` does not exist.
+Result<std::vector<std::string>> ListDirectoryPlain(const std::string& dir);
 // Locks `path` (created when missing and `create`) without waiting: Busy
 // when another holder (another process, or another open DB in this one)
 // has it in a conflicting mode; the message names the holder when

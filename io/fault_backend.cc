@@ -12,7 +12,8 @@
 #include <cstring>
 #include <random>
 
-#include "io/check.h"
+#include "io/aligned_buffer.h"
+#include "util/check.h"
 
 namespace ringdb::io {
 namespace {
@@ -20,17 +21,6 @@ namespace {
 size_t Index(FaultOp op) { return static_cast<size_t>(op); }
 
 int ErrnoOf(FaultKind kind) { return kind == FaultKind::kEnospc ? ENOSPC : EIO; }
-
-struct FreeDeleter {
-  void operator()(char* p) const { std::free(p); }
-};
-using AlignedBuf = std::unique_ptr<char, FreeDeleter>;
-
-AlignedBuf AllocAligned(size_t len) {
-  void* p = nullptr;
-  RINGDB_CHECK(::posix_memalign(&p, kDirectIoAlignment, len) == 0);
-  return AlignedBuf(static_cast<char*>(p));
-}
 
 // Reads up to `len` bytes at `offset` of `path` through the page cache;
 // stops early at the end of the file.
@@ -259,11 +249,7 @@ Status FaultBackend::UndoDirChangesLocked() {
           break;
       }
     }
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-      (void)::fsync(fd);
-      ::close(fd);
-    }
+    (void)SyncDirectoryPlain(dir);  // best effort: the crash has already been reported
   }
   dir_changes_.clear();
   return result;
@@ -387,8 +373,8 @@ Status FaultBackend::WritePrefix(const IoRequest& req, uint32_t bytes) {
   std::string old;
   RINGDB_RETURN_IF_ERROR(
       ReadPlain(inner_->PathOf(req.file), req.offset, span, &old));
-  AlignedBuf block = AllocAligned(span);
-  std::memset(block.get(), 0, span);
+  AlignedBuffer block = NewAlignedBuffer(span);  // zeroed
+  if (block == nullptr) return Status::IOError("out of memory for a torn-write block");
   std::memcpy(block.get(), old.data(), old.size());
   std::memcpy(block.get(), req.buf, bytes);
   return inner_->Write(req.file, req.offset, block.get(), span);

@@ -2,6 +2,10 @@
 // plus the checks and metadata calls every file-based backend shares
 // (opening with or without O_DIRECT, request validation, size, truncate).
 //
+// FileTableBackend: the IoBackend base of the pread and io_uring backends,
+// holding their FileTable, the per-file calls that need only a descriptor,
+// and their statistics counters (IoCounters).
+//
 // Thread-safety: all methods may be called concurrently. Fd() is lock-free
 // (one atomic load) so the I/O path takes no lock; Insert/Remove/Path take
 // an internal mutex. The caller must not Remove a file that has requests in
@@ -94,6 +98,53 @@ class FileTable {
   std::array<std::atomic<bool>, kMaxFiles> buffered_;
   mutable std::mutex mu_;
   std::vector<std::string> paths_;  // GUARDED_BY(mu_), indexed by slot
+};
+
+// The counters behind IoBackend::stats(), bumped with relaxed atomics.
+struct IoCounters {
+  std::atomic<uint64_t> reads{0}, writes{0}, bytes_read{0}, bytes_written{0}, syncs{0},
+      submits{0}, fixed_ops{0}, retries{0};
+  // One completed read or write of `len` bytes.
+  void CountTransfer(bool is_read, uint64_t len) {
+    (is_read ? reads : writes).fetch_add(1, std::memory_order_relaxed);
+    (is_read ? bytes_read : bytes_written).fetch_add(len, std::memory_order_relaxed);
+  }
+  IoStats Snapshot() const {
+    IoStats s;
+    s.reads = reads.load(std::memory_order_relaxed);
+    s.writes = writes.load(std::memory_order_relaxed);
+    s.bytes_read = bytes_read.load(std::memory_order_relaxed);
+    s.bytes_written = bytes_written.load(std::memory_order_relaxed);
+    s.syncs = syncs.load(std::memory_order_relaxed);
+    s.submits = submits.load(std::memory_order_relaxed);
+    s.fixed_ops = fixed_ops.load(std::memory_order_relaxed);
+    s.retries = retries.load(std::memory_order_relaxed);
+    return s;
+  }
+};
+
+class FileTableBackend : public IoBackend {
+ public:
+  explicit FileTableBackend(bool direct) : files_(direct) {}
+
+  Status AdviseCache(FileId file, uint64_t offset, uint64_t len, CacheAdvice advice) override {
+    return files_.Advise(file, offset, len, advice);
+  }
+  Result<uint64_t> FileSize(FileId file) override { return files_.FileSize(file); }
+  Status Truncate(FileId file, uint64_t size) override { return files_.Truncate(file, size); }
+  Status PunchHole(FileId file, uint64_t offset, uint64_t len) override {
+    return files_.PunchHole(file, offset, len);
+  }
+  Status Allocate(FileId file, uint64_t offset, uint64_t len) override {
+    return files_.Allocate(file, offset, len);
+  }
+  Result<uint64_t> AllocatedBytes(FileId file) override { return files_.AllocatedBytes(file); }
+  std::string PathOf(FileId file) const override { return files_.Path(file); }
+  IoStats stats() const override { return counters_.Snapshot(); }
+
+ protected:
+  FileTable files_;
+  IoCounters counters_;
 };
 
 }  // namespace ringdb::io

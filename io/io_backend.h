@@ -22,7 +22,7 @@
 #include <string>
 
 #include "io/dir_ops.h"
-#include "io/result.h"
+#include "util/result.h"
 #include "ringdb/options.h"
 #include "ringdb/status.h"
 

@@ -15,9 +15,9 @@
 namespace ringdb::io {
 namespace {
 
-class PosixBackend final : public IoBackend {
+class PosixBackend final : public FileTableBackend {
  public:
-  explicit PosixBackend(bool direct) : files_(direct) {}
+  explicit PosixBackend(bool direct) : FileTableBackend(direct) {}
 
   std::string Name() const override {
     return files_.direct() ? "pread" : "buffered";
@@ -46,10 +46,6 @@ class PosixBackend final : public IoBackend {
     return files_.Insert(*fd, path, /*buffered=*/true);
   }
 
-  Status AdviseCache(FileId file, uint64_t offset, uint64_t len,
-                     CacheAdvice advice) override {
-    return files_.Advise(file, offset, len, advice);
-  }
 
   Status Close(FileId file) override {
     std::string path = files_.Path(file);
@@ -82,35 +78,8 @@ class PosixBackend final : public IoBackend {
       rc = ::fdatasync(fd);
     } while (rc != 0 && errno == EINTR);
     if (rc != 0) return ErrnoStatus(errno, "fdatasync", files_.Path(file), 0);
-    syncs_.fetch_add(1, std::memory_order_relaxed);
+    counters_.syncs.fetch_add(1, std::memory_order_relaxed);
     return Status::OK();
-  }
-
-  Result<uint64_t> FileSize(FileId file) override {
-    return files_.FileSize(file);
-  }
-  Status Truncate(FileId file, uint64_t size) override {
-    return files_.Truncate(file, size);
-  }
-  Status PunchHole(FileId file, uint64_t offset, uint64_t len) override {
-    return files_.PunchHole(file, offset, len);
-  }
-  Status Allocate(FileId file, uint64_t offset, uint64_t len) override {
-    return files_.Allocate(file, offset, len);
-  }
-  Result<uint64_t> AllocatedBytes(FileId file) override { return files_.AllocatedBytes(file); }
-  std::string PathOf(FileId file) const override { return files_.Path(file); }
-
-  IoStats stats() const override {
-    IoStats s;
-    s.reads = reads_.load(std::memory_order_relaxed);
-    s.writes = writes_.load(std::memory_order_relaxed);
-    s.bytes_read = bytes_read_.load(std::memory_order_relaxed);
-    s.bytes_written = bytes_written_.load(std::memory_order_relaxed);
-    s.syncs = syncs_.load(std::memory_order_relaxed);
-    s.submits = submits_.load(std::memory_order_relaxed);
-    s.retries = retries_.load(std::memory_order_relaxed);
-    return s;
   }
 
  private:
@@ -121,14 +90,14 @@ class PosixBackend final : public IoBackend {
     uint32_t done = 0;
     while (done < req.len) {
       const uint64_t off = req.offset + done;
-      submits_.fetch_add(1, std::memory_order_relaxed);
+      counters_.submits.fetch_add(1, std::memory_order_relaxed);
       ssize_t n = is_read ? ::pread(fd, req.buf + done, req.len - done,
                                     static_cast<off_t>(off))
                           : ::pwrite(fd, req.buf + done, req.len - done,
                                      static_cast<off_t>(off));
       if (n < 0) {
         if (errno == EINTR || errno == EAGAIN) {
-          retries_.fetch_add(1, std::memory_order_relaxed);
+          counters_.retries.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
         return ErrnoStatus(errno, is_read ? "read" : "write",
@@ -146,7 +115,7 @@ class PosixBackend final : public IoBackend {
       }
       done += static_cast<uint32_t>(n);
       if (done < req.len) {
-        retries_.fetch_add(1, std::memory_order_relaxed);
+        counters_.retries.fetch_add(1, std::memory_order_relaxed);
         // With O_DIRECT a transfer cannot resume at a misaligned offset; a
         // read only stops there at the end of the file.
         if (files_.Direct(req.file) && !IsAligned(uint64_t{done}, kDirectIoAlignment)) {
@@ -161,19 +130,10 @@ class PosixBackend final : public IoBackend {
         }
       }
     }
-    if (is_read) {
-      reads_.fetch_add(1, std::memory_order_relaxed);
-      bytes_read_.fetch_add(req.len, std::memory_order_relaxed);
-    } else {
-      writes_.fetch_add(1, std::memory_order_relaxed);
-      bytes_written_.fetch_add(req.len, std::memory_order_relaxed);
-    }
+    counters_.CountTransfer(is_read, req.len);
     return Status::OK();
   }
 
-  FileTable files_;
-  std::atomic<uint64_t> reads_{0}, writes_{0}, bytes_read_{0},
-      bytes_written_{0}, syncs_{0}, submits_{0}, retries_{0};
 };
 
 }  // namespace

@@ -26,7 +26,7 @@
 #include <mutex>
 #include <vector>
 
-#include "io/check.h"
+#include "util/check.h"
 #include "io/file_table.h"
 #include "io/io_backend.h"
 
@@ -82,10 +82,10 @@ Status RegistrationStatus(int err) {
                               "): using unregistered buffers");
 }
 
-class UringBackend final : public IoBackend {
+class UringBackend final : public FileTableBackend {
  public:
   explicit UringBackend(unsigned queue_depth)
-      : files_(/*direct=*/true), queue_depth_(queue_depth) {}
+      : FileTableBackend(/*direct=*/true), queue_depth_(queue_depth) {}
 
   ~UringBackend() override {
     // Require (contract of IoBackend): no call in progress.
@@ -113,41 +113,9 @@ class UringBackend final : public IoBackend {
   Result<FileId> OpenBuffered(const std::string& path, OpenMode mode) override {
     return OpenFile(path, mode, /*buffered=*/true);
   }
-  Status AdviseCache(FileId file, uint64_t offset, uint64_t len,
-                     CacheAdvice advice) override {
-    return files_.Advise(file, offset, len, advice);
-  }
   Status Close(FileId file) override;
   Status Submit(std::span<IoRequest> requests) override;
   Status Sync(FileId file) override;
-
-  Result<uint64_t> FileSize(FileId file) override {
-    return files_.FileSize(file);
-  }
-  Status Truncate(FileId file, uint64_t size) override {
-    return files_.Truncate(file, size);
-  }
-  Status PunchHole(FileId file, uint64_t offset, uint64_t len) override {
-    return files_.PunchHole(file, offset, len);
-  }
-  Status Allocate(FileId file, uint64_t offset, uint64_t len) override {
-    return files_.Allocate(file, offset, len);
-  }
-  Result<uint64_t> AllocatedBytes(FileId file) override { return files_.AllocatedBytes(file); }
-  std::string PathOf(FileId file) const override { return files_.Path(file); }
-
-  IoStats stats() const override {
-    IoStats s;
-    s.reads = reads_.load(std::memory_order_relaxed);
-    s.writes = writes_.load(std::memory_order_relaxed);
-    s.bytes_read = bytes_read_.load(std::memory_order_relaxed);
-    s.bytes_written = bytes_written_.load(std::memory_order_relaxed);
-    s.syncs = syncs_.load(std::memory_order_relaxed);
-    s.submits = submits_.load(std::memory_order_relaxed);
-    s.fixed_ops = fixed_ops_.load(std::memory_order_relaxed);
-    s.retries = retries_.load(std::memory_order_relaxed);
-    return s;
-  }
 
  private:
   Result<FileId> OpenFile(const std::string& path, OpenMode mode,
@@ -166,7 +134,6 @@ class UringBackend final : public IoBackend {
   void Complete(Ring& ring, std::span<IoRequest> requests, uint32_t index,
                 int res);
 
-  FileTable files_;
   const unsigned queue_depth_;
 
   std::mutex reg_mu_;
@@ -184,8 +151,6 @@ class UringBackend final : public IoBackend {
   std::vector<Ring*> free_rings_;  // GUARDED_BY(pool_mu_)
   std::atomic<int> healthy_rings_{0};  // created and not broken
 
-  std::atomic<uint64_t> reads_{0}, writes_{0}, bytes_read_{0},
-      bytes_written_{0}, syncs_{0}, submits_{0}, fixed_ops_{0}, retries_{0};
 };
 
 Result<Ring*> UringBackend::CreateRing() {
@@ -426,7 +391,7 @@ void UringBackend::Prepare(Ring& ring, const IoRequest& req, uint32_t index,
   if (fixed_file) io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
   io_uring_sqe_set_data64(sqe, index);
   if (buf_index >= 0 && done == 0) {
-    fixed_ops_.fetch_add(1, std::memory_order_relaxed);
+    counters_.fixed_ops.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -437,7 +402,7 @@ void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
   uint32_t& done = ring.progress[index];
   const uint64_t off = req.offset + done;
   if (res == -EAGAIN || res == -EINTR) {
-    retries_.fetch_add(1, std::memory_order_relaxed);
+    counters_.retries.fetch_add(1, std::memory_order_relaxed);
     ring.queue.push_back(index);
     return;
   }
@@ -458,7 +423,7 @@ void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
   }
   done += static_cast<uint32_t>(res);
   if (done < req.len) {
-    retries_.fetch_add(1, std::memory_order_relaxed);
+    counters_.retries.fetch_add(1, std::memory_order_relaxed);
     // O_DIRECT cannot resume at a misaligned offset; a read only stops
     // there at the end of the file.
     if (files_.Direct(req.file) &&
@@ -476,13 +441,7 @@ void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
     ring.queue.push_back(index);
     return;
   }
-  if (is_read) {
-    reads_.fetch_add(1, std::memory_order_relaxed);
-    bytes_read_.fetch_add(req.len, std::memory_order_relaxed);
-  } else {
-    writes_.fetch_add(1, std::memory_order_relaxed);
-    bytes_written_.fetch_add(req.len, std::memory_order_relaxed);
-  }
+  counters_.CountTransfer(is_read, req.len);
 }
 
 Status UringBackend::Submit(std::span<IoRequest> requests) {
@@ -495,14 +454,10 @@ Status UringBackend::Submit(std::span<IoRequest> requests) {
     req.status = files_.Check(req);
     if (req.status.ok() && is_plain(req)) {
       uint64_t retries = 0;
-      submits_.fetch_add(1, std::memory_order_relaxed);
+      counters_.submits.fetch_add(1, std::memory_order_relaxed);
       req.status = files_.TransferPlain(req, &retries);
-      retries_.fetch_add(retries, std::memory_order_relaxed);
-      if (req.status.ok()) {
-        const bool is_read = req.op == IoRequest::Op::kRead;
-        (is_read ? reads_ : writes_).fetch_add(1, std::memory_order_relaxed);
-        (is_read ? bytes_read_ : bytes_written_).fetch_add(req.len, std::memory_order_relaxed);
-      }
+      counters_.retries.fetch_add(retries, std::memory_order_relaxed);
+      if (req.status.ok()) counters_.CountTransfer(req.op == IoRequest::Op::kRead, req.len);
       continue;
     }
     any_valid |= req.status.ok();
@@ -530,7 +485,7 @@ Status UringBackend::Submit(std::span<IoRequest> requests) {
           ++next;
           ++inflight;
         }
-        submits_.fetch_add(1, std::memory_order_relaxed);
+        counters_.submits.fetch_add(1, std::memory_order_relaxed);
         int rc = io_uring_submit_and_wait(&ring.ring, inflight);
         if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
           // The kernel state of this ring is unknown: retire it and fail
@@ -588,7 +543,7 @@ Status UringBackend::Sync(FileId file) {
     io_uring_sqe_set_data64(sqe, 0);
     int rc;
     do {
-      submits_.fetch_add(1, std::memory_order_relaxed);
+      counters_.submits.fetch_add(1, std::memory_order_relaxed);
       rc = io_uring_submit_and_wait(&ring.ring, 1);
     } while (rc == -EINTR || rc == -EAGAIN || rc == -EBUSY);
     if (rc < 0) {
@@ -610,11 +565,11 @@ Status UringBackend::Sync(FileId file) {
     res = cqe->res;
     io_uring_cqe_seen(&ring.ring, cqe);
     if (res == -EAGAIN || res == -EINTR) {
-      retries_.fetch_add(1, std::memory_order_relaxed);
+      counters_.retries.fetch_add(1, std::memory_order_relaxed);
     } else if (res < 0) {
       result = ErrnoStatus(-res, "fdatasync", files_.Path(file), 0);
     } else {
-      syncs_.fetch_add(1, std::memory_order_relaxed);
+      counters_.syncs.fetch_add(1, std::memory_order_relaxed);
     }
   }
   Release(&ring);

@@ -16,7 +16,7 @@ PASSED=0  # tests run, summed over the stages (each stage stops the script on a 
 count() { PASSED=$((PASSED + $(cd "$1" && ctest -N "${@:2}" | sed -n 's/^Total Tests: //p'))); }
 
 echo "== release build"
-ringdb_build build
+ringdb_build build -DRINGDB_WERROR=ON
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 count build
 

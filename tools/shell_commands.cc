@@ -1,6 +1,7 @@
 // The command table and the commands that are one DB call each, plus scan
 // and count. load and dump live in shell_load_dump.cc.
 #include "shell_commands.h"
+#include "parse_size.h"
 #include "shell_options.h"
 
 #include <unistd.h>
@@ -287,8 +288,8 @@ CommandResult CmdMrc(ShellContext* ctx, const std::vector<Arg>&) {
 // 64MiB, ...), resizes it online (DB::SetBufferPoolBytes).
 CommandResult CmdPool(ShellContext* ctx, const std::vector<Arg>& args) {
   if (args.size() > 1) {
-    size_t bytes = 0;
-    if (!ParseSize(args[1].value, &bytes)) {
+    uint64_t bytes = 0;
+    if (!cli::ParseSize(args[1].value, &bytes)) {
       return CommandResult::Error("pool: " + ShowKey(args[1].value) +
                                   " is not a size (4096, 64MiB, 1GiB, ...)");
     }

@@ -2,7 +2,7 @@
 #include "bufferpool/eviction/policy_sim.h"
 
 #include "bufferpool/eviction/policy_util.h"
-#include "io/check.h"
+#include "util/check.h"
 
 namespace ringdb {
 namespace {

@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "bufferpool/striped_counter.h"
-#include "io/check.h"
+#include "util/check.h"
 #include "ringdb/eviction_policy.h"
 
 namespace ringdb {

@@ -76,6 +76,8 @@ void ringdb_options_set_quiet(ringdb_options_t* options, unsigned char v);
 
 ringdb_readoptions_t* ringdb_readoptions_create(void);
 void ringdb_readoptions_destroy(ringdb_readoptions_t* options);
+/* No effect, kept for source compatibility: page checksums are always
+ * verified when a page is read from disk. */
 void ringdb_readoptions_set_verify_checksums(ringdb_readoptions_t* options, unsigned char v);
 
 ringdb_writeoptions_t* ringdb_writeoptions_create(void);

@@ -6,8 +6,23 @@
 // read-only handles may open beside it, in other processes too, and then
 // see the database as of its last checkpoint (Options::read_only).
 //
-// Thread-safety: every method of DB may be called from any number of threads
-// at once. Readers are not blocked by writers of other pages.
+// Thread-safety: every method of DB except Close may be called from any
+// number of threads at once. Readers are not blocked by writers of other
+// pages. Close (and the destructor) must not race any other call on the
+// same DB: the caller makes sure every other call has returned and every
+// iterator is destroyed first.
+//
+// Statuses common to every method below (each method lists only its own):
+// - InvalidArgument "database is closed" after Close.
+// - InvalidArgument for a key over kMaxKeySize or a value over
+//   kMaxValueSize (nothing is written; the database stays usable).
+// - Writes (Put, Delete, Write, DeleteRange, Checkpoint, Compact) on a
+//   database opened with Options::read_only: InvalidArgument.
+// - After a failed write (I/O error, NoSpace) writes return that error
+//   until Resume() succeeds (soft error) or until the database is closed
+//   and reopened (hard error): see Resume below. Reads go on.
+// - Corruption when a page read from disk fails its checksum (always
+//   verified) or a tree invariant; IOError when the device fails a read.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +38,8 @@
 
 namespace ringdb {
 
-// Longest key and value accepted.
+// Longest key and value accepted (an empty key is a valid key). A batch has
+// no limit of its own: any number of operations that fits in memory.
 inline constexpr size_t kMaxKeySize = 4096;
 inline constexpr size_t kMaxValueSize = 64ull << 20;
 
@@ -33,37 +49,52 @@ class DB {
   // `path`, recovering from the log if the last run did not close cleanly.
   // On success stores the DB in *db; on failure leaves *db empty and has
   // written nothing. A damaged log gives Corruption naming the segment file
-  // and offset, unless Options::wal_recovery_mode says to salvage.
+  // and offset, unless Options::wal_recovery_mode says to salvage. Other
+  // statuses: Busy when another process or another open DB in this one
+  // holds the directory (the lock file); InvalidArgument for a bad
+  // page_size, a path that is a file or not a ringdb database, a missing
+  // directory without create_if_missing, an interrupted backup; IOError or
+  // NoSpace from the file system. An unavailable io_uring is not an error:
+  // Open falls back to pread/pwrite and logs why.
   static Status Open(const Options& options, const std::string& path,
                      std::unique_ptr<DB>* db);
 
   DB() = default;
   DB(const DB&) = delete;
   DB& operator=(const DB&) = delete;
-  // Closes if Close() was not called; errors are then only logged.
+  // Closes if Close() was not called: that is, checkpoints (writes every
+  // dirty page and syncs; this may take as long as Checkpoint) and releases
+  // the files. Errors are then only logged (Options::info_log): call
+  // Close() to see them. Must not race other calls (see above).
   virtual ~DB() = default;
 
+  // Sets `key` to `value` (a batch of one). OK once the write is in the
+  // log (durable as WriteOptions::sync says); see the common statuses.
   virtual Status Put(const WriteOptions& options, std::string_view key,
                      std::string_view value) = 0;
+  // Removes `key`; OK also when it was absent. Statuses as Put.
   virtual Status Delete(const WriteOptions& options, std::string_view key) = 0;
   // Applies every operation of `batch` or none, also across a crash. A
   // batch may be of any size that fits in memory. A key or value over the
   // limits gives InvalidArgument: nothing is written and the database
-  // stays usable. Durability: see WriteOptions::sync.
+  // stays usable. Durability: see WriteOptions::sync. A null or empty
+  // batch is OK and writes nothing. The batch is only read.
   virtual Status Write(const WriteOptions& options, WriteBatch* batch) = 0;
 
-  // Stores the value in *value. A missing key gives IsNotFound().
+  // Stores the value in *value. A missing key gives IsNotFound() (*value is
+  // then unspecified). Sees every write acknowledged before the call.
   virtual Status Get(const ReadOptions& options, std::string_view key,
                      std::string* value) = 0;
 
   // Looks up all keys, issuing the page reads they miss together. Resizes
-  // *values to keys.size(); returns one Status per key.
+  // *values to keys.size(); returns one Status per key (each as Get's).
   virtual std::vector<Status> MultiGet(const ReadOptions& options,
                                        const std::vector<std::string_view>& keys,
                                        std::vector<std::string>* values) = 0;
 
   // A new iterator, initially not Valid(). The caller owns it and must
-  // destroy it before the DB.
+  // destroy it before the DB (and before Close). Never null: called after
+  // Close it returns an iterator whose status() is InvalidArgument.
   virtual std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) = 0;
 
   // Writes every dirty page, fdatasyncs the data file and trims the log.
@@ -106,7 +137,8 @@ class DB {
   Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes);
 
   // Checks every reachable page's checksum and the tree's order invariants.
-  // Appends one line per problem to *report (when not null).
+  // Appends one line per problem to *report (when not null). OK when none;
+  // Corruption (the first problem) otherwise; IOError when a read fails.
   virtual Status Verify(std::string* report) = 0;
 
   // Writes a consistent, openable copy of the database into directory
@@ -201,13 +233,18 @@ class DB {
   virtual Status SetBufferPoolBytes(size_t bytes) = 0;
 
   // Checkpoints and releases the files. Further calls return InvalidArgument.
+  // Must not race any other call on this DB, and every iterator must be
+  // destroyed first. Returns the checkpoint's or the files' error, if any;
+  // the DB is closed either way.
   // After a soft error, first tries Resume() so the close is clean; on a
   // hard error (or if Resume fails) returns that error without a
   // checkpoint (the next Open recovers from the log).
   virtual Status Close() = 0;
 };
 
-// Removes the database in `path` (its files and the directory).
+// Removes the database in `path` (its files and the directory). OK when
+// `path` does not exist; InvalidArgument when it is not a ringdb database
+// (other files are never removed); Busy while the database is open.
 Status DestroyDB(const std::string& path);
 
 // "ringdb <major>.<minor>.<patch>".

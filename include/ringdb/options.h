@@ -138,11 +138,10 @@ struct Options {
   std::function<void(std::string_view)> info_log;
 };
 
-struct ReadOptions {
-  // Verify page checksums on reads from disk (always on; kept for API
-  // familiarity).
-  bool verify_checksums = true;
-};
+// Options of a read. Page checksums are always verified when a page comes
+// from disk (a cached page was verified when it was read), so there is no
+// switch for them: an unverified page would be cached for every reader.
+struct ReadOptions {};
 
 // Durability of an acknowledged write (one that returned OK), the two
 // promises LevelDB and RocksDB make:

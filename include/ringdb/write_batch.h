@@ -16,8 +16,12 @@ class WriteBatch {
  public:
   WriteBatch() = default;
 
+  // Adds a put of `key` (copied) with `value` (copied). Limits are checked
+  // by DB::Write (kMaxKeySize, kMaxValueSize in db.h), not here.
   void Put(std::string_view key, std::string_view value);
+  // Adds a delete of `key` (copied); deleting a missing key is not an error.
   void Delete(std::string_view key);
+  // Empties the batch.
   void Clear();
 
   // Number of operations in the batch.
@@ -32,14 +36,13 @@ class WriteBatch {
     virtual Status Put(std::string_view key, std::string_view value) = 0;
     virtual Status Delete(std::string_view key) = 0;
   };
+  // Calls `handler` for each operation in order; stops at and returns the
+  // first non-OK Status the handler returns.
   Status Iterate(Handler* handler) const;
 
-  // The encoded form (used by the log). Decode checks bounds and returns
-  // Corruption on malformed input.
-  const std::string& Rep() const { return rep_; }
-  static Status Decode(std::string_view rep, WriteBatch* batch);
-
  private:
+  friend class WriteBatchInternal;  // the encoding, for the log (not API)
+
   std::string rep_;  // sequence of: u8 tag, varint key len, key[, varint value len, value]
   uint32_t count_ = 0;
 };

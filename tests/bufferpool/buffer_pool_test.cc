@@ -268,7 +268,9 @@ TEST_P(BufferPoolTest, FetchManyBatchesMisses) {
   PoolStats st = pool_->stats();
   EXPECT_EQ(st.misses, 32u);
   EXPECT_EQ(st.hits, 0u);  // a read-ahead page's first use is not a hit
-  if (GetParam() == "io_uring") EXPECT_LE(io_->stats().submits - submits_before, 2u);
+  if (GetParam() == "io_uring") {
+    EXPECT_LE(io_->stats().submits - submits_before, 2u);
+  }
 }
 
 TEST_P(BufferPoolTest, DiscardForgetsWithoutWriting) {

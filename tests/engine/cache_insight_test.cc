@@ -96,7 +96,9 @@ TEST_F(CacheInsightTest, PropertiesHaveTheDocumentedShape) {
     EXPECT_GT(bytes, last);
     EXPECT_GE(ratio, 0.0);
     EXPECT_LE(ratio, 1.0);
-    if (n == 0) EXPECT_EQ(bytes, kPoolBytes / 8);
+    if (n == 0) {
+      EXPECT_EQ(bytes, kPoolBytes / 8);
+    }
     last = bytes;
     n++;
   }

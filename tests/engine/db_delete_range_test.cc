@@ -9,6 +9,7 @@
 #include <random>
 
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -16,18 +17,16 @@ namespace {
 class DeleteRangeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ringdb_delrange_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     Options o;
     o.buffer_pool_bytes = 2 << 20;
     o.info_log = [](std::string_view) {};
     ASSERT_TRUE(DB::Open(o, dir_ + "/db", &db_).ok());
   }
   void TearDown() override {
-    if (db_) EXPECT_TRUE(db_->Close().ok());
+    if (db_) {
+      EXPECT_TRUE(db_->Close().ok());
+    }
     db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   std::map<std::string, std::string> Contents() {
@@ -44,7 +43,8 @@ class DeleteRangeTest : public ::testing::Test {
     return std::stoull(v);
   }
 
-  std::string dir_;
+  test::TempDir tmp_{"delrange"};
+  const std::string dir_ = tmp_.path();
   std::unique_ptr<DB> db_;
 };
 

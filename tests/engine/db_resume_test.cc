@@ -219,7 +219,9 @@ class ResumeTest : public ::testing::Test {
       std::string got;
       Status s = db_->Get(ReadOptions(), k, &got);
       ASSERT_TRUE(s.ok() || s.IsNotFound()) << when << ": " << s.ToString();
-      if (s.ok()) EXPECT_EQ(got, v) << when << ": refused " << k << " is there but not whole";
+      if (s.ok()) {
+        EXPECT_EQ(got, v) << when << ": refused " << k << " is there but not whole";
+      }
     }
   }
 

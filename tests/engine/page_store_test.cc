@@ -13,15 +13,14 @@
 #include <filesystem>
 #include <set>
 
+#include "tests/util/temp_dir.h"
+
 namespace ringdb {
 namespace {
 
 class PageStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ringdb_page_store_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     io_ = io::NewPreadBackend();
     auto f = io_->Open(dir_ + "/data", io::OpenMode::kCreateReadWrite);
     ASSERT_TRUE(f.ok()) << f.status().ToString();
@@ -31,7 +30,6 @@ class PageStoreTest : public ::testing::Test {
   void TearDown() override {
     store_.reset();
     if (io_ && file_.valid()) (void)io_->Close(file_);
-    std::filesystem::remove_all(dir_);
   }
 
   uint64_t Slot(PageId id) {
@@ -46,7 +44,8 @@ class PageStoreTest : public ::testing::Test {
   }
 
   static constexpr uint32_t kPageSize = 4096;
-  std::string dir_;
+  test::TempDir tmp_{"page_store"};
+  const std::string dir_ = tmp_.path();
   std::unique_ptr<io::IoBackend> io_;
   io::FileId file_;
   std::unique_ptr<PageStore> store_;

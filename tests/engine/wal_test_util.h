@@ -1,5 +1,4 @@
-// Helpers for the write-ahead log tests: backends by name, a scratch
-// directory, deterministic payloads and reading a whole segment back.
+// Helpers for the write-ahead log tests: deterministic payloads and reading a whole segment back.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,42 +12,16 @@
 
 #include "engine/wal.h"
 #include "io/io_backend.h"
+#include "tests/util/backend.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb::wal::testing {
 
-// "io_uring" or "pread". Returns nullptr and sets *why when the machine
-// cannot provide the backend (the test then skips).
-inline std::unique_ptr<io::IoBackend> MakeBackend(const std::string& name,
-                                                  std::string* why) {
-  if (name == "io_uring") {
-    Result<std::unique_ptr<io::IoBackend>> uring = io::NewUringBackend(64);
-    if (!uring.ok()) {
-      *why = "io_uring unavailable: " + uring.status().ToString();
-      return nullptr;
-    }
-    return std::move(uring).value();
-  }
-  return io::NewPreadBackend();
-}
-
-// A fresh directory under the test temp dir, removed with its files.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = ::testing::TempDir() + "wal_test.XXXXXX";
-    char* made = ::mkdtemp(tmpl.data());
-    EXPECT_NE(made, nullptr);
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// The shared scaffolding (tests/util): backends by name ("io_uring",
+// "pread"; nullptr and *why when the machine lacks one, and the test skips)
+// and the temporary directory.
+using ::ringdb::test::MakeBackend;
+using ScratchDir = ::ringdb::test::TempDir;
 
 // Deterministic bytes for record `seed` of `size` bytes.
 inline std::string MakePayload(uint64_t seed, size_t size) {

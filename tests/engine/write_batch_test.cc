@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/write_batch_internal.h"
 #include "ringdb/write_batch.h"
 
 namespace ringdb {
@@ -40,13 +41,13 @@ TEST(WriteBatchFormatTest, EncodingIsFrozen) {
   expected += std::string("\x01\x00\x00", 3);
   expected += std::string("\x01\xc8\x01", 3) + std::string(200, 'x') +
               std::string("\xac\x02", 2) + std::string(300, 'y');
-  EXPECT_EQ(batch.Rep(), expected);
+  EXPECT_EQ(WriteBatchInternal::Contents(batch), expected);
   EXPECT_EQ(batch.Count(), 4u);
   EXPECT_EQ(batch.ApproximateSize(), expected.size());
 
   // And the frozen bytes decode to the same operations.
   WriteBatch decoded;
-  ASSERT_TRUE(WriteBatch::Decode(expected, &decoded).ok());
+  ASSERT_TRUE(WriteBatchInternal::SetContents(&decoded, expected).ok());
   EXPECT_EQ(decoded.Count(), 4u);
   Recorder r;
   ASSERT_TRUE(decoded.Iterate(&r).ok());
@@ -62,10 +63,10 @@ TEST(WriteBatchFormatTest, ClearEmptiesAndEmptyDecodes) {
   WriteBatch batch;
   batch.Put("a", "b");
   batch.Clear();
-  EXPECT_EQ(batch.Rep(), "");
+  EXPECT_EQ(WriteBatchInternal::Contents(batch), "");
   EXPECT_EQ(batch.Count(), 0u);
   WriteBatch decoded;
-  ASSERT_TRUE(WriteBatch::Decode("", &decoded).ok());
+  ASSERT_TRUE(WriteBatchInternal::SetContents(&decoded, "").ok());
   EXPECT_EQ(decoded.Count(), 0u);
 }
 
@@ -83,7 +84,7 @@ TEST(WriteBatchFormatTest, MalformedInputIsCorruption) {
   };
   for (size_t i = 0; i < bad.size(); ++i) {
     WriteBatch decoded;
-    Status s = WriteBatch::Decode(bad[i], &decoded);
+    Status s = WriteBatchInternal::SetContents(&decoded, bad[i]);
     EXPECT_TRUE(s.IsCorruption()) << "case " << i << ": " << s.ToString();
   }
 }

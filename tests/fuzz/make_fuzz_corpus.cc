@@ -110,7 +110,7 @@ bool MakeLog(const std::string& dir, int records, std::string* bytes) {
     WriteBatch batch;
     batch.Put("k" + std::to_string(i), std::string(10 + i * 40, 'a' + i % 26));
     if (i % 2) batch.Delete("k" + std::to_string(i - 1));
-    if (!(*w)->Append(kBatchRecord, batch.Rep()).ok()) return false;
+    if (!(*w)->Append(kBatchRecord, ringdb::WriteBatchInternal::Contents(batch)).ok()) return false;
   }
   if (!(*w)->Close().ok()) return false;
   *bytes = ReadFile(wal::SegmentPath(dir, 1));

@@ -1,5 +1,5 @@
 // Fuzz target: the log reader (engine/wal.h LogReader) over a segment file
-// made of the input, and WriteBatch::Decode of every record it returns.
+// made of the input, and WriteBatchInternal::SetContents of every record it returns.
 // The reader must stop cleanly at the first bad record (whatever the bytes)
 // and never read out of bounds; every record it accepts carries the LSN of
 // its position. Then, as recovery does, the stop is diagnosed and skipped
@@ -18,6 +18,7 @@
 #include "engine/wal.h"
 #include "engine/wal_format.h"
 #include "io/io_backend.h"
+#include "engine/write_batch_internal.h"
 #include "ringdb/write_batch.h"
 
 namespace {
@@ -97,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     last = end;
     ringdb::WriteBatch batch;
-    if (ringdb::WriteBatch::Decode(payload, &batch).ok()) {
+    if (ringdb::WriteBatchInternal::SetContents(&batch, payload).ok()) {
       Touch touch;
       (void)batch.Iterate(&touch);
     }

@@ -90,6 +90,7 @@ Status RunOp(FaultBackend& fault, FaultOp op, FileId f, const std::string& path,
       if (!g.ok()) return g.status();
       return fault.Close(*g);
     }
+    case FaultOp::kDirectory: break;  // not a file operation; not run here
   }
   return Status::InvalidArgument("bad op");
 }
