@@ -163,7 +163,7 @@ uint64_t PageStore::TakeSlotLocked() {
 
 uint64_t PageStore::ReserveSlots(uint64_t count) const {
   const uint64_t max_slots = std::max<uint64_t>(64, (64ull << 20) / page_size_);
-  return std::clamp<uint64_t>(count / 8, 64, max_slots);
+  return std::clamp<uint64_t>(count / 64, 64, max_slots);
 }
 
 void PageStore::ReserveAheadLocked() {

@@ -112,7 +112,7 @@ class PageStore : public PageLocator, public PageAllocator {
   uint32_t page_size() const { return page_size_; }
 
   // New slots are written into blocks reserved ahead (io Allocate, in
-  // chunks of 1/8 of the file, 64 slots to 64 MiB): an O_DIRECT write that
+  // chunks of 1/64 of the file, 64 slots to 64 MiB): an O_DIRECT write that
   // extends the file takes the inode lock exclusively and is handed to a
   // kernel worker, one into reserved blocks is not (a 4096-page write test
   // here: 5.3 s extending, 0.7 s into reserved blocks). The reservation is
