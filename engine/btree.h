@@ -132,6 +132,12 @@ class BTree {
   // Number of keys, counted by walking the leaves (O(pages)).
   uint64_t ApproximateCount();
 
+  // Where `key` falls in the tree's key order, as a fraction in [0, 1]: the
+  // child index taken at each inner node and the slot in the leaf, as if
+  // sibling subtrees held equal shares. O(height): reads one node per
+  // level (inner nodes are normally cached).
+  Status EstimateRank(std::string_view key, double* rank);
+
   // How densely the tree uses its pages (btree_fill.cc).
   struct FillStats {
     uint64_t leaf_pages = 0, inner_pages = 0;

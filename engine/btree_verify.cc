@@ -1,4 +1,6 @@
-// BTree::Verify, ForEachPage and ApproximateCount: whole-tree walks.
+// BTree::Verify, ForEachPage and ApproximateCount (whole-tree walks), and
+// EstimateRank (one descent).
+#include <algorithm>
 #include <functional>
 #include <unordered_set>
 
@@ -191,6 +193,39 @@ uint64_t BTree::ApproximateCount() {
   };
   walk(root, height - 1);
   return count;
+}
+
+Status BTree::EstimateRank(std::string_view key, double* rank) {
+  // Children are fetched after their parent is released; free_gate_ keeps
+  // the remembered child id from being freed meanwhile (see btree.h).
+  std::shared_lock gate(free_gate_);
+  PageId id;
+  uint32_t height;
+  {
+    auto meta = pool_->Fetch(meta_, LatchMode::kShared);
+    if (!meta.ok()) return meta.status();
+    RINGDB_RETURN_IF_ERROR(ReadMeta(*meta, &id, &height));
+  }
+  double low = 0, width = 1;
+  for (uint32_t level = height - 1;; --level) {
+    PageGuard g;
+    RINGDB_RETURN_IF_ERROR(FetchNode(id, LatchMode::kShared, level, &g));
+    NodeView v = View(g);
+    if (level == 0) {
+      int idx;
+      bool found;
+      RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
+      if (v.count() > 0) low += width * idx / v.count();
+      break;
+    }
+    int child;
+    RINGDB_RETURN_IF_ERROR(InnerSearch(v, key, false, &child));
+    RINGDB_RETURN_IF_ERROR(v.ChildAt(child, &id));
+    width /= v.count() + 1;
+    low += width * child;
+  }
+  *rank = std::min(1.0, low);
+  return Status::OK();
 }
 
 }  // namespace ringdb

@@ -115,6 +115,7 @@ class DBImpl final : public DB {
   using DB::Backup;
   Status Backup(const std::string& dir, BackupInfo* info) override;
   Status Resume() override;
+  Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes) override;
   Status Close() override;
 
  private:

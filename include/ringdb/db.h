@@ -125,16 +125,18 @@ class DB {
     std::string_view start;
     std::string_view limit;
   };
-  // Stores in sizes[i] the bytes of the keys and values stored in
-  // ranges[i] (start >= limit gives 0), for i < n: what those entries
-  // take in the data file before page overhead (ringdb.btree.fill says how
-  // densely pages hold them). Computed by an iterator, so O(entries in
-  // the ranges), exact on a quiet database and approximate beside writers
-  // (each range is read in one pass, not as one snapshot); values that
-  // overflowed into their own pages are read to be measured. A read error
-  // stops it with that error (sizes from i on are then unset);
-  // InvalidArgument for null arrays.
-  Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes);
+  // Stores in sizes[i] an estimate of the data-file bytes that hold
+  // ranges[i] (start >= limit gives 0), for i < n, as RocksDB estimates
+  // the file bytes of a range: the share of the tree's key order between
+  // start and limit (found by one descent per key, reading the inner nodes
+  // on the way and one leaf) times the bytes of the live pages. O(tree
+  // height) per range whatever the range holds; exact only as far as
+  // sibling subtrees hold equal shares (a B+tree keeps them within about
+  // a factor of two), so treat it as an estimate, like RocksDB's. Values
+  // that overflowed into their own pages are spread over the key order,
+  // not charged to their key. A read error stops it with that error (sizes
+  // from i on are then unset); InvalidArgument for null arrays.
+  virtual Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes) = 0;
 
   // Checks every reachable page's checksum and the tree's order invariants.
   // Appends one line per problem to *report (when not null). OK when none;
