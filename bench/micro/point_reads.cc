@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto key = [](uint64_t i) {
-    char buf[17];
+    char buf[24];  // room for any 64-bit value; keys below 10^16 use 16
     std::snprintf(buf, sizeof(buf), "%016llu", static_cast<unsigned long long>(i));
     return std::string(buf, 16);
   };

@@ -30,7 +30,9 @@ class ApproximateSizesTest : public ::testing::Test {
     ASSERT_TRUE(DB::Open(o, dir_ + "/db", &db_).ok());
   }
   void TearDown() override {
-    if (db_) EXPECT_TRUE(db_->Close().ok());
+    if (db_) {
+      EXPECT_TRUE(db_->Close().ok());
+    }
     db_.reset();
     std::filesystem::remove_all(dir_);
   }
