@@ -380,7 +380,12 @@ TEST_F(ShellPolishTest, DefaultPoolFitsRlimitMemlock) {
   r = run({"--pool", "64MiB", db_, "get", "k"}, "cache2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "v\n");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizers intercept mlock and report success without locking, so
+  // the shell has nothing to say about it there.
+#else
   EXPECT_NE(r.err.find("buffer pool not locked in memory"), std::string::npos) << r.err;
+#endif
 }
 
 // A database the user may not write: opening it for writing says to open
