@@ -2,11 +2,9 @@
 // share of the data file, checked against the live pages and a std::map
 // model of the entries' bytes, and odd ranges.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -21,9 +20,6 @@ namespace {
 class ApproximateSizesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ringdb_sizes_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     Options o;
     o.buffer_pool_bytes = 1 << 20;
     o.info_log = [](std::string_view) {};
@@ -34,7 +30,6 @@ class ApproximateSizesTest : public ::testing::Test {
       EXPECT_TRUE(db_->Close().ok());
     }
     db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   uint64_t ModelBytes(const std::string& start, const std::string& limit) {
@@ -45,7 +40,8 @@ class ApproximateSizesTest : public ::testing::Test {
     return bytes;
   }
 
-  std::string dir_;
+  test::TempDir tmp_{"sizes"};
+  const std::string dir_ = tmp_.path();
   std::unique_ptr<DB> db_;
   std::map<std::string, std::string> model_;
 };

@@ -3,20 +3,17 @@
 // checkpoint (which holds writers back) writes few pages; with it off the
 // checkpoint writes them all. Either way nothing is lost across a reopen.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <thread>
 
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
-
-namespace fs = std::filesystem;
 
 std::string Key(int i) {
   char buf[24];
@@ -35,16 +32,14 @@ uint64_t Property(DB* db, const std::string& name) {
 class PageCleanerTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    dir_ = (fs::temp_directory_path() / ("ringdb_cleaner_" + std::to_string(getpid()))).string();
-    fs::remove_all(dir_);
     options_.buffer_pool_bytes = 64ull << 20;
     options_.lock_pool_memory = false;
     options_.checkpoint_log_bytes = 4ull << 20;
     options_.page_cleaner = GetParam();
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string dir_;
+  test::TempDir tmp_{"cleaner"};
+  const std::string dir_ = tmp_.path() + "/db";
   Options options_;
 };
 
