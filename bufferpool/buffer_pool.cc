@@ -381,7 +381,7 @@ Result<FrameId> BufferPool::Load(PageId id, bool* raced) {
   if (!got.ok()) return got.status();
   FrameId f = got.value();
   FrameHeader& fr = frame(f);
-  fr.lsn.store(0, std::memory_order_relaxed);
+  fr.lsn.store(Lsn(), std::memory_order_relaxed);
   if (!Enter(id, f, /*prefetched=*/false)) {
     *raced = true;
     return Status::Busy("raced");
@@ -393,7 +393,7 @@ Result<FrameId> BufferPool::Load(PageId id, bool* raced) {
     Unmap(id, f);  // waiters see "evicted" and try the read themselves
     return result[0];
   }
-  fr.lsn.store(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn, std::memory_order_relaxed);
+  fr.lsn.store(Lsn(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn), std::memory_order_relaxed);
   if (mrc_) mrc_->Record(id.value);
   PolicyInsert(f, id);
   return f;
@@ -420,21 +420,21 @@ Result<PageGuard> BufferPool::NewPage(PageId id) {
       if (fr.write_failed.exchange(false, std::memory_order_relaxed)) {
         unwritable_count_.fetch_sub(1, std::memory_order_relaxed);
       }
-      fr.lsn.store(0, std::memory_order_relaxed);
+      fr.lsn.store(Lsn(), std::memory_order_relaxed);
       std::memset(FrameData(f), 0, page_size_);
       PageGuard g(this, f, id, FrameData(f), LatchMode::kExclusive);
-      g.MarkDirty(0);
+      g.MarkDirty(Lsn());
       return g;
     }
     Result<FrameId> got = AllocateFrame();
     if (!got.ok()) return got.status();
     FrameId f = got.value();
-    frame(f).lsn.store(0, std::memory_order_relaxed);
+    frame(f).lsn.store(Lsn(), std::memory_order_relaxed);
     if (!Enter(id, f, /*prefetched=*/false)) continue;
     PolicyInsert(f, id);
     std::memset(FrameData(f), 0, page_size_);
     PageGuard g(this, f, id, FrameData(f), LatchMode::kExclusive);
-    g.MarkDirty(0);
+    g.MarkDirty(Lsn());
     return g;
   }
 }
@@ -448,7 +448,7 @@ Status BufferPool::Prefetch(std::span<const PageId> ids) {
     Result<FrameId> got = AllocateFrame(/*may_wait=*/false);
     if (!got.ok()) break;  // read-ahead is best effort
     FrameId f = got.value();
-    frame(f).lsn.store(0, std::memory_order_relaxed);
+    frame(f).lsn.store(Lsn(), std::memory_order_relaxed);
     if (!Enter(id, f, /*prefetched=*/true)) continue;
     misses_.fetch_add(1, std::memory_order_relaxed);
     loading.push_back(f);
@@ -466,7 +466,7 @@ Status BufferPool::Prefetch(std::span<const PageId> ids) {
       Unmap(pages[i], f);
       continue;
     }
-    frame(f).lsn.store(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn,
+    frame(f).lsn.store(Lsn(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn),
                        std::memory_order_relaxed);
     PolicyInsert(f, pages[i]);
     frame(f).state.UnlockExclusive();

@@ -81,10 +81,10 @@ void BufferPool::WriteFrames(std::span<const FrameId> frames, std::vector<Status
                              bool gated) {
   out->assign(frames.size(), Status::OK());
   // The write-ahead rule: the log must be durable up to the newest change.
-  Lsn max_lsn = 0;
+  Lsn max_lsn;
   for (FrameId f : frames) max_lsn = std::max(max_lsn, frame(f).lsn.load());
   Status gate = Status::OK();
-  if (gated && write_gate_ && max_lsn > 0) gate = write_gate_(max_lsn);
+  if (gated && write_gate_ && max_lsn > Lsn()) gate = write_gate_(max_lsn);
 
   std::vector<io::IoRequest> reqs;
   std::vector<size_t> which;
@@ -101,7 +101,7 @@ void BufferPool::WriteFrames(std::span<const FrameId> frames, std::vector<Status
     char* data = FrameData(frames[i]);
     auto* h = reinterpret_cast<PageHeader*>(data);
     h->page_id = id.value;
-    h->lsn = fr.lsn.load();
+    h->lsn = fr.lsn.load().value;
     h->checksum = PageChecksum(data, page_size_);
     io::IoRequest r;
     r.op = io::IoRequest::Op::kWrite;

@@ -35,7 +35,7 @@ namespace ringdb {
 struct alignas(64) FrameHeader {
   PageState state;
   std::atomic<uint64_t> page{PageId::kInvalidValue};
-  std::atomic<Lsn> lsn{0};
+  std::atomic<Lsn> lsn{Lsn()};
   std::atomic<bool> dirty{false};
   std::atomic<bool> prefetched{false};
   std::atomic<bool> sampled{false};

@@ -10,7 +10,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <compare>
 #include <functional>
+#include <iosfwd>
 
 namespace ringdb {
 
@@ -28,8 +30,28 @@ struct FrameId {
   friend bool operator==(FrameId a, FrameId b) { return a.value == b.value; }
 };
 
-// Log sequence number: the byte position just past a log record.
-using Lsn = uint64_t;
+// Log sequence number: the byte position just past a log record, 0 before
+// the first one. A strong type, like PageId, so an LSN is never mixed up
+// with a page id, a length or a file offset; `value` is the raw number for
+// the on-disk formats and arithmetic on log positions.
+struct Lsn {
+  uint64_t value = 0;
+  constexpr Lsn() = default;
+  constexpr explicit Lsn(uint64_t v) : value(v) {}
+  friend constexpr bool operator==(Lsn a, Lsn b) = default;
+  friend constexpr auto operator<=>(Lsn a, Lsn b) = default;
+  // Log positions move by byte counts, and two of them are a byte distance
+  // apart (Require: no wrap-around; a >= b for a distance).
+  friend constexpr Lsn operator+(Lsn a, uint64_t bytes) { return Lsn(a.value + bytes); }
+  constexpr Lsn& operator+=(uint64_t bytes) {
+    value += bytes;
+    return *this;
+  }
+  friend constexpr Lsn operator-(Lsn a, uint64_t bytes) { return Lsn(a.value - bytes); }
+  friend constexpr uint64_t operator-(Lsn a, Lsn b) { return a.value - b.value; }
+};
+// Prints the number (test failure messages, log lines).
+std::ostream& operator<<(std::ostream& os, Lsn lsn);
 
 struct PageHeader {
   uint64_t checksum;  // XXH3-64 of bytes [8, page_size)

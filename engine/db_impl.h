@@ -238,15 +238,15 @@ class DBImpl final : public DB {
   uint64_t segment_ = 0;      // guarded by write_mu_
   // Where the next log segment starts while wal_ is null (after recovery,
   // a rotation, or a failed writer cut back). Guarded by write_mu_.
-  Lsn log_end_ = 0;
+  Lsn log_end_;
   // The current writer failed (its errors are sticky); guarded by write_mu_.
   bool log_failed_ = false;
   // A failed writer taken out of service whose file is not yet cut back
   // (RepairLogLocked); guarded by write_mu_.
   struct AbandonedLog {
     std::string path;
-    Lsn start = 0;        // the segment's start LSN
-    Lsn written_end = 0;  // end of its last whole record written
+    Lsn start;        // the segment's start LSN
+    Lsn written_end;  // end of its last whole record written
   };
   std::optional<AbandonedLog> abandoned_;
   // Generation of wal_ (bumped when it is replaced or reset) and the
@@ -290,8 +290,8 @@ class DBImpl final : public DB {
   std::thread cleaner_;
   // The newest applied LSN and the last checkpoint's LSN, for the cleaner
   // (which does not take write_mu_).
-  std::atomic<Lsn> applied_lsn_{0};
-  std::atomic<Lsn> ckpt_lsn_{0};
+  std::atomic<Lsn> applied_lsn_{Lsn()};
+  std::atomic<Lsn> ckpt_lsn_{Lsn()};
   std::atomic<uint64_t> cleaner_pages_{0};   // pages the cleaner wrote
   std::atomic<uint64_t> checkpoint_pages_{0};  // pages the last checkpoint's flush wrote
   // A backup is copying the last checkpoint's pages: checkpoints wait (the

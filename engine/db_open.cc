@@ -175,7 +175,7 @@ Status DBImpl::CreateDatabase() {
       s = pool.status();
     } else {
       store.set_pool(pool->get());
-      Result<PageId> meta = BTree::Create(pool->get(), &store, 0);
+      Result<PageId> meta = BTree::Create(pool->get(), &store, Lsn());
       if (!meta.ok()) {
         s = meta.status();
       } else {
@@ -183,7 +183,7 @@ Status DBImpl::CreateDatabase() {
         sb.page_size = options_.page_size;
         sb.btree_meta = meta->value;
         sb.log_segment = 1;
-        sb.ckpt_lsn = 0;
+        sb.ckpt_lsn = Lsn();
         s = store.Checkpoint(&sb);
       }
     }
@@ -250,7 +250,7 @@ const char* ModeName(WalRecoveryMode mode) {
 
 std::string DescribeDamage(const wal::LogReader& reader, const wal::LogDamage& d) {
   std::string msg = reader.path() + " is damaged at offset " + std::to_string(d.offset) +
-                    " (LSN " + std::to_string(d.lsn) + ", " + wal::LogTailName(reader.tail()) +
+                    " (LSN " + std::to_string(d.lsn.value) + ", " + wal::LogTailName(reader.tail()) +
                     ")";
   if (d.followed) {
     msg += " and " + std::to_string(d.records_after) + " valid log record(s) follow from offset " +
@@ -298,7 +298,7 @@ Status DBImpl::Recover() {
     std::string payload;
     for (;;) {
       uint8_t type = 0;
-      Lsn end = 0;
+      Lsn end;
       bool eof = false;
       RINGDB_RETURN_IF_ERROR(reader.Next(&payload, &type, &end, &eof));
       if (eof) {
@@ -309,7 +309,7 @@ Status DBImpl::Recover() {
           // The segment header names another start: the superblock read is
           // older than the log (its newer copy is damaged), or the log is.
           return Status::Corruption(path + " does not continue the log at LSN " +
-                                    std::to_string(lsn) + " (superblock seq " +
+                                    std::to_string(lsn.value) + " (superblock seq " +
                                     std::to_string(sb_.seq) + " is older than the log, or the "
                                     "log is damaged)");
         }
@@ -330,7 +330,7 @@ Status DBImpl::Recover() {
           if (!torn) {
             stopped = mode == WalRecoveryMode::kPointInTimeRecovery;
             Log(std::string(ModeName(mode)) + " recovery: " + DescribeDamage(reader, damage) +
-                "; recovered the log up to LSN " + std::to_string(reader.end_of_valid_log()) +
+                "; recovered the log up to LSN " + std::to_string(reader.end_of_valid_log().value) +
                 (stopped && !last ? " and ignored " + std::to_string(chain.size() - i - 1) +
                                         " later segment(s)"
                                   : std::string()));
@@ -348,7 +348,7 @@ Status DBImpl::Recover() {
       }
       if (type != kBatchRecord) {
         return Status::Corruption(path + ": unknown record type " + std::to_string(type) +
-                                  " ending at LSN " + std::to_string(end));
+                                  " ending at LSN " + std::to_string(end.value));
       }
       if (options_.read_only) {
         return Status::InvalidArgument(dir_ + " was not closed cleanly and needs recovery; "

@@ -387,7 +387,7 @@ Status PageStore::Checkpoint(Superblock* sb) {
     char* page = buf.get() + p * page_size_;
     auto* h = reinterpret_cast<PageHeader*>(page);
     h->page_id = kMapPageTag + p;
-    h->lsn = sb->ckpt_lsn;
+    h->lsn = sb->ckpt_lsn.value;
     h->checksum = PageChecksum(page, page_size_);
   }
   auto give_back_run = [&] {

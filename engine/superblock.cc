@@ -39,7 +39,7 @@ Verdict Decode(const char* buf, Superblock* sb) {
   sb->page_size = Get32(buf + 20);
   if (!ValidPageSize(sb->page_size)) return Verdict::kCorrupt;
   sb->seq = Get64(buf + 24);
-  sb->ckpt_lsn = Get64(buf + 32);
+  sb->ckpt_lsn = Lsn(Get64(buf + 32));
   sb->log_segment = Get64(buf + 40);
   sb->btree_meta = Get64(buf + 48);
   sb->logical_pages = Get64(buf + 56);
@@ -61,7 +61,7 @@ void EncodeSuperblock(const Superblock& sb, char* buf) {
   Put32(buf + 16, sb.version);
   Put32(buf + 20, sb.page_size);
   Put64(buf + 24, sb.seq);
-  Put64(buf + 32, sb.ckpt_lsn);
+  Put64(buf + 32, sb.ckpt_lsn.value);
   Put64(buf + 40, sb.log_segment);
   Put64(buf + 48, sb.btree_meta);
   Put64(buf + 56, sb.logical_pages);

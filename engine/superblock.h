@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <string>
 
+#include "bufferpool/page.h"
 #include "io/io_backend.h"
 #include "util/result.h"
 
@@ -33,7 +34,7 @@ struct Superblock {
   uint32_t version = kFormatVersion;
   uint32_t page_size = 4096;
   uint64_t seq = 0;
-  uint64_t ckpt_lsn = 0;
+  Lsn ckpt_lsn;
   uint64_t log_segment = 0;
   uint64_t btree_meta = 0;
   uint64_t logical_pages = 0;

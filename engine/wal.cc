@@ -202,7 +202,7 @@ Status LogReader::ReadSegmentHeader() {
         "; this ringdb reads version " + std::to_string(kFormatVersion));
   }
   if (DecodeFixed64(header + kSegmentMagicOffset) != kSegmentMagic &&
-      DecodeFixed64(header + 8) == start_lsn_ && header[16] != 0) {
+      Lsn(DecodeFixed64(header + 8)) == start_lsn_ && header[16] != 0) {
     // A version-1 record header (lsn at offset 8) at the expected LSN.
     return Status::NotSupported(
         path_ + " is in log format version 1 (ringdb before the page-cache "
@@ -214,7 +214,7 @@ Status LogReader::ReadSegmentHeader() {
           DecodeFixed32(header + kSegmentChecksumOffset)) {
     return stop(LogTail::kBadSegmentHeader);
   }
-  if (DecodeFixed64(header + kSegmentStartLsnOffset) != start_lsn_) {
+  if (Lsn(DecodeFixed64(header + kSegmentStartLsnOffset)) != start_lsn_) {
     return stop(LogTail::kBadLsn);
   }
   pos_ = kSegmentHeaderSize;
@@ -256,7 +256,7 @@ Status LogReader::CheckHeader(uint64_t offset, char* header, LogTail* tail) {
     *tail = LogTail::kZeroFill;
   } else if (have < kHeaderSize) {
     *tail = LogTail::kTruncated;
-  } else if (DecodeFixed64(header + kLsnOffset) != start_lsn_ + offset) {
+  } else if (Lsn(DecodeFixed64(header + kLsnOffset)) != start_lsn_ + offset) {
     *tail = LogTail::kBadLsn;
   } else if (static_cast<uint8_t>(header[kTypeOffset]) == kInvalidRecordType) {
     *tail = LogTail::kBadType;
@@ -305,8 +305,7 @@ Status LogReader::ReadRecordAt(uint64_t offset, std::string* payload,
       return Status::OK();
     }
     *type = t;
-    *max_durable = std::max<Lsn>(*max_durable,
-                                 DecodeFixed64(header + kDurableOffset));
+    *max_durable = std::max(*max_durable, Lsn(DecodeFixed64(header + kDurableOffset)));
     payload->append(fragment);
     offset += kHeaderSize + length;
     first = false;
@@ -323,7 +322,7 @@ Status LogReader::Next(std::string* payload, uint8_t* type, Lsn* end_lsn,
   if (tail_ != LogTail::kNotReached) return Stop(tail_, eof);
   uint8_t t = 0;
   uint64_t next = 0;
-  Lsn durable = 0;
+  Lsn durable;
   LogTail tail;
   RINGDB_RETURN_IF_ERROR(
       ReadRecordAt(pos_, payload, &t, &next, &durable, &tail, &failed_offset_));
@@ -351,10 +350,10 @@ Status LogReader::Diagnose(LogDamage* damage) {
   for (uint64_t p = failed_offset_ + 1; p + kHeaderSize <= file_size_; ++p) {
     char lsn[8];
     RINGDB_RETURN_IF_ERROR(Copy(p + kLsnOffset, sizeof(lsn), lsn));
-    if (DecodeFixed64(lsn) != start_lsn_ + p) continue;
+    if (Lsn(DecodeFixed64(lsn)) != start_lsn_ + p) continue;
     uint8_t type = 0;
     uint64_t next = 0;
-    Lsn durable = 0;
+    Lsn durable;
     LogTail tail;
     uint64_t failed;
     RINGDB_RETURN_IF_ERROR(

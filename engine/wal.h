@@ -290,14 +290,14 @@ const char* LogTailName(LogTail tail);
 // What lies past the point where a LogReader stopped (LogReader::Diagnose).
 struct LogDamage {
   uint64_t offset = 0;     // file offset of the fragment that failed
-  Lsn lsn = 0;             // its LSN
+  Lsn lsn;             // its LSN
   bool followed = false;   // a valid record starts later in the file
   uint64_t next_offset = 0;  // where (file offset), when followed
-  Lsn next_lsn = 0;          // its LSN
+  Lsn next_lsn;          // its LSN
   // Valid records from next_offset up to the end of the file or the next
   // damage, and the largest durable field among them.
   uint64_t records_after = 0;
-  Lsn max_durable_after = 0;
+  Lsn max_durable_after;
   // An all-zero, kSectorSize-aligned sector lies in [offset, next_offset).
   bool zero_sector = false;
 

@@ -78,6 +78,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "bufferpool/page.h"
+
 namespace ringdb::wal {
 
 inline constexpr uint64_t kSegmentMagic = 0x32474f4c42445252ull;  // "RRDBLOG2"
@@ -141,21 +143,21 @@ uint32_t SegmentHeaderChecksum(const char* header);
 
 // Fills `header` (kHeaderSize bytes) for a fragment at `lsn`.
 inline void EncodeHeader(char* header, uint8_t type, uint8_t fragment,
-                         uint64_t lsn, uint64_t durable,
+                         Lsn lsn, Lsn durable,
                          std::string_view payload) {
   EncodeFixed32(header + kLengthOffset, static_cast<uint32_t>(payload.size()));
-  EncodeFixed64(header + kLsnOffset, lsn);
-  EncodeFixed64(header + kDurableOffset, durable);
+  EncodeFixed64(header + kLsnOffset, lsn.value);
+  EncodeFixed64(header + kDurableOffset, durable.value);
   header[kTypeOffset] = static_cast<char>(type);
   header[kFragmentOffset] = static_cast<char>(fragment);
   EncodeFixed32(header + kChecksumOffset, RecordChecksum(header, payload));
 }
 
 // Fills `header` (kSegmentHeaderSize bytes) for a segment at `start_lsn`.
-inline void EncodeSegmentHeader(char* header, uint64_t start_lsn) {
+inline void EncodeSegmentHeader(char* header, Lsn start_lsn) {
   EncodeFixed64(header + kSegmentMagicOffset, kSegmentMagic);
   EncodeFixed32(header + kSegmentVersionOffset, kFormatVersion);
-  EncodeFixed64(header + kSegmentStartLsnOffset, start_lsn);
+  EncodeFixed64(header + kSegmentStartLsnOffset, start_lsn.value);
   EncodeFixed32(header + kSegmentChecksumOffset, SegmentHeaderChecksum(header));
 }
 

@@ -152,7 +152,7 @@ Status FillFile(io::IoBackend* io, io::FileId file, uint64_t pages) {
     Result<PageGuard> g = (*pool)->NewPage(PageId{p});
     if (!g.ok()) return g.status();
     std::memcpy(g->mutable_data() + kPageHeaderSize, &p, sizeof(p));
-    g->MarkDirty(0);
+    g->MarkDirty(Lsn());
   }
   return (*pool)->FlushAll();
 }
@@ -264,7 +264,7 @@ int RunHits(io::IoBackend* io, io::FileId file) {
     Result<PageGuard> g = (*pool)->NewPage(PageId{p});
     if (!g.ok()) return 1;
     std::memcpy(g->mutable_data() + kPageHeaderSize, &p, sizeof(p));
-    g->MarkDirty(0);
+    g->MarkDirty(Lsn());
   }
   std::vector<std::thread> threads;
   std::vector<Status> status(FLAGS_threads);

@@ -25,7 +25,7 @@ TEST_P(BufferPoolTest, FlushColdWritesOnlyOldUnlatchedDirtyPages) {
     Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kExclusive);
     ASSERT_TRUE(g.ok()) << g.status().ToString();
     Fill(g->mutable_data(), id, 2);
-    g->MarkDirty(10 * (id + 1));
+    g->MarkDirty(Lsn(10 * (id + 1)));
   }
   ASSERT_EQ(pool_->stats().dirty_pages, kPages);
 
@@ -33,7 +33,7 @@ TEST_P(BufferPoolTest, FlushColdWritesOnlyOldUnlatchedDirtyPages) {
   Result<PageGuard> held = pool_->Fetch(PageId{2}, LatchMode::kExclusive);
   ASSERT_TRUE(held.ok()) << held.status().ToString();
 
-  Result<size_t> n = pool_->FlushCold(/*max_lsn=*/50, /*max_pages=*/100);
+  Result<size_t> n = pool_->FlushCold(/*max_lsn=*/Lsn(50), /*max_pages=*/100);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(n.value(), 4u);  // pages 0, 1, 3 and 4
   for (uint64_t id : {0, 1, 3, 4}) {
@@ -45,7 +45,7 @@ TEST_P(BufferPoolTest, FlushColdWritesOnlyOldUnlatchedDirtyPages) {
   EXPECT_EQ(pool_->stats().dirty_pages, 4u);
 
   // The budget: two pages, in page id order (page 2 is still held).
-  n = pool_->FlushCold(1000, 2);
+  n = pool_->FlushCold(Lsn(1000), 2);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(n.value(), 2u);
   EXPECT_EQ(VersionOnDisk(path_, 5), 2u);
@@ -53,7 +53,7 @@ TEST_P(BufferPoolTest, FlushColdWritesOnlyOldUnlatchedDirtyPages) {
   EXPECT_EQ(VersionOnDisk(path_, 7), 1u);
 
   held->Release();
-  n = pool_->FlushCold(1000, 100);
+  n = pool_->FlushCold(Lsn(1000), 100);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(n.value(), 2u);  // pages 2 and 7
   EXPECT_EQ(pool_->stats().dirty_pages, 0u);
@@ -68,7 +68,7 @@ TEST_P(BufferPoolTest, FlushColdWritesOnlyOldUnlatchedDirtyPages) {
   }
   EXPECT_EQ(gate_calls.load(), 0) << "the cleaner waited on the log";
   // Nothing left: a pass over a clean pool writes nothing.
-  n = pool_->FlushCold(1000, 100);
+  n = pool_->FlushCold(Lsn(1000), 100);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n.value(), 0u);
 }

@@ -113,7 +113,7 @@ class BufferPoolTest : public ::testing::TestWithParam<std::string> {
       Result<PageGuard> g = pool_->NewPage(PageId{id});
       ASSERT_TRUE(g.ok()) << g.status().ToString();
       Fill(g->mutable_data(), id, 1);
-      g->MarkDirty(1);
+      g->MarkDirty(Lsn(1));
     }
     ASSERT_TRUE(pool_->FlushAll().ok());
   }

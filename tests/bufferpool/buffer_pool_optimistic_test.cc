@@ -81,7 +81,7 @@ TEST_P(BufferPoolTest, ConcurrentWriterFailsValidation) {
     Result<PageGuard> g = pool_->Fetch(PageId{2}, LatchMode::kExclusive);
     ASSERT_TRUE(g.ok());
     StoreWord(g->mutable_data(), 0, seen + 1);
-    g->MarkDirty(1);
+    g->MarkDirty(Lsn(1));
   });
   writer.join();
   EXPECT_FALSE(o->Validate());
@@ -107,7 +107,7 @@ TEST_P(BufferPoolTest, ValidatedOptimisticReadsAreNeverTorn) {
       Result<PageGuard> g = pool_->Fetch(PageId{1}, LatchMode::kExclusive);
       ASSERT_TRUE(g.ok());
       for (size_t i = 0; i < kWords; i++) StoreWord(g->mutable_data(), i, v);
-      g->MarkDirty(1);
+      g->MarkDirty(Lsn(1));
     }
     stop.store(true);
   });

@@ -24,7 +24,7 @@ TEST_P(BufferPoolResizeTest, ShrinkWritesAndEvictsThenGrowHandsFramesOut) {
     Result<PageGuard> g = pool_->NewPage(PageId{id});
     ASSERT_TRUE(g.ok()) << g.status().ToString();
     Fill(g->mutable_data(), id, 7);
-    g->MarkDirty(1);
+    g->MarkDirty(Lsn(1));
   }
   EXPECT_EQ(pool_->stats().used_frames, 64u);
   ASSERT_TRUE(pool_->Resize(16 * kPage).ok());
@@ -93,7 +93,7 @@ TEST_P(BufferPoolResizeTest, ConcurrentResizeUnderReadersAndWriters) {
     Result<PageGuard> g = pool_->NewPage(PageId{id});
     ASSERT_TRUE(g.ok());
     std::memcpy(g->mutable_data() + kPageHeaderSize, &id, 8);
-    g->MarkDirty(1);
+    g->MarkDirty(Lsn(1));
   }
   std::atomic<uint64_t> increments{0};
   std::atomic<bool> failed{false}, stop{false};
@@ -123,7 +123,7 @@ TEST_P(BufferPoolResizeTest, ConcurrentResizeUnderReadersAndWriters) {
           std::memcpy(&count, g->data() + kPageHeaderSize + 8, 8);
           count++;
           std::memcpy(g->mutable_data() + kPageHeaderSize + 8, &count, 8);
-          g->MarkDirty(op + 1);
+          g->MarkDirty(Lsn(op + 1));
           increments++;
         }
       }

@@ -32,7 +32,7 @@ TEST_P(BufferPoolTest, SmallPoolServesManyPagesWithinBudget) {
         Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kExclusive);
         ASSERT_TRUE(g.ok()) << g.status().ToString();
         Fill(g->mutable_data(), id, ++version[id]);
-        g->MarkDirty(op + 2);
+        g->MarkDirty(Lsn(op + 2));
       } else {
         Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kShared);
         ASSERT_TRUE(g.ok()) << g.status().ToString();
@@ -60,7 +60,7 @@ TEST_P(BufferPoolTest, ConcurrentFetchPinEvict) {
     Result<PageGuard> g = pool_->NewPage(PageId{id});
     ASSERT_TRUE(g.ok());
     std::memcpy(g->mutable_data() + kPageHeaderSize, &id, 8);
-    g->MarkDirty(1);
+    g->MarkDirty(Lsn(1));
   }
   std::atomic<uint64_t> increments{0};
   std::atomic<bool> failed{false};
@@ -90,7 +90,7 @@ TEST_P(BufferPoolTest, ConcurrentFetchPinEvict) {
           std::memcpy(&count, g->data() + kPageHeaderSize + 8, 8);
           count++;
           std::memcpy(g->mutable_data() + kPageHeaderSize + 8, &count, 8);
-          g->MarkDirty(op + 1);
+          g->MarkDirty(Lsn(op + 1));
           increments++;
         }
       }
@@ -177,7 +177,7 @@ TEST_P(BufferPoolTest, WriteFaultsLoseNothing) {
       Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kExclusive);
       ASSERT_TRUE(g.ok()) << "page " << id << ": " << g.status().ToString();
       Fill(g->mutable_data(), id, 2);
-      g->MarkDirty(2);
+      g->MarkDirty(Lsn(2));
     }
     EXPECT_TRUE(fault_->fired());
     EXPECT_EQ(pool_->stats().write_failures, 1u);
@@ -199,7 +199,7 @@ TEST_P(BufferPoolTest, FlushAllReportsSyncFailure) {
   Result<PageGuard> g = pool_->Fetch(PageId{1}, LatchMode::kExclusive);
   ASSERT_TRUE(g.ok());
   Fill(g->mutable_data(), 1, 7);
-  g->MarkDirty(3);
+  g->MarkDirty(Lsn(3));
   g->Release();
   fault_->Arm(io::Fault{io::FaultOp::kSync, 1, io::FaultKind::kEio});
   EXPECT_TRUE(pool_->FlushAll().IsIOError());
@@ -209,10 +209,10 @@ TEST_P(BufferPoolTest, FlushAllReportsSyncFailure) {
 
 TEST_P(BufferPoolTest, WriteGateRunsBeforeEveryWrite) {
   MakePool(16);
-  std::atomic<Lsn> durable{0};
+  std::atomic<Lsn> durable{Lsn()};
   std::atomic<int> refusals{0};
   pool_->SetWriteGate([&](Lsn lsn) {
-    if (lsn > 1000) {
+    if (lsn > Lsn(1000)) {
       refusals++;
       return Status::IOError("log not durable");
     }
@@ -225,13 +225,13 @@ TEST_P(BufferPoolTest, WriteGateRunsBeforeEveryWrite) {
     Result<PageGuard> g = pool_->NewPage(PageId{id});
     ASSERT_TRUE(g.ok());
     Fill(g->mutable_data(), id, 1);
-    g->MarkDirty(100 + id);
+    g->MarkDirty(Lsn(100 + id));
   }
   ASSERT_TRUE(pool_->FlushAll().ok());
-  EXPECT_EQ(durable.load(), 107u);
+  EXPECT_EQ(durable.load(), Lsn(107));
   Result<PageGuard> g = pool_->Fetch(PageId{2}, LatchMode::kExclusive);
   ASSERT_TRUE(g.ok());
-  g->MarkDirty(5000);
+  g->MarkDirty(Lsn(5000));
   g->Release();
   EXPECT_FALSE(pool_->FlushAll().ok());
   EXPECT_GT(refusals.load(), 0);
@@ -279,7 +279,7 @@ TEST_P(BufferPoolTest, DiscardForgetsWithoutWriting) {
   Result<PageGuard> g = pool_->Fetch(PageId{2}, LatchMode::kExclusive);
   ASSERT_TRUE(g.ok());
   Fill(g->mutable_data(), 2, 9);
-  g->MarkDirty(2);
+  g->MarkDirty(Lsn(2));
   g->Release();
   uint64_t writes = pool_->stats().writes;
   pool_->Discard(PageId{2});

@@ -94,7 +94,7 @@ TEST_P(BufferPoolTest, ReadsKeepWorkingWhileWritesFailWithNoSpace) {
     Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kExclusive);
     ASSERT_TRUE(g.ok());
     Fill(g->mutable_data(), id, 2);
-    g->MarkDirty(1);
+    g->MarkDirty(Lsn(1));
   }
   disk.set_full(true);
   // Every page, three times over, through 16 frames: each miss needs a
@@ -137,7 +137,7 @@ TEST_P(BufferPoolTest, PoolFullOfUnwritablePagesSaysSoAndRecovers) {
     Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kExclusive);
     ASSERT_TRUE(g.ok());
     Fill(g->mutable_data(), id, 3);
-    g->MarkDirty(1);
+    g->MarkDirty(Lsn(1));
   }
   disk.set_full(true);
   // Cached pages still read.

@@ -16,14 +16,14 @@ namespace {
 // needing more is refused (the engine's gate would flush the log first; a
 // refusal makes the violation visible as a write that happened anyway).
 struct LogGate {
-  std::atomic<Lsn> durable{0};
+  std::atomic<Lsn> durable{Lsn()};
   std::atomic<int> refused{0};
   std::atomic<int> allowed{0};
-  std::atomic<Lsn> max_allowed{0};
+  std::atomic<Lsn> max_allowed{Lsn()};
   Status operator()(Lsn lsn) {
     if (lsn > durable.load()) {
       refused++;
-      return Status::IOError("log durable only up to " + std::to_string(durable.load()));
+      return Status::IOError("log durable only up to " + std::to_string(durable.load().value));
     }
     allowed++;
     Lsn cur = max_allowed.load();
@@ -40,7 +40,7 @@ TEST_P(BufferPoolTest, EvictionDoesNotWritePagesPastTheDurableLog) {
   WritePages(kPages);  // version 1 of every page on disk, LSN 1
   MakePool(16);        // empty cache
   LogGate gate;
-  gate.durable = 100;
+  gate.durable = Lsn(100);
   pool_->SetWriteGate([&gate](Lsn lsn) { return gate(lsn); });
 
   // Pages [0, kDirty) get version 2 at LSNs the log has not made durable.
@@ -48,7 +48,7 @@ TEST_P(BufferPoolTest, EvictionDoesNotWritePagesPastTheDurableLog) {
     Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kExclusive);
     ASSERT_TRUE(g.ok()) << g.status().ToString();
     Fill(g->mutable_data(), id, 2);
-    g->MarkDirty(500 + id);
+    g->MarkDirty(Lsn(500 + id));
   }
   // Reading the other pages, twice over, runs many eviction rounds.
   uint64_t writes_before = pool_->stats().writes;
@@ -72,19 +72,19 @@ TEST_P(BufferPoolTest, EvictionDoesNotWritePagesPastTheDurableLog) {
 
   // A control: pages dirtied at LSNs the log has made durable are written by
   // eviction (so what kept pages [0, kDirty) off the disk was the gate).
-  gate.durable = 1000;
+  gate.durable = Lsn(1000);
   for (uint64_t id = kDirty; id < 2 * kDirty; id++) {
     Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kExclusive);
     ASSERT_TRUE(g.ok()) << g.status().ToString();
     Fill(g->mutable_data(), id, 2);
-    g->MarkDirty(600 + id);
+    g->MarkDirty(Lsn(600 + id));
   }
   for (int pass = 0; pass < 2; pass++) {
     for (uint64_t id = 2 * kDirty; id < kPages; id++) {
       ASSERT_TRUE(pool_->Fetch(PageId{id}, LatchMode::kShared).ok()) << "page " << id;
     }
   }
-  EXPECT_GE(gate.max_allowed.load(), 600 + kDirty);
+  EXPECT_GE(gate.max_allowed.load(), Lsn(600 + kDirty));
   for (uint64_t id = kDirty; id < 2 * kDirty; id++) {
     EXPECT_EQ(VersionOnDisk(path_, id), 2u) << "page " << id << " not written by eviction";
   }
@@ -106,13 +106,13 @@ TEST_P(BufferPoolTest, PoolFullOfPagesPastTheDurableLogRefusesAReadWithoutWritin
   WritePages(20);
   MakePool(16);
   LogGate gate;
-  gate.durable = 10;
+  gate.durable = Lsn(10);
   pool_->SetWriteGate([&gate](Lsn lsn) { return gate(lsn); });
   for (uint64_t id = 0; id < 16; id++) {
     Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kExclusive);
     ASSERT_TRUE(g.ok()) << g.status().ToString();
     Fill(g->mutable_data(), id, 2);
-    g->MarkDirty(50 + id);
+    g->MarkDirty(Lsn(50 + id));
   }
   uint64_t writes_before = pool_->stats().writes;
   // Every frame is dirty past the log: the miss cannot get a frame.
@@ -123,7 +123,7 @@ TEST_P(BufferPoolTest, PoolFullOfPagesPastTheDurableLogRefusesAReadWithoutWritin
   for (uint64_t id = 0; id < 16; id++) {
     EXPECT_EQ(VersionOnDisk(path_, id), 1u) << "page " << id;
   }
-  gate.durable = 100;
+  gate.durable = Lsn(100);
   g = pool_->Fetch(PageId{17}, LatchMode::kShared);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_TRUE(Matches(g->data(), 17, 1));

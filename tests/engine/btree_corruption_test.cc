@@ -25,7 +25,7 @@ void BuildForCorruption(Harness* h, std::vector<PageId>* pages,
   std::mt19937_64 rng(21);
   for (int i = 0; i < kKeys; ++i) {
     std::string v = MakeValue(rng, 120);
-    ASSERT_TRUE(h->tree->Put(NumKey(i), v, h->lsn++).ok());
+    ASSERT_TRUE(h->tree->Put(NumKey(i), v, h->NextLsn()).ok());
     (*model)[NumKey(i)] = v;
   }
   ASSERT_TRUE(h->tree->ForEachPage([&](PageId id) {
@@ -104,10 +104,10 @@ void ExpectWritersRefused(Harness* h, const std::set<std::string>& refused,
   int n = 0;
   for (const std::string& key : refused) {
     if (n++ % 7 != 0) continue;  // A sample is enough.
-    Status s = h->tree->Put(key, "x", h->lsn++);
+    Status s = h->tree->Put(key, "x", h->NextLsn());
     EXPECT_TRUE(s.IsCorruption()) << what << ": Put " << key << ": " << s.ToString();
     bool existed = false;
-    s = h->tree->Delete(key, h->lsn++, &existed);
+    s = h->tree->Delete(key, h->NextLsn(), &existed);
     EXPECT_TRUE(s.IsCorruption()) << what << ": Delete " << key << ": " << s.ToString();
   }
 }

@@ -37,7 +37,7 @@ BTree::FillStats Fill(BTree* tree) {
 void LoadAndCheck(Harness* h, const std::vector<uint64_t>& order) {
   for (uint64_t k : order) {
     std::string key = NumKey(k);
-    ASSERT_TRUE(h->tree->Put(key, TaggedValue(key, 1, kValueLen), h->lsn++).ok()) << k;
+    ASSERT_TRUE(h->tree->Put(key, TaggedValue(key, 1, kValueLen), h->NextLsn()).ok()) << k;
   }
   ExpectVerify(h->tree.get());
   for (uint64_t k = 0; k < order.size(); ++k) {
@@ -92,13 +92,13 @@ TEST(BTreeFillTest, AppendRunInsideTheKeySpaceFillsItsLeaves) {
   std::mt19937_64 rng(5);
   // A base of keys "a..." and "c...", then 30000 ascending keys "b...".
   for (int i = 0; i < 3000; ++i) {
-    ASSERT_TRUE(h.tree->Put("a" + NumKey(rng() % 100000), MakeValue(rng, kValueLen), h.lsn++).ok());
-    ASSERT_TRUE(h.tree->Put("c" + NumKey(rng() % 100000), MakeValue(rng, kValueLen), h.lsn++).ok());
+    ASSERT_TRUE(h.tree->Put("a" + NumKey(rng() % 100000), MakeValue(rng, kValueLen), h.NextLsn()).ok());
+    ASSERT_TRUE(h.tree->Put("c" + NumKey(rng() % 100000), MakeValue(rng, kValueLen), h.NextLsn()).ok());
   }
   const BTree::FillStats base = Fill(h.tree.get());
   const int run = 30000;
   for (int i = 0; i < run; ++i) {
-    ASSERT_TRUE(h.tree->Put("b" + NumKey(i), MakeValue(rng, kValueLen), h.lsn++).ok());
+    ASSERT_TRUE(h.tree->Put("b" + NumKey(i), MakeValue(rng, kValueLen), h.NextLsn()).ok());
   }
   ExpectVerify(h.tree.get());
   const BTree::FillStats f = Fill(h.tree.get());
@@ -120,13 +120,13 @@ TEST(BTreeFillTest, DeleteHeavyLoadKeepsLeavesFilled) {
   std::mt19937_64 rng(23);
   std::shuffle(order.begin(), order.end(), rng);
   for (uint64_t k : order) {
-    ASSERT_TRUE(h.tree->Put(NumKey(k), TaggedValue(NumKey(k), 1, kValueLen), h.lsn++).ok());
+    ASSERT_TRUE(h.tree->Put(NumKey(k), TaggedValue(NumKey(k), 1, kValueLen), h.NextLsn()).ok());
   }
   std::shuffle(order.begin(), order.end(), rng);
   const int deleted = n * 7 / 10;
   for (int i = 0; i < deleted; ++i) {
     bool existed;
-    ASSERT_TRUE(h.tree->Delete(NumKey(order[i]), h.lsn++, &existed).ok());
+    ASSERT_TRUE(h.tree->Delete(NumKey(order[i]), h.NextLsn(), &existed).ok());
     ASSERT_TRUE(existed);
   }
   ExpectVerify(h.tree.get());
@@ -157,13 +157,13 @@ TEST(BTreeFillTest, ShiftsWithOverflowingSeparatorsMatchModel) {
     std::string key = rng() % 3 == 0 ? std::string(long_len, 'k') : std::string("k");
     key += NumKey(rng() % 3000);
     std::string v = MakeValue(rng, rng() % 300);
-    ASSERT_TRUE(h.tree->Put(key, v, h.lsn++).ok());
+    ASSERT_TRUE(h.tree->Put(key, v, h.NextLsn()).ok());
     model[key] = v;
     if (i % 7 == 0) {
       auto victim = model.begin();
       std::advance(victim, rng() % model.size());
       bool existed;
-      ASSERT_TRUE(h.tree->Delete(victim->first, h.lsn++, &existed).ok());
+      ASSERT_TRUE(h.tree->Delete(victim->first, h.NextLsn(), &existed).ok());
       ASSERT_TRUE(existed);
       model.erase(victim);
     }
@@ -206,8 +206,8 @@ TEST(BTreeFillTest, ComputeFillCounts) {
   EXPECT_EQ(f.leaf_fill, 0.0);
   EXPECT_EQ(f.live_page_bytes, 2u * 4096);
 
-  ASSERT_TRUE(h.tree->Put("k1", std::string(500, 'v'), h.lsn++).ok());
-  ASSERT_TRUE(h.tree->Put("k2", std::string(10000, 'w'), h.lsn++).ok());  // in a blob
+  ASSERT_TRUE(h.tree->Put("k1", std::string(500, 'v'), h.NextLsn()).ok());
+  ASSERT_TRUE(h.tree->Put("k2", std::string(10000, 'w'), h.NextLsn()).ok());  // in a blob
   f = Fill(h.tree.get());
   EXPECT_EQ(f.entries, 2u);
   EXPECT_EQ(f.user_bytes, 2u + 500 + 2 + 10000);

@@ -17,7 +17,7 @@ class ReadAheadTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(h_.ok());
     for (int i = 0; i < kKeys; ++i) {
-      ASSERT_TRUE(h_.tree->Put(NumKey(i), std::string(100, 'v'), h_.lsn++).ok());
+      ASSERT_TRUE(h_.tree->Put(NumKey(i), std::string(100, 'v'), h_.NextLsn()).ok());
     }
     ASSERT_TRUE(h_.tree->ComputeFill(&fill_).ok());
     h_.Reopen();  // a cold pool

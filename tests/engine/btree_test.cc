@@ -93,7 +93,7 @@ TEST(BTreeTest, EmptyTree) {
   std::string v;
   EXPECT_TRUE(h.tree->Get("a", &v).IsNotFound());
   bool existed = true;
-  EXPECT_TRUE(h.tree->Delete("a", 2, &existed).ok());
+  EXPECT_TRUE(h.tree->Delete("a", Lsn(2), &existed).ok());
   EXPECT_FALSE(existed);
   auto it = h.tree->NewIterator();
   it->SeekToFirst();
@@ -108,13 +108,13 @@ TEST(BTreeTest, EmptyTree) {
   // A page that is not a meta page is refused.
   auto bad = BTree::Open(h.env.pool(), h.env.alloc(), PageId{1});
   EXPECT_TRUE(!bad.ok() && bad.status().IsCorruption()) << bad.status().ToString();
-  EXPECT_TRUE(h.tree->Put(std::string(kMaxKeySize + 1, 'k'), "v", 2).IsInvalidArgument());
+  EXPECT_TRUE(h.tree->Put(std::string(kMaxKeySize + 1, 'k'), "v", Lsn(2)).IsInvalidArgument());
 }
 
 TEST(BTreeTest, ReopenKeepsData) {
   Harness h(4096, 64);
   ASSERT_TRUE(h.ok());
-  ASSERT_TRUE(h.tree->Put("a", "1", h.lsn++).ok());
+  ASSERT_TRUE(h.tree->Put("a", "1", h.NextLsn()).ok());
   h.Reopen();
   ASSERT_TRUE(h.ok());
   std::string v;
@@ -128,7 +128,7 @@ TEST(BTreeTest, DenseLeaves) {
   std::mt19937_64 rng(1);
   const int n = 3000;
   for (int i = 0; i < n; ++i) {
-    ASSERT_TRUE(h.tree->Put(NumKey(i * 7919 % n), MakeValue(rng, 100), h.lsn++).ok());
+    ASSERT_TRUE(h.tree->Put(NumKey(i * 7919 % n), MakeValue(rng, 100), h.NextLsn()).ok());
   }
   uint64_t pages = 0;
   ASSERT_TRUE(h.tree->ForEachPage([&](PageId) {
@@ -160,12 +160,12 @@ TEST_P(BTreeModelTest, RandomOpsMatchStdMap) {
       size_t len = rng() % 200;
       if (rng() % 100 == 0) len = 3000 + rng() % 40000;  // overflowed values
       std::string v = MakeValue(rng, len);
-      Status s = h.tree->Put(key, v, h.lsn++);
+      Status s = h.tree->Put(key, v, h.NextLsn());
       ASSERT_TRUE(s.ok()) << s.ToString();
       model[key] = v;
     } else if (r < 85) {
       bool existed;
-      Status s = h.tree->Delete(key, h.lsn++, &existed);
+      Status s = h.tree->Delete(key, h.NextLsn(), &existed);
       ASSERT_TRUE(s.ok()) << s.ToString();
       ASSERT_EQ(existed, model.erase(key) == 1);
     } else {
@@ -229,11 +229,11 @@ TEST(BTreeTest, KeyHeadEdgeCasesMatchStdMap) {
     uint64_t r = rng() % 10;
     if (r < 6) {
       std::string v = MakeValue(rng, rng() % 120);
-      ASSERT_TRUE(h.tree->Put(key, v, h.lsn++).ok());
+      ASSERT_TRUE(h.tree->Put(key, v, h.NextLsn()).ok());
       model[key] = v;
     } else if (r < 8) {
       bool existed;
-      ASSERT_TRUE(h.tree->Delete(key, h.lsn++, &existed).ok());
+      ASSERT_TRUE(h.tree->Delete(key, h.NextLsn(), &existed).ok());
       ASSERT_EQ(existed, model.erase(key) == 1);
     } else {
       std::string v;
@@ -285,13 +285,13 @@ TEST(BTreeTest, LargeKeysAndValues) {
       size_t len = rng() % 8 == 0 ? (1u << 20) + rng() % (2u << 20) : rng() % 3000;
       if (i % 50 == 0) len = 0;
       std::string v = MakeValue(rng, len);
-      ASSERT_TRUE(h.tree->Put(key, v, h.lsn++).ok());
+      ASSERT_TRUE(h.tree->Put(key, v, h.NextLsn()).ok());
       model[key] = v;
       if (i % 5 == 0) {
         bool existed;
         auto victim = model.begin();
         std::advance(victim, rng() % model.size());
-        ASSERT_TRUE(h.tree->Delete(victim->first, h.lsn++, &existed).ok());
+        ASSERT_TRUE(h.tree->Delete(victim->first, h.NextLsn(), &existed).ok());
         ASSERT_TRUE(existed);
         model.erase(victim);
       }
@@ -306,10 +306,10 @@ TEST(BTreeTest, LargeKeysAndValues) {
       ASSERT_EQ(got, v);
     }
     // Overwrites and deletes give the overflow pages back.
-    for (auto& [k, v] : model) ASSERT_TRUE(h.tree->Put(k, "small", h.lsn++).ok());
+    for (auto& [k, v] : model) ASSERT_TRUE(h.tree->Put(k, "small", h.NextLsn()).ok());
     for (auto& [k, v] : model) {
       bool existed;
-      ASSERT_TRUE(h.tree->Delete(k, h.lsn++, &existed).ok());
+      ASSERT_TRUE(h.tree->Delete(k, h.NextLsn(), &existed).ok());
       ASSERT_TRUE(existed);
     }
     EXPECT_EQ(h.tree->rebalance_errors(), 0u);
@@ -331,8 +331,8 @@ TEST(BTreeTest, SixtyFourMiBValue) {
   const uint64_t value_pages = kMaxValueSize / h.env.page_size();
   const uint64_t slack = value_pages / 20 + 16;  // Page headers, tree pages.
   const PoolStats before_put = h.env.pool()->stats();
-  ASSERT_TRUE(h.tree->Put("big", big, h.lsn++).ok());
-  ASSERT_TRUE(h.tree->Put("small", "s", h.lsn++).ok());
+  ASSERT_TRUE(h.tree->Put("big", big, h.NextLsn()).ok());
+  ASSERT_TRUE(h.tree->Put("small", "s", h.NextLsn()).ok());
   EXPECT_LE(h.env.pool()->stats().reads - before_put.reads, slack);
   h.Reopen();
   ASSERT_TRUE(h.ok());
@@ -345,10 +345,10 @@ TEST(BTreeTest, SixtyFourMiBValue) {
   const uint64_t get_reads = h.env.pool()->stats().reads - after_reopen.reads;
   EXPECT_GE(get_reads, value_pages);  // Cold pool: it did read them.
   EXPECT_LE(get_reads, value_pages + slack);
-  EXPECT_TRUE(h.tree->Put("big", std::string(kMaxValueSize + 1, 'x'), h.lsn++)
+  EXPECT_TRUE(h.tree->Put("big", std::string(kMaxValueSize + 1, 'x'), h.NextLsn())
                   .IsInvalidArgument());
   bool existed;
-  ASSERT_TRUE(h.tree->Delete("big", h.lsn++, &existed).ok());
+  ASSERT_TRUE(h.tree->Delete("big", h.NextLsn(), &existed).ok());
   EXPECT_EQ(h.env.alloc()->in_use(), 2u);
 }
 
@@ -364,7 +364,7 @@ TEST(BTreeTest, ScanOnMinimumPoolNeverWaitsForAFrame) {
   std::map<std::string, std::string> model;
   for (int i = 0; i < 400; i++) {
     std::string v(10 + (i * 37) % 700, static_cast<char>('a' + i % 26));
-    ASSERT_TRUE(h.tree->Put(NumKey(i), v, h.lsn++).ok());
+    ASSERT_TRUE(h.tree->Put(NumKey(i), v, h.NextLsn()).ok());
     model[NumKey(i)] = v;
   }
   uint64_t pages = 0;
@@ -392,12 +392,12 @@ TEST(BTreeTest, DeleteShrinksAndReusesPages) {
     std::vector<uint64_t> ids(6000);
     for (size_t i = 0; i < ids.size(); ++i) ids[i] = i;
     std::shuffle(ids.begin(), ids.end(), rng);
-    for (uint64_t id : ids) ASSERT_TRUE(h.tree->Put(NumKey(id), MakeValue(rng, 100), h.lsn++).ok());
+    for (uint64_t id : ids) ASSERT_TRUE(h.tree->Put(NumKey(id), MakeValue(rng, 100), h.NextLsn()).ok());
     EXPECT_GE(h.tree->Height(), 2u);
     std::shuffle(ids.begin(), ids.end(), rng);
     for (size_t i = 0; i < ids.size(); ++i) {
       bool existed;
-      ASSERT_TRUE(h.tree->Delete(NumKey(ids[i]), h.lsn++, &existed).ok());
+      ASSERT_TRUE(h.tree->Delete(NumKey(ids[i]), h.NextLsn(), &existed).ok());
       ASSERT_TRUE(existed);
       if (i == ids.size() / 2) ExpectVerify(h.tree.get());
     }
@@ -422,7 +422,7 @@ TEST(BTreeTest, AllocationFailureChangesNothing) {
     std::string key = NumKey(rng() % 100000);
     std::string v = MakeValue(rng, rng() % 10 == 0 ? 5000 : 150);
     h.env.alloc()->FailAfter(static_cast<int64_t>(rng() % 3));
-    Status s = h.tree->Put(key, v, h.lsn++);
+    Status s = h.tree->Put(key, v, h.NextLsn());
     h.env.alloc()->FailAfter(-1);
     if (s.ok()) {
       model[key] = v;
@@ -452,7 +452,7 @@ TEST(BTreeTest, MultiGetMatchesGet) {
   for (int i = 0; i < 6000; ++i) {
     std::string k = NumKey(rng() % 20000);
     std::string v = MakeValue(rng, rng() % 50 == 0 ? 6000 : 80);
-    ASSERT_TRUE(h.tree->Put(k, v, h.lsn++).ok());
+    ASSERT_TRUE(h.tree->Put(k, v, h.NextLsn()).ok());
     model[k] = v;
   }
   h.Reopen();
@@ -498,11 +498,11 @@ TEST(BTreeTest, OneWriterManyReaders) {
       std::string key = NumKey(rng() % kKeys);
       if (rng() % 3 == 0) {
         bool existed;
-        Status s = h.tree->Delete(key, h.lsn++, &existed);
+        Status s = h.tree->Delete(key, h.NextLsn(), &existed);
         if (!s.ok()) report("delete: " + s.ToString());
       } else {
         size_t len = rng() % 40 == 0 ? 2000 + rng() % 20000 : rng() % 150;
-        Status s = h.tree->Put(key, TaggedValue(key, ++version, len), h.lsn++);
+        Status s = h.tree->Put(key, TaggedValue(key, ++version, len), h.NextLsn());
         if (!s.ok()) report("put: " + s.ToString());
       }
       writes++;

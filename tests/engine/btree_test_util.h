@@ -85,7 +85,7 @@ struct Harness {
   Harness(uint32_t page_size, uint32_t frames) : env(page_size, frames) {
     EXPECT_EQ(env.error(), "");
     if (!env.error().empty()) return;
-    auto m = BTree::Create(env.pool(), env.alloc(), 1);
+    auto m = BTree::Create(env.pool(), env.alloc(), Lsn(1));
     EXPECT_TRUE(m.ok()) << m.status().ToString();
     meta = *m;
     Open();
@@ -106,7 +106,9 @@ struct Harness {
   BTreeEnv env;
   PageId meta;
   std::unique_ptr<BTree> tree;
-  Lsn lsn = 1;
+  // The LSN for the next change (a counter: the tree only stores it).
+  Lsn NextLsn() { return Lsn(next_lsn++); }
+  uint64_t next_lsn = 1;
 };
 
 // A 16-byte key for n.

@@ -67,7 +67,7 @@ class RecoveryModeTest : public ::testing::Test {
     log_ = ReadBytes(segment_);
     ASSERT_GE(log_.size(), wal::kSegmentHeaderSize);
     // Where each record starts, from the reader.
-    const Lsn start = wal::DecodeFixed64(log_.data() + wal::kSegmentStartLsnOffset);
+    const Lsn start(wal::DecodeFixed64(log_.data() + wal::kSegmentStartLsnOffset));
     std::unique_ptr<io::IoBackend> io = io::NewBufferedBackend();
     Result<std::unique_ptr<wal::LogReader>> reader = wal::LogReader::Open(io.get(), segment_, start);
     ASSERT_TRUE(reader.ok()) << reader.status().ToString();

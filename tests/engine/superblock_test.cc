@@ -34,7 +34,7 @@ class SuperblockTest : public ::testing::Test {
     Superblock sb;
     sb.page_size = kPage;
     sb.seq = seq;
-    sb.ckpt_lsn = 1000 + seq;
+    sb.ckpt_lsn = Lsn(1000 + seq);
     sb.log_segment = 3 + seq;
     sb.btree_meta = 2;
     sb.logical_pages = 10;
@@ -91,7 +91,7 @@ TEST_F(SuperblockTest, RoundTripAndTheNewerCopyWins) {
   Result<Superblock> sb = ReadSuperblock(io_.get(), file_);
   ASSERT_TRUE(sb.ok()) << sb.status().ToString();
   EXPECT_EQ(sb->seq, 7u);
-  EXPECT_EQ(sb->ckpt_lsn, 1007u);
+  EXPECT_EQ(sb->ckpt_lsn, Lsn(1007));
   EXPECT_EQ(sb->log_segment, 10u);
   EXPECT_EQ(sb->key_count, 77u);
   RINGDB_ASSERT_OK(WriteSuperblock(io_.get(), file_, Make(8)));  // slot 0 again

@@ -72,7 +72,7 @@ TEST_P(LogConcurrencyTest, GroupCommit) {
   LogWriterOptions options;
   options.buffer = buffer_.get();
   Result<std::unique_ptr<LogWriter>> created =
-      LogWriter::Create(io_.get(), dir_.path(), 1, 4096, options);
+      LogWriter::Create(io_.get(), dir_.path(), 1, Lsn(4096), options);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   LogWriter* w = created->get();
 
@@ -108,7 +108,7 @@ TEST_P(LogConcurrencyTest, GroupCommit) {
   EXPECT_EQ(w->durable_lsn(), w->appended_lsn());
   ASSERT_TRUE(w->Close().ok());
 
-  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 1), 4096);
+  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 1), Lsn(4096));
   ExpectAllTagged(got, kThreads, kPerThread);
   EXPECT_EQ(got.end_of_valid_log, w->appended_lsn());
   created->reset();
@@ -120,7 +120,7 @@ TEST_P(LogConcurrencyTest, AppendsRaceWithSyncsAndFlushesOnSmallBuffer) {
   LogWriterOptions options;
   options.buffer_bytes = 8192;
   Result<std::unique_ptr<LogWriter>> created =
-      LogWriter::Create(io_.get(), dir_.path(), 2, 0, options);
+      LogWriter::Create(io_.get(), dir_.path(), 2, Lsn(0), options);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   LogWriter* w = created->get();
 
@@ -154,7 +154,7 @@ TEST_P(LogConcurrencyTest, AppendsRaceWithSyncsAndFlushesOnSmallBuffer) {
   for (std::thread& t : helpers) t.join();
   EXPECT_EQ(errors.load(), 0);
   ASSERT_TRUE(w->Close().ok());
-  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 2), 0);
+  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 2), Lsn(0));
   ExpectAllTagged(got, kAppenders, kPerThread);
   EXPECT_EQ(got.end_of_valid_log, w->appended_lsn());
 }
@@ -167,7 +167,7 @@ TEST_P(LogConcurrencyTest, WriteToPutsEveryRecordInTheFileWithSharedWrites) {
   LogWriterOptions options;
   options.cache_drop_bytes = 64 << 10;  // many drop steps
   Result<std::unique_ptr<LogWriter>> created =
-      LogWriter::Create(io_.get(), dir_.path(), 3, 0, options);
+      LogWriter::Create(io_.get(), dir_.path(), 3, Lsn(0), options);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   LogWriter* w = created->get();
 
@@ -199,7 +199,7 @@ TEST_P(LogConcurrencyTest, WriteToPutsEveryRecordInTheFileWithSharedWrites) {
   const Lsn written = w->written_lsn();
   created->reset();  // no Close: unwritten bytes are dropped, written stay
 
-  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 3), 0);
+  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 3), Lsn(0));
   ExpectAllTagged(got, kThreads, kPerThread);
   EXPECT_EQ(got.end_of_valid_log, written);
 }

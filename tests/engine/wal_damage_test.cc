@@ -27,7 +27,7 @@ void WriteBytes(const std::string& path, const std::string& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-constexpr Lsn kStart = 1000;
+constexpr Lsn kStart(1000);
 
 class LogDamageTest : public ::testing::Test {
  protected:
@@ -210,7 +210,7 @@ TEST_F(LogDamageTest, FormatVersionOneIsRefusedByName) {
   // A version-1 record header: checksum, length, lsn (= the start), type.
   std::string v1(64, '\0');
   EncodeFixed32(&v1[4], 3);
-  EncodeFixed64(&v1[8], kStart);
+  EncodeFixed64(&v1[8], kStart.value);
   v1[16] = 1;
   WriteBytes(dir_.path() + "/old", v1);
   Result<std::unique_ptr<LogReader>> r = LogReader::Open(io_.get(), dir_.path() + "/old", kStart);

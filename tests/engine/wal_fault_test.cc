@@ -83,7 +83,7 @@ TEST_P(LogFaultTest, PowerCutKeepsAcknowledgedRecords) {
   for (uint64_t seed = 1; seed <= 24; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937_64 rng(seed);
-    const Lsn start = seed << 32;
+    const Lsn start(seed << 32);
     std::unique_ptr<LogWriter> w = NewWriter(seed, start);
     ASSERT_NE(w, nullptr);
     std::vector<size_t> sizes;
@@ -120,7 +120,7 @@ TEST_P(LogFaultTest, PowerCutKeepsAcknowledgedRecords) {
 
 TEST_P(LogFaultTest, ConcurrentCommitsSurvivePowerCut) {
   fault_->TrackUnsynced(true);
-  std::unique_ptr<LogWriter> w = NewWriter(1, 0);
+  std::unique_ptr<LogWriter> w = NewWriter(1, Lsn(0));
   ASSERT_NE(w, nullptr);
   constexpr int kThreads = 4;
   std::vector<std::vector<std::pair<Lsn, std::string>>> acked(kThreads);
@@ -141,7 +141,7 @@ TEST_P(LogFaultTest, ConcurrentCommitsSurvivePowerCut) {
   ASSERT_TRUE(w->Flush().ok());
   ASSERT_TRUE(fault_->PowerCut(99, /*tear=*/true).ok());
   w.reset();
-  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 1), 0);
+  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 1), Lsn(0));
   ASSERT_TRUE(got.status.ok());
   std::map<Lsn, const std::string*> by_lsn;
   for (const testing::ReadRecord& r : got.records) by_lsn[r.end_lsn] = &r.payload;
@@ -171,7 +171,7 @@ TEST_P(LogFaultTest, IoErrorsFailTheWriter) {
   uint64_t segment = 100;
   for (const FaultCase& c : cases) {
     SCOPED_TRACE("case " + std::to_string(segment - 99));
-    std::unique_ptr<LogWriter> w = NewWriter(++segment, 0);
+    std::unique_ptr<LogWriter> w = NewWriter(++segment, Lsn(0));
     ASSERT_NE(w, nullptr);
     fault_->Arm(c.fault);
     std::vector<size_t> sizes;
@@ -200,13 +200,13 @@ TEST_P(LogFaultTest, IoErrorsFailTheWriter) {
     EXPECT_EQ(w->durable_lsn(),
               acked == 0 ? Lsn{kSegmentHeaderSize} : ends[acked - 1]);
     w.reset();
-    ExpectPrefix(segment, 0, sizes, ends, 0, acked);
+    ExpectPrefix(segment, Lsn(), sizes, ends, 0, acked);
     if (HasFailure()) return;
   }
 }
 
 TEST_P(LogFaultTest, EveryWaiterInTheFailedWriteGetsTheError) {
-  std::unique_ptr<LogWriter> w = NewWriter(1, 0);
+  std::unique_ptr<LogWriter> w = NewWriter(1, Lsn(0));
   ASSERT_NE(w, nullptr);
   fault_->Arm({io::FaultOp::kSync, 20, io::FaultKind::kEio, 0, false});
   constexpr int kThreads = 6;
@@ -241,7 +241,7 @@ TEST_P(LogFaultTest, EveryWaiterInTheFailedWriteGetsTheError) {
     for (Lsn lsn : per_thread) EXPECT_LE(lsn, durable);
   }
   fault_->Disarm();
-  EXPECT_TRUE(w->SyncTo(0).IsIOError());
+  EXPECT_TRUE(w->SyncTo(Lsn()).IsIOError());
 }
 
 INSTANTIATE_TEST_SUITE_P(Wal, LogFaultTest,

@@ -64,7 +64,7 @@ TEST(WalSegments, NamesListAndDelete) {
 
 TEST(WalFormat, HeaderLayout) {
   char header[kHeaderSize];
-  EncodeHeader(header, 9, kLastFragment, 0x0102030405060708ull, 77, "abc");
+  EncodeHeader(header, 9, kLastFragment, Lsn(0x0102030405060708ull), Lsn(77), "abc");
   EXPECT_EQ(DecodeFixed32(header + kLengthOffset), 3u);
   EXPECT_EQ(DecodeFixed64(header + kLsnOffset), 0x0102030405060708ull);
   EXPECT_EQ(DecodeFixed64(header + kDurableOffset), 77u);
@@ -75,7 +75,7 @@ TEST(WalFormat, HeaderLayout) {
   EXPECT_NE(DecodeFixed32(header), RecordChecksum(header, "abd"));
 
   char segment[kSegmentHeaderSize];
-  EncodeSegmentHeader(segment, 4242);
+  EncodeSegmentHeader(segment, Lsn(4242));
   EXPECT_EQ(DecodeFixed64(segment + kSegmentMagicOffset), kSegmentMagic);
   EXPECT_EQ(DecodeFixed32(segment + kSegmentVersionOffset), kFormatVersion);
   EXPECT_EQ(DecodeFixed64(segment + kSegmentStartLsnOffset), 4242u);
@@ -140,7 +140,7 @@ class LogTest : public ::testing::TestWithParam<std::string> {
   Status NewWriterStatus(uint64_t segment) {
     LogWriterOptions options;
     options.buffer = buffer_.get();
-    return LogWriter::Create(io_.get(), dir_.path(), segment, 0, options)
+    return LogWriter::Create(io_.get(), dir_.path(), segment, Lsn(), options)
         .status();
   }
 
@@ -177,7 +177,7 @@ TEST_P(LogTest, RoundTripRandomSizesAcrossReopen) {
   }
   sizes[0] = 0;
   sizes[100] = 1u << 20;
-  const Lsn start = 1000;
+  const Lsn start(1000);
   std::unique_ptr<LogWriter> w = NewWriter(1, start);
   ASSERT_NE(w, nullptr);
   std::vector<Lsn> ends = AppendAll(w.get(), sizes, 0, /*sync_each=*/false);
@@ -229,12 +229,12 @@ TEST_P(LogTest, RecordsCrossingBlockBoundaries) {
       LogWriterOptions small;
       small.buffer_bytes = 8192;
       if (sync_each) small.buffer = small_buffer_.get();
-      std::unique_ptr<LogWriter> w = NewWriter(segment, 7, small);
+      std::unique_ptr<LogWriter> w = NewWriter(segment, Lsn(7), small);
       ASSERT_NE(w, nullptr);
       std::vector<Lsn> ends = AppendAll(w.get(), sizes, 77, sync_each);
       ASSERT_TRUE(w->Close().ok());
       ReadResult got =
-          ReadAll(io_.get(), SegmentPath(dir_.path(), segment), 7, chunk);
+          ReadAll(io_.get(), SegmentPath(dir_.path(), segment), Lsn(7), chunk);
       ExpectRecords(got, sizes, ends, 77, sizes.size());
       EXPECT_EQ(got.end_of_valid_log, ends.back());
     }
@@ -245,7 +245,7 @@ TEST_P(LogTest, TornTailReturnsExactlyTheIntactPrefix) {
   std::mt19937_64 rng(7);
   std::vector<size_t> sizes;
   for (int i = 0; i < 60; ++i) sizes.push_back(rng() % 300);
-  const Lsn start = 1u << 20;
+  const Lsn start(1u << 20);
   std::unique_ptr<LogWriter> w = NewWriter(1, start);
   ASSERT_NE(w, nullptr);
   std::vector<Lsn> ends = AppendAll(w.get(), sizes, 300, false);
@@ -291,12 +291,12 @@ TEST_P(LogTest, StaleRecordsAfterTheTailAreRejected) {
   // second log's records at the same offsets are checksum-valid, but their
   // lsn fields name another position.
   std::vector<size_t> sizes(50, 100);
-  std::unique_ptr<LogWriter> old_log = NewWriter(1, 5000);
+  std::unique_ptr<LogWriter> old_log = NewWriter(1, Lsn(5000));
   ASSERT_NE(old_log, nullptr);
   AppendAll(old_log.get(), sizes, 0, false);
   ASSERT_TRUE(old_log->Close().ok());
   old_log.reset();
-  std::unique_ptr<LogWriter> new_log = NewWriter(2, 1000);
+  std::unique_ptr<LogWriter> new_log = NewWriter(2, Lsn(1000));
   ASSERT_NE(new_log, nullptr);
   std::vector<size_t> new_sizes(10, 100);
   std::vector<Lsn> ends = AppendAll(new_log.get(), new_sizes, 0, false);
@@ -304,27 +304,27 @@ TEST_P(LogTest, StaleRecordsAfterTheTailAreRejected) {
 
   std::string stale = ReadFileBytes(SegmentPath(dir_.path(), 1));
   const std::string fresh = ReadFileBytes(SegmentPath(dir_.path(), 2));
-  const size_t valid = ends.back() - 1000;
+  const size_t valid = ends.back() - Lsn(1000);
   stale.replace(0, valid, fresh.substr(0, valid));
   WriteFileBytes(dir_.path() + "/mixed", stale);
-  ReadResult got = ReadAll(io_.get(), dir_.path() + "/mixed", 1000);
+  ReadResult got = ReadAll(io_.get(), dir_.path() + "/mixed", Lsn(1000));
   ExpectRecords(got, new_sizes, ends, 0, new_sizes.size());
   EXPECT_EQ(got.tail, LogTail::kBadLsn);
   EXPECT_EQ(got.end_of_valid_log, ends.back());
 }
 
 TEST_P(LogTest, ApiContracts) {
-  std::unique_ptr<LogWriter> w = NewWriter(3, 100);
+  std::unique_ptr<LogWriter> w = NewWriter(3, Lsn(100));
   ASSERT_NE(w, nullptr);
   // The segment exists now.
-  EXPECT_TRUE(LogWriter::Create(io_.get(), dir_.path(), 3, 100)
+  EXPECT_TRUE(LogWriter::Create(io_.get(), dir_.path(), 3, Lsn(100))
                   .status()
                   .IsInvalidArgument());
   // The shared buffer is taken.
   EXPECT_TRUE(NewWriterStatus(9).IsInvalidArgument());
   EXPECT_TRUE(w->Append(kInvalidRecordType, "x").status().IsInvalidArgument());
   // Create wrote and synced the segment header.
-  const Lsn first = 100 + kSegmentHeaderSize;
+  const Lsn first(100 + kSegmentHeaderSize);
   EXPECT_EQ(w->appended_lsn(), first);
   EXPECT_EQ(w->durable_lsn(), first);
   EXPECT_TRUE(w->SyncTo(first).ok());  // nothing to do
@@ -342,7 +342,7 @@ TEST_P(LogTest, ApiContracts) {
   EXPECT_EQ(w->stats().writes, 1u);
   EXPECT_EQ(w->durable_lsn(), first);
   // Written means in the file, before any sync.
-  ReadResult got = ReadAll(io_.get(), w->path(), 100);
+  ReadResult got = ReadAll(io_.get(), w->path(), Lsn(100));
   ASSERT_EQ(got.records.size(), 1u);
   EXPECT_EQ(got.records[0].payload, "hello");
   ASSERT_TRUE(w->SyncTo(*a).ok());
@@ -356,20 +356,20 @@ TEST_P(LogTest, ApiContracts) {
 }
 
 TEST_P(LogTest, EmptySegmentReadsAsEmpty) {
-  std::unique_ptr<LogWriter> w = NewWriter(4, 55);
+  std::unique_ptr<LogWriter> w = NewWriter(4, Lsn(55));
   ASSERT_NE(w, nullptr);
   ASSERT_TRUE(w->Close().ok());
-  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 4), 55);
+  ReadResult got = ReadAll(io_.get(), SegmentPath(dir_.path(), 4), Lsn(55));
   ASSERT_TRUE(got.status.ok());
   EXPECT_TRUE(got.records.empty());
-  EXPECT_EQ(got.end_of_valid_log, 55u + kSegmentHeaderSize);
+  EXPECT_EQ(got.end_of_valid_log, Lsn(55 + kSegmentHeaderSize));
   EXPECT_EQ(got.tail, LogTail::kEndOfFile);
   // A segment created but never written (a crash before its header).
   WriteFileBytes(dir_.path() + "/empty", "");
-  got = ReadAll(io_.get(), dir_.path() + "/empty", 55);
+  got = ReadAll(io_.get(), dir_.path() + "/empty", Lsn(55));
   ASSERT_TRUE(got.status.ok());
   EXPECT_TRUE(got.records.empty());
-  EXPECT_EQ(got.end_of_valid_log, 55u);
+  EXPECT_EQ(got.end_of_valid_log, Lsn(55));
   EXPECT_EQ(got.tail, LogTail::kEndOfFile);
 }
 

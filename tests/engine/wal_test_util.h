@@ -43,13 +43,13 @@ inline std::string MakePayload(uint64_t seed, size_t size) {
 struct ReadRecord {
   std::string payload;
   uint8_t type = 0;
-  Lsn end_lsn = 0;
+  Lsn end_lsn;
 };
 
 struct ReadResult {
   Status status;
   std::vector<ReadRecord> records;
-  Lsn end_of_valid_log = 0;
+  Lsn end_of_valid_log;
   LogTail tail = LogTail::kNotReached;
 };
 

@@ -104,7 +104,7 @@ bool MakeLog(const std::string& dir, int records, std::string* bytes) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::unique_ptr<io::IoBackend> io = io::NewPreadBackend();
-  auto w = wal::LogWriter::Create(io.get(), dir, 1, 0);
+  auto w = wal::LogWriter::Create(io.get(), dir, 1, Lsn(0));
   if (!w.ok()) return false;
   for (int i = 0; i < records; i++) {
     WriteBatch batch;

@@ -66,14 +66,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Small chunks make records cross chunk boundaries.
   size_t chunk = size > 0 && (data[size - 1] & 1) ? 4096 : 8192;
-  auto reader = ringdb::wal::LogReader::Open(io.get(), path, 0, chunk);
+  auto reader = ringdb::wal::LogReader::Open(io.get(), path, ringdb::Lsn(), chunk);
   if (!reader.ok()) return 0;
   std::string payload;
   ringdb::Lsn last = (*reader)->end_of_valid_log();  // past the segment header
   int skips = 0;
   for (int i = 0; i < 100000; i++) {
     uint8_t type = 0;
-    ringdb::Lsn end = 0;
+    ringdb::Lsn end;
     bool eof = false;
     ringdb::Status s = (*reader)->Next(&payload, &type, &end, &eof);
     if (!s.ok()) break;
@@ -91,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       continue;
     }
     // A record is its payload plus one header per fragment.
-    if (type == 0 || end <= last || end > padded) std::abort();
+    if (type == 0 || end <= last || end > ringdb::Lsn(padded)) std::abort();
     if (end - last < ringdb::wal::kHeaderSize + payload.size() ||
         (end - last - payload.size()) % ringdb::wal::kHeaderSize != 0) {
       std::abort();
@@ -103,6 +103,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)batch.Iterate(&touch);
     }
   }
-  if ((*reader)->end_of_valid_log() > padded) std::abort();
+  if ((*reader)->end_of_valid_log() > ringdb::Lsn(padded)) std::abort();
   return 0;
 }
