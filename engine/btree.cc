@@ -1,4 +1,4 @@
-// BTree: formatting, opening, key search, point reads and MultiGet.
+// BTree: formatting, opening, key search, the descents, point reads and MultiGet.
 #include "engine/btree.h"
 
 #include <algorithm>
@@ -204,6 +204,41 @@ Status BTree::DescendToLeaf(std::string_view key, LatchMode leaf_mode, PageGuard
     cur = std::move(next);  // releases the parent after the child is latched
   }
   *leaf = std::move(cur);
+  return Status::OK();
+}
+
+Status BTree::DescendExclusive(std::string_view key,
+                               const std::function<bool(const NodeView&, bool)>& safe,
+                               Path* path) {
+  {
+    auto meta = pool_->Fetch(meta_, LatchMode::kExclusive);
+    if (!meta.ok()) return meta.status();
+    path->meta = std::move(*meta);
+  }
+  PageId root;
+  uint32_t height;
+  RINGDB_RETURN_IF_ERROR(ReadMeta(path->meta, &root, &height));
+  uint32_t level = height - 1;
+  PathEntry top;
+  RINGDB_RETURN_IF_ERROR(FetchNode(root, LatchMode::kExclusive, level, &top.guard));
+  if (safe(View(top.guard), true)) path->meta.Release();
+  path->nodes.push_back(std::move(top));
+  while (level > 0) {
+    NodeView v = View(path->nodes.back().guard);
+    int idx;
+    RINGDB_RETURN_IF_ERROR(InnerSearch(v, key, false, &idx));
+    PageId child;
+    RINGDB_RETURN_IF_ERROR(v.ChildAt(idx, &child));
+    path->nodes.back().child = idx;
+    --level;
+    PathEntry e;
+    RINGDB_RETURN_IF_ERROR(FetchNode(child, LatchMode::kExclusive, level, &e.guard));
+    if (safe(View(e.guard), false)) {
+      path->meta.Release();
+      path->nodes.clear();
+    }
+    path->nodes.push_back(std::move(e));
+  }
   return Status::OK();
 }
 

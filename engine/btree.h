@@ -292,6 +292,15 @@ class BTree {
   // leaf_mode.
   Status DescendToLeaf(std::string_view key, LatchMode leaf_mode, PageGuard* leaf,
                        uint32_t* height);
+  // The writers' pessimistic descent (btree_put.cc, btree_delete.cc):
+  // latches the meta page, then every node on the way to the leaf holding
+  // `key`, all exclusively. Each time `safe(node, is_root)` says a change
+  // below cannot reach that node, the latches above it (and the meta page's)
+  // are dropped, so *path ends with the nodes a split or merge may change,
+  // the leaf last; path->meta stays valid only when the root may change.
+  Status DescendExclusive(std::string_view key,
+                          const std::function<bool(const btree::NodeView&, bool is_root)>& safe,
+                          Path* path);
   Status ReadValue(const btree::LeafCell& c, std::string* value);
   Status CollectCellBlobs(const btree::LeafCell& c, std::vector<PageId>* ids);
   void PrefetchPaths(std::span<const std::string_view> sorted_keys);

@@ -55,35 +55,7 @@ Status BTree::DeletePessimistic(std::string_view key, Lsn lsn, bool* existed,
     return v.count() >= 2 && v.Used() >= MinUsed(v) + max_cell;
   };
   Path path;
-  {
-    auto meta = pool_->Fetch(meta_, LatchMode::kExclusive);
-    if (!meta.ok()) return meta.status();
-    path.meta = std::move(*meta);
-  }
-  PageId root;
-  uint32_t height;
-  RINGDB_RETURN_IF_ERROR(ReadMeta(path.meta, &root, &height));
-  uint32_t level = height - 1;
-  PathEntry top;
-  RINGDB_RETURN_IF_ERROR(FetchNode(root, LatchMode::kExclusive, level, &top.guard));
-  if (safe(View(top.guard), true)) path.meta.Release();
-  path.nodes.push_back(std::move(top));
-  while (level > 0) {
-    NodeView v = View(path.nodes.back().guard);
-    int idx;
-    RINGDB_RETURN_IF_ERROR(InnerSearch(v, key, false, &idx));
-    PageId child;
-    RINGDB_RETURN_IF_ERROR(v.ChildAt(idx, &child));
-    path.nodes.back().child = idx;
-    --level;
-    PathEntry e;
-    RINGDB_RETURN_IF_ERROR(FetchNode(child, LatchMode::kExclusive, level, &e.guard));
-    if (safe(View(e.guard), false)) {
-      path.meta.Release();
-      path.nodes.clear();
-    }
-    path.nodes.push_back(std::move(e));
-  }
+  RINGDB_RETURN_IF_ERROR(DescendExclusive(key, safe, &path));
 
   PageGuard& leaf = path.nodes.back().guard;
   NodeView v = View(leaf);

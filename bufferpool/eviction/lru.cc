@@ -52,13 +52,7 @@ class LruPolicy final : public EvictionPolicy {
 
   bool Victim(const FrameFilter& filter, FrameIndex* victim) override {
     ApplyAccesses();
-    for (FrameIndex f = list_.back(); f != FrameList::kNil; f = list_.toward_front(f)) {
-      if (filter.CanEvict(f)) {
-        *victim = f;
-        return true;
-      }
-    }
-    return false;
+    return list_.OldestEvictable(filter, victim);
   }
 
  private:

@@ -111,6 +111,19 @@ class FrameList {
     PushFront(f);
   }
 
+  // The frame nearest the back that `filter` lets go, into *victim: the
+  // Victim of a policy that evicts in list order (lru, midpoint). False
+  // when the filter refuses every frame.
+  bool OldestEvictable(const FrameFilter& filter, FrameIndex* victim) const {
+    for (FrameIndex f = back_; f != kNil; f = prev_[f]) {
+      if (filter.CanEvict(f)) {
+        *victim = f;
+        return true;
+      }
+    }
+    return false;
+  }
+
  private:
   std::vector<FrameIndex> next_;
   std::vector<FrameIndex> prev_;
