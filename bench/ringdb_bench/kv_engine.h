@@ -125,4 +125,20 @@ class KvEngine {
   virtual EngineStats Stats() = 0;
 };
 
+// KvEngine::Scan for an engine whose iterator has Seek, Valid, Next, key()
+// and value() (ringdb, RocksDB): the loop both adapters share. `start` is
+// the key in the iterator's own type; the caller reports it->status().
+template <typename Iter, typename Key>
+void ScanWithIterator(Iter* it, const Key& start, size_t count, size_t* visited, size_t* bytes,
+                      std::string* last_key) {
+  size_t n = 0, b = 0;
+  for (it->Seek(start); it->Valid() && n < count; it->Next()) {
+    b += it->key().size() + it->value().size();
+    n++;
+    if (last_key != nullptr && n == count) last_key->assign(it->key().data(), it->key().size());
+  }
+  *visited = n;
+  *bytes = b;
+}
+
 }  // namespace ringdb_bench

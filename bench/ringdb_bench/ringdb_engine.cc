@@ -109,14 +109,7 @@ class RingdbEngine final : public KvEngine {
   EngineStatus Scan(std::string_view start, size_t count, size_t* visited,
                     size_t* bytes, std::string* last_key) override {
     std::unique_ptr<ringdb::Iterator> it = db_->NewIterator(ringdb::ReadOptions());
-    size_t n = 0, b = 0;
-    for (it->Seek(start); it->Valid() && n < count; it->Next()) {
-      b += it->key().size() + it->value().size();
-      n++;
-      if (last_key != nullptr && n == count) last_key->assign(it->key().data(), it->key().size());
-    }
-    *visited = n;
-    *bytes = b;
+    ScanWithIterator(it.get(), start, count, visited, bytes, last_key);
     return Convert(it->status());
   }
 

@@ -169,14 +169,7 @@ class RocksDbEngine final : public KvEngine {
   EngineStatus Scan(std::string_view start, size_t count, size_t* visited,
                     size_t* bytes, std::string* last_key) override {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    size_t n = 0, b = 0;
-    for (it->Seek(ToSlice(start)); it->Valid() && n < count; it->Next()) {
-      b += it->key().size() + it->value().size();
-      n++;
-      if (last_key != nullptr && n == count) last_key->assign(it->key().data(), it->key().size());
-    }
-    *visited = n;
-    *bytes = b;
+    ScanWithIterator(it.get(), ToSlice(start), count, visited, bytes, last_key);
     return Convert(it->status());
   }
 

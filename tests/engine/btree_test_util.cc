@@ -52,13 +52,7 @@ size_t TestAllocator::in_use() const {
 }
 
 BTreeEnv::BTreeEnv(uint32_t page_size, uint32_t frames) : page_size_(page_size), frames_(frames) {
-  char tmpl[] = "/tmp/ringdb_btree_XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) {
-    error_ = "mkdtemp failed";
-    return;
-  }
-  dir_ = tmpl;
-  path_ = dir_ + "/data";
+  path_ = dir_.File("data");
   Status s = OpenPool();
   if (!s.ok()) error_ = s.ToString();
 }
@@ -66,10 +60,6 @@ BTreeEnv::BTreeEnv(uint32_t page_size, uint32_t frames) : page_size_(page_size),
 BTreeEnv::~BTreeEnv() {
   pool_.reset();
   if (io_ != nullptr && file_.valid()) (void)io_->Close(file_);
-  if (!dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
 }
 
 Status BTreeEnv::OpenPool() {

@@ -19,6 +19,7 @@
 #include "engine/btree.h"
 #include "engine/page_allocator.h"
 #include "io/io_backend.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb::test {
 
@@ -73,7 +74,8 @@ class BTreeEnv {
 
   uint32_t page_size_;
   uint32_t frames_;
-  std::string dir_, path_, error_;
+  test::TempDir dir_{"btree"};  // outlives the file and the pool
+  std::string path_, error_;
   std::unique_ptr<io::IoBackend> io_;
   io::FileId file_;
   TestAllocator alloc_;

@@ -18,6 +18,7 @@
 #include "bufferpool/zipf_test_util.h"
 #include "ringdb/db.h"
 #include "ringdb/write_batch.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -34,20 +35,14 @@ std::string Key(uint64_t i) {
 class CacheInsightTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path().string() + "/ringdb_cache_insight_" +
-           std::to_string(getpid()) + "_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(dir_);
+    dir_ = tmp_.File("db");
     options_.io_backend = IoBackendKind::kPread;
     options_.buffer_pool_bytes = kPoolBytes;
     options_.eviction_policy = "lru";
     options_.info_log = [](std::string_view) {};
     ASSERT_TRUE(DB::Open(options_, dir_, &db_).ok());
   }
-  void TearDown() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { db_.reset(); }
 
   void Load() {
     const std::string value(100, 'v');
@@ -75,6 +70,7 @@ class CacheInsightTest : public ::testing::Test {
     return curve;
   }
 
+  test::TempDir tmp_{"cache_insight"};
   std::string dir_;
   Options options_;
   std::unique_ptr<DB> db_;

@@ -14,6 +14,7 @@
 
 #include "engine/db_impl.h"
 #include "io/file_copy.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -30,9 +31,7 @@ std::string Value(uint64_t i) { return std::string(100 + i % 300, static_cast<ch
 class BackupTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    base_ = (fs::temp_directory_path() / ("ringdb_backup_" + std::to_string(getpid()))).string();
-    fs::remove_all(base_);
-    fs::create_directories(base_);
+    base_ = tmp_.path();
     src_ = base_ + "/src";
     dst_ = base_ + "/copy";
     options_.buffer_pool_bytes = 128 * 4096;
@@ -40,7 +39,6 @@ class BackupTest : public ::testing::Test {
     options_.checkpoint_log_bytes = 1 << 20;  // checkpoints want to run during the copy
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override { fs::remove_all(base_); }
 
   void Fill(uint64_t n) {
     std::unique_ptr<DB> db;
@@ -49,6 +47,7 @@ class BackupTest : public ::testing::Test {
     ASSERT_TRUE(db->Close().ok());
   }
 
+  test::TempDir tmp_{"backup"};
   std::string base_, src_, dst_;
   Options options_;
 };

@@ -13,6 +13,7 @@
 
 #include "engine/db_impl.h"
 #include "io/fault_backend.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -22,13 +23,12 @@ namespace fs = std::filesystem;
 class CheckpointFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::temp_directory_path() / ("ringdb_ckptfault_" + std::to_string(getpid()))).string();
+    dir_ = tmp_.File("db");
     options_.buffer_pool_bytes = 32 * 4096;
     options_.checkpoint_log_bytes = 1ull << 40;  // only explicit checkpoints
     options_.lock_pool_memory = false;
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Writes `n` synced puts numbered from *next, recording the acknowledged
   // ones in model_. False when a put was refused.
@@ -102,6 +102,7 @@ class CheckpointFaultTest : public ::testing::Test {
     return failed;
   }
 
+  test::TempDir tmp_{"ckptfault"};
   std::string dir_;
   Options options_;
   std::map<std::string, std::string> model_;

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -32,13 +33,12 @@ uint64_t Prop(DB* db, const char* name) {
 class CompactTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::temp_directory_path() / ("ringdb_compact_" + std::to_string(getpid()))).string();
-    fs::remove_all(dir_);
+    dir_ = tmp_.File("db");
     options_.buffer_pool_bytes = 256 * 4096;
     options_.lock_pool_memory = false;
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  test::TempDir tmp_{"compact"};
   std::string dir_;
   Options options_;
 };

@@ -12,6 +12,7 @@
 
 #include "engine/db_impl.h"
 #include "io/fault_backend.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -85,15 +86,12 @@ Model ReadAll(DB* db, Status* status) {
 class CrashTest : public ::testing::TestWithParam<IoBackendKind> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path().string() + "/ringdb_crash_" +
-           std::to_string(getpid()) + (GetParam() == IoBackendKind::kIoUring ? "_u" : "_p");
-    std::filesystem::remove_all(dir_);
+    dir_ = tmp_.File("db");
     options_.io_backend = GetParam();
     options_.buffer_pool_bytes = 16 * 4096;
     options_.checkpoint_log_bytes = 24 << 10;
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::shared_ptr<io::FaultBackend> NewBackend() {
     std::unique_ptr<io::IoBackend> inner;
@@ -172,6 +170,7 @@ class CrashTest : public ::testing::TestWithParam<IoBackendKind> {
     return writes;
   }
 
+  test::TempDir tmp_{"crash"};
   std::string dir_;
   Options options_;
 };

@@ -11,6 +11,7 @@
 
 #include "engine/db_impl.h"
 #include "io/fault_backend.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -20,8 +21,7 @@ namespace fs = std::filesystem;
 class DBDirectoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::temp_directory_path() / ("ringdb_dirtest_" + std::to_string(getpid()))).string();
-    fs::remove_all(dir_);
+    dir_ = tmp_.File("db");
     options_.buffer_pool_bytes = 64 * 4096;
     options_.lock_pool_memory = false;
     options_.info_log = [](std::string_view) {};
@@ -29,10 +29,10 @@ class DBDirectoryTest : public ::testing::Test {
     fault_ = fault.get();
     backend_ = fault;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   Status Open(std::unique_ptr<DB>* db) { return OpenWithBackend(options_, dir_, backend_, db); }
 
+  test::TempDir tmp_{"dirtest"};
   std::string dir_;
   Options options_;
   std::shared_ptr<io::IoBackend> backend_;
@@ -40,8 +40,8 @@ class DBDirectoryTest : public ::testing::Test {
 };
 
 TEST(FaultBackendDirectoryTest, DirectoryOperationsFailWhenArmedAndNameThePath) {
-  std::string dir = (fs::temp_directory_path() / ("ringdb_dirops_" + std::to_string(getpid()))).string();
-  fs::remove_all(dir);
+  test::TempDir tmp("dirops");
+  const std::string dir = tmp.File("d");
   io::FaultBackend fault(io::NewPreadBackend());
   ASSERT_TRUE(fault.MakeDirectory(dir).ok());
   auto f = fault.Open(dir + "/a", io::OpenMode::kCreateReadWrite);
@@ -64,13 +64,11 @@ TEST(FaultBackendDirectoryTest, DirectoryOperationsFailWhenArmedAndNameThePath) 
   EXPECT_TRUE(fs::exists(dir + "/a"));
   EXPECT_EQ(fault.count(io::FaultOp::kDirectory), 4u);  // mkdir, rename, fsync, unlink
   ASSERT_TRUE(fault.Unlink(dir + "/a").ok());
-  fs::remove_all(dir);
 }
 
 TEST(FaultBackendDirectoryTest, PowerCutUndoesUnsyncedDirectoryChanges) {
-  std::string dir = (fs::temp_directory_path() / ("ringdb_dircut_" + std::to_string(getpid()))).string();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  test::TempDir tmp("dircut");
+  const std::string& dir = tmp.path();
   io::FaultBackend fault(io::NewPreadBackend());
   fault.TrackUnsynced(true);
   auto make = [&](const std::string& name) {
@@ -91,7 +89,6 @@ TEST(FaultBackendDirectoryTest, PowerCutUndoesUnsyncedDirectoryChanges) {
   EXPECT_TRUE(fs::exists(dir + "/old"));        // the replaced file is back
   EXPECT_FALSE(fs::exists(dir + "/tmp"));       // ... and the new one vanished with its create
   EXPECT_FALSE(fs::exists(dir + "/old.fault-keep"));
-  fs::remove_all(dir);
 }
 
 TEST_F(DBDirectoryTest, FailedDirectoryOperationAtCreateIsAClearErrorAndRetryWorks) {

@@ -13,6 +13,7 @@
 #include "crash_child_util.h"
 #include "ringdb/db.h"
 #include "ringdb/write_batch.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -29,19 +30,13 @@ std::string Value(uint32_t i) { return std::string(100, static_cast<char>('a' + 
 class DurabilityTest : public ::testing::TestWithParam<IoBackendKind> {
  protected:
   void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    for (char& c : name) {
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    }
-    dir_ = std::filesystem::temp_directory_path().string() + "/ringdb_dur_" +
-           std::to_string(getpid()) + "_" + name;
-    std::filesystem::remove_all(dir_);
+    dir_ = tmp_.File("db");
     options_.io_backend = GetParam();
     options_.buffer_pool_bytes = 64 * 4096;
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
+  test::TempDir tmp_{"dur"};
   std::string dir_;
   Options options_;
 };

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -38,18 +39,17 @@ std::map<std::string, double> Pairs(const std::string& v) {
 class FillPropertyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::temp_directory_path() / ("ringdb_fillprop_" + std::to_string(getpid()))).string();
-    fs::remove_all(dir_);
+    dir_ = tmp_.File("db");
     options_.buffer_pool_bytes = 64 * 4096;
     options_.lock_pool_memory = false;
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override { fs::remove_all(dir_); }
   std::map<std::string, double> Fill(DB* db) {
     std::string v;
     EXPECT_TRUE(db->GetProperty("ringdb.btree.fill", &v));
     return Pairs(v);
   }
+  test::TempDir tmp_{"fillprop"};
   std::string dir_;
   Options options_;
 };

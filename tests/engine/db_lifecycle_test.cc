@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -17,14 +18,13 @@ namespace fs = std::filesystem;
 class DBLifecycleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::temp_directory_path() / ("ringdb_lifecycle_" + std::to_string(getpid()))).string();
-    fs::remove_all(dir_);
+    dir_ = tmp_.File("db");
     options_.buffer_pool_bytes = 64 * 4096;
     options_.lock_pool_memory = false;
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
+  test::TempDir tmp_{"lifecycle"};
   std::string dir_;
   Options options_;
 };

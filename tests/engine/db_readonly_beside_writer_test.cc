@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -32,10 +33,7 @@ std::string Value(const std::string& tag, int i) {
 class ReadOnlyBesideWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ringdb_robw_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/db";
+    path_ = tmp_.File("db");
     writer_options_.buffer_pool_bytes = 256 << 10;  // evicts: pages reach new slots early
     writer_options_.info_log = [](std::string_view) {};
     reader_options_ = writer_options_;
@@ -43,7 +41,6 @@ class ReadOnlyBesideWriterTest : public ::testing::Test {
     reader_options_.buffer_pool_bytes = 16 * 4096;  // re-reads pages from the file all along
     reader_options_.info_log = [this](std::string_view m) { reader_log_ += std::string(m) + "\n"; };
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Writes kKeys keys tagged "a" and checkpoints: the reader's view.
   void WriteBase(DB* db) {
@@ -91,7 +88,8 @@ class ReadOnlyBesideWriterTest : public ::testing::Test {
   }
 
   static constexpr int kKeys = 4000;
-  std::string dir_, path_;
+  test::TempDir tmp_{"robw"};
+  std::string path_;
   Options writer_options_, reader_options_;
   std::string reader_log_;
   std::map<std::string, std::string> base_;

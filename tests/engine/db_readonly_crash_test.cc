@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -37,9 +38,8 @@ constexpr int kKeys = 50;
 std::string Key(int i) { return "key" + std::to_string(1000 + i); }
 
 TEST(ReadOnlyCrashTest, CrashedDatabaseIsLeftUntouched) {
-  const std::string dir =
-      fs::temp_directory_path().string() + "/ringdb_ro_crash_" + std::to_string(getpid());
-  fs::remove_all(dir);
+  test::TempDir tmp("ro_crash");
+  const std::string dir = tmp.File("db");
   Options options;
   options.info_log = [](std::string_view) {};
   options.lock_pool_memory = false;
@@ -105,7 +105,6 @@ TEST(ReadOnlyCrashTest, CrashedDatabaseIsLeftUntouched) {
     EXPECT_TRUE(w.IsInvalidArgument()) << w.ToString();
     EXPECT_TRUE(db->Close().ok());
   }
-  fs::remove_all(dir);
 }
 
 }  // namespace

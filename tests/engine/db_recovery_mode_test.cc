@@ -17,6 +17,7 @@
 #include "engine/wal_format.h"
 #include "io/io_backend.h"
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -44,10 +45,7 @@ void WriteBytes(const std::string& path, const std::string& bytes) {
 class RecoveryModeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = std::filesystem::temp_directory_path().string() + "/ringdb_rec_" +
-           std::to_string(getpid()) + "_" + name;
-    std::filesystem::remove_all(dir_);
+    dir_ = tmp_.File("db");
     options_.buffer_pool_bytes = 64 * 4096;
     options_.io_backend = IoBackendKind::kPread;
     options_.info_log = [this](std::string_view msg) { notes_ += std::string(msg) + "\n"; };
@@ -85,11 +83,7 @@ class RecoveryModeTest : public ::testing::Test {
     ASSERT_EQ((*reader)->tail(), wal::LogTail::kEndOfFile);
     ASSERT_EQ(record_start_.size(), kWrites);
   }
-  void TearDown() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-    std::filesystem::remove_all(dir_ + ".snap");
-  }
+  void TearDown() override { db_.reset(); }
 
   Status Open(WalRecoveryMode mode) {
     db_.reset();
@@ -127,6 +121,7 @@ class RecoveryModeTest : public ::testing::Test {
     std::filesystem::copy(dir_ + ".snap", dir_, std::filesystem::copy_options::recursive);
   }
 
+  test::TempDir tmp_{"rec"};
   std::string dir_;
   Options options_;
   std::string notes_;

@@ -19,6 +19,7 @@
 
 #include "engine/db_impl.h"
 #include "io/io_backend.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -153,17 +154,13 @@ class FailingBackend final : public io::IoBackend {
 class ResumeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::temp_directory_path() / ("ringdb_resume_" + std::to_string(getpid()))).string();
-    fs::remove_all(dir_);
+    dir_ = tmp_.File("db");
     options_.buffer_pool_bytes = 16 * 4096;
     options_.lock_pool_memory = false;
     options_.auto_resume_interval_ms = 0;
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override {
-    db_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { db_.reset(); }
 
   void Open() {
     backend_ = std::make_shared<FailingBackend>(io::NewPreadBackend());
@@ -231,6 +228,7 @@ class ResumeTest : public ::testing::Test {
     return v;
   }
 
+  test::TempDir tmp_{"resume"};
   std::string dir_;
   Options options_;
   std::shared_ptr<FailingBackend> backend_;

@@ -12,26 +12,18 @@
 #include <thread>
 
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
-
-std::string TestDir(const std::string& tag) {
-  std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return std::filesystem::temp_directory_path().string() + "/ringdb_db_" +
-         std::to_string(getpid()) + "_" + name + tag;
-}
 
 // Why a database asked to use io_uring would not run on it here (empty when
 // it does): probed once by opening a scratch database and reading
 // ringdb.io.backend, with the engine's notices as the reason.
 const std::string& UringUnavailableReason() {
   static const std::string reason = [] {
-    const std::string dir = TestDir("_uring_probe");
-    std::filesystem::remove_all(dir);
+    test::TempDir tmp("uring_probe");
+    const std::string dir = tmp.File("db");
     Options o;
     o.io_backend = IoBackendKind::kIoUring;
     o.info_log = [](std::string_view) {};
@@ -47,7 +39,6 @@ const std::string& UringUnavailableReason() {
       if (backend != "io_uring") why = "backend is " + backend + ": " + notices;
       (void)db->Close();
     }
-    std::filesystem::remove_all(dir);
     return why;
   }();
   return reason;
@@ -59,16 +50,12 @@ class DBTest : public ::testing::TestWithParam<IoBackendKind> {
     if (GetParam() == IoBackendKind::kIoUring && !UringUnavailableReason().empty()) {
       GTEST_SKIP() << "io_uring unavailable on this machine: " << UringUnavailableReason();
     }
-    dir_ = TestDir("");
-    std::filesystem::remove_all(dir_);
+    dir_ = tmp_.File("db");
     options_.io_backend = GetParam();
     options_.buffer_pool_bytes = 32 * 4096;  // far smaller than the data
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { db_.reset(); }
   void Open() {
     db_.reset();
     Status s = DB::Open(options_, dir_, &db_);
@@ -107,6 +94,7 @@ class DBTest : public ::testing::TestWithParam<IoBackendKind> {
     ASSERT_EQ(r, model.rend());
   }
 
+  test::TempDir tmp_{"db"};
   std::string dir_;
   Options options_;
   std::unique_ptr<DB> db_;

@@ -15,6 +15,7 @@
 
 #include "shell_quote.h"
 #include "subprocess_util.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb::shell {
 namespace {
@@ -32,12 +33,9 @@ std::string Arg(std::string_view bytes) { return FormatBytes(bytes); }
 class ShellE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ringdb_shell_e2e_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = tmp_.path();
     db_ = dir_ + "/db";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // ringdb [flags...] DB words...
   ProcessResult Shell(std::vector<std::string> words, const std::string& input = "",
@@ -52,6 +50,7 @@ class ShellE2eTest : public ::testing::Test {
     return RunProcess(argv, input, options);
   }
 
+  test::TempDir tmp_{"shell_e2e"};
   std::string dir_;
   std::string db_;
 };

@@ -16,6 +16,7 @@
 
 #include "shell_quote.h"
 #include "subprocess_util.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb::shell {
 namespace {
@@ -29,12 +30,9 @@ const std::string kShell = RINGDB_SHELL_PATH;
 class ShellPolishTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ringdb_shell_polish_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = tmp_.path();
     db_ = dir_ + "/db";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // ringdb [flags...] DB words..., in the C locale unless `locale` is set.
   ProcessResult Shell(std::vector<std::string> words, const std::string& input = "",
@@ -53,6 +51,7 @@ class ShellPolishTest : public ::testing::Test {
     f << text;
   }
 
+  test::TempDir tmp_{"shell_polish"};
   std::string dir_;
   std::string db_;
 };

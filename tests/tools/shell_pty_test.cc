@@ -16,6 +16,7 @@
 
 #include "ringdb/db.h"
 #include "shell_commands.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb::shell {
 namespace {
@@ -108,9 +109,8 @@ class PtyShell {
 };
 
 TEST(ShellPtyTest, PromptHelpCompletionAndHistory) {
-  char tmpl[] = "/tmp/ringdb_shell_pty_XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  test::TempDir tmp("shell_pty");
+  const std::string& dir = tmp.path();
   const std::string history = dir + "/history";
   {
     PtyShell shell(dir + "/db", history);
@@ -152,7 +152,6 @@ TEST(ShellPtyTest, PromptHelpCompletionAndHistory) {
   EXPECT_NE(text.str().find("help"), std::string::npos) << text.str();
   EXPECT_NE(text.str().find("bogus"), std::string::npos) << text.str();
   EXPECT_NE(text.str().find("quit"), std::string::npos) << text.str();
-  std::filesystem::remove_all(dir);
 }
 
 // Ctrl-C the moment each prompt appears, hundreds of times: every one must
@@ -161,9 +160,8 @@ TEST(ShellPtyTest, PromptHelpCompletionAndHistory) {
 // swallowed (the handler ran, the read then waited for input in cooked
 // mode) and the shell hung, in about 3% of the rounds below.
 TEST(ShellPtyTest, CtrlCTheMomentThePromptAppearsAlwaysGivesAFreshPrompt) {
-  char tmpl[] = "/tmp/ringdb_shell_pty_XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  test::TempDir tmp("shell_pty");
+  const std::string& dir = tmp.path();
   {
     PtyShell shell(dir + "/db", dir + "/history");
     ASSERT_TRUE(shell.started());
@@ -184,16 +182,14 @@ TEST(ShellPtyTest, CtrlCTheMomentThePromptAppearsAlwaysGivesAFreshPrompt) {
     shell.Send("quit\r");
     EXPECT_EQ(shell.Wait(), 0) << shell.seen();
   }
-  std::filesystem::remove_all(dir);
 }
 
 // Closing the terminal under the interactive shell (SIGHUP) closes the
 // database cleanly: the non-sync put is on disk and the next open replays
 // no log record.
 TEST(ShellPtyTest, ClosingTheTerminalClosesTheDatabaseCleanly) {
-  char tmpl[] = "/tmp/ringdb_shell_pty_XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  test::TempDir tmp("shell_pty");
+  const std::string& dir = tmp.path();
   {
     PtyShell shell(dir + "/db", dir + "/history");
     ASSERT_TRUE(shell.started());
@@ -216,14 +212,12 @@ TEST(ShellPtyTest, ClosingTheTerminalClosesTheDatabaseCleanly) {
   ASSERT_TRUE(db->GetProperty("ringdb.recovered_records", &replayed));
   EXPECT_EQ(replayed, "0") << "the shell did not close the database cleanly";
   ASSERT_TRUE(db->Close().ok());
-  std::filesystem::remove_all(dir);
 }
 
 // `load` draws a progress bar when stderr is a terminal.
 TEST(ShellPtyTest, LoadShowsProgressOnATerminal) {
-  char tmpl[] = "/tmp/ringdb_shell_pty_XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  test::TempDir tmp("shell_pty");
+  const std::string& dir = tmp.path();
   const std::string file = dir + "/in.tsv";
   {
     std::ofstream out(file);
@@ -236,7 +230,6 @@ TEST(ShellPtyTest, LoadShowsProgressOnATerminal) {
     EXPECT_TRUE(shell.Expect("OK 20000")) << shell.seen();
     EXPECT_EQ(shell.Wait(), 0) << shell.seen();
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

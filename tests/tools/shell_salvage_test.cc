@@ -15,6 +15,7 @@
 #include "ringdb/db.h"
 #include "shell_commands.h"
 #include "shell_options.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb::shell {
 namespace {
@@ -38,9 +39,7 @@ std::string ReadFile(const std::string& path) {
 class SalvageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ringdb_salvage_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = tmp_.path();
     db_path_ = dir_ + "/db";
     // A process that acknowledges synced writes and dies without Close.
     pid_t pid = fork();
@@ -71,7 +70,6 @@ class SalvageTest : public ::testing::Test {
     log[at + Key(kDamaged).size() + 10] ^= 1;
     std::ofstream(segment, std::ios::binary | std::ios::trunc) << log;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Runs the command words with no database open (as the one-shot shell
   // does for a command that needs none); returns its stdout.
@@ -90,6 +88,7 @@ class SalvageTest : public ::testing::Test {
     return text;
   }
 
+  test::TempDir tmp_{"salvage"};
   std::string dir_;
   std::string db_path_;
 };

@@ -16,6 +16,7 @@
 #include "ringdb/db.h"
 #include "ringdb/options.h"
 #include "subprocess_util.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb::shell {
 namespace {
@@ -30,12 +31,9 @@ constexpr int kPatienceMs = 60000;  // Bounds a failure only.
 class ShellSignalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ringdb_shell_sig_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = tmp_.path();
     db_ = dir_ + "/db";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Opens the database in this process: how many log records the open
   // replayed, and the value of `key` ("(nil)" when missing).
@@ -78,6 +76,7 @@ class ShellSignalTest : public ::testing::Test {
     EXPECT_EQ(replayed, 0u) << "the log was not checkpointed: no clean close";
   }
 
+  test::TempDir tmp_{"shell_sig"};
   std::string dir_;
   std::string db_;
 };

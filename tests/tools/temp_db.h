@@ -5,9 +5,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -15,32 +13,22 @@
 #include <string_view>
 
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb::shell {
 
 class TempDB {
  public:
-  TempDB() {
-    char tmpl[] = "/tmp/ringdb_shell_db_XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed";
-      return;
-    }
-    dir_ = tmpl;
-    Open(/*read_only=*/false);
-  }
-  ~TempDB() {
-    db_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
+  TempDB() { Open(/*read_only=*/false); }
+  ~TempDB() { db_.reset(); }
   TempDB(const TempDB&) = delete;
   TempDB& operator=(const TempDB&) = delete;
 
   DB* get() const { return db_.get(); }
   DB* operator->() const { return db_.get(); }
   // The temp directory; the database itself is in path().
-  const std::string& dir() const { return dir_; }
-  std::string path() const { return dir_ + "/db"; }
+  const std::string& dir() const { return dir_.path(); }
+  std::string path() const { return dir_.File("db"); }
 
   // Closes the current handle (checking the result) and opens the database
   // again, read-only when asked. Existing DB* pointers become dangling.
@@ -101,7 +89,7 @@ class TempDB {
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
-  std::string dir_;
+  test::TempDir dir_{"shell_db"};  // declared first: removed after db_ closes
   std::unique_ptr<DB> db_;
   bool closed_ = false;
 };
