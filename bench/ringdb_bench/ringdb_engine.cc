@@ -169,6 +169,10 @@ class RingdbEngine final : public KvEngine {
     return stats;
   }
 
+  bool Property(const std::string& name, std::string* value) override {
+    return db_ != nullptr && db_->GetProperty(name, value);
+  }
+
  private:
   const ringdb::IoBackendKind backend_;
   const std::string backend_name_;

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "bench_util.h"
+
 namespace ringdb_bench {
 
 struct ProcSample {
@@ -42,14 +44,16 @@ int64_t FreeBytes(const std::string& path);
 // Total size of the regular files under `dir`; 0 when it does not exist.
 uint64_t DirectoryBytes(const std::string& dir);
 
+// Bytes of the regular files under `dir` that the kernel page cache holds
+// now (mmap + mincore per file): the page cache this database's files use,
+// unlike "Cached:", which counts every process on the machine.
+uint64_t PageCacheBytesOf(const std::string& dir);
+
 // `git -C source_dir rev-parse --short HEAD`, or "unknown".
 std::string GitCommit(const std::string& source_dir);
 
-// Runs `command` through /bin/sh and returns its stdout; *exit_code gets its
-// status (-1 when it could not run).
-std::string RunCommand(const std::string& command, int* exit_code);
-
-// Quotes `s` for /bin/sh.
-std::string ShellQuote(const std::string& s);
+// RunCommand and ShellQuote (bench/common/bench_util.h).
+using bench_common::RunCommand;
+using bench_common::ShellQuote;
 
 }  // namespace ringdb_bench
