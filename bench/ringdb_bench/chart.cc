@@ -158,10 +158,9 @@ bool DrawMemoryChart(const RunReport& r, const std::string& png, bool* drew,
     g << "set terminal pngcairo size 1200,700 noenhanced font \",10\"\n"
       << "set output " << GnuplotQuote(png) << "\n"
       << "set title "
-      << GnuplotQuote("ringdb_bench: ops/s against total memory (RSS at the end of the phase + "
-                      "page cache held by the database files, growth since the engine opened), "
-                      "budget " + std::to_string(r.flags->cache_size >> 20) + " MiB, git " +
-                      r.git_commit)
+      << GnuplotQuote("ringdb_bench: ops/s against total memory (anonymous RSS + page cache of "
+                      "the database files), budget " +
+                      std::to_string(r.flags->cache_size >> 20) + " MiB, git " + r.git_commit)
       << "\n"
       << "set datafile separator \"\\t\"\n"
       << "set logscale y\nset xlabel \"total memory (MiB)\"\nset ylabel \"ops/s\"\n"

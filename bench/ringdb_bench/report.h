@@ -36,11 +36,12 @@ void PrintReport(const RunReport& report, std::FILE* out);
 bool WriteJson(const RunReport& report, const std::string& path, std::string* error);
 
 // Memory a phase used, for the direct-I/O comparison (--io_backends):
-// RSS at its end, the growth of the page cache held by the database's own
+// anonymous RSS at its end (RssAnon: mapped files, e.g. LMDB's, are page
+// cache and counted once, below), the growth of the page cache held by the database's own
 // files (PageCacheBytesOf) from before the engine's first Open to the
 // phase's end, and their sum (the growth counted as 0 when negative).
 struct PhaseMemory {
-  double rss_bytes = 0;
+  double anon_rss_bytes = 0;
   double page_cache_growth_bytes = 0;
   double total_bytes = 0;
 };

@@ -13,6 +13,7 @@ void WriteSample(JsonWriter& j, const ProcSample& s) {
   j.BeginObject();
   j.Key("rss_bytes").UInt(s.rss_bytes);
   j.Key("vm_hwm_bytes").UInt(s.hwm_bytes);
+  j.Key("rss_anon_bytes").UInt(s.rss_anon_bytes);
   j.Key("page_cache_bytes").UInt(s.page_cache_bytes);
   j.Key("device_read_bytes").UInt(s.dev_read_bytes);
   j.Key("device_write_bytes").UInt(s.dev_write_bytes);
@@ -96,7 +97,7 @@ void WritePhase(JsonWriter& j, const EngineRun& e, const PhaseResult& p) {
   WriteStats(j, p.stats_after);
   const PhaseMemory m = MemoryOf(e, p);
   j.Key("memory").BeginObject();
-  j.Key("rss_bytes").Num(m.rss_bytes);
+  j.Key("rss_anon_bytes").Num(m.anon_rss_bytes);
   j.Key("db_files_page_cache_bytes").UInt(p.db_page_cache_bytes);
   j.Key("db_files_page_cache_growth_since_open_bytes").Num(m.page_cache_growth_bytes);
   j.Key("total_bytes").Num(m.total_bytes);

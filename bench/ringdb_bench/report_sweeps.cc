@@ -16,27 +16,29 @@ constexpr double kMiB = 1024.0 * 1024.0;
 
 PhaseMemory MemoryOf(const EngineRun& e, const PhaseResult& p) {
   PhaseMemory m;
-  m.rss_bytes = static_cast<double>(p.after.rss_bytes);
+  m.anon_rss_bytes = static_cast<double>(p.after.rss_anon_bytes);
   m.page_cache_growth_bytes = static_cast<double>(p.db_page_cache_bytes) -
                               static_cast<double>(e.start_db_page_cache_bytes);
-  m.total_bytes = m.rss_bytes + std::max(0.0, m.page_cache_growth_bytes);
+  m.total_bytes = m.anon_rss_bytes + std::max(0.0, m.page_cache_growth_bytes);
   return m;
 }
 
 void PrintMemory(const RunReport& r, std::FILE* out) {
-  std::fprintf(out, "\nMemory per engine row (RSS at the end of the phase; db pc: page cache "
-                    "held by the database's files (mincore) at the end of the phase, growth since "
-                    "before the engine opened; total: RSS + that growth, when positive):\n");
-  std::fprintf(out, "%-17s %-24s %11s %9s %12s %10s\n", "workload", "engine", "ops/s", "RSS MiB",
+  std::fprintf(out, "\nMemory per engine row (anon RSS: the process's anonymous resident memory "
+                    "at the end of the phase (RssAnon: the pool, heaps; not mapped files); db pc: "
+                    "page cache held by the database's files (mincore) at the end of the phase, "
+                    "growth since before the engine opened (LMDB's mapped pages count here); "
+                    "total: the two, the growth when positive):\n");
+  std::fprintf(out, "%-17s %-24s %11s %11s %12s %10s\n", "workload", "engine", "ops/s", "anonRSS MiB",
                "db pc MiB", "total MiB");
   for (size_t i = 0; i < r.flags->benchmarks.size(); i++) {
     for (const EngineRun& e : r.engines) {
       if (i >= e.phases.size() || !e.phases[i].ran) continue;
       const PhaseResult& p = e.phases[i];
       const PhaseMemory m = MemoryOf(e, p);
-      std::fprintf(out, "%-17s %-24s %11.0f %9.1f %+12.1f %10.1f\n",
+      std::fprintf(out, "%-17s %-24s %11.0f %11.1f %+12.1f %10.1f\n",
                    r.flags->benchmarks[i].c_str(), e.name.c_str(), p.OpsPerSecond(),
-                   m.rss_bytes / kMiB, m.page_cache_growth_bytes / kMiB, m.total_bytes / kMiB);
+                   m.anon_rss_bytes / kMiB, m.page_cache_growth_bytes / kMiB, m.total_bytes / kMiB);
     }
   }
 }

@@ -50,6 +50,7 @@ ProcSample SampleProc() {
     }
   }
   s.hwm_bytes = FieldOf("/proc/self/status", "VmHWM:", 1024);
+  s.rss_anon_bytes = FieldOf("/proc/self/status", "RssAnon:", 1024);
   s.page_cache_bytes = FieldOf("/proc/meminfo", "Cached:", 1024);
   std::ifstream io("/proc/self/io");
   std::string line;

@@ -15,6 +15,7 @@ namespace ringdb_bench {
 struct ProcSample {
   uint64_t rss_bytes = 0;          // /proc/self/statm resident * page size
   uint64_t hwm_bytes = 0;          // VmHWM of /proc/self/status
+  uint64_t rss_anon_bytes = 0;     // RssAnon of /proc/self/status (no file pages)
   uint64_t page_cache_bytes = 0;   // "Cached:" of /proc/meminfo
   uint64_t dev_read_bytes = 0;     // read_bytes of /proc/self/io
   uint64_t dev_write_bytes = 0;    // write_bytes of /proc/self/io
