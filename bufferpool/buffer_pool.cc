@@ -121,66 +121,39 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(const BufferPoolOptions& 
     }
   }
 
+  const size_t max_frames = std::max(frames, options.max_pool_bytes / options.page_size);
+  if (max_frames > (1u << 31)) return Status::InvalidArgument("buffer pool too large");
   std::unique_ptr<BufferPool> pool(new BufferPool());
   pool->page_size_ = options.page_size;
-  pool->num_frames_ = static_cast<uint32_t>(frames);
+  pool->num_frames_ = static_cast<uint32_t>(max_frames);
   pool->eviction_batch_ = std::max<uint32_t>(1, options.eviction_batch);
   pool->io_ = io;
   pool->file_ = file;
   pool->locator_ = locator;
-  pool->region_bytes_ = frames * options.page_size;
+  Status mapped = pool->MapRegion(options, static_cast<uint32_t>(frames), notice);
+  if (!mapped.ok()) return mapped;
 
-  void* mem = mmap(nullptr, pool->region_bytes_, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) {
-    return Status::IOError("buffer pool: mmap of " + std::to_string(pool->region_bytes_) +
-                           " bytes failed: " + std::strerror(errno));
-  }
-  pool->region_ = static_cast<char*>(mem);
-  // Huge pages halve TLB misses on random frame access; advisory only.
-  (void)madvise(mem, pool->region_bytes_, MADV_HUGEPAGE);
-
-  if (options.lock_memory) {
-    if (mlock(mem, pool->region_bytes_) == 0) {
-      pool->locked_ = true;
-    } else {
-      int err = errno;
-      struct rlimit rl {};
-      getrlimit(RLIMIT_MEMLOCK, &rl);
-      *notice += "buffer pool not locked in memory (mlock of " +
-                 std::to_string(pool->region_bytes_) + " bytes: " + std::strerror(err) +
-                 ", RLIMIT_MEMLOCK=" +
-                 (rl.rlim_cur == RLIM_INFINITY ? std::string("unlimited")
-                                               : std::to_string(rl.rlim_cur)) +
-                 "); pages may be swapped out";
-    }
-  }
-  if (options.register_buffers && io->direct()) {
-    Status s = io->RegisterBuffer(mem, pool->region_bytes_);
-    pool->registered_ = s.ok();
-    if (!s.ok()) {
-      if (!notice->empty()) *notice += "; ";
-      *notice += s.message().empty() ? s.ToString() : s.message();
-    }
-  }
-
-  pool->active_frames_.store(pool->num_frames_, std::memory_order_relaxed);
-  pool->frames_ = std::make_unique<FrameHeader[]>(frames);
+  pool->active_frames_.store(static_cast<uint32_t>(frames), std::memory_order_relaxed);
+  pool->frames_ = std::make_unique<FrameHeader[]>(max_frames);
   pool->table_ = std::make_unique<PageTable>(pool->num_frames_, pool->frames_.get());
   {
     MutexLock lock(&pool->free_mu_);
-    pool->free_.reserve(frames);
+    pool->free_.reserve(max_frames);
     for (uint32_t i = static_cast<uint32_t>(frames); i-- > 0;) pool->free_.push_back(FrameId{i});
+    // Beyond the size given: retired until Resize grows into them.
+    for (uint32_t i = static_cast<uint32_t>(frames); i < max_frames; i++) {
+      pool->retired_free_.push_back(FrameId{i});
+    }
   }
   {
     MutexLock lock(&pool->policy_mu_);
-    pool->chosen_.assign(frames, 0);
+    pool->chosen_.assign(max_frames, 0);
     policy->Init(pool->num_frames_);
     pool->hit_policy_.store(policy.get(), std::memory_order_release);
     pool->policy_ = std::move(policy);
   }
   if (options.miss_ratio_curve) {
-    pool->mrc_ = std::make_unique<MissRatioCurve>(pool->num_frames_, options.mrc);
+    pool->mrc_ = std::make_unique<MissRatioCurve>(pool->active_frames(), options.mrc);
     // Record() runs on every hit and miss (a prefetched page's first use
     // included, whose read was the miss), so hits + misses counts them.
     BufferPool* raw = pool.get();
@@ -192,11 +165,7 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(const BufferPoolOptions& 
 }
 
 BufferPool::~BufferPool() {
-  if (region_ != nullptr) {
-    if (io_ != nullptr) io_->UnregisterBuffer(region_);
-    if (locked_) munlock(region_, region_bytes_);
-    munmap(region_, region_bytes_);
-  }
+  UnmapRegion();
 }
 
 void BufferPool::SetWriteGate(std::function<Status(Lsn)> gate) { write_gate_ = std::move(gate); }

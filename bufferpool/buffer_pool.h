@@ -96,6 +96,14 @@ struct BufferPoolOptions {
   // (bufferpool/mrc.h); costs one hash and compare per access.
   bool miss_ratio_curve = true;
   MrcOptions mrc;
+  // Resize may grow the pool up to max_pool_bytes (0 or less than
+  // pool_bytes: pool_bytes). Address space for it is reserved at creation;
+  // memory beyond pool_bytes is locked and registered in chunks of
+  // chunk_bytes as the pool grows into them (buffer_pool_resize.cc). The
+  // frame headers, page table and policy are sized for the maximum (about
+  // 100 bytes per reserved frame).
+  size_t max_pool_bytes = 0;
+  size_t chunk_bytes = 128ull << 20;
 };
 
 struct PoolStats {
@@ -310,8 +318,8 @@ class BufferPool {
   void SetReadCheck(std::function<Status(PageId, const char*)> check);
 
   // Resizes the pool while it is in use to bytes / page_size frames, at
-  // least 16 and at most the size given at creation (that memory stays
-  // reserved: frames beyond the active count are "retired").
+  // least 16 and at most reserved_frames() (max_pool_bytes; frames beyond
+  // the active count are "retired").
   // - Shrinking retires the highest frames: no page enters them any more,
   //   their pages are evicted (dirty ones written first, in one batch) and
   //   it returns once every retired frame is free, so from then on at most
@@ -319,13 +327,17 @@ class BufferPool {
   //   latched for 5 s; the write error when a dirty page in one cannot be
   //   written. Either way the count stays lowered and those frames leave as
   //   ordinary eviction frees them.
-  // - Growing hands the retired frames out again.
-  // - Memory: when the region is not registered with the backend, a shrink
-  //   returns the retired frames' memory to the kernel (munlock, then
-  //   MADV_DONTNEED) and a grow locks it again; a registered region stays
-  //   pinned by the kernel's registration, so only the page budget shrinks.
+  // - Growing locks the memory it enables (and registers every chunk it
+  //   completes with the backend), then hands the frames out.
+  // - Memory: a shrink returns the retired frames' memory to the kernel
+  //   (munlock, then MADV_DONTNEED), unregistering every chunk it retires
+  //   whole; a registered chunk retired only in part stays pinned by the
+  //   kernel's registration, so there only the page budget shrinks (see
+  //   buffer_pool_resize.cc).
   // Resizes are serialized with each other; readers and writers go on.
   Status Resize(size_t bytes) EXCLUDES(resize_mu_, policy_mu_, free_mu_);
+  // Chunks registered with the backend now (for tests and statistics).
+  uint32_t registered_chunks() EXCLUDES(resize_mu_);
   // Frames pages may occupy now (reserved_frames() until a Resize); what
   // the layers above size their batches by.
   uint32_t active_frames() const { return active_frames_.load(std::memory_order_relaxed); }
@@ -337,7 +349,8 @@ class BufferPool {
   uint64_t dirty_pages() const { return dirty_count_.load(std::memory_order_relaxed); }
   uint64_t bytes_written() const { return bytes_written_.load(std::memory_order_relaxed); }
   uint32_t page_size() const { return page_size_; }
-  // Frames reserved at creation (the most Resize may grow to).
+  // Frames reserved at creation (max_pool_bytes: the most Resize may grow
+  // to).
   uint32_t reserved_frames() const { return num_frames_; }
   const char* policy_name() const {
     return hit_policy_.load(std::memory_order_acquire)->Name();
@@ -407,9 +420,19 @@ class BufferPool {
   // frames that can be evicted now (Resize's retired frames).
   void EvictBatch(bool retry_unwritable, EvictRound* round,
                   const std::vector<FrameIndex>* forced = nullptr) EXCLUDES(policy_mu_);
-  // Resize's two directions (resize_mu_ held).
-  Status Shrink(uint32_t frames) EXCLUDES(policy_mu_, free_mu_);
-  void Grow(uint32_t frames) EXCLUDES(policy_mu_, free_mu_);
+  // Resize's two directions.
+  Status Shrink(uint32_t frames) REQUIRES(resize_mu_) EXCLUDES(policy_mu_, free_mu_);
+  void Grow(uint32_t frames) REQUIRES(resize_mu_) EXCLUDES(policy_mu_, free_mu_);
+  // The region in chunks (buffer_pool_resize.cc): MapRegion reserves
+  // num_frames_ frames at creation and commits the first `initial`;
+  // CommitChunks locks frames [0, frames) and registers the chunks they
+  // cover whole; ReleaseChunks gives back the memory of frames at or beyond
+  // `frames` (all of them free); UnmapRegion undoes it all.
+  Status MapRegion(const BufferPoolOptions& options, uint32_t initial, std::string* notice)
+      EXCLUDES(resize_mu_);
+  void CommitChunks(uint32_t frames, std::string* notice) REQUIRES(resize_mu_);
+  void ReleaseChunks(uint32_t frames) REQUIRES(resize_mu_);
+  void UnmapRegion() EXCLUDES(resize_mu_);
   // Writes frames that the caller latched (shared) and claimed for writing
   // (FrameHeader::writing), behind the write gate; (*out)[i] is frame i's
   // result. A written page is clean afterwards; a failed one is marked
@@ -428,11 +451,20 @@ class BufferPool {
   // Frames [active_frames_, num_frames_) are retired (see Resize); written
   // under free_mu_ (with resize_mu_ held), read anywhere.
   std::atomic<uint32_t> active_frames_{0};
-  bool registered_ = false;  // the region is registered with io_
   uint32_t eviction_batch_ = 32;
   char* region_ = nullptr;
-  size_t region_bytes_ = 0;
-  bool locked_ = false;
+  size_t region_bytes_ = 0;  // reserved: num_frames_ frames
+  // Chunk 0 is the frames given at creation, each later one chunk_bytes
+  // (the last may be shorter); see buffer_pool_resize.cc.
+  struct Chunk {
+    uint32_t first = 0;       // its first frame
+    uint32_t frames = 0;
+    uint32_t locked = 0;      // frames [first, first + locked) are mlock'd
+    bool registered = false;  // the whole chunk is registered with io_
+  };
+  std::vector<Chunk> chunks_ GUARDED_BY(resize_mu_);
+  bool lock_memory_ = false;       // set once at creation
+  bool register_buffers_ = false;  // set once at creation
   io::IoBackend* io_ = nullptr;
   io::FileId file_;
   PageLocator* locator_ = nullptr;

@@ -216,6 +216,8 @@ Status DBImpl::OpenFiles() {
 
   BufferPoolOptions po;
   po.pool_bytes = options_.buffer_pool_bytes;
+  po.max_pool_bytes = options_.buffer_pool_max_bytes;
+  po.chunk_bytes = options_.buffer_pool_chunk_bytes;
   po.page_size = sb_.page_size;
   po.policy_name = options_.eviction_policy;
   po.policy = options_.eviction_policy_object;

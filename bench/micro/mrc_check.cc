@@ -30,6 +30,9 @@
 #include <string>
 #include <vector>
 
+#include "bench/micro/trace.h"
+#include "bench_util.h"
+#include "mrc_chart.h"
 #include "ringdb/db.h"
 #include "ringdb/eviction_policy.h"
 #include "ringdb/write_batch.h"
@@ -58,47 +61,19 @@ std::string Key(uint64_t i) {
   return buf;
 }
 
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
+using bench_common::SplitList;
 
-// Zipfian ranks in [0, n) (Gray et al., as in YCSB), scattered over the key
-// space by a multiplier so that hot keys do not share leaves.
-class Zipf {
+// Zipfian keys (bench/micro/trace.h), ranks scattered over the key space by
+// a multiplier so that hot keys do not share leaves.
+class ZipfKeys {
  public:
-  Zipf(uint64_t n, double theta, uint64_t seed) : n_(n), theta_(theta), rng_(seed) {
-    for (uint64_t i = 1; i <= n; i++) zetan_ += 1.0 / std::pow(static_cast<double>(i), theta);
-    double zeta2 = 1.0 + 1.0 / std::pow(2.0, theta);
-    alpha_ = 1.0 / (1.0 - theta);
-    eta_ = (1.0 - std::pow(2.0 / static_cast<double>(n), 1.0 - theta)) / (1.0 - zeta2 / zetan_);
-  }
-  uint64_t Next() {
-    double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
-    double uz = u * zetan_;
-    uint64_t r;
-    if (uz < 1.0) {
-      r = 0;
-    } else if (uz < 1.0 + std::pow(0.5, theta_)) {
-      r = 1;
-    } else {
-      r = static_cast<uint64_t>(static_cast<double>(n_) *
-                                std::pow(eta_ * u - eta_ + 1.0, alpha_));
-      if (r >= n_) r = n_ - 1;
-    }
-    return (r * 7919) % n_;
-  }
+  ZipfKeys(uint64_t n, double theta, uint64_t seed) : n_(n), zipf_(n, theta), rng_(seed) {}
+  uint64_t Next() { return (zipf_.Next(rng_) * 7919) % n_; }
 
  private:
   uint64_t n_;
-  double theta_;
+  ringdb::bench::ZipfianGenerator zipf_;
   std::mt19937_64 rng_;
-  double zetan_ = 0, alpha_ = 0, eta_ = 0;
 };
 
 bool Fail(const std::string& what, const Status& s) {
@@ -148,7 +123,7 @@ bool RunPhase(uint64_t keys, uint64_t pool, const std::string& policy, Phase* ou
   if (!s.ok()) return Fail("open", s);
   const uint64_t hits0 = Prop(db.get(), "ringdb.pool.hits");
   const uint64_t misses0 = Prop(db.get(), "ringdb.pool.misses");
-  Zipf zipf(keys, FLAGS_theta, FLAGS_seed);
+  ZipfKeys zipf(keys, FLAGS_theta, FLAGS_seed);
   std::string value;
   for (uint64_t i = 0; i < FLAGS_reads; i++) {
     s = db->Get(ringdb::ReadOptions(), Key(zipf.Next()), &value);
@@ -163,41 +138,15 @@ bool RunPhase(uint64_t keys, uint64_t pool, const std::string& policy, Phase* ou
   return s.ok() || Fail("close", s);
 }
 
-// The curve's miss ratio at `bytes`: linear in log(size) between points.
-double Predict(const std::map<double, double>& curve, double bytes) {
-  if (curve.empty()) return NAN;
-  auto hi = curve.lower_bound(bytes);
-  if (hi == curve.end()) return std::prev(hi)->second;
-  if (hi->first == bytes || hi == curve.begin()) return hi->second;
-  auto lo = std::prev(hi);
-  double t = std::log(bytes / lo->first) / std::log(hi->first / lo->first);
-  return lo->second + t * (hi->second - lo->second);
-}
-
-bool Chart(const std::map<double, double>& curve,
+bool Chart(const bench_common::MissRatioCurve& curve,
            const std::vector<std::pair<double, double>>& measured) {
-  const std::string dat = FLAGS_chart + ".dat", gp = FLAGS_chart + ".gp";
-  {
-    std::ofstream d(dat);
-    for (const auto& [bytes, ratio] : curve) d << bytes / 1048576 << " " << ratio << "\n";
-    d << "\n\n";
-    for (const auto& [bytes, ratio] : measured) d << bytes / 1048576 << " " << ratio << "\n";
-  }
-  {
-    std::ofstream g(gp);
-    g << "set terminal png size 900,560\nset output '" << FLAGS_chart << "'\n"
-      << "set logscale x 2\nset xlabel 'buffer pool (MiB)'\nset ylabel 'miss ratio'\n"
-      << "set title 'Predicted LRU miss-ratio curve (SHARDS, recorded at "
-      << FLAGS_pool / 1048576.0 << " MiB) vs measured reruns, Zipf theta " << FLAGS_theta
-      << "'\nset grid\nset yrange [0:*]\n"
-      << "plot '" << dat << "' index 0 with linespoints title 'predicted', '" << dat
-      << "' index 1 with points pt 7 ps 1.5 title 'measured (cold rerun at that size)'\n";
-  }
-  int rc = std::system(("gnuplot '" + gp + "'").c_str());
-  std::filesystem::remove(dat);
-  std::filesystem::remove(gp);
-  if (rc != 0) {
-    std::fprintf(stderr, "mrc_check: gnuplot failed (%d)\n", rc);
+  std::ostringstream title;
+  title << "Predicted LRU miss-ratio curve (SHARDS, recorded at " << FLAGS_pool / 1048576.0
+        << " MiB) vs measured reruns, Zipf theta " << FLAGS_theta;
+  std::string error;
+  if (!bench_common::DrawMrcChart(FLAGS_chart, title.str(), {{"mrc_check", curve, measured}},
+                                  /*keep=*/false, &error)) {
+    std::fprintf(stderr, "mrc_check: %s\n", error.c_str());
     return false;
   }
   return true;
@@ -215,12 +164,7 @@ int Main() {
   if (!Load(keys)) return 1;
   Phase base;
   if (!RunPhase(keys, FLAGS_pool, "lru", &base)) return 1;
-  std::map<double, double> curve;
-  {
-    std::istringstream in(base.curve);
-    double bytes, ratio;
-    while (in >> bytes >> ratio) curve[bytes] = ratio;
-  }
+  const bench_common::MissRatioCurve curve = bench_common::ParseMissRatioCurve(base.curve);
   std::map<std::string, double> simulated;
   {
     std::istringstream in(base.policies);
@@ -237,7 +181,7 @@ int Main() {
   std::printf("%8s %14s %10s %10s %8s\n", "factor", "pool bytes", "predicted", "measured",
               "error");
   std::vector<std::pair<double, double>> points;
-  for (const std::string& f : Split(FLAGS_grid)) {
+  for (const std::string& f : SplitList(FLAGS_grid)) {
     const double factor = std::atof(f.c_str());
     const uint64_t pool = static_cast<uint64_t>(factor * FLAGS_pool) / 4096 * 4096;
     Phase run;
@@ -246,7 +190,7 @@ int Main() {
     } else if (!RunPhase(keys, pool, "lru", &run)) {
       return 1;
     }
-    const double predicted = Predict(curve, static_cast<double>(pool));
+    const double predicted = bench_common::PredictMissRatio(curve, static_cast<double>(pool));
     points.push_back({static_cast<double>(pool), run.measured});
     std::printf("%8.3g %14llu %10.4f %10.4f %+8.4f\n", factor,
                 static_cast<unsigned long long>(pool), predicted, run.measured,
@@ -259,7 +203,7 @@ int Main() {
               static_cast<unsigned long long>(FLAGS_pool));
   std::printf("%10s %10s %10s %8s\n", "policy", "simulated", "measured", "error");
   std::vector<std::string> names =
-      FLAGS_policies == "all" ? ringdb::EvictionPolicyNames() : Split(FLAGS_policies);
+      FLAGS_policies == "all" ? ringdb::EvictionPolicyNames() : SplitList(FLAGS_policies);
   for (const std::string& name : names) {
     Phase run;
     if (name == "lru") {

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "bench/micro/trace.h"
+#include "bench_util.h"
 #include "bufferpool/buffer_pool.h"
 #include "bufferpool/page.h"
 #include "io/io_backend.h"
@@ -73,15 +74,7 @@ struct RunResult {
   uint64_t evictions = 0;
 };
 
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
+using bench_common::SplitList;
 
 double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -309,7 +302,7 @@ int Main() {
   }
   const uint64_t pages = FLAGS_pages != 0 ? FLAGS_pages : 10ull * FLAGS_frames;
   std::vector<std::string> policies =
-      FLAGS_policy == "all" ? EvictionPolicyNames() : Split(FLAGS_policy);
+      FLAGS_policy == "all" ? EvictionPolicyNames() : SplitList(FLAGS_policy);
   for (const std::string& p : policies) {
     if (NewEvictionPolicy(p) == nullptr) {
       std::fprintf(stderr, "pool_bench: unknown policy '%s'\n", p.c_str());
@@ -317,7 +310,7 @@ int Main() {
     }
   }
   std::vector<std::string> traces =
-      FLAGS_trace == "all" ? std::vector<std::string>{"zipf", "scan"} : Split(FLAGS_trace);
+      FLAGS_trace == "all" ? std::vector<std::string>{"zipf", "scan"} : SplitList(FLAGS_trace);
   TraceOptions to;
   to.pages = pages;
   to.ops = FLAGS_ops;

@@ -107,6 +107,12 @@ void CheckPhase(const WorkloadPlan& plan, const BenchSettings& settings, PhaseRe
 
 }  // namespace
 
+EngineStatus ReopenCold(KvEngine* engine, size_t cache_bytes, const std::string& dir) {
+  EngineStatus s = engine->Close();
+  DropPageCache(dir);
+  return s.ok() ? OpenAt(engine, cache_bytes, dir) : s;
+}
+
 size_t DiskPhaseCacheBytes(const BenchFlags& flags) {
   const double data = static_cast<double>(flags.settings.num) *
                       static_cast<double>(flags.key_size + flags.value_size);
@@ -137,6 +143,7 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
   ro.duration_seconds = flags.settings.duration_seconds;
 
   run.start = SampleProc();
+  run.start_db_page_cache_bytes = PageCacheBytesOf(dir);
   run.open_before = run.start;
   size_t open_cache = run.cache_bytes;
   EngineStatus s = OpenAt(engine, open_cache, dir);
@@ -192,14 +199,14 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
       (void)MakePlan(base, flags.settings, &state, &plan, &error);
     }
     // The same preparation for every engine (--warmup), untimed.
+    // The --mrc phase starts cold whatever --warmup says: its reruns do.
+    const bool mrc = w == flags.mrc && engine->Kind() == "ringdb";
     std::string warm;
-    if (!OnlyWrites(base) && flags.warmup == "read" && variant != "disk") {
+    if (!OnlyWrites(base) && flags.warmup == "read" && variant != "disk" && !mrc) {
       s = WarmByScan(engine);
       warm = "scan";
-    } else if (!OnlyWrites(base) && flags.warmup == "cold") {
-      s = engine->Close();
-      DropPageCache(dir);
-      if (s.ok()) s = OpenAt(engine, open_cache, dir);
+    } else if (!OnlyWrites(base) && (flags.warmup == "cold" || mrc)) {
+      s = ReopenCold(engine, open_cache, dir);
       warm = "cold";
       if (!s.ok()) {
         open = false;
@@ -217,7 +224,10 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
       continue;
     }
     const std::string label = run.name + " " + w;
-    PhaseResult r = RunPlan(plan, &state, ro, flags.settings, label);
+    RunOptions phase_ro = ro;
+    if (mrc) phase_ro.duration_seconds = 0;  // every rerun does the same operations
+    PhaseResult r = RunPlan(plan, &state, phase_ro, flags.settings, label);
+    r.db_page_cache_bytes = PageCacheBytesOf(dir);
     r.warmup = warm;
     // What the phase left in memory is written now and counted as its own
     // (--flush_writes), untimed.
@@ -238,6 +248,13 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
     }
     run.user_bytes_written += r.user_bytes_written;
     PrintPhaseLine(r);
+    if (mrc) {
+      run.mrc.emplace_back();
+      if (!RunMrcSweep(engine, flags, &state, dir, w, open_cache, r, &run.mrc.back(), &error)) {
+        open = false;
+        run.error = error;
+      }
+    }
     run.phases.push_back(std::move(r));
   }
 

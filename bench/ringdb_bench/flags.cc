@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 DEFINE_string(benchmarks,
@@ -67,6 +68,14 @@ DEFINE_string(warmup, "read",
               "close and reopen the engine and drop its files from the page cache "
               "(posix_fadvise) before every read phase; none = nothing (each phase inherits "
               "the previous one's cache, which differs between engines)");
+DEFINE_string(mrc, "",
+              "Check ringdb's miss-ratio curve on this workload of --benchmarks (one that "
+              "only reads, e.g. ycsbc@disk): it runs from a cold reopen without the "
+              "--duration cap, records ringdb.cache.mrc, and is rerun cold at each "
+              "--mrc_grid size; the report shows predicted against measured miss ratios "
+              "(and --chart draws them into <chart>-mrc.png)");
+DEFINE_string(mrc_grid, "0.25,0.5,1,2,4",
+              "Pool sizes of the --mrc reruns, as factors of the phase's budget");
 DEFINE_bool(flush_writes, true,
             "After each phase that writes, flush what it left in memory (ringdb: a "
             "checkpoint; RocksDB: memtable flush and the compactions it starts; LMDB: "
@@ -74,17 +83,6 @@ DEFINE_bool(flush_writes, true,
             "WA; false: they land in a later phase or at Close");
 
 namespace ringdb_bench {
-
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 namespace {
 
 int Fail(const std::string& why) {
@@ -177,6 +175,20 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
     return Fail("unknown --warmup '" + FLAGS_warmup + "' (read, cold or none)");
   }
 
+  if (!FLAGS_mrc.empty() &&
+      std::find(f->benchmarks.begin(), f->benchmarks.end(), FLAGS_mrc) == f->benchmarks.end()) {
+    return Fail("--mrc=" + FLAGS_mrc + " is not one of --benchmarks");
+  }
+  for (const std::string& g : SplitList(FLAGS_mrc_grid)) {
+    char* end = nullptr;
+    const double factor = std::strtod(g.c_str(), &end);
+    if (end == g.c_str() || *end != '\0' || !(factor > 0 && factor <= 64)) {
+      return Fail("bad --mrc_grid entry '" + g + "' (factors in (0, 64], e.g. 0.25,1,4)");
+    }
+    f->mrc_grid.push_back(factor);
+  }
+  if (!FLAGS_mrc.empty() && f->mrc_grid.empty()) return Fail("--mrc_grid is empty");
+
   BenchSettings& s = f->settings;
   s.num = FLAGS_num;
   s.reads = FLAGS_reads < 0 ? FLAGS_num : static_cast<uint64_t>(FLAGS_reads);
@@ -212,6 +224,7 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
   f->rocksdb_max_write_buffer_number = FLAGS_rocksdb_max_write_buffer_number;
   f->warmup = FLAGS_warmup;
   f->flush_writes = FLAGS_flush_writes;
+  f->mrc = FLAGS_mrc;
   return -1;
 }
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_util.h"
 #include "workload.h"
 
 namespace ringdb_bench {
@@ -35,6 +36,8 @@ struct BenchFlags {
   int rocksdb_max_write_buffer_number = 2;
   std::string warmup = "read";  // read, cold or none (see --warmup)
   bool flush_writes = true;     // see --flush_writes
+  std::string mrc;              // --mrc: the phase whose curve is checked; empty: off
+  std::vector<double> mrc_grid;  // --mrc_grid: factors of that phase's budget
 };
 
 // Parses and checks the flags (removing them from argv). Returns -1 to go
@@ -45,7 +48,7 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* flags);
 // Every flag of the bench as name=value (for the JSON report).
 std::vector<std::pair<std::string, std::string>> FlagValues();
 
-// Splits "a,b,,c" into {"a","b","c"}.
-std::vector<std::string> SplitList(const std::string& s);
+// Splits "a,b,,c" into {"a","b","c"} (bench/common/bench_util.h).
+using bench_common::SplitList;
 
 }  // namespace ringdb_bench

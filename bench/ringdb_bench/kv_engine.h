@@ -7,7 +7,7 @@
 //
 // Thread-safety: after Open returns and until Close is called, Put, Get,
 // Delete, Write, MultiGet and Scan may be called from many threads at once.
-// Open, Close and Stats are called from the main thread only, with no
+// Open, Close, Stats and Property are called from the main thread only, with no
 // operation in flight.
 #pragma once
 
@@ -123,6 +123,14 @@ class KvEngine {
                             size_t* bytes, std::string* last_key) = 0;
 
   virtual EngineStats Stats() = 0;
+  // The text of the engine's property `name` (ringdb: DB::GetProperty),
+  // for long values Stats() leaves out (e.g. ringdb.cache.mrc). False when
+  // the engine has no such property.
+  virtual bool Property(const std::string& name, std::string* value) {
+    (void)name;
+    (void)value;
+    return false;
+  }
 };
 
 // KvEngine::Scan for an engine whose iterator has Seek, Valid, Next, key()

@@ -132,7 +132,9 @@ int Main(int argc, char** argv) {
   BenchFlags flags;
   if (int code = ParseFlags(&argc, &argv, &flags); code >= 0) return code;
   if (!CheckOutputPath("json", flags.json) || !CheckOutputPath("chart", flags.chart) ||
-      (!flags.chart.empty() && !CheckOutputPath("chart", RatioChartPath(flags.chart)))) {
+      (!flags.chart.empty() && (!CheckOutputPath("chart", ChartPath(flags.chart, "ratio")) ||
+                                !CheckOutputPath("chart", ChartPath(flags.chart, "memory")) ||
+                                !CheckOutputPath("chart", ChartPath(flags.chart, "mrc"))))) {
     return 1;
   }
   if (!flags.chart.empty()) {
@@ -165,6 +167,12 @@ int Main(int argc, char** argv) {
     std::string error;
     if (!MakePlan(w.substr(0, at), flags.settings, &probe, &plan, &error)) {
       std::fprintf(stderr, "ringdb_bench: %s\n", error.c_str());
+      return 1;
+    }
+    if (w == flags.mrc && plan.writes) {
+      std::fprintf(stderr, "ringdb_bench: --mrc=%s writes: its reruns would not replay the "
+                           "same accesses (use a read-only workload, e.g. ycsbc@disk)\n",
+                   w.c_str());
       return 1;
     }
   }
@@ -248,14 +256,12 @@ int Main(int argc, char** argv) {
   }
   if (!flags.chart.empty()) {
     std::string error;
-    if (DrawChart(report, flags.chart, &error)) {
-      if (HasRatioChart(report)) {
-        std::printf("chart: %s (ratios: %s)\n", flags.chart.c_str(),
-                    RatioChartPath(flags.chart).c_str());
-      } else {
-        std::printf("chart: %s (no ratio chart: it needs ringdb and rocksdb or lmdb)\n",
-                    flags.chart.c_str());
-      }
+    std::vector<std::string> drawn;
+    if (DrawChart(report, flags.chart, &drawn, &error)) {
+      std::string list;
+      for (const std::string& d : drawn) list += (list.empty() ? "" : ", ") + d;
+      std::printf("chart: %s%s\n", list.c_str(),
+                  HasRatioChart(report) ? "" : " (no ratio chart: it needs ringdb and rocksdb or lmdb)");
     } else {
       std::fprintf(stderr, "ringdb_bench: chart: %s\n", error.c_str());
       status = 1;

@@ -250,6 +250,8 @@ void PrintReport(const RunReport& r, std::FILE* out) {
   PrintWarnings(r, out);
   PrintRatios(r, out);
   PrintTotals(r, out);
+  PrintMemory(r, out);
+  PrintMrc(r, out);
   std::fprintf(out, "\nDevice ceiling (fio, 4 KiB random reads, O_DIRECT, io_uring, file in --db):");
   if (r.fio.empty()) std::fprintf(out, " not measured (%s)", r.fio_note.c_str());
   for (const FioResult& fr : r.fio) {

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "json_writer.h"
+#include "mrc_chart.h"
 #include "report.h"
 
 namespace ringdb_bench {
@@ -12,6 +13,7 @@ void WriteSample(JsonWriter& j, const ProcSample& s) {
   j.BeginObject();
   j.Key("rss_bytes").UInt(s.rss_bytes);
   j.Key("vm_hwm_bytes").UInt(s.hwm_bytes);
+  j.Key("rss_anon_bytes").UInt(s.rss_anon_bytes);
   j.Key("page_cache_bytes").UInt(s.page_cache_bytes);
   j.Key("device_read_bytes").UInt(s.dev_read_bytes);
   j.Key("device_write_bytes").UInt(s.dev_write_bytes);
@@ -27,7 +29,7 @@ void WriteStats(JsonWriter& j, const EngineStats& s) {
 
 int64_t D(uint64_t a, uint64_t b) { return static_cast<int64_t>(a) - static_cast<int64_t>(b); }
 
-void WritePhase(JsonWriter& j, const PhaseResult& p) {
+void WritePhase(JsonWriter& j, const EngineRun& e, const PhaseResult& p) {
   j.BeginObject();
   j.Key("workload").Str(p.workload);
   j.Key("ran").Bool(p.ran);
@@ -93,6 +95,43 @@ void WritePhase(JsonWriter& j, const PhaseResult& p) {
   WriteStats(j, p.stats_before);
   j.Key("engine_stats_after");
   WriteStats(j, p.stats_after);
+  const PhaseMemory m = MemoryOf(e, p);
+  j.Key("memory").BeginObject();
+  j.Key("rss_anon_bytes").Num(m.anon_rss_bytes);
+  j.Key("db_files_page_cache_bytes").UInt(p.db_page_cache_bytes);
+  j.Key("db_files_page_cache_growth_since_open_bytes").Num(m.page_cache_growth_bytes);
+  j.Key("total_bytes").Num(m.total_bytes);
+  j.EndObject();
+  j.EndObject();
+}
+
+// --mrc: the curve and, per grid size, predicted beside measured.
+void WriteMrc(JsonWriter& j, const MrcSweep& m) {
+  j.BeginObject();
+  j.Key("workload").Str(m.workload);
+  j.Key("recorded_at_pool_bytes").UInt(m.budget);
+  j.Key("curve").BeginArray();
+  for (const auto& [bytes, ratio] : bench_common::ParseMissRatioCurve(m.curve)) {
+    j.BeginArray().Num(bytes).Num(ratio).EndArray();
+  }
+  j.EndArray();
+  j.Key("points").BeginArray();
+  for (const MrcPoint& p : m.points) {
+    j.BeginObject();
+    j.Key("factor").Num(p.factor);
+    j.Key("pool_bytes").UInt(p.pool_bytes);
+    j.Key("predicted_miss_ratio").Num(p.predicted);
+    if (p.measured >= 0) {
+      j.Key("measured_miss_ratio").Num(p.measured);
+      j.Key("error").Num(p.predicted - p.measured);
+    } else {
+      j.Key("measured_miss_ratio").Null();
+      j.Key("rerun_error").Str(p.error);
+    }
+    j.Key("ops_per_second").Num(p.ops_per_second);
+    j.EndObject();
+  }
+  j.EndArray();
   j.EndObject();
 }
 
@@ -144,8 +183,12 @@ void WriteEngine(JsonWriter& j, const EngineRun& e) {
   j.Key("final_stats");
   WriteStats(j, e.last_stats);
   j.Key("phases").BeginArray();
-  for (const PhaseResult& p : e.phases) WritePhase(j, p);
+  for (const PhaseResult& p : e.phases) WritePhase(j, e, p);
   j.EndArray();
+  for (const MrcSweep& m : e.mrc) {
+    j.Key("mrc");
+    WriteMrc(j, m);
+  }
   j.EndObject();
 }
 

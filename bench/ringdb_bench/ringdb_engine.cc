@@ -146,9 +146,13 @@ class RingdbEngine final : public KvEngine {
         std::string name = names.substr(pos, end - pos);
         pos = end + 1;
         if (name.empty() || name == "ringdb.stats" || name == "ringdb.properties") continue;
-        // A walk of the whole tree: it would read the data into the pool
-        // just before the phase it is measured for.
-        if (name == "ringdb.btree.fill") continue;
+        // Walks of the tree (every leaf): they would read the data into the
+        // pool just before the phase they are measured for, and count in
+        // its hits, misses and miss-ratio curve.
+        if (name == "ringdb.btree.fill" || name == "ringdb.btree.fill-summary" ||
+            name == "ringdb.estimate-num-keys") {
+          continue;
+        }
         if (!db_->GetProperty(name, &v) || v.size() > 200) continue;
         char* num_end = nullptr;
         double d = std::strtod(v.c_str(), &num_end);
@@ -160,6 +164,10 @@ class RingdbEngine final : public KvEngine {
       }
     }
     return stats;
+  }
+
+  bool Property(const std::string& name, std::string* value) override {
+    return db_ != nullptr && db_->GetProperty(name, value);
   }
 
  private:

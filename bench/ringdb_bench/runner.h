@@ -53,6 +53,9 @@ struct PhaseResult {
   std::string warmup;
   bool peak_reset = false;  // after.hwm_bytes is this phase's peak
   EngineStats stats_before, stats_after;
+  // Page cache held by the database's files at the end of the phase
+  // (PageCacheBytesOf), set by RunEngine.
+  uint64_t db_page_cache_bytes = 0;
 
   double OpsPerSecond() const { return seconds > 0 ? ops / seconds : 0; }
   // Device bytes written by the phase, including its flush when flushed.

@@ -2,7 +2,8 @@
 # End-to-end checks of ringdb_bench's table and flags (ctest RingdbBench.*):
 # output paths refused before the run, sizes with units, the found% / MB/s /
 # p99.99 / max columns, the note for a read phase that found nothing, and a
-# chart that leaves no .dat/.gp behind. Runs ringdb only, a few thousand keys.
+# chart that leaves no .dat/.gp behind, --mrc and the memory table. Runs
+# ringdb only, a few thousand keys.
 # Usage: smoke_test.sh PATH/TO/ringdb_bench
 set -euo pipefail
 bench="$1"
@@ -63,6 +64,33 @@ with=$(wr_of "$("$bench" "${small[@]}" --benchmarks=fillrandom 2>&1)")
 without=$(wr_of "$("$bench" "${small[@]}" --benchmarks=fillrandom --flush_writes=false 2>&1)")
 awk -v a="$with" -v b="$without" 'BEGIN { exit !(a > b) }' ||
   fail "fillrandom wr MiB with the flush ($with) not above without it ($without)"
+
+# --mrc: predicted beside measured per grid size, in the report, the JSON
+# and a chart; the memory table for every row. A phase that writes, or one
+# not in --benchmarks, is refused.
+mrc=(--policies=lru --benchmarks=fillrandom,readrandom@disk --mrc=readrandom@disk --mrc_grid=0.5,1,2)
+out=$("$bench" "${small[@]}" "${mrc[@]}" --json="$dir/m.json" 2>&1) || fail "--mrc run failed: $out"
+grep -q "^Miss-ratio curve of ringdb.* on readrandom@disk" <<<"$out" || fail "no --mrc table: $out"
+rows=$(awk '/^Miss-ratio curve/ { on = 1; next } on && $1 ~ /^[0-9.]+$/ && $4 ~ /^[0-9.]+$/ { n++ }
+            on && /^$/ { on = 0 } END { print n + 0 }' <<<"$out")
+[ "$rows" = 3 ] || fail "--mrc table has $rows measured rows, want 3: $out"
+grep -q '"predicted_miss_ratio"' "$dir/m.json" || fail "no predicted_miss_ratio in the JSON"
+grep -q '"measured_miss_ratio": *[0-9]' "$dir/m.json" || fail "no measured_miss_ratio in the JSON"
+grep -q "^Memory per engine row" <<<"$out" || fail "no memory table: $out"
+grep -q '"total_bytes"' "$dir/m.json" || fail "no memory total in the JSON"
+# The engine's statistics must not walk the tree (it would warm the pool
+# before every phase and count in its hits, misses and curve).
+grep -qE '"ringdb\.(btree\.fill[a-z-]*|estimate-num-keys)"' "$dir/m.json" &&
+  fail "the bench read a property that walks the tree"
+"$bench" "${small[@]}" --benchmarks=fillrandom --mrc=fillrandom >/dev/null 2>&1 &&
+  fail "--mrc on a writing phase was accepted"
+"$bench" "${small[@]}" --benchmarks=fillrandom --mrc=ycsbc >/dev/null 2>&1 &&
+  fail "--mrc on a phase not in --benchmarks was accepted"
+if command -v gnuplot >/dev/null 2>&1; then
+  "$bench" "${small[@]}" "${mrc[@]}" --chart="$dir/m.png" >/dev/null 2>&1 || fail "--mrc chart run failed"
+  [ -s "$dir/m-mrc.png" ] && [ -s "$dir/m-memory.png" ] || fail "no mrc or memory chart: $(ls "$dir")"
+  [ -z "$(ls "$dir" | grep -E '\.(dat|gp)$')" ] || fail "stray .dat/.gp: $(ls "$dir")"
+fi
 
 if "$bench" --helpshort 2>/dev/null | grep -q rocksdb; then
   pair=(--engines=ringdb,rocksdb --fio=false --duration=5 --num=30000 --cache_size=16MiB

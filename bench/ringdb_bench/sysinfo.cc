@@ -1,5 +1,8 @@
 #include "sysinfo.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -11,6 +14,7 @@
 #include <sstream>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 namespace ringdb_bench {
 namespace {
@@ -46,6 +50,7 @@ ProcSample SampleProc() {
     }
   }
   s.hwm_bytes = FieldOf("/proc/self/status", "VmHWM:", 1024);
+  s.rss_anon_bytes = FieldOf("/proc/self/status", "RssAnon:", 1024);
   s.page_cache_bytes = FieldOf("/proc/meminfo", "Cached:", 1024);
   std::ifstream io("/proc/self/io");
   std::string line;
@@ -112,29 +117,32 @@ uint64_t DirectoryBytes(const std::string& dir) {
   return total;
 }
 
-std::string RunCommand(const std::string& command, int* exit_code) {
-  *exit_code = -1;
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return "";
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
-  *exit_code = (rc != -1 && WIFEXITED(rc)) ? WEXITSTATUS(rc) : -1;
-  return out;
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
+uint64_t PageCacheBytesOf(const std::string& dir) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::error_code ec;
+  uint64_t total = 0;
+  std::vector<unsigned char> resident;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code fec;
+    if (!it->is_regular_file(fec)) continue;
+    const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      const size_t len = static_cast<size_t>(st.st_size);
+      void* m = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+      if (m != MAP_FAILED) {
+        resident.assign((len + page - 1) / page, 0);
+        if (::mincore(m, len, resident.data()) == 0) {
+          for (unsigned char r : resident) total += (r & 1) ? page : 0;
+        }
+        ::munmap(m, len);
+      }
     }
+    ::close(fd);
   }
-  return q + "'";
+  return total;
 }
 
 std::string GitCommit(const std::string& source_dir) {

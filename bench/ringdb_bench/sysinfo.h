@@ -8,11 +8,14 @@
 #include <cstdint>
 #include <string>
 
+#include "bench_util.h"
+
 namespace ringdb_bench {
 
 struct ProcSample {
   uint64_t rss_bytes = 0;          // /proc/self/statm resident * page size
   uint64_t hwm_bytes = 0;          // VmHWM of /proc/self/status
+  uint64_t rss_anon_bytes = 0;     // RssAnon of /proc/self/status (no file pages)
   uint64_t page_cache_bytes = 0;   // "Cached:" of /proc/meminfo
   uint64_t dev_read_bytes = 0;     // read_bytes of /proc/self/io
   uint64_t dev_write_bytes = 0;    // write_bytes of /proc/self/io
@@ -42,14 +45,16 @@ int64_t FreeBytes(const std::string& path);
 // Total size of the regular files under `dir`; 0 when it does not exist.
 uint64_t DirectoryBytes(const std::string& dir);
 
+// Bytes of the regular files under `dir` that the kernel page cache holds
+// now (mmap + mincore per file): the page cache this database's files use,
+// unlike "Cached:", which counts every process on the machine.
+uint64_t PageCacheBytesOf(const std::string& dir);
+
 // `git -C source_dir rev-parse --short HEAD`, or "unknown".
 std::string GitCommit(const std::string& source_dir);
 
-// Runs `command` through /bin/sh and returns its stdout; *exit_code gets its
-// status (-1 when it could not run).
-std::string RunCommand(const std::string& command, int* exit_code);
-
-// Quotes `s` for /bin/sh.
-std::string ShellQuote(const std::string& s);
+// RunCommand and ShellQuote (bench/common/bench_util.h).
+using bench_common::RunCommand;
+using bench_common::ShellQuote;
 
 }  // namespace ringdb_bench

@@ -224,13 +224,16 @@ class DB {
 
   // Resizes the buffer pool to `bytes` (rounded down to whole pages) while
   // the database is in use, without reopening; safe while other threads
-  // read and write. It may grow back up to Options::buffer_pool_bytes (the
-  // memory reserved at Open) and shrink to 16 pages. A shrink evicts the
-  // pages of the frames it retires (writing the dirty ones first) and
-  // returns when they are free, so the budget holds from then on; Busy
-  // when some of them stayed pinned for 5 s (the pool keeps the smaller
-  // size and frees them as they are released). InvalidArgument beyond the
-  // reserved size or under 16 pages. Lasts until Close.
+  // read and write. It may grow up to Options::buffer_pool_max_bytes (by
+  // default buffer_pool_bytes, the size at Open; beyond the size at Open
+  // the memory is taken in chunks of buffer_pool_chunk_bytes) and shrink to
+  // 16 pages. A grow takes (locks) the memory before pages may enter it. A
+  // shrink evicts the pages of the frames it retires (writing the dirty
+  // ones first), returns when they are free, so the budget holds from then
+  // on, and gives their memory back; Busy when some of them stayed pinned
+  // for 5 s (the pool keeps the smaller size and frees them as they are
+  // released). InvalidArgument beyond the maximum or under 16 pages. Lasts
+  // until Close.
   // "ringdb.cache.mrc" then reports the curve around the new size.
   virtual Status SetBufferPoolBytes(size_t bytes) = 0;
 

@@ -67,9 +67,20 @@ struct Options {
   // reader closes.
   bool read_only = false;
 
-  // The memory budget for cached pages, in bytes. The pool is allocated once
-  // at Open and never grows. At least 16 pages.
+  // The memory budget for cached pages, in bytes, at Open. At least 16
+  // pages. DB::SetBufferPoolBytes changes it while the database is open,
+  // up to buffer_pool_max_bytes.
   size_t buffer_pool_bytes = 64ull << 20;
+
+  // The most DB::SetBufferPoolBytes may grow the pool to; 0 (or less than
+  // buffer_pool_bytes): buffer_pool_bytes. Only address space is reserved
+  // for it at Open, plus about 100 bytes of bookkeeping per page of the
+  // maximum; memory beyond buffer_pool_bytes is taken (locked, registered
+  // for I/O) in chunks of buffer_pool_chunk_bytes as the pool grows into
+  // them, and given back when it shrinks, as InnoDB does with
+  // innodb_buffer_pool_chunk_size.
+  size_t buffer_pool_max_bytes = 0;
+  size_t buffer_pool_chunk_bytes = 128ull << 20;
 
   // Page size in bytes: a power of two from 4096 to 65536. Fixed when the
   // database is created; on an existing database a different value is

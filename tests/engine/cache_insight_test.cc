@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <chrono>
@@ -71,6 +72,61 @@ class CacheInsightTest : public ::testing::Test {
   }
 
   test::TempDir tmp_{"cache_insight"};
+  // Four threads read and write while `change(i)` runs for i = 0, 1, ...
+  // on a fifth (changing the policy or the pool size): no request fails,
+  // no change fails, and every thread's last write is there at the end.
+  void MixedWorkWhile(const std::function<Status(int)>& change) {
+    constexpr int kThreads = 4, kKeysPer = 500, kOps = 3000;
+    std::atomic<bool> stop{false};
+    std::atomic<int> failures{0};
+    std::vector<std::vector<std::string>> last(kThreads, std::vector<std::string>(kKeysPer));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; t++) {
+      threads.emplace_back([&, t] {
+        std::mt19937_64 rng(t + 100);
+        std::string got;
+        for (int op = 0; op < kOps; op++) {
+          int k = static_cast<int>(rng() % kKeysPer);
+          std::string key = Key(t * kKeysPer + k);
+          if (rng() % 3 == 0) {
+            std::string v = std::to_string(op) + std::string(150, static_cast<char>('a' + t));
+            if (!db_->Put(WriteOptions(), key, v).ok()) failures++;
+            last[t][k] = v;
+          } else {
+            Status s = db_->Get(ReadOptions(), key, &got);
+            if (last[t][k].empty() ? !s.IsNotFound() : (!s.ok() || got != last[t][k])) failures++;
+          }
+        }
+      });
+    }
+    std::thread changer([&] {
+      for (int i = 0; !stop.load(); i++) {
+        Status s = change(i);
+        if (!s.ok()) {
+          ADD_FAILURE() << s.ToString();
+          failures++;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+    for (auto& th : threads) th.join();
+    stop = true;
+    changer.join();
+    EXPECT_EQ(failures.load(), 0);
+    std::string got;
+    for (int t = 0; t < kThreads; t++) {
+      for (int k = 0; k < kKeysPer; k++) {
+        Status s = db_->Get(ReadOptions(), Key(t * kKeysPer + k), &got);
+        if (last[t][k].empty()) {
+          EXPECT_TRUE(s.IsNotFound());
+        } else {
+          ASSERT_TRUE(s.ok()) << s.ToString();
+          EXPECT_EQ(got, last[t][k]);
+        }
+      }
+    }
+  }
+
   std::string dir_;
   Options options_;
   std::unique_ptr<DB> db_;
@@ -180,63 +236,45 @@ TEST_F(CacheInsightTest, NewPolicyLearnsEveryCachedPage) {
   }
 }
 
-// Four threads read and write while the policy and the pool size change
-// again and again: no request fails and every thread's last write is there
-// at the end.
+// The policy and the pool size change again and again under four threads
+// of mixed work.
 TEST_F(CacheInsightTest, SwitchPolicyAndResizeUnderLoad) {
   db_.reset();
   std::filesystem::remove_all(dir_);
   options_.buffer_pool_bytes = 64 * 4096;  // constant eviction
   ASSERT_TRUE(DB::Open(options_, dir_, &db_).ok());
-  constexpr int kThreads = 4, kKeysPer = 500, kOps = 3000;
-  std::atomic<bool> stop{false};
-  std::atomic<int> failures{0};
-  std::vector<std::vector<std::string>> last(kThreads, std::vector<std::string>(kKeysPer));
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; t++) {
-    threads.emplace_back([&, t] {
-      std::mt19937_64 rng(t + 100);
-      std::string got;
-      for (int op = 0; op < kOps; op++) {
-        int k = static_cast<int>(rng() % kKeysPer);
-        std::string key = Key(t * kKeysPer + k);
-        if (rng() % 3 == 0) {
-          std::string v = std::to_string(op) + std::string(150, static_cast<char>('a' + t));
-          if (!db_->Put(WriteOptions(), key, v).ok()) failures++;
-          last[t][k] = v;
-        } else {
-          Status s = db_->Get(ReadOptions(), key, &got);
-          if (last[t][k].empty() ? !s.IsNotFound() : (!s.ok() || got != last[t][k])) failures++;
-        }
-      }
-    });
-  }
-  std::thread switcher([&] {
+  MixedWorkWhile([&](int i) {
     const char* names[] = {"lru", "clock", "midpoint", "sieve", "s3fifo"};
-    for (int i = 0; !stop.load(); i++) {
-      if (!db_->SetEvictionPolicy(names[i % 5]).ok()) failures++;
-      if (!db_->SetBufferPoolBytes((i % 2 == 0 ? 32 : 64) * 4096).ok()) failures++;
-      std::string v;
-      db_->GetProperty("ringdb.cache.policies", &v);
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    Status s = db_->SetEvictionPolicy(names[i % 5]);
+    if (s.ok()) s = db_->SetBufferPoolBytes((i % 2 == 0 ? 32 : 64) * 4096);
+    std::string v;
+    db_->GetProperty("ringdb.cache.policies", &v);
+    return s;
   });
-  for (auto& th : threads) th.join();
-  stop = true;
-  switcher.join();
-  EXPECT_EQ(failures.load(), 0);
-  std::string got;
-  for (int t = 0; t < kThreads; t++) {
-    for (int k = 0; k < kKeysPer; k++) {
-      Status s = db_->Get(ReadOptions(), Key(t * kKeysPer + k), &got);
-      if (last[t][k].empty()) {
-        EXPECT_TRUE(s.IsNotFound());
-      } else {
-        ASSERT_TRUE(s.ok()) << s.ToString();
-        EXPECT_EQ(got, last[t][k]);
-      }
+}
+
+// The pool grows past its size at Open (buffer_pool_max_bytes, in chunks of
+// buffer_pool_chunk_bytes) and shrinks back across chunk boundaries under
+// four threads of mixed work; beyond the maximum is refused.
+TEST_F(CacheInsightTest, GrowPastTheOpenSizeUnderLoad) {
+  db_.reset();
+  std::filesystem::remove_all(dir_);
+  options_.buffer_pool_bytes = 64 * 4096;
+  options_.buffer_pool_max_bytes = 256 * 4096;
+  options_.buffer_pool_chunk_bytes = 32 * 4096;
+  ASSERT_TRUE(DB::Open(options_, dir_, &db_).ok());
+  EXPECT_TRUE(db_->SetBufferPoolBytes(257 * 4096).IsInvalidArgument());
+  ASSERT_TRUE(db_->SetBufferPoolBytes(256 * 4096).ok());
+  EXPECT_EQ(Prop("ringdb.pool.bytes"), 256u * 4096);
+  const uint32_t sizes[] = {256, 32, 160, 64, 200, 48, 97};
+  MixedWorkWhile([&](int i) {
+    const uint64_t frames = sizes[i % 7];
+    Status s = db_->SetBufferPoolBytes(frames * 4096);
+    if (s.ok() && Prop("ringdb.pool.used_frames") > frames) {
+      s = Status::Corruption("more pages cached than the budget of " + std::to_string(frames));
     }
-  }
+    return s;
+  });
 }
 
 // The pool shrinks and grows online: the budget holds after a shrink,
