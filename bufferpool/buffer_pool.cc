@@ -66,6 +66,11 @@ void PageGuard::MarkDirty(Lsn lsn) {
 
 Lsn PageGuard::lsn() const { return pool_->frame(frame_).lsn.load(std::memory_order_relaxed); }
 
+void PageGuard::KeepResident() const {
+  RINGDB_CHECK(pool_ != nullptr);
+  pool_->KeepResident(frame_);
+}
+
 void PageGuard::Release() {
   if (pool_ == nullptr) return;
   BufferPool* pool = pool_;
@@ -85,6 +90,10 @@ bool OptimisticGuard::TryLatch(LatchMode mode, PageGuard* out) const {
   if (!ok) return false;
   *out = PageGuard(pool_, frame_, id_, pool_->FrameData(frame_), mode);
   return true;
+}
+
+void OptimisticGuard::KeepResident() const {
+  if (pool_ != nullptr) pool_->KeepResident(frame_);
 }
 
 #if defined(RINGDB_TSAN)
@@ -125,6 +134,7 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(const BufferPoolOptions& 
   pool->page_size_ = options.page_size;
   pool->num_frames_ = static_cast<uint32_t>(frames);
   pool->eviction_batch_ = std::max<uint32_t>(1, options.eviction_batch);
+  pool->resident_fraction_ = std::clamp(options.resident_fraction, 0.0, 1.0);
   pool->io_ = io;
   pool->file_ = file;
   pool->locator_ = locator;
@@ -261,6 +271,28 @@ void BufferPool::NoteHit(FrameId f, PageId id) {
   hit_policy_.load(std::memory_order_acquire)->OnAccess(f.value);
 }
 
+uint32_t BufferPool::resident_cap() const {
+  return static_cast<uint32_t>(active_frames() * resident_fraction_);
+}
+
+void BufferPool::KeepResident(FrameId f) {
+  FrameHeader& fr = frame(f);
+  if (fr.resident.load(std::memory_order_relaxed)) return;  // the hot path: no write
+  // At the cap (the steady state of a big tree): only a read.
+  if (resident_count_.load(std::memory_order_relaxed) >= resident_cap()) return;
+  // Reserve a place under the cap first, so the count never exceeds it.
+  if (resident_count_.fetch_add(1, std::memory_order_relaxed) >= resident_cap() ||
+      fr.resident.exchange(true, std::memory_order_relaxed)) {
+    resident_count_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void BufferPool::ClearResident(FrameId f) {
+  if (frame(f).resident.exchange(false, std::memory_order_relaxed)) {
+    resident_count_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
 void BufferPool::Unlatch(FrameId f, LatchMode mode) {
   if (mode == LatchMode::kExclusive) {
     frame(f).state.UnlockExclusive();
@@ -346,6 +378,7 @@ bool BufferPool::Enter(PageId id, FrameId f, bool prefetched) {
       fr.sampled.store(mrc_ != nullptr && mrc_->MaySample(id.value),
                        std::memory_order_relaxed);
       fr.write_failed.store(false, std::memory_order_relaxed);
+      ClearResident(f);  // a stale guard may have marked the free frame
       fr.page.store(id.value, std::memory_order_release);
       part.InsertLocked(id, hash, f.value);
       return true;
@@ -370,6 +403,7 @@ void BufferPool::Unmap(PageId id, FrameId f) {
     unwritable_count_.fetch_sub(1, std::memory_order_relaxed);
   }
   fr.prefetched.store(false, std::memory_order_relaxed);
+  ClearResident(f);
   fr.page.store(PageId::kInvalidValue, std::memory_order_release);
   fr.state.UnlockEvicted();
   PushFree(f);
@@ -417,6 +451,7 @@ Result<PageGuard> BufferPool::NewPage(PageId id) {
         continue;
       }
       fr.prefetched.store(false, std::memory_order_relaxed);
+      ClearResident(f);  // a new page: the old one's priority does not carry over
       if (fr.write_failed.exchange(false, std::memory_order_relaxed)) {
         unwritable_count_.fetch_sub(1, std::memory_order_relaxed);
       }

@@ -96,6 +96,10 @@ struct BufferPoolOptions {
   // (bufferpool/mrc.h); costs one hash and compare per access.
   bool miss_ratio_curve = true;
   MrcOptions mrc;
+  // At most this share of the active frames may hold resident-priority
+  // pages (KeepResident); the rest is left to the policy. 0 turns the
+  // priority off.
+  double resident_fraction = 0.25;
 };
 
 struct PoolStats {
@@ -112,6 +116,7 @@ struct PoolStats {
   uint64_t busy_waits = 0;     // times a miss waited for a frame to unpin
   uint64_t write_failures = 0; // eviction or flush writes that failed
   uint64_t unwritable_pages = 0;  // now: dirty pages whose last write failed
+  uint64_t resident_pages = 0;    // now: pages kept with resident priority
   double HitRatio() const {
     uint64_t t = hits + misses;
     return t == 0 ? 0.0 : static_cast<double>(hits) / t;
@@ -147,6 +152,10 @@ class PageGuard {
   // not be written before the log is durable up to it). Require: exclusive.
   void MarkDirty(Lsn lsn);
   Lsn lsn() const;
+
+  // Asks the pool to keep this page ahead of others (BufferPool::
+  // KeepResident). Any latch mode.
+  void KeepResident() const;
 
   // Unlatches and unpins now.
   void Release();
@@ -188,6 +197,10 @@ class OptimisticGuard {
   // a PageGuard whose data equals what this guard saw. False (out
   // untouched) when it changed or cannot be latched at once.
   bool TryLatch(LatchMode mode, PageGuard* out) const;
+  // BufferPool::KeepResident for the frame this guard read. Call it after
+  // Validate(): on a frame reused since, it only gives another page the
+  // priority until that page leaves.
+  void KeepResident() const;
 
  private:
   friend class BufferPool;
@@ -331,6 +344,19 @@ class BufferPool {
   uint32_t active_frames() const { return active_frames_.load(std::memory_order_relaxed); }
   uint32_t num_frames() const { return active_frames(); }
 
+  // Resident priority (what a B+tree asks for its inner nodes, so that a
+  // point read with data far larger than the pool costs one device read):
+  // the page in the guard's frame is kept ahead of every other page.
+  // Victim selection, whatever the policy, passes over resident pages (and
+  // tells the policy they were used, their "another chance") while it can
+  // free any other frame, and takes them only when nothing else can be
+  // evicted, so a small pool never starves. At most resident_fraction of
+  // the active frames are resident: a request beyond that is ignored. The
+  // mark stays until the page leaves its frame (evicted, discarded or
+  // recreated). Lock-free; a hit on a page already resident writes nothing.
+  // (Through PageGuard::KeepResident / OptimisticGuard::KeepResident.)
+  uint32_t resident_cap() const;
+
   bool IsCached(PageId id);
   PoolStats stats() const;
   // Two of stats()'s figures without its lock, for a per-write check.
@@ -364,6 +390,7 @@ class BufferPool {
     uint32_t named = 0;         // victims the policy named
     uint32_t freed = 0;         // frames freed
     uint32_t write_failed = 0;  // dirty victims whose write failed
+    uint32_t spared = 0;        // resident frames passed over
     Status write_error;         // the first of those failures
   };
 
@@ -379,6 +406,10 @@ class BufferPool {
   bool LatchIfHolds(FrameId f, PageId id, LatchMode mode);
   // Counts a hit of `id` on `f` and tells the policy and the curve (no lock).
   void NoteHit(FrameId f, PageId id);
+  // Marks `f` resident within resident_cap() (see KeepResident above).
+  void KeepResident(FrameId f);
+  // Takes the resident mark off `f`, if it has one.
+  void ClearResident(FrameId f);
   // Tells the policy that `f` now holds `id` (SetFramePage for policies
   // that want page ids, then OnInsert), under policy_mu_.
   void PolicyInsert(FrameId f, PageId id) EXCLUDES(policy_mu_);
@@ -404,9 +435,12 @@ class BufferPool {
   Result<FrameId> AllocateFrame(bool may_wait = true) EXCLUDES(policy_mu_);
   // One round of eviction (see buffer_pool_evict.cc for its phases). The
   // victims are the policy's, or when `forced` is given, those of its
-  // frames that can be evicted now (Resize's retired frames).
+  // frames that can be evicted now (Resize's retired frames). With
+  // `spare_resident`, resident frames are passed over (and reported to the
+  // policy as used). At most `max_victims` victims (0: eviction_batch_).
   void EvictBatch(bool retry_unwritable, EvictRound* round,
-                  const std::vector<FrameIndex>* forced = nullptr) EXCLUDES(policy_mu_);
+                  const std::vector<FrameIndex>* forced = nullptr,
+                  bool spare_resident = false, uint32_t max_victims = 0) EXCLUDES(policy_mu_);
   // Resize's two directions (resize_mu_ held).
   Status Shrink(uint32_t frames) EXCLUDES(policy_mu_, free_mu_);
   void Grow(uint32_t frames) EXCLUDES(policy_mu_, free_mu_);
@@ -452,7 +486,8 @@ class BufferPool {
 
   // Serializes every policy call except OnAccess, and victim selection.
   Mutex policy_mu_;
-  std::vector<uint8_t> chosen_ GUARDED_BY(policy_mu_);  // victims of this round
+  // This round's victims (1) and the resident frames it spared (2).
+  std::vector<uint8_t> chosen_ GUARDED_BY(policy_mu_);
 
   mutable Mutex free_mu_;
   std::vector<FrameId> free_ GUARDED_BY(free_mu_);
@@ -465,7 +500,8 @@ class BufferPool {
   StripedCounter hits_;
   std::atomic<uint64_t> misses_{0}, reads_{0}, writes_{0}, evictions_{0}, bytes_read_{0},
       bytes_written_{0}, busy_waits_{0}, dirty_count_{0}, write_failures_{0},
-      unwritable_count_{0};
+      unwritable_count_{0}, resident_count_{0};
+  double resident_fraction_ = 0.25;
 };
 
 }  // namespace ringdb

@@ -279,6 +279,7 @@ PoolStats BufferPool::stats() const {
   s.dirty_pages = dirty_count_.load();
   s.write_failures = write_failures_.load();
   s.unwritable_pages = unwritable_count_.load();
+  s.resident_pages = resident_count_.load();
   MutexLock lock(&free_mu_);
   s.frames = active_frames();
   s.used_frames = num_frames_ - free_.size() - retired_free_.size();

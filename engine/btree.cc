@@ -109,6 +109,7 @@ Status BTree::FetchNode(PageId id, LatchMode mode, uint32_t level, PageGuard* ou
   NodeView v(r->data(), page_size_, id);
   RINGDB_RETURN_IF_ERROR(v.Validate());
   if (v.level() != level) return v.Corrupt("node level does not match its depth");
+  if (level > 0) r->KeepResident();  // inner nodes stay cached ahead of leaves
   *out = std::move(*r);
   return Status::OK();
 }
@@ -275,6 +276,9 @@ BTree::Opt BTree::OptimisticChild(const OptimisticGuard& parent, PageId id,
 BTree::Opt BTree::OptimisticNode(const OptimisticGuard& g, uint32_t level) {
   NodeView v(g.data(), page_size_, g.id());
   if (!v.Validate().ok() || v.level() != level) return Torn(g);
+  // Inner nodes stay cached ahead of leaves. A torn image that passed the
+  // checks above only lends the priority to a page until it leaves.
+  if (level > 0) g.KeepResident();
   return Opt::kOk;
 }
 
