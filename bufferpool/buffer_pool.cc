@@ -321,32 +321,34 @@ Result<PageGuard> BufferPool::Fetch(PageId id, LatchMode mode) {
   }
 }
 
-bool BufferPool::TryFetchOptimistic(PageId id, OptimisticGuard* out) {
+BufferPool::Probe BufferPool::ProbeOptimistic(PageId id, OptimisticGuard* out) {
   RINGDB_CHECK(id.valid());
+  uint32_t hit = table_->Lookup(id);
+  if (hit == PageTable::kNone) return Probe::kMiss;
+  FrameId f{hit};
+  FrameHeader& fr = frame(f);
+  uint64_t w = fr.state.Load();
+  uint64_t latch = PageState::Latch(w);
+  if (latch == PageState::kEvicted || latch == PageState::kExclusive) return Probe::kBusy;
+  uint64_t version = PageState::Version(w);
+  // The id read after the version is the frame's page at that version
+  // if the version still holds afterwards.
+  if (fr.page.load(std::memory_order_acquire) != id.value || !fr.state.Validate(version)) {
+    return Probe::kBusy;
+  }
+  NoteHit(f, id);
+  *out = OptimisticGuard(this, f, id, FrameData(f), version);
+  return Probe::kHit;
+}
+
+bool BufferPool::TryFetchOptimistic(PageId id, OptimisticGuard* out) {
   for (uint32_t spins = 0;; spins++) {
-    uint32_t hit = table_->Lookup(id);
-    if (hit == PageTable::kNone) return false;
-    FrameId f{hit};
-    FrameHeader& fr = frame(f);
-    uint64_t w = fr.state.Load();
-    uint64_t latch = PageState::Latch(w);
-    if (latch == PageState::kEvicted) continue;
-    if (latch == PageState::kExclusive) {
-      // Wait for the writer (or loader) by polling, never by sleeping on
-      // the word: the frame may hold another page by now (see
-      // LatchIfHolds), and the caller may hold a parent's latch.
-      PollWait(spins);
-      continue;
-    }
-    uint64_t version = PageState::Version(w);
-    // The id read after the version is the frame's page at that version
-    // if the version still holds afterwards.
-    if (fr.page.load(std::memory_order_acquire) != id.value || !fr.state.Validate(version)) {
-      continue;
-    }
-    NoteHit(f, id);
-    *out = OptimisticGuard(this, f, id, FrameData(f), version);
-    return true;
+    Probe p = ProbeOptimistic(id, out);
+    if (p != Probe::kBusy) return p == Probe::kHit;
+    // Busy: wait for the writer (or loader) by polling, never by sleeping
+    // on the word: the frame may hold another page by now (see
+    // LatchIfHolds), and the caller may hold a parent's latch.
+    PollWait(spins);
   }
 }
 
@@ -495,16 +497,8 @@ Status BufferPool::Prefetch(std::span<const PageId> ids) {
   ReadFrames(loading, &results);
   Status first;
   for (size_t i = 0; i < loading.size(); i++) {
-    FrameId f = loading[i];
-    if (!results[i].ok()) {
-      if (first.ok()) first = results[i];
-      Unmap(pages[i], f);
-      continue;
-    }
-    frame(f).lsn.store(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn,
-                       std::memory_order_relaxed);
-    PolicyInsert(f, pages[i]);
-    frame(f).state.UnlockExclusive();
+    if (first.ok() && !results[i].ok()) first = results[i];
+    EndReadAhead(pages[i], loading[i], results[i]);
   }
   return first;
 }

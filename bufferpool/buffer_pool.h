@@ -266,6 +266,13 @@ class BufferPool {
   // as Fetch does. Waits while the page is latched exclusively. Same errors
   // as Fetch.
   Result<OptimisticGuard> FetchOptimistic(PageId id);
+  // One non-blocking look at `id` for an optimistic read: kHit fills *out
+  // as TryFetchOptimistic does; kMiss: not cached; kBusy: cached but
+  // latched exclusively (being written, or read in) or changing, try
+  // later. For pipelines that must not wait while they have reads in
+  // flight (AsyncReads).
+  enum class Probe : uint8_t { kHit, kMiss, kBusy };
+  Probe ProbeOptimistic(PageId id, OptimisticGuard* out);
   // FetchOptimistic for a hit only: false (out untouched, nothing read)
   // when `id` is not cached. For readers holding a page id they have not
   // validated yet: a miss must not read a page that may have been freed.
@@ -280,6 +287,46 @@ class BufferPool {
   // and never takes more than half of the pool: it stops early (OK) instead.
   // Returns the first read error.
   Status Prefetch(std::span<const PageId> ids);
+
+  // Reads pages without waiting for each (a pipeline such as MultiGet's):
+  // Start() enters a page that is not cached and queues its read,
+  // Submit() starts every queued read with one submit, Reap() waits for at
+  // least one and returns the pages whose reads ended. While its read is
+  // in flight a page is latched exclusively by the reader: anyone who
+  // fetches it waits, so the owner must not Fetch (or TryFetchOptimistic)
+  // a page it started before reaping it, and must not wait for any latch
+  // while reads are in flight (use ProbeOptimistic). A page read well is
+  // cached and unpinned, as Prefetch leaves it; a failed one is dropped
+  // (the next Fetch reads it again and reports the error). Never waits for
+  // a frame and never takes more than max_in_flight frames. The caller
+  // vouches that every id it starts is allocated (as for Prefetch).
+  // Destruction reaps what is in flight. One thread at a time.
+  class AsyncReads {
+   public:
+    enum class Start : uint8_t {
+      kStarted,    // the read is queued
+      kNotNeeded,  // cached, being read by another thread, or unreadable
+      kNoRoom,     // max_in_flight reached or no frame free now: reap first
+    };
+    ~AsyncReads();
+    AsyncReads(const AsyncReads&) = delete;
+    AsyncReads& operator=(const AsyncReads&) = delete;
+    Start StartRead(PageId id);
+    void Submit();
+    // Appends the pages whose reads ended to *done; returns at once when
+    // none is in flight.
+    void Reap(std::vector<PageId>* done);
+    size_t in_flight() const;
+
+   private:
+    friend class BufferPool;
+    AsyncReads(BufferPool* pool, std::unique_ptr<io::IoQueue> queue)
+        : pool_(pool), queue_(std::move(queue)) {}
+    BufferPool* const pool_;
+    std::unique_ptr<io::IoQueue> queue_;
+    std::vector<io::IoCompletion> completions_;
+  };
+  std::unique_ptr<AsyncReads> NewAsyncReads(size_t max_in_flight);
 
   // Like Fetch for many pages: one submit for all misses, then latches them
   // in the order given. (*guards) receives one guard per id.
@@ -455,6 +502,12 @@ class BufferPool {
   // and verifies them; returns one Status per frame.
   void ReadFrames(std::span<const FrameId> frames, std::vector<Status>* out);
   Status VerifyPage(PageId id, const char* data) const;
+  // A read into frame `f` ended with `io`: counts it, then verifies the
+  // page (checksum, id, read check). The result is the read's.
+  Status CheckRead(FrameId f, const Status& io);
+  // Ends a read-ahead of `id` into `f` (latched exclusive, entered as
+  // prefetched) whose read gave `s`: cached and unlatched, or dropped.
+  void EndReadAhead(PageId id, FrameId f, const Status& s);
   Result<uint64_t> ReadOffsetOf(PageId id);
 
   uint32_t page_size_ = 0;
