@@ -117,6 +117,14 @@ Result<FrameId> BufferPool::AllocateFrame(bool may_wait) {
 void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round,
                             const std::vector<FrameIndex>* forced, bool spare_resident,
                             uint32_t max_victims) {
+  // Frees victim `f`, latched exclusive: the policy forgets it, the page
+  // leaves the table and the frame goes to the free list.
+  auto free_victim = [&](FrameId f) REQUIRES(policy_mu_) {
+    policy_->OnRemove(f.value);
+    Unmap(PageId{frame(f).page.load(std::memory_order_relaxed)}, f);
+    round->freed++;
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+  };
   // Phase 1: pick victims; free the clean ones, latch the dirty ones.
   std::vector<FrameId> dirty;
   {
@@ -153,10 +161,7 @@ void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round,
         fr.state.UnlockShared();
         continue;
       }
-      policy_->OnRemove(v);
-      Unmap(PageId{fr.page.load(std::memory_order_relaxed)}, f);
-      round->freed++;
-      evictions_.fetch_add(1, std::memory_order_relaxed);
+      free_victim(f);
     }
     for (FrameIndex v : named) chosen_[v] = 0;
     // The spared frames' second chance: to the policy they were just used,
@@ -189,10 +194,7 @@ void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round,
       fr.state.UnlockShared();
       continue;
     }
-    policy_->OnRemove(f.value);
-    Unmap(PageId{fr.page.load(std::memory_order_relaxed)}, f);
-    round->freed++;
-    evictions_.fetch_add(1, std::memory_order_relaxed);
+    free_victim(f);
   }
 }
 
