@@ -395,16 +395,20 @@ void BTree::PrefetchPaths(std::span<const std::string_view> keys) {
         if (w.level > 0) in_flight->second.push_back(w);
         continue;
       }
+      if (w.level == 0) {
+        (void)start(w);  // the walk ends: read the leaf unless it is cached
+        continue;
+      }
       OptimisticGuard g;
       BufferPool::Probe probe = pool_->ProbeOptimistic(w.page, &g);
       if (probe == BufferPool::Probe::kMiss) {
         (void)start(w);
         continue;
       }
-      // A leaf in the pool ends the walk; a busy page (a writer, another
-      // reader's load) is left to the lookup: waiting for it here could
-      // hold up pages this pipeline has latched for its reads.
-      if (probe == BufferPool::Probe::kBusy || w.level == 0) continue;
+      // A busy page (a writer, another reader's load) is left to the
+      // lookup: waiting for it here could hold up pages this pipeline has
+      // latched for its reads.
+      if (probe == BufferPool::Probe::kBusy) continue;
       PageId child;
       {
         OptimisticReadScope scope;
