@@ -66,6 +66,11 @@ void PageGuard::MarkDirty(Lsn lsn) {
 
 Lsn PageGuard::lsn() const { return pool_->frame(frame_).lsn.load(std::memory_order_relaxed); }
 
+void PageGuard::KeepResident() const {
+  RINGDB_CHECK(pool_ != nullptr);
+  pool_->KeepResident(frame_);
+}
+
 void PageGuard::Release() {
   if (pool_ == nullptr) return;
   BufferPool* pool = pool_;
@@ -85,6 +90,10 @@ bool OptimisticGuard::TryLatch(LatchMode mode, PageGuard* out) const {
   if (!ok) return false;
   *out = PageGuard(pool_, frame_, id_, pool_->FrameData(frame_), mode);
   return true;
+}
+
+void OptimisticGuard::KeepResident() const {
+  if (pool_ != nullptr) pool_->KeepResident(frame_);
 }
 
 #if defined(RINGDB_TSAN)
@@ -127,6 +136,7 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(const BufferPoolOptions& 
   pool->page_size_ = options.page_size;
   pool->num_frames_ = static_cast<uint32_t>(max_frames);
   pool->eviction_batch_ = std::max<uint32_t>(1, options.eviction_batch);
+  pool->resident_fraction_ = std::clamp(options.resident_fraction, 0.0, 1.0);
   pool->io_ = io;
   pool->file_ = file;
   pool->locator_ = locator;
@@ -230,6 +240,28 @@ void BufferPool::NoteHit(FrameId f, PageId id) {
   hit_policy_.load(std::memory_order_acquire)->OnAccess(f.value);
 }
 
+uint32_t BufferPool::resident_cap() const {
+  return static_cast<uint32_t>(active_frames() * resident_fraction_);
+}
+
+void BufferPool::KeepResident(FrameId f) {
+  FrameHeader& fr = frame(f);
+  if (fr.resident.load(std::memory_order_relaxed)) return;  // the hot path: no write
+  // At the cap (the steady state of a big tree): only a read.
+  if (resident_count_.load(std::memory_order_relaxed) >= resident_cap()) return;
+  // Reserve a place under the cap first, so the count never exceeds it.
+  if (resident_count_.fetch_add(1, std::memory_order_relaxed) >= resident_cap() ||
+      fr.resident.exchange(true, std::memory_order_relaxed)) {
+    resident_count_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void BufferPool::ClearResident(FrameId f) {
+  if (frame(f).resident.exchange(false, std::memory_order_relaxed)) {
+    resident_count_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
 void BufferPool::Unlatch(FrameId f, LatchMode mode) {
   if (mode == LatchMode::kExclusive) {
     frame(f).state.UnlockExclusive();
@@ -258,32 +290,34 @@ Result<PageGuard> BufferPool::Fetch(PageId id, LatchMode mode) {
   }
 }
 
-bool BufferPool::TryFetchOptimistic(PageId id, OptimisticGuard* out) {
+BufferPool::Probe BufferPool::ProbeOptimistic(PageId id, OptimisticGuard* out) {
   RINGDB_CHECK(id.valid());
+  uint32_t hit = table_->Lookup(id);
+  if (hit == PageTable::kNone) return Probe::kMiss;
+  FrameId f{hit};
+  FrameHeader& fr = frame(f);
+  uint64_t w = fr.state.Load();
+  uint64_t latch = PageState::Latch(w);
+  if (latch == PageState::kEvicted || latch == PageState::kExclusive) return Probe::kBusy;
+  uint64_t version = PageState::Version(w);
+  // The id read after the version is the frame's page at that version
+  // if the version still holds afterwards.
+  if (fr.page.load(std::memory_order_acquire) != id.value || !fr.state.Validate(version)) {
+    return Probe::kBusy;
+  }
+  NoteHit(f, id);
+  *out = OptimisticGuard(this, f, id, FrameData(f), version);
+  return Probe::kHit;
+}
+
+bool BufferPool::TryFetchOptimistic(PageId id, OptimisticGuard* out) {
   for (uint32_t spins = 0;; spins++) {
-    uint32_t hit = table_->Lookup(id);
-    if (hit == PageTable::kNone) return false;
-    FrameId f{hit};
-    FrameHeader& fr = frame(f);
-    uint64_t w = fr.state.Load();
-    uint64_t latch = PageState::Latch(w);
-    if (latch == PageState::kEvicted) continue;
-    if (latch == PageState::kExclusive) {
-      // Wait for the writer (or loader) by polling, never by sleeping on
-      // the word: the frame may hold another page by now (see
-      // LatchIfHolds), and the caller may hold a parent's latch.
-      PollWait(spins);
-      continue;
-    }
-    uint64_t version = PageState::Version(w);
-    // The id read after the version is the frame's page at that version
-    // if the version still holds afterwards.
-    if (fr.page.load(std::memory_order_acquire) != id.value || !fr.state.Validate(version)) {
-      continue;
-    }
-    NoteHit(f, id);
-    *out = OptimisticGuard(this, f, id, FrameData(f), version);
-    return true;
+    Probe p = ProbeOptimistic(id, out);
+    if (p != Probe::kBusy) return p == Probe::kHit;
+    // Busy: wait for the writer (or loader) by polling, never by sleeping
+    // on the word: the frame may hold another page by now (see
+    // LatchIfHolds), and the caller may hold a parent's latch.
+    PollWait(spins);
   }
 }
 
@@ -315,6 +349,7 @@ bool BufferPool::Enter(PageId id, FrameId f, bool prefetched) {
       fr.sampled.store(mrc_ != nullptr && mrc_->MaySample(id.value),
                        std::memory_order_relaxed);
       fr.write_failed.store(false, std::memory_order_relaxed);
+      ClearResident(f);  // a stale guard may have marked the free frame
       fr.page.store(id.value, std::memory_order_release);
       part.InsertLocked(id, hash, f.value);
       return true;
@@ -339,6 +374,7 @@ void BufferPool::Unmap(PageId id, FrameId f) {
     unwritable_count_.fetch_sub(1, std::memory_order_relaxed);
   }
   fr.prefetched.store(false, std::memory_order_relaxed);
+  ClearResident(f);
   fr.page.store(PageId::kInvalidValue, std::memory_order_release);
   fr.state.UnlockEvicted();
   PushFree(f);
@@ -386,6 +422,7 @@ Result<PageGuard> BufferPool::NewPage(PageId id) {
         continue;
       }
       fr.prefetched.store(false, std::memory_order_relaxed);
+      ClearResident(f);  // a new page: the old one's priority does not carry over
       if (fr.write_failed.exchange(false, std::memory_order_relaxed)) {
         unwritable_count_.fetch_sub(1, std::memory_order_relaxed);
       }
@@ -429,16 +466,8 @@ Status BufferPool::Prefetch(std::span<const PageId> ids) {
   ReadFrames(loading, &results);
   Status first;
   for (size_t i = 0; i < loading.size(); i++) {
-    FrameId f = loading[i];
-    if (!results[i].ok()) {
-      if (first.ok()) first = results[i];
-      Unmap(pages[i], f);
-      continue;
-    }
-    frame(f).lsn.store(Lsn(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn),
-                       std::memory_order_relaxed);
-    PolicyInsert(f, pages[i]);
-    frame(f).state.UnlockExclusive();
+    if (first.ok() && !results[i].ok()) first = results[i];
+    EndReadAhead(pages[i], loading[i], results[i]);
   }
   return first;
 }

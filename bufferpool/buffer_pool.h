@@ -104,6 +104,10 @@ struct BufferPoolOptions {
   // 100 bytes per reserved frame).
   size_t max_pool_bytes = 0;
   size_t chunk_bytes = 128ull << 20;
+  // At most this share of the active frames may hold resident-priority
+  // pages (KeepResident); the rest is left to the policy. 0 turns the
+  // priority off.
+  double resident_fraction = 0.25;
 };
 
 struct PoolStats {
@@ -120,6 +124,7 @@ struct PoolStats {
   uint64_t busy_waits = 0;     // times a miss waited for a frame to unpin
   uint64_t write_failures = 0; // eviction or flush writes that failed
   uint64_t unwritable_pages = 0;  // now: dirty pages whose last write failed
+  uint64_t resident_pages = 0;    // now: pages kept with resident priority
   double HitRatio() const {
     uint64_t t = hits + misses;
     return t == 0 ? 0.0 : static_cast<double>(hits) / t;
@@ -155,6 +160,10 @@ class PageGuard {
   // not be written before the log is durable up to it). Require: exclusive.
   void MarkDirty(Lsn lsn);
   Lsn lsn() const;
+
+  // Asks the pool to keep this page ahead of others (BufferPool::
+  // KeepResident). Any latch mode.
+  void KeepResident() const;
 
   // Unlatches and unpins now.
   void Release();
@@ -196,6 +205,10 @@ class OptimisticGuard {
   // a PageGuard whose data equals what this guard saw. False (out
   // untouched) when it changed or cannot be latched at once.
   bool TryLatch(LatchMode mode, PageGuard* out) const;
+  // BufferPool::KeepResident for the frame this guard read. Call it after
+  // Validate(): on a frame reused since, it only gives another page the
+  // priority until that page leaves.
+  void KeepResident() const;
 
  private:
   friend class BufferPool;
@@ -261,6 +274,13 @@ class BufferPool {
   // as Fetch does. Waits while the page is latched exclusively. Same errors
   // as Fetch.
   Result<OptimisticGuard> FetchOptimistic(PageId id);
+  // One non-blocking look at `id` for an optimistic read: kHit fills *out
+  // as TryFetchOptimistic does; kMiss: not cached; kBusy: cached but
+  // latched exclusively (being written, or read in) or changing, try
+  // later. For pipelines that must not wait while they have reads in
+  // flight (AsyncReads).
+  enum class Probe : uint8_t { kHit, kMiss, kBusy };
+  Probe ProbeOptimistic(PageId id, OptimisticGuard* out);
   // FetchOptimistic for a hit only: false (out untouched, nothing read)
   // when `id` is not cached. For readers holding a page id they have not
   // validated yet: a miss must not read a page that may have been freed.
@@ -275,6 +295,46 @@ class BufferPool {
   // and never takes more than half of the pool: it stops early (OK) instead.
   // Returns the first read error.
   Status Prefetch(std::span<const PageId> ids);
+
+  // Reads pages without waiting for each (a pipeline such as MultiGet's):
+  // Start() enters a page that is not cached and queues its read,
+  // Submit() starts every queued read with one submit, Reap() waits for at
+  // least one and returns the pages whose reads ended. While its read is
+  // in flight a page is latched exclusively by the reader: anyone who
+  // fetches it waits, so the owner must not Fetch (or TryFetchOptimistic)
+  // a page it started before reaping it, and must not wait for any latch
+  // while reads are in flight (use ProbeOptimistic). A page read well is
+  // cached and unpinned, as Prefetch leaves it; a failed one is dropped
+  // (the next Fetch reads it again and reports the error). Never waits for
+  // a frame and never takes more than max_in_flight frames. The caller
+  // vouches that every id it starts is allocated (as for Prefetch).
+  // Destruction reaps what is in flight. One thread at a time.
+  class AsyncReads {
+   public:
+    enum class Start : uint8_t {
+      kStarted,    // the read is queued
+      kNotNeeded,  // cached, being read by another thread, or unreadable
+      kNoRoom,     // max_in_flight reached or no frame free now: reap first
+    };
+    ~AsyncReads();
+    AsyncReads(const AsyncReads&) = delete;
+    AsyncReads& operator=(const AsyncReads&) = delete;
+    Start StartRead(PageId id);
+    void Submit();
+    // Appends the pages whose reads ended to *done; returns at once when
+    // none is in flight.
+    void Reap(std::vector<PageId>* done);
+    size_t in_flight() const;
+
+   private:
+    friend class BufferPool;
+    AsyncReads(BufferPool* pool, std::unique_ptr<io::IoQueue> queue)
+        : pool_(pool), queue_(std::move(queue)) {}
+    BufferPool* const pool_;
+    std::unique_ptr<io::IoQueue> queue_;
+    std::vector<io::IoCompletion> completions_;
+  };
+  std::unique_ptr<AsyncReads> NewAsyncReads(size_t max_in_flight);
 
   // Like Fetch for many pages: one submit for all misses, then latches them
   // in the order given. (*guards) receives one guard per id.
@@ -343,6 +403,19 @@ class BufferPool {
   uint32_t active_frames() const { return active_frames_.load(std::memory_order_relaxed); }
   uint32_t num_frames() const { return active_frames(); }
 
+  // Resident priority (what a B+tree asks for its inner nodes, so that a
+  // point read with data far larger than the pool costs one device read):
+  // the page in the guard's frame is kept ahead of every other page.
+  // Victim selection, whatever the policy, passes over resident pages (and
+  // tells the policy they were used, their "another chance") while it can
+  // free any other frame, and takes them only when nothing else can be
+  // evicted, so a small pool never starves. At most resident_fraction of
+  // the active frames are resident: a request beyond that is ignored. The
+  // mark stays until the page leaves its frame (evicted, discarded or
+  // recreated). Lock-free; a hit on a page already resident writes nothing.
+  // (Through PageGuard::KeepResident / OptimisticGuard::KeepResident.)
+  uint32_t resident_cap() const;
+
   bool IsCached(PageId id);
   PoolStats stats() const;
   // Two of stats()'s figures without its lock, for a per-write check.
@@ -377,6 +450,7 @@ class BufferPool {
     uint32_t named = 0;         // victims the policy named
     uint32_t freed = 0;         // frames freed
     uint32_t write_failed = 0;  // dirty victims whose write failed
+    uint32_t spared = 0;        // resident frames passed over
     Status write_error;         // the first of those failures
   };
 
@@ -392,6 +466,10 @@ class BufferPool {
   bool LatchIfHolds(FrameId f, PageId id, LatchMode mode);
   // Counts a hit of `id` on `f` and tells the policy and the curve (no lock).
   void NoteHit(FrameId f, PageId id);
+  // Marks `f` resident within resident_cap() (see KeepResident above).
+  void KeepResident(FrameId f);
+  // Takes the resident mark off `f`, if it has one.
+  void ClearResident(FrameId f);
   // Tells the policy that `f` now holds `id` (SetFramePage for policies
   // that want page ids, then OnInsert), under policy_mu_.
   void PolicyInsert(FrameId f, PageId id) EXCLUDES(policy_mu_);
@@ -417,9 +495,12 @@ class BufferPool {
   Result<FrameId> AllocateFrame(bool may_wait = true) EXCLUDES(policy_mu_);
   // One round of eviction (see buffer_pool_evict.cc for its phases). The
   // victims are the policy's, or when `forced` is given, those of its
-  // frames that can be evicted now (Resize's retired frames).
+  // frames that can be evicted now (Resize's retired frames). With
+  // `spare_resident`, resident frames are passed over (and reported to the
+  // policy as used). At most `max_victims` victims (0: eviction_batch_).
   void EvictBatch(bool retry_unwritable, EvictRound* round,
-                  const std::vector<FrameIndex>* forced = nullptr) EXCLUDES(policy_mu_);
+                  const std::vector<FrameIndex>* forced = nullptr,
+                  bool spare_resident = false, uint32_t max_victims = 0) EXCLUDES(policy_mu_);
   // Resize's two directions.
   Status Shrink(uint32_t frames) REQUIRES(resize_mu_) EXCLUDES(policy_mu_, free_mu_);
   void Grow(uint32_t frames) REQUIRES(resize_mu_) EXCLUDES(policy_mu_, free_mu_);
@@ -444,6 +525,12 @@ class BufferPool {
   // and verifies them; returns one Status per frame.
   void ReadFrames(std::span<const FrameId> frames, std::vector<Status>* out);
   Status VerifyPage(PageId id, const char* data) const;
+  // A read into frame `f` ended with `io`: counts it, then verifies the
+  // page (checksum, id, read check). The result is the read's.
+  Status CheckRead(FrameId f, const Status& io);
+  // Ends a read-ahead of `id` into `f` (latched exclusive, entered as
+  // prefetched) whose read gave `s`: cached and unlatched, or dropped.
+  void EndReadAhead(PageId id, FrameId f, const Status& s);
   Result<uint64_t> ReadOffsetOf(PageId id);
 
   uint32_t page_size_ = 0;
@@ -484,7 +571,8 @@ class BufferPool {
 
   // Serializes every policy call except OnAccess, and victim selection.
   Mutex policy_mu_;
-  std::vector<uint8_t> chosen_ GUARDED_BY(policy_mu_);  // victims of this round
+  // This round's victims (1) and the resident frames it spared (2).
+  std::vector<uint8_t> chosen_ GUARDED_BY(policy_mu_);
 
   mutable Mutex free_mu_;
   std::vector<FrameId> free_ GUARDED_BY(free_mu_);
@@ -497,7 +585,8 @@ class BufferPool {
   StripedCounter hits_;
   std::atomic<uint64_t> misses_{0}, reads_{0}, writes_{0}, evictions_{0}, bytes_read_{0},
       bytes_written_{0}, busy_waits_{0}, dirty_count_{0}, write_failures_{0},
-      unwritable_count_{0};
+      unwritable_count_{0}, resident_count_{0};
+  double resident_fraction_ = 0.25;
 };
 
 }  // namespace ringdb

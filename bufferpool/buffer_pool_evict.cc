@@ -12,6 +12,10 @@
 //      and that nobody else latched meanwhile. A page whose write failed
 //      stays cached and dirty and is marked write_failed: later rounds pass
 //      over it while other victims exist.
+// Resident pages (BufferPool::KeepResident) are passed over on a normal
+// round; when a round names nothing but spared some, one more round takes
+// one of them, so a pool whose other frames are all pinned still gets a
+// frame.
 // AllocateFrame runs rounds until a frame is free. When no round frees
 // anything and some pages are marked write_failed, it retries their writes
 // once (space may have come back); if that fails too, the read fails with
@@ -26,26 +30,40 @@
 
 namespace ringdb {
 
-// Accepts frames nobody holds that this round has not named yet, and, on a
-// normal round, whose last write did not fail. Called by the policy under
-// policy_mu_.
+// Accepts frames nobody holds that this round has not named yet, on a
+// normal round only those whose last write did not fail, and with
+// spare_resident only those without the resident mark: a resident frame it
+// refuses is marked 2 in *chosen and listed in *spared (once a round).
+// Called by the policy under policy_mu_.
 class BufferPool::VictimFilter final : public FrameFilter {
  public:
-  VictimFilter(const FrameHeader* frames, const std::vector<uint8_t>* chosen,
-               bool retry_unwritable)
-      : frames_(frames), chosen_(chosen), retry_unwritable_(retry_unwritable) {}
+  VictimFilter(const FrameHeader* frames, std::vector<uint8_t>* chosen, bool retry_unwritable,
+               bool spare_resident, std::vector<FrameIndex>* spared)
+      : frames_(frames),
+        chosen_(chosen),
+        retry_unwritable_(retry_unwritable),
+        spare_resident_(spare_resident),
+        spared_(spared) {}
 
   bool CanEvict(FrameIndex f) const override {
     if (f >= chosen_->size() || (*chosen_)[f] != 0) return false;
     const FrameHeader& fr = frames_[f];
     if (PageState::Latch(fr.state.Load()) != PageState::kUnlocked) return false;
-    return retry_unwritable_ || !fr.write_failed.load(std::memory_order_relaxed);
+    if (!retry_unwritable_ && fr.write_failed.load(std::memory_order_relaxed)) return false;
+    if (spare_resident_ && fr.resident.load(std::memory_order_relaxed)) {
+      (*chosen_)[f] = 2;
+      spared_->push_back(f);
+      return false;
+    }
+    return true;
   }
 
  private:
   const FrameHeader* frames_;
-  const std::vector<uint8_t>* chosen_;
+  std::vector<uint8_t>* chosen_;
   bool retry_unwritable_;
+  bool spare_resident_;
+  std::vector<FrameIndex>* spared_;
 };
 
 Result<FrameId> BufferPool::AllocateFrame(bool may_wait) {
@@ -59,8 +77,16 @@ Result<FrameId> BufferPool::AllocateFrame(bool may_wait) {
       return f;
     }
     EvictRound round;
-    EvictBatch(/*retry_unwritable=*/false, &round);
+    bool spare = resident_count_.load(std::memory_order_relaxed) > 0;
+    EvictBatch(/*retry_unwritable=*/false, &round, nullptr, spare);
     if (round.freed > 0 || round.named > 0) continue;  // look again
+    if (round.spared > 0) {
+      // Only resident pages can go: take one rather than starve.
+      EvictRound any;
+      EvictBatch(/*retry_unwritable=*/false, &any, nullptr, /*spare_resident=*/false,
+                 /*max_victims=*/1);
+      if (any.freed > 0 || any.named > 0) continue;
+    }
 
     if (!retried && unwritable_count_.load(std::memory_order_relaxed) > 0) {
       retried = true;
@@ -89,15 +115,26 @@ Result<FrameId> BufferPool::AllocateFrame(bool may_wait) {
 }
 
 void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round,
-                            const std::vector<FrameIndex>* forced) {
+                            const std::vector<FrameIndex>* forced, bool spare_resident,
+                            uint32_t max_victims) {
+  // Frees victim `f`, latched exclusive: the policy forgets it, the page
+  // leaves the table and the frame goes to the free list.
+  auto free_victim = [&](FrameId f) REQUIRES(policy_mu_) {
+    policy_->OnRemove(f.value);
+    Unmap(PageId{frame(f).page.load(std::memory_order_relaxed)}, f);
+    round->freed++;
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+  };
   // Phase 1: pick victims; free the clean ones, latch the dirty ones.
   std::vector<FrameId> dirty;
   {
     MutexLock lock(&policy_mu_);
-    VictimFilter filter(frames_.get(), &chosen_, retry_unwritable);
+    std::vector<FrameIndex> spared;
+    VictimFilter filter(frames_.get(), &chosen_, retry_unwritable, spare_resident, &spared);
     std::vector<FrameIndex> named;
     size_t next = 0;
-    for (uint32_t n = 0; forced != nullptr ? next < forced->size() : n < eviction_batch_; n++) {
+    const uint32_t batch = max_victims > 0 ? max_victims : eviction_batch_;
+    for (uint32_t n = 0; forced != nullptr ? next < forced->size() : n < batch; n++) {
       FrameIndex v;
       if (forced != nullptr) {
         v = (*forced)[next++];
@@ -124,12 +161,17 @@ void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round,
         fr.state.UnlockShared();
         continue;
       }
-      policy_->OnRemove(v);
-      Unmap(PageId{fr.page.load(std::memory_order_relaxed)}, f);
-      round->freed++;
-      evictions_.fetch_add(1, std::memory_order_relaxed);
+      free_victim(f);
     }
     for (FrameIndex v : named) chosen_[v] = 0;
+    // The spared frames' second chance: to the policy they were just used,
+    // so it looks elsewhere first (an LRU list moves them to the front
+    // instead of walking past them on every call).
+    for (FrameIndex v : spared) {
+      chosen_[v] = 0;
+      policy_->OnAccess(v);
+    }
+    round->spared += static_cast<uint32_t>(spared.size());
   }
   if (dirty.empty()) return;
 
@@ -152,10 +194,7 @@ void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round,
       fr.state.UnlockShared();
       continue;
     }
-    policy_->OnRemove(f.value);
-    Unmap(PageId{fr.page.load(std::memory_order_relaxed)}, f);
-    round->freed++;
-    evictions_.fetch_add(1, std::memory_order_relaxed);
+    free_victim(f);
   }
 }
 

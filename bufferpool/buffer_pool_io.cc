@@ -7,6 +7,7 @@
 
 #include "bufferpool/buffer_pool.h"
 #include "bufferpool/frame.h"
+#include "bufferpool/page_table.h"
 
 namespace ringdb {
 
@@ -65,15 +66,80 @@ void BufferPool::ReadFrames(std::span<const FrameId> frames, std::vector<Status>
   (void)io_->Submit(reqs);  // per-request statuses below
   for (size_t k = 0; k < reqs.size(); k++) {
     size_t i = which[k];
-    PageId id{frame(frames[i]).page.load(std::memory_order_relaxed)};
-    if (!reqs[k].status.ok()) {
-      (*out)[i] = reqs[k].status.WithContext("reading page " + std::to_string(id.value));
-      continue;
-    }
-    reads_.fetch_add(1, std::memory_order_relaxed);
-    bytes_read_.fetch_add(page_size_, std::memory_order_relaxed);
-    (*out)[i] = VerifyPage(id, FrameData(frames[i]));
-    if ((*out)[i].ok() && read_check_) (*out)[i] = read_check_(id, FrameData(frames[i]));
+    (*out)[i] = CheckRead(frames[i], reqs[k].status);
+  }
+}
+
+Status BufferPool::CheckRead(FrameId f, const Status& io) {
+  PageId id{frame(f).page.load(std::memory_order_relaxed)};
+  if (!io.ok()) return io.WithContext("reading page " + std::to_string(id.value));
+  reads_.fetch_add(1, std::memory_order_relaxed);
+  bytes_read_.fetch_add(page_size_, std::memory_order_relaxed);
+  Status s = VerifyPage(id, FrameData(f));
+  if (s.ok() && read_check_) s = read_check_(id, FrameData(f));
+  return s;
+}
+
+void BufferPool::EndReadAhead(PageId id, FrameId f, const Status& s) {
+  if (!s.ok()) {
+    Unmap(id, f);  // waiters see "evicted" and read it themselves
+    return;
+  }
+  frame(f).lsn.store(Lsn(reinterpret_cast<const PageHeader*>(FrameData(f))->lsn),
+                     std::memory_order_relaxed);
+  PolicyInsert(f, id);
+  frame(f).state.UnlockExclusive();
+}
+
+// ---- Asynchronous reads -------------------------------------------------
+
+std::unique_ptr<BufferPool::AsyncReads> BufferPool::NewAsyncReads(size_t max_in_flight) {
+  size_t cap = std::clamp<size_t>(max_in_flight, 1, std::max<uint32_t>(1, active_frames() / 4));
+  return std::unique_ptr<AsyncReads>(new AsyncReads(this, io_->NewQueue(cap)));
+}
+
+BufferPool::AsyncReads::~AsyncReads() {
+  std::vector<PageId> done;
+  while (in_flight() > 0) Reap(&done);
+}
+
+size_t BufferPool::AsyncReads::in_flight() const { return queue_->pending(); }
+
+BufferPool::AsyncReads::Start BufferPool::AsyncReads::StartRead(PageId id) {
+  BufferPool& p = *pool_;
+  if (queue_->pending() >= queue_->capacity()) return Start::kNoRoom;
+  if (p.table_->Lookup(id) != PageTable::kNone) return Start::kNotNeeded;
+  Result<FrameId> got = p.AllocateFrame(/*may_wait=*/false);
+  if (!got.ok()) return Start::kNoRoom;
+  FrameId f = got.value();
+  p.frame(f).lsn.store(Lsn(), std::memory_order_relaxed);
+  if (!p.Enter(id, f, /*prefetched=*/true)) return Start::kNotNeeded;
+  p.misses_.fetch_add(1, std::memory_order_relaxed);
+  Result<uint64_t> off = p.ReadOffsetOf(id);
+  if (!off.ok()) {
+    p.Unmap(id, f);
+    return Start::kNotNeeded;  // a Fetch reports it
+  }
+  io::IoRequest r;
+  r.op = io::IoRequest::Op::kRead;
+  r.file = p.file_;
+  r.offset = off.value();
+  r.buf = p.FrameData(f);
+  r.len = p.page_size_;
+  queue_->Add(r, f.value);
+  return Start::kStarted;
+}
+
+void BufferPool::AsyncReads::Submit() { queue_->Submit(); }
+
+void BufferPool::AsyncReads::Reap(std::vector<PageId>* done) {
+  completions_.clear();
+  queue_->Reap(&completions_);
+  for (const io::IoCompletion& c : completions_) {
+    FrameId f{static_cast<uint32_t>(c.tag)};
+    PageId id{pool_->frame(f).page.load(std::memory_order_relaxed)};
+    pool_->EndReadAhead(id, f, pool_->CheckRead(f, c.status));
+    done->push_back(id);
   }
 }
 
@@ -279,6 +345,7 @@ PoolStats BufferPool::stats() const {
   s.dirty_pages = dirty_count_.load();
   s.write_failures = write_failures_.load();
   s.unwritable_pages = unwritable_count_.load();
+  s.resident_pages = resident_count_.load();
   MutexLock lock(&free_mu_);
   s.frames = active_frames();
   s.used_frames = num_frames_ - free_.size() - retired_free_.size();

@@ -22,6 +22,11 @@
 //            a shared latch) writes the page; others do not write it again.
 //   write_failed the last write-back of this page failed: eviction passes
 //            over it while clean victims exist (it stays dirty and cached).
+//   resident the layer above asked to keep the page ahead of others
+//            (KeepResident: a B+tree inner node); eviction passes over it
+//            while other victims exist. Set by KeepResident within the
+//            pool's cap, cleared when the page leaves the frame; each change
+//            moves BufferPool::resident_count_ with it.
 #pragma once
 
 #include <atomic>
@@ -41,6 +46,7 @@ struct alignas(64) FrameHeader {
   std::atomic<bool> sampled{false};
   std::atomic<bool> write_failed{false};
   std::atomic<bool> writing{false};
+  std::atomic<bool> resident{false};
 };
 static_assert(sizeof(FrameHeader) == 64, "one cache line per frame header");
 

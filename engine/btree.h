@@ -48,7 +48,7 @@
 // Page reuse: the writer frees pages (merged nodes, replaced blobs) only
 // after releasing its latches and while holding free_gate_ exclusively.
 // Readers that remember page ids without holding a latch (MultiGet's
-// level-by-level prefetch) hold free_gate_ shared, so a freed id is never
+// pipelined prefetch) hold free_gate_ shared, so a freed id is never
 // read back into the pool behind the allocator's back.
 #pragma once
 
@@ -90,9 +90,10 @@ class BTree {
   // Copies the value of `key` into *value. NotFound when missing.
   Status Get(std::string_view key, std::string* value);
 
-  // Looks up all keys. Level by level, the child pages needed by all keys
-  // are read with one BufferPool::Prefetch before descending (in chunks of
-  // a quarter of the pool). Resizes *values and *statuses to keys.size().
+  // Looks up all keys. The keys whose paths miss the pool have their pages
+  // read first by a pipeline (PrefetchPaths, in chunks of a quarter of the
+  // pool), then are looked up. Resizes *values and *statuses to
+  // keys.size().
   void MultiGet(std::span<const std::string_view> keys, std::vector<std::string>* values,
                 std::vector<Status>* statuses);
 
@@ -303,7 +304,14 @@ class BTree {
                           Path* path);
   Status ReadValue(const btree::LeafCell& c, std::string* value);
   Status CollectCellBlobs(const btree::LeafCell& c, std::vector<PageId>* ids);
-  void PrefetchPaths(std::span<const std::string_view> sorted_keys);
+  // Reads the pages on the paths of `keys` that are not cached, as a
+  // pipeline: each key descends through cached nodes (optimistically,
+  // never waiting for a latch) until it needs a page that is not; the
+  // round's reads go out with one submit; as soon as any read ends, the
+  // keys waiting for it go on and queue their next reads. So one slow read
+  // holds back only its own keys. Best effort: the lookups that follow
+  // read whatever is still missing.
+  void PrefetchPaths(std::span<const std::string_view> keys);
   // Scan read-ahead for CopyLeaf: `parent` (latched) names, as child idx,
   // the leaf a scan in direction `forward` is about to copy. Prefetches the
   // siblings ahead: one after a Seek, a window that doubles (up to

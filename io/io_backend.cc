@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "util/check.h"
+
 namespace ringdb::io {
 
 bool IsAligned(const void* p, size_t a) {
@@ -36,6 +38,47 @@ Status IoBackend::MakeDirectory(const std::string& dir) { return MakeDirectoryPl
 Result<std::unique_ptr<FileLock>> IoBackend::LockFile(const std::string& path, LockKind kind,
                                                       bool create) {
   return LockFilePlain(path, kind, create);
+}
+
+namespace {
+
+// IoQueue over a backend's blocking Submit: each Submit() runs the requests
+// added since the last one to completion.
+class BlockingQueue final : public IoQueue {
+ public:
+  BlockingQueue(IoBackend* io, size_t capacity) : io_(io), capacity_(capacity) {}
+  size_t capacity() const override { return capacity_; }
+  size_t pending() const override { return queued_.size() + done_.size(); }
+  void Add(const IoRequest& req, uint64_t tag) override {
+    RINGDB_CHECK(pending() < capacity_);
+    queued_.push_back(req);
+    tags_.push_back(tag);
+  }
+  void Submit() override {
+    if (queued_.empty()) return;
+    (void)io_->Submit(queued_);  // per-request statuses below
+    for (size_t i = 0; i < queued_.size(); ++i) done_.push_back({tags_[i], queued_[i].status});
+    queued_.clear();
+    tags_.clear();
+  }
+  void Reap(std::vector<IoCompletion>* done) override {
+    Submit();
+    done->insert(done->end(), done_.begin(), done_.end());
+    done_.clear();
+  }
+
+ private:
+  IoBackend* const io_;
+  const size_t capacity_;
+  std::vector<IoRequest> queued_;
+  std::vector<uint64_t> tags_;
+  std::vector<IoCompletion> done_;
+};
+
+}  // namespace
+
+std::unique_ptr<IoQueue> IoBackend::NewQueue(size_t capacity) {
+  return std::make_unique<BlockingQueue>(this, capacity);
 }
 
 Status IoBackend::Read(FileId file, uint64_t offset, char* buf, uint32_t len) {

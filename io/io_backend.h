@@ -20,6 +20,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "io/dir_ops.h"
 #include "util/result.h"
@@ -62,6 +63,37 @@ struct IoRequest {
   uint32_t len = 0;
   // Set by the backend: the outcome of this request alone.
   Status status;
+};
+
+// A finished request of an IoQueue: the tag it was added with, its outcome.
+struct IoCompletion {
+  uint64_t tag = 0;
+  Status status;
+};
+
+// An asynchronous queue of requests, for a pipeline that keeps working
+// while its reads are in flight (BufferPool's asynchronous reads). Add()
+// queues a request, Submit() hands every request added since the last call
+// to the kernel at once without waiting (one io_uring_enter), Reap() waits
+// for completions. The request's buffer must stay valid until it is
+// reaped. Thread-safety: one thread at a time; the destructor waits for
+// the requests in flight and drops their completions.
+class IoQueue {
+ public:
+  virtual ~IoQueue() = default;
+  // Requests queued or in flight at most (fixed at creation).
+  virtual size_t capacity() const = 0;
+  // Requests added and not yet reaped.
+  virtual size_t pending() const = 0;
+  // Queues a copy of `req` (its status is ignored). Require:
+  // pending() < capacity().
+  virtual void Add(const IoRequest& req, uint64_t tag) = 0;
+  // Starts every request added since the last call; does not wait.
+  virtual void Submit() = 0;
+  // Submits what is queued, then waits until at least one request
+  // completed (not at all when none is pending) and appends every completed
+  // one to *done.
+  virtual void Reap(std::vector<IoCompletion>* done) = 0;
 };
 
 struct IoStats {
@@ -113,6 +145,11 @@ class IoBackend {
   // waits for all of them. Sets each request's status and returns the first
   // failure (or OK).
   virtual Status Submit(std::span<IoRequest> requests) = 0;
+
+  // An asynchronous queue of up to `capacity` requests. The default runs
+  // each Submit() through Submit(std::span) (complete when it returns); the
+  // io_uring backend keeps one ring for the queue and really overlaps.
+  virtual std::unique_ptr<IoQueue> NewQueue(size_t capacity);
 
   // Convenience wrappers for one request.
   Status Read(FileId file, uint64_t offset, char* buf, uint32_t len);

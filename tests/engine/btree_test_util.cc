@@ -7,6 +7,9 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
+
+#include "tests/util/backend.h"
 
 namespace ringdb::test {
 
@@ -51,7 +54,8 @@ size_t TestAllocator::in_use() const {
   return next_ - free_list_.size();
 }
 
-BTreeEnv::BTreeEnv(uint32_t page_size, uint32_t frames) : page_size_(page_size), frames_(frames) {
+BTreeEnv::BTreeEnv(uint32_t page_size, uint32_t frames, std::string backend)
+    : page_size_(page_size), frames_(frames), backend_(std::move(backend)) {
   path_ = dir_.File("data");
   Status s = OpenPool();
   if (!s.ok()) error_ = s.ToString();
@@ -65,10 +69,16 @@ BTreeEnv::~BTreeEnv() {
 Status BTreeEnv::OpenPool() {
   // A fresh backend per pool: a registered buffer of a destroyed pool must
   // not stay registered with the ring under a new pool's address range.
-  auto choice = io::NewIoBackend(getenv("BTREE_PREAD") ? IoBackendKind::kPread
-                                                       : IoBackendKind::kIoUring);
-  if (!choice.ok()) return choice.status();
-  io_ = std::move(choice->backend);
+  if (!backend_.empty()) {
+    std::string why;
+    io_ = MakeBackend(backend_, &why);
+    if (io_ == nullptr) return Status::NotSupported(why);
+  } else {
+    auto choice = io::NewIoBackend(getenv("BTREE_PREAD") ? IoBackendKind::kPread
+                                                         : IoBackendKind::kIoUring);
+    if (!choice.ok()) return choice.status();
+    io_ = std::move(choice->backend);
+  }
   auto f = io_->Open(path_, io::OpenMode::kCreateReadWrite);
   if (!f.ok()) return f.status();
   file_ = *f;

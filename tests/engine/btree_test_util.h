@@ -50,7 +50,9 @@ class TestAllocator : public PageAllocator {
 // A temp data file, an io backend, a pool and an allocator.
 class BTreeEnv {
  public:
-  BTreeEnv(uint32_t page_size, uint32_t frames);
+  // `backend`: a MakeBackend name (tests/util/backend.h); empty: io_uring
+  // (pread when BTREE_PREAD is set). error() says when it is unavailable.
+  BTreeEnv(uint32_t page_size, uint32_t frames, std::string backend = "");
   ~BTreeEnv();
 
   // Empty when setup worked; otherwise why (the test then fails).
@@ -74,6 +76,7 @@ class BTreeEnv {
 
   uint32_t page_size_;
   uint32_t frames_;
+  std::string backend_;
   test::TempDir dir_{"btree"};  // outlives the file and the pool
   std::string path_, error_;
   std::unique_ptr<io::IoBackend> io_;
@@ -84,7 +87,8 @@ class BTreeEnv {
 
 // A tree over a BTreeEnv, re-openable.
 struct Harness {
-  Harness(uint32_t page_size, uint32_t frames) : env(page_size, frames) {
+  Harness(uint32_t page_size, uint32_t frames, std::string backend = "")
+      : env(page_size, frames, std::move(backend)) {
     EXPECT_EQ(env.error(), "");
     if (!env.error().empty()) return;
     auto m = BTree::Create(env.pool(), env.alloc(), Lsn(1));
