@@ -453,6 +453,54 @@ TEST(BTreePrefixTest, PrefixBreakingInsertSplitsAFullLeaf) {
   EXPECT_EQ(m, model.end());
 }
 
+TEST(BTreePrefixTest, SeparatorThatBreaksAnInnerPrefixSplitsItsNode) {
+  // A root whose separators share 300 bytes holds them in little room.
+  // Appends past the stem promote a separator starting with "z", which
+  // shortens the root's prefix to nothing: every separator grows by 300
+  // bytes and the root must split although it had far more free bytes
+  // than one cell needs. (A writer that judged the root safe by the size
+  // of one cell released the meta page and aborted, unable to grow the
+  // tree: the WorstInsertNeed rule.)
+  Harness h(kPage, 256);
+  ASSERT_TRUE(h.ok());
+  const std::string stem(300, 'm');
+  std::map<std::string, std::string> model;
+  int n = 0;
+  auto root_count = [&] {
+    PageId root;
+    EXPECT_TRUE(h.tree->ForEachPage([&](PageId id) {
+      if (!root.valid() && id != h.meta) root = id;
+      return Status::OK();
+    }).ok());
+    auto g = h.env.pool()->Fetch(root, LatchMode::kShared);
+    EXPECT_TRUE(g.ok());
+    return g.ok() ? NodeView(g->data(), kPage, root).count() : 0;
+  };
+  while (h.tree->Height() < 2 || root_count() < 20) {
+    std::string k = Padded(stem, n++);
+    ASSERT_TRUE(h.tree->Put(k, "v", h.lsn++).ok());
+    model[k] = "v";
+  }
+  ASSERT_EQ(h.tree->Height(), 2u);
+  // Appends past the stem until the last leaf splits.
+  for (int i = 0; i < 1000 && h.tree->Height() == 2; ++i) {
+    std::string k = Padded("z", i);
+    ASSERT_TRUE(h.tree->Put(k, "v", h.lsn++).ok());
+    model[k] = "v";
+  }
+  EXPECT_EQ(h.tree->Height(), 3u);
+  std::string report;
+  Status s = h.tree->Verify(&report);
+  ASSERT_TRUE(s.ok()) << s.ToString() << report;
+  auto it = h.tree->NewIterator();
+  auto m = model.begin();
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m) {
+    ASSERT_NE(m, model.end());
+    ASSERT_EQ(it->key(), m->first);
+  }
+  EXPECT_EQ(m, model.end());
+}
+
 // Keys built to share long prefixes and to break them: families of long
 // stems with numeric or binary tails, keys equal to a stem or a stem's
 // prefix, keys of 0x00 and 0xFF bytes, and now and then an overflowed key.
