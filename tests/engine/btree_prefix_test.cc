@@ -381,6 +381,24 @@ TEST(BTreePrefixTest, ValidateCellsCatchesDamageToTheNewFields) {
 
 // Tree level ------------------------------------------------------------
 
+TEST(BTreePrefixTest, TreeOfFormatVersion2IsRefusedAtOpen) {
+  Harness h(kPage, 64);
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(h.tree->Put("key", "value", h.lsn++).ok());
+  h.tree.reset();
+  {
+    auto g = h.env.pool()->Fetch(h.meta, LatchMode::kExclusive);
+    ASSERT_TRUE(g.ok());
+    btree::Store<uint16_t>(g->mutable_data() + btree::kMetaVersionOff, 2);
+    g->MarkDirty(h.lsn++);
+  }
+  auto t = BTree::Open(h.env.pool(), h.env.alloc(), h.meta);
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(t.status().IsCorruption()) << t.status().ToString();
+  EXPECT_NE(t.status().ToString().find("format version 2"), std::string::npos)
+      << t.status().ToString();
+}
+
 // The prefix length of every leaf of the tree.
 std::vector<uint32_t> LeafPrefixes(Harness* h) {
   std::vector<uint32_t> out;
