@@ -86,7 +86,8 @@ Status BTree::ReadMeta(const char* p, PageId id, PageId* root, uint32_t* height)
     return MetaCorrupt(id, "tree format version " + std::to_string(version) +
                                ", this build reads only version " +
                                std::to_string(kMetaFormatVersion) +
-                               " (dump it with the ringdb that wrote it, then load it into a new database)");
+                               " (dump it with the ringdb that wrote it, then load it into a"
+                               " new database)");
   }
   if (Load<uint32_t>(p + kMetaPageSizeOff) != page_size_) {
     return MetaCorrupt(id, "formatted for another page size");

@@ -77,12 +77,12 @@ Status NodeView::ValidateCells() const {
     total += size;
     uint64_t inline_full = uint64_t{p} + key.inline_key.size();
     if (key.overflow) {
-      if (key.full_len <= inline_full) return Corrupt("overflowed key not longer than its inline part");
-      if (key.inline_key.size() < kKeyHeadSize) return Corrupt("overflowed key too short for its head");
+      if (key.full_len <= inline_full) return Corrupt("overflowed key not longer than inline");
+      if (key.inline_key.size() < kKeyHeadSize) return Corrupt("overflowed key shorter than a head");
     }
     uint64_t full = key.overflow ? key.full_len : inline_full;
     if (full != SlotKeyLen(i)) return Corrupt("slot key length does not match its cell");
-    if (KeyHead(key.inline_key, 0) != SlotHead(i)) return Corrupt("slot head does not match its key");
+    if (KeyHead(key.inline_key, 0) != SlotHead(i)) return Corrupt("slot head does not match key");
     if (i > 0 && !InlineOrderOk(prev, key)) return Corrupt("keys out of order");
     prev = key;
   }

@@ -378,7 +378,8 @@ void BTree::SplitInner(PageGuard* node, int pos, std::string_view promote, bool 
   // starts with the separator (a full inner node holds at least 4 cells).
   // Otherwise a split always exists: the cells on either side of the new
   // one share the node's old prefix, so they fit as they did.
-  size_t m = append && pos == v.count() ? cells.size() - 2 : BalancedSplit(cells, false, page_size_);
+  size_t m = append && pos == v.count() ? cells.size() - 2
+                                        : BalancedSplit(cells, false, page_size_);
   RINGDB_CHECK(m != 0);
   InnerCell mid;
   RINGDB_CHECK(ParseInnerCell(cells[m], node->id(), &mid).ok());

@@ -280,7 +280,8 @@ TEST(BTreePrefixTest, OverflowedKeysKeepTheirHeadInTheStoredBytes) {
     std::vector<std::string> keys;
     for (int i = 0; i < 3; ++i) {
       std::string k = stem + std::string(btree::MaxInlineKey(kPage), 'x');
-      k[btree::KeyPrefixLen(kPage) + 5] = static_cast<char>('a' + i);  // differ past the inline part
+      // They differ past the inline part.
+      k[btree::KeyPrefixLen(kPage) + 5] = static_cast<char>('a' + i);
       keys.push_back(k);
     }
     keys.push_back(stem + "short");
@@ -539,13 +540,16 @@ TEST_P(PrefixModelTest, RandomOpsMatchStdMap) {
       case 0: break;  // the stem (or nearly)
       case 1: k += std::to_string(rng() % 2000); break;
       case 2:
-        for (int j = static_cast<int>(rng() % 4); j > 0; --j) k.push_back("\x00\xff\x01"[rng() % 3]);
+        for (int j = static_cast<int>(rng() % 4); j > 0; --j) {
+          k.push_back("\x00\xff\x01"[rng() % 3]);
+        }
         break;
       case 3: k = Padded(k, static_cast<int>(rng() % 5000)); break;
       default:
         if (rng() % 8 == 0) {
           // Overflowed where the page size allows it under the key limit.
-          k += std::string(std::min<size_t>(btree::MaxInlineKey(page) + rng() % 100, kMaxKeySize - 200), 'q');
+          size_t len = std::min<size_t>(btree::MaxInlineKey(page) + rng() % 100, kMaxKeySize - 200);
+          k += std::string(len, 'q');
         }
         k += std::to_string(rng() % 50);
     }
