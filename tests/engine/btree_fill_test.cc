@@ -19,12 +19,6 @@ namespace {
 constexpr int kLoadKeys = 200000;
 constexpr size_t kValueLen = 100;
 
-void ExpectVerify(BTree* tree) {
-  std::string report;
-  Status s = tree->Verify(&report);
-  EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << report.substr(0, 2000);
-}
-
 BTree::FillStats Fill(BTree* tree) {
   BTree::FillStats f;
   Status s = tree->ComputeFill(&f);

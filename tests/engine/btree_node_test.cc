@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "btree_test_util.h"
 #include "engine/btree_format.h"
 #include "engine/btree_node.h"
 
@@ -36,28 +37,14 @@ class Node {
   // The cell for `key`: inline when it fits, else an overflowed key whose
   // inline part is its first KeyPrefixLen bytes (as the B+tree writes it).
   std::string Cell(const std::string& key) const {
-    KeyRef ref;
-    ref.inline_key = key;
-    ref.full_len = static_cast<uint32_t>(key.size());
-    if (key.size() > btree::MaxInlineKey(kPage)) {
-      ref.overflow = true;
-      ref.inline_key = std::string_view(key).substr(0, btree::KeyPrefixLen(kPage));
-      ref.blob = PageId{99};
-    }
-    std::string cell;
-    if (leaf_) {
-      btree::EncodeLeafCell(ref, false, "v", 1, PageId{}, &cell);
-    } else {
-      btree::EncodeInnerCell(ref, PageId{100 + keys_.size()}, &cell);
-    }
-    return cell;
+    return TestCell(key, leaf_, kPage, "v", PageId{100 + keys_.size()});
   }
 
   // Inserts `key` at its sorted place. False when the node is full.
   bool Insert(const std::string& key) {
     auto it = std::lower_bound(keys_.begin(), keys_.end(), key);
     std::string cell = Cell(key);
-    if (view().FreeTotal() < cell.size() + btree::kSlotSize) return false;
+    if (!btree::InsertFits(view(), cell)) return false;
     btree::InsertCell(page_.data(), kPage, static_cast<int>(it - keys_.begin()), cell);
     keys_.insert(it, key);
     return true;

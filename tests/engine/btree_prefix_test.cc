@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "btree_test_util.h"
 #include "engine/btree_format.h"
 #include "engine/btree_node.h"
 
@@ -25,24 +26,8 @@ using btree::NodeView;
 
 constexpr uint32_t kPage = 4096;
 
-// A whole cell for `key` (a leaf cell with `value`, or an inner cell),
-// overflowing the key past MaxInlineKey as the tree does.
 std::string WholeCell(const std::string& key, bool leaf, std::string_view value = "v") {
-  KeyRef ref;
-  ref.inline_key = key;
-  ref.full_len = static_cast<uint32_t>(key.size());
-  if (key.size() > btree::MaxInlineKey(kPage)) {
-    ref.overflow = true;
-    ref.inline_key = std::string_view(key).substr(0, btree::KeyPrefixLen(kPage));
-    ref.blob = PageId{99};
-  }
-  std::string cell;
-  if (leaf) {
-    btree::EncodeLeafCell(ref, false, value, value.size(), PageId{}, &cell);
-  } else {
-    btree::EncodeInnerCell(ref, PageId{100}, &cell);
-  }
-  return cell;
+  return TestCell(key, leaf, kPage, value);
 }
 
 // One node page and its keys in order.

@@ -82,9 +82,7 @@ TEST(BTreePrefixTest, SequentialLoadLeavesLongPrefixes) {
   }
   EXPECT_GE(p13 * 100, prefixes.size() * 90);
   EXPECT_GE(p14 * 100, prefixes.size() * 50);
-  std::string report;
-  Status s = h.tree->Verify(&report);
-  EXPECT_TRUE(s.ok()) << s.ToString() << report;
+  ExpectVerify(h.tree.get());
 }
 
 TEST(BTreePrefixTest, PrefixBreakingInsertSplitsAFullLeaf) {
@@ -106,18 +104,8 @@ TEST(BTreePrefixTest, PrefixBreakingInsertSplitsAFullLeaf) {
     ASSERT_TRUE(h.tree->Put(k, "edge", h.lsn++).ok()) << k.substr(0, 10);
     model[k] = "edge";
   }
-  std::string report;
-  Status s = h.tree->Verify(&report);
-  ASSERT_TRUE(s.ok()) << s.ToString() << report;
-  auto it = h.tree->NewIterator();
-  auto m = model.begin();
-  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m) {
-    ASSERT_NE(m, model.end());
-    ASSERT_EQ(it->key(), m->first);
-    ASSERT_EQ(it->value(), m->second);
-  }
-  ASSERT_TRUE(it->status().ok()) << it->status().ToString();
-  EXPECT_EQ(m, model.end());
+  ExpectVerify(h.tree.get());
+  ExpectScansMatch(h.tree.get(), model);
 }
 
 TEST(BTreePrefixTest, SeparatorThatBreaksAnInnerPrefixSplitsItsNode) {
@@ -156,16 +144,8 @@ TEST(BTreePrefixTest, SeparatorThatBreaksAnInnerPrefixSplitsItsNode) {
     model[k] = "v";
   }
   EXPECT_EQ(h.tree->Height(), 3u);
-  std::string report;
-  Status s = h.tree->Verify(&report);
-  ASSERT_TRUE(s.ok()) << s.ToString() << report;
-  auto it = h.tree->NewIterator();
-  auto m = model.begin();
-  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m) {
-    ASSERT_NE(m, model.end());
-    ASSERT_EQ(it->key(), m->first);
-  }
-  EXPECT_EQ(m, model.end());
+  ExpectVerify(h.tree.get());
+  ExpectScansMatch(h.tree.get(), model);
 }
 
 // Keys built to share long prefixes and to break them: families of long
@@ -233,27 +213,11 @@ TEST_P(PrefixModelTest, RandomOpsMatchStdMap) {
       }
     }
     if (op % 3000 == 2999) {
-      std::string report;
-      Status s = h.tree->Verify(&report);
-      ASSERT_TRUE(s.ok()) << s.ToString() << report.substr(0, 2000);
+      ExpectVerify(h.tree.get());
       if (op == 5999) h.Reopen();
     }
   }
-  auto it = h.tree->NewIterator();
-  auto m = model.begin();
-  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m) {
-    ASSERT_NE(m, model.end());
-    ASSERT_EQ(it->key(), m->first);
-    ASSERT_EQ(it->value(), m->second);
-  }
-  ASSERT_TRUE(it->status().ok()) << it->status().ToString();
-  EXPECT_EQ(m, model.end());
-  auto r = model.rbegin();
-  for (it->SeekToLast(); it->Valid(); it->Prev(), ++r) {
-    ASSERT_NE(r, model.rend());
-    ASSERT_EQ(it->key(), r->first);
-  }
-  EXPECT_EQ(r, model.rend());
+  ExpectScansMatch(h.tree.get(), model);
 }
 
 INSTANTIATE_TEST_SUITE_P(BTreePrefixPageSizes, PrefixModelTest, ::testing::Values(4096u, 16384u));
