@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "btree_test_util.h"
+#include "btree_test_node.h"
 #include "engine/btree_format.h"
 #include "engine/btree_node.h"
 
@@ -30,36 +30,10 @@ std::string WholeCell(const std::string& key, bool leaf, std::string_view value 
   return TestCell(key, leaf, kPage, value);
 }
 
-// One node page and its keys in order.
-class PrefixNode {
+// A node whose content and search are checked against its keys.
+class PrefixNode : public TestNode {
  public:
-  explicit PrefixNode(bool leaf = true) : page_(kPage, '\0'), leaf_(leaf) {
-    btree::InitNode(page_.data(), kPage, leaf ? btree::kPageTypeLeaf : btree::kPageTypeInner,
-                    leaf ? 0 : 1, leaf ? PageId{} : PageId{7}, PageId{});
-  }
-  NodeView view() const { return NodeView(page_.data(), kPage, PageId{3}); }
-  char* page() { return page_.data(); }
-  const std::vector<std::string>& keys() const { return keys_; }
-
-  // Inserts at the sorted place when InsertFits says so.
-  bool Insert(const std::string& key, std::string_view value = "v") {
-    auto it = std::lower_bound(keys_.begin(), keys_.end(), key);
-    std::string cell = WholeCell(key, leaf_, value);
-    if (!btree::InsertFits(view(), cell)) return false;
-    btree::InsertCell(page_.data(), kPage, static_cast<int>(it - keys_.begin()), cell);
-    keys_.insert(it, key);
-    return true;
-  }
-  void Remove(size_t i) {
-    btree::RemoveCell(page_.data(), kPage, static_cast<int>(i));
-    keys_.erase(keys_.begin() + static_cast<long>(i));
-  }
-  void Rebuild(const std::vector<std::string>& sorted) {
-    std::vector<std::string> cells;
-    for (const std::string& k : sorted) cells.push_back(WholeCell(k, leaf_));
-    btree::RebuildNode(page_.data(), kPage, btree::CellViews(cells));
-    keys_ = sorted;
-  }
+  explicit PrefixNode(bool leaf = true) : TestNode(leaf, kPage) {}
 
   // The node is valid, its prefix is shared by every key, and each cell's
   // prefix + stored bytes give back the key (its inline part when it
@@ -83,9 +57,21 @@ class PrefixNode {
       EXPECT_EQ(k.full_size(), key.size());
       EXPECT_EQ(k.prefix.size(), v.prefix_len());
       EXPECT_EQ(key.compare(0, v.prefix_len(), std::string(v.prefix())), 0);
+      // FullCell puts the prefix back: the whole cell's key and size.
       std::string full;
       ASSERT_TRUE(v.FullCell(i, &full).ok());
-      EXPECT_EQ(full, WholeCell(key, leaf_)) << "slot " << i;
+      EXPECT_EQ(full.size(), Cell(key).size()) << "slot " << i;
+      KeyRef whole;
+      if (leaf_) {
+        btree::LeafCell c;
+        ASSERT_TRUE(btree::ParseLeafCell(full, PageId{3}, &c).ok());
+        whole = c.key;
+      } else {
+        btree::InnerCell c;
+        ASSERT_TRUE(btree::ParseInnerCell(full, PageId{3}, &c).ok());
+        whole = c.key;
+      }
+      EXPECT_EQ(whole.inline_key, want) << "slot " << i;
     }
   }
 
@@ -104,10 +90,6 @@ class PrefixNode {
     EXPECT_EQ(found, lb != keys_.end() && *lb == key) << key;
   }
 
- private:
-  std::string page_;
-  bool leaf_;
-  std::vector<std::string> keys_;
 };
 
 std::string Padded(const std::string& stem, int n) {
@@ -184,14 +166,14 @@ TEST(BTreePrefixTest, SplitAndMergeRecomputeThePrefixes) {
   size_t split = btree::BalancedSplit(views, true, kPage);
   ASSERT_EQ(split, 30u);  // equal sizes: the middle, between the families
   PrefixNode left, right;
-  btree::RebuildNode(left.page(), kPage, std::span(views).first(split));
-  btree::RebuildNode(right.page(), kPage, std::span(views).subspan(split));
+  btree::RebuildNode(left.mutable_page(), kPage, std::span(views).first(split));
+  btree::RebuildNode(right.mutable_page(), kPage, std::span(views).subspan(split));
   EXPECT_EQ(left.view().prefix_len(), std::string("alpha/region-one/0000").size());
   EXPECT_EQ(right.view().prefix_len(), std::string("beta/region-two/0000").size());
   EXPECT_EQ(left.view().Used(), btree::PackedSize(std::span(views).first(split), true, kPage));
   EXPECT_EQ(right.view().Used(), btree::PackedSize(std::span(views).subspan(split), true, kPage));
   PrefixNode merged;
-  btree::RebuildNode(merged.page(), kPage, views);
+  btree::RebuildNode(merged.mutable_page(), kPage, views);
   EXPECT_EQ(merged.view().prefix_len(), 0u);
   EXPECT_EQ(merged.view().Used(), btree::PackedSize(views, true, kPage));
   EXPECT_TRUE(merged.view().ValidateCells().ok());
@@ -203,8 +185,8 @@ TEST(BTreePrefixTest, SplitAndMergeRecomputeThePrefixes) {
   size_t m = btree::BalancedSplit(iviews, false, kPage);
   ASSERT_GT(m, 0u);
   PrefixNode il(false), ir(false);
-  btree::RebuildNode(il.page(), kPage, std::span(iviews).first(m));
-  btree::RebuildNode(ir.page(), kPage, std::span(iviews).subspan(m + 1));
+  btree::RebuildNode(il.mutable_page(), kPage, std::span(iviews).first(m));
+  btree::RebuildNode(ir.mutable_page(), kPage, std::span(iviews).subspan(m + 1));
   EXPECT_TRUE(il.view().ValidateCells().ok());
   EXPECT_TRUE(ir.view().ValidateCells().ok());
   EXPECT_EQ(il.view().count() + ir.view().count() + 1, 60);
@@ -352,10 +334,11 @@ TEST(BTreePrefixTest, ValidateCellsCatchesDamageToTheNewFields) {
     PrefixNode node;
     node.Rebuild(keys);
     node.ExpectContent();
-    d.apply(node.page(), node.view());
+    d.apply(node.mutable_page(), node.view());
     Status s = node.view().ValidateCells();
     EXPECT_TRUE(s.IsCorruption()) << d.what << ": " << s.ToString();
-    EXPECT_TRUE(btree::VerifyNodePage(PageId{3}, node.page(), kPage).IsCorruption()) << d.what;
+    EXPECT_TRUE(btree::VerifyNodePage(PageId{3}, node.mutable_page(), kPage).IsCorruption())
+        << d.what;
   }
 }
 
