@@ -451,7 +451,7 @@ void InsertCell(char* page, uint32_t page_size, int i, std::string_view cell) {
   if (n == 0) {
     // The node's first key: all of it (up to the cap) is the prefix.
     p = PrefixCap(key, page_size);
-    std::memcpy(page + page_size - p, key.inline_key.data(), p);
+    if (p > 0) std::memcpy(page + page_size - p, key.inline_key.data(), p);
     Store<uint16_t>(page + kNodePrefixLenOff, static_cast<uint16_t>(p));
     Store<uint32_t>(page + kNodeCellStartOff, page_size - p);
     Store<uint32_t>(page + kNodeFragOff, 0);
@@ -503,7 +503,7 @@ void RebuildNode(char* page, uint32_t page_size, std::span<const std::string_vie
   RINGDB_CHECK(need <= page_size);
   char* tmp = Scratch(page_size);
   uint32_t pos = page_size - p;
-  std::memcpy(tmp + pos, prefix.data(), p);
+  if (p > 0) std::memcpy(tmp + pos, prefix.data(), p);  // data() may be null when empty
   for (size_t i = 0; i < n; ++i) {
     pos -= static_cast<uint32_t>(cells[i].size()) - p;
     StoreStripped(cells[i], keys[i], p, tmp + pos);
