@@ -83,8 +83,12 @@ Status BTree::ReadMeta(const char* p, PageId id, PageId* root, uint32_t* height)
       Load<uint64_t>(p + kMetaTagOff) != kMetaFormatTag) {
     return MetaCorrupt(id, "not a tree meta page");
   }
-  if (Load<uint16_t>(p + kMetaVersionOff) != kMetaFormatVersion) {
-    return MetaCorrupt(id, "unknown format version");
+  if (uint16_t version = Load<uint16_t>(p + kMetaVersionOff); version != kMetaFormatVersion) {
+    return MetaCorrupt(id, "tree format version " + std::to_string(version) +
+                               ", this build reads only version " +
+                               std::to_string(kMetaFormatVersion) +
+                               " (dump it with the ringdb that wrote it, then load it into a"
+                               " new database)");
   }
   if (Load<uint32_t>(p + kMetaPageSizeOff) != page_size_) {
     return MetaCorrupt(id, "formatted for another page size");
@@ -126,28 +130,42 @@ uint32_t BTree::Height() {
 
 Status BTree::FullKey(const KeyRef& k, std::string* out) {
   if (!k.overflow) {
-    out->assign(k.inline_key);
+    k.InlineTo(out);
     return Status::OK();
   }
   RINGDB_RETURN_IF_ERROR(ReadBlobString(pool_, k.blob, k.full_len, out));
-  if (std::string_view(*out).substr(0, k.inline_key.size()) != k.inline_key) {
+  std::string_view full(*out);
+  if (full.substr(0, k.prefix.size()) != k.prefix ||
+      full.substr(k.prefix.size(), k.inline_key.size()) != k.inline_key) {
     return Status::Corruption("btree overflow page " + std::to_string(k.blob.value) +
                               ": key does not match its inline prefix");
   }
   return Status::OK();
 }
 
+namespace {
+
+// Compares a's first bytes with b: <0 / >0 where they differ, else 0.
+int ComparePart(std::string_view a, std::string_view b) {
+  size_t n = std::min(a.size(), b.size());
+  return n == 0 ? 0 : std::memcmp(a.data(), b.data(), n);
+}
+
+}  // namespace
+
 Status BTree::CompareKey(std::string_view search, const KeyRef& k, int* cmp, bool inline_only) {
-  std::string_view pre = k.inline_key;
-  size_t n = std::min(search.size(), pre.size());
-  int c = n == 0 ? 0 : std::memcmp(search.data(), pre.data(), n);
+  // The stored key's inline part is its node prefix, then its stored bytes.
+  int c = ComparePart(search, k.prefix);
+  if (c == 0 && search.size() < k.prefix.size()) c = -1;  // every key has the prefix
+  if (c == 0) c = ComparePart(search.substr(k.prefix.size()), k.inline_key);
   if (c != 0) {
     *cmp = c;
     return Status::OK();
   }
-  if (!k.overflow || search.size() <= pre.size()) {
+  if (!k.overflow || search.size() <= k.inline_size()) {
     // Without overflow the lengths decide; with overflow the stored key is
-    // longer than its prefix, so a search key no longer than it is smaller.
+    // longer than its inline part, so a search key no longer than it is
+    // smaller.
     size_t stored = k.full_size();
     *cmp = search.size() < stored ? -1 : (search.size() > stored ? 1 : 0);
     return Status::OK();

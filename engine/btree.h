@@ -338,6 +338,38 @@ class BTree {
   // otherwise both halves get about the same bytes.
   Status SplitAndInsert(Path* path, std::string_view key, std::string_view cell, int idx,
                         bool found, bool append, Lsn lsn);
+  // The pages a split may use, allocated and created before any page
+  // changes, used in order: the right leaf, a sibling per inner node
+  // split, a new root.
+  struct SplitPages {
+    std::vector<PageGuard> fresh;
+    size_t used = 0;
+    btree::KeyRef sep;              // the leaf separator (a view of the caller's string)
+    std::vector<PageId> sep_blob;   // its blob when it overflows
+    PageGuard next_leaf;            // the leaf right of the splitting one, latched
+  };
+  // SplitAndInsert's steps. ChooseLeafSplit: the split index of the leaf's
+  // whole cells (after the operation) and the separator. PrepareSplit:
+  // fills *pages for the held path (on error, gives back all it took).
+  // SplitLeaf: rewrites the leaf as cells[0, split) and a new right leaf
+  // (returned) as the rest. InsertUpward: inserts inner cell `promote`
+  // into the held parents, splitting them (SplitInner) and the root as
+  // needed. Only the first two can fail.
+  Status ChooseLeafSplit(const btree::NodeView& v, std::span<const std::string_view> cells,
+                         bool append, size_t* split, std::string* sep);
+  Status PrepareSplit(const Path& path, PageId old_next, std::string_view sep, Lsn lsn,
+                      SplitPages* pages);
+  PageId SplitLeaf(PageGuard* leaf, std::span<const std::string_view> cells, size_t split,
+                   SplitPages* pages, Lsn lsn);
+  void InsertUpward(Path* path, std::string promote, bool append, SplitPages* pages, Lsn lsn);
+  // Splits full inner `node` around `promote` inserted at pos; sets
+  // *next_promote to the cell that moves up (its child the new sibling).
+  void SplitInner(PageGuard* node, int pos, std::string_view promote, bool append,
+                  SplitPages* pages, Lsn lsn, std::string* next_promote);
+  // The shortest separator between two whole leaf cells of node v, left <
+  // right (Corruption otherwise).
+  Status LeafSeparator(const btree::NodeView& v, std::string_view left_cell,
+                       std::string_view right_cell, std::string* sep);
   // B*-style: before splitting the full leaf path->nodes.back() (its
   // parent latched exclusively in the path), tries to make room by evening
   // out its cells, the new one included, with a sibling under the same
@@ -358,6 +390,17 @@ class BTree {
   // latched): merges it with a sibling when both fit in one page (the parent
   // loses a cell), else moves cells over from the sibling. Best effort.
   Rebalanced Rebalance(Path* path, size_t level, Lsn lsn, std::vector<PageId>* to_free);
+  // Rebalance's steps. LatchPair: moves path->nodes[level] into *left or
+  // *right and latches its sibling (left before right), both validated;
+  // false for an only child or on an error (counted). PairCells: the pair's
+  // whole cells in order, the parent's separator brought down between
+  // inner nodes. MergePair: rewrites left with `cells`, drops right and its
+  // parent separator; false, with nothing changed, on an I/O error.
+  bool LatchPair(Path* path, size_t level, PageGuard* left, PageGuard* right, int* right_ci);
+  bool PairCells(const btree::NodeView& pv, int right_ci, const btree::NodeView& lv,
+                 const btree::NodeView& rv, std::vector<std::string>* owned);
+  bool MergePair(PageGuard* parent, int right_ci, PageGuard* left, PageGuard* right,
+                 std::span<const std::string_view> cells, Lsn lsn, std::vector<PageId>* to_free);
   // Rewrites the sibling pair left/right (right is child right_ci of the
   // exclusively latched parent; both latched exclusively) as all[0, split)
   // and the rest, replacing the parent's separator for right. `all` holds

@@ -6,7 +6,9 @@
 // written with memcpy). Frozen format: changing it needs a new
 // kMetaFormatVersion (version 1 had 2-byte slots holding only the cell
 // offset; version 2 added the key length and key head to each slot and the
-// node's prefix length; a tree of another version is refused at open).
+// node's prefix length; version 3 stores the node prefix once and only key
+// suffixes in the cells, with a 5-byte leaf cell header; a tree of another
+// version is refused at open).
 //
 // Meta page (at kPageHeaderSize):
 //    0 u16 type = kPageTypeMeta
@@ -21,35 +23,51 @@
 //    0 u16 type = kPageTypeLeaf | kPageTypeInner
 //    2 u16 level (0 for leaves, parent = child + 1)
 //    4 u16 slot count n
-//    6 u16 prefix_len p: every key in the node begins with the same p bytes
-//          (the cells still hold whole keys); p <= MaxPrefixLen(page_size),
-//          0 in an empty node. Any p no longer than the keys' common prefix
-//          is valid: writers may leave it shorter than it could be.
-//    8 u32 cell_start: cells occupy [cell_start, page_size)
-//   12 u32 frag: bytes of dead cells inside [cell_start, page_size)
+//    6 u16 prefix_len p: every key in the node begins with the same p bytes,
+//          stored once at [page_size - p, page_size); the cells hold only
+//          the key bytes after them. p <= MaxPrefixLen(page_size), 0 in an
+//          empty node. Any p no longer than the keys' common prefix is
+//          valid: deletes leave it as it is; rebuilds (splits, merges,
+//          compaction by a prefix change) make it the longest.
+//    8 u32 cell_start: cells occupy [cell_start, page_size - p)
+//   12 u32 frag: bytes of dead cells inside [cell_start, page_size - p)
 //   16 u64 link0: leaf: previous leaf id; inner: leftmost child id
 //   24 u64 link1: leaf: next leaf id;     inner: unused (invalid id)
 //   32 slot[n], kSlotSize = 8 bytes each, sorted by the cells' keys:
 //        0 u16 cell offset
-//        2 u16 full key length (of the whole key, also when it overflows)
+//        2 u16 full key length (of the whole key, prefix included, also when
+//              it overflows)
 //        4 u32 key head: key bytes [p, p + 4) read as a big-endian number,
 //              zero bytes standing in past the key's end (KeyHead())
-// Free space lies between the end of the slot array and cell_start.
+// Free space lies between the end of the slot array and cell_start; the
+// prefix bytes lie at the page end, after the cells.
+//
+// Why the prefix is stored rather than derived: LeanStore derives it from
+// the node's fence keys, but ringdb nodes carry no fences (an inner node
+// knows its range only through its parent). Storing the p bytes once costs
+// p bytes per node, keeps a node self-describing (a reader, Verify and the
+// read check need nothing from the parent), and a search reads them with
+// one memcmp before looking at the slots. The page end is chosen over the
+// area after the header so that the slot array never moves: a prefix
+// change always rewrites every cell anyway (RebuildNode).
 //
 // Search compares the search key's head with the slot heads as integers:
 // heads are ordered like the keys (a < b implies head(a) <= head(b)), so a
 // differing head decides. On equal heads, when either key ends within the
 // head (length <= p + 4) the shorter key is a prefix of the longer and the
 // lengths decide; only otherwise is the cell read. The search key is first
-// compared with the node's prefix (the first p bytes of cell 0's key).
+// compared with the node's prefix (the p bytes at the page end): a key
+// below it lands at 0, above it at n, and only a key that shares it is
+// searched among the slots.
 //
 // Leaf cell:
 //    u8  flags (kCellKeyOverflow, kCellValueOverflow)
-//    u16 inline key length k
-//    u32 inline value length v (0 when the value overflows)
+//    u16 inline key length k (bytes stored in this cell)
+//    u16 inline value length v (0 when the value overflows; an inline value
+//        is part of a cell, so it never exceeds MaxCellSize < 64 KiB)
 //    [key overflow:   u32 full key length, u64 key blob id]
 //    [value overflow: u64 value length,    u64 value blob id]
-//    k key bytes (the whole key, or its prefix when the key overflows)
+//    k key bytes
 //    v value bytes
 // Inner cell (keys in child >= this key; keys below the first cell's key
 // are in link0):
@@ -58,10 +76,17 @@
 //    u64 child id
 //    [key overflow: u32 full key length, u64 key blob id]
 //    k key bytes
-// A cell never exceeds MaxCellSize(page_size) = usable/4 - 8 bytes, so every
-// node holds at least 4 cells. Keys longer than MaxInlineKey keep a
-// KeyPrefixLen-byte prefix inline and the full key in a blob; values spill to
-// a blob when the whole cell would not fit.
+// In a node the k key bytes are the key's bytes after the node prefix (a
+// key equal to the prefix has k = 0). Outside a node (a cell being moved
+// between nodes, built by EncodeLeafCell/EncodeInnerCell or NodeView::
+// FullCell) the same encoding holds the whole inline key: InsertCell and
+// RebuildNode strip the prefix as they store a cell.
+// A whole (unstripped) cell never exceeds MaxCellSize(page_size) = usable/4
+// - 8 bytes, so every node holds at least 4 cells. Keys longer than
+// MaxInlineKey keep a KeyPrefixLen-byte inline part (prefix + stored bytes)
+// and the full key in a blob; its head must come from the stored bytes, so
+// a node holding it has p <= KeyPrefixLen - 4 = MaxPrefixLen. Values spill
+// to a blob when the whole cell would not fit.
 //
 // Blob (overflow) = a chain of index pages, each listing data pages, so a
 // reader fetches many data pages with one FetchMany.
@@ -98,7 +123,7 @@ inline constexpr uint16_t kPageTypeInner = 0xB102;
 inline constexpr uint16_t kPageTypeOverflowIndex = 0xB103;
 inline constexpr uint16_t kPageTypeOverflowData = 0xB104;
 
-inline constexpr uint16_t kMetaFormatVersion = 2;
+inline constexpr uint16_t kMetaFormatVersion = 3;
 inline constexpr uint64_t kMetaFormatTag = 0x65727462676e6972ull;  // "ringbtre"
 inline constexpr uint32_t kMaxHeight = 32;
 
@@ -131,7 +156,7 @@ inline constexpr uint32_t kKeyHeadSize = 4;
 
 inline constexpr uint8_t kCellKeyOverflow = 1;
 inline constexpr uint8_t kCellValueOverflow = 2;
-inline constexpr uint32_t kLeafCellHeader = 7;
+inline constexpr uint32_t kLeafCellHeader = 5;
 inline constexpr uint32_t kInnerCellHeader = 11;
 inline constexpr uint32_t kKeyOverflowFields = 12;
 inline constexpr uint32_t kValueOverflowFields = 16;
@@ -152,6 +177,8 @@ inline constexpr uint32_t NodeCapacity(uint32_t page_size) {
 inline constexpr uint32_t MaxCellSize(uint32_t page_size) {
   return NodeCapacity(page_size) / 4 - kSlotSize;
 }
+// The leaf cell stores the inline value length in 16 bits.
+static_assert(MaxCellSize(kMaxPageSize) <= 0xFFFF);
 // Longest key stored wholly inline (leaf cell with an overflowed value).
 inline constexpr uint32_t MaxInlineKey(uint32_t page_size) {
   return MaxCellSize(page_size) - kLeafCellHeader - kValueOverflowFields;

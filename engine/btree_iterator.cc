@@ -34,6 +34,15 @@ Status BTree::CopyLeaf(std::string_view target, SeekMode mode, LeafCopy* out) {
 
 namespace {
 
+// Sets *out to separator i of inner node v read optimistically: false when
+// it cannot be read (a torn image) or overflows (its blob is read latched).
+bool InlineSeparator(const NodeView& v, int i, std::string* out) {
+  InnerCell c;
+  if (!v.InnerCellAt(i, &c).ok() || c.key.overflow) return false;
+  c.key.InlineTo(out);
+  return true;
+}
+
 void ResetCopy(BTree::LeafCopy* out) {
   out->has_low = out->has_high = false;
   out->arena.clear();
@@ -74,15 +83,12 @@ BTree::Opt BTree::CopyLeafOptimistic(std::string_view target, SeekMode mode, Lea
       if (out->has_low) out->parent_low = out->low;
       if (out->has_high) out->parent_high = out->high;
     }
-    InnerCell c;
     if (idx > 0) {
-      if (!v.InnerCellAt(idx - 1, &c).ok() || c.key.overflow) return Torn(node);
-      out->low.assign(c.key.inline_key);
+      if (!InlineSeparator(v, idx - 1, &out->low)) return Torn(node);
       out->has_low = true;
     }
     if (idx < n) {
-      if (!v.InnerCellAt(idx, &c).ok() || c.key.overflow) return Torn(node);
-      out->high.assign(c.key.inline_key);
+      if (!InlineSeparator(v, idx, &out->high)) return Torn(node);
       out->has_high = true;
     }
     PageId child;
@@ -130,18 +136,15 @@ BTree::Opt BTree::SiblingOptimistic(bool forward, LeafCopy* out) {
   NodeView v(parent.data(), page_size_, parent.id());
   // The new leaf's fences: separators of the parent, or at its edges the
   // parent's own fences.
-  InnerCell c;
   out->has_low = idx > 0 || out->parent_has_low;
   if (idx > 0) {
-    if (!v.InnerCellAt(idx - 1, &c).ok() || c.key.overflow) return Torn(parent);
-    out->low.assign(c.key.inline_key);
+    if (!InlineSeparator(v, idx - 1, &out->low)) return Torn(parent);
   } else if (out->has_low) {
     out->low = out->parent_low;
   }
   out->has_high = idx < n || out->parent_has_high;
   if (idx < n) {
-    if (!v.InnerCellAt(idx, &c).ok() || c.key.overflow) return Torn(parent);
-    out->high.assign(c.key.inline_key);
+    if (!InlineSeparator(v, idx, &out->high)) return Torn(parent);
   } else if (out->has_high) {
     out->high = out->parent_high;
   }
@@ -228,37 +231,41 @@ Status BTree::CopyLeafPessimistic(std::string_view target, SeekMode mode, LeafCo
 
 Status BTree::CopyCells(const NodeView& v, bool optimistic, LeafCopy* out) {
   // One copy of the node (a streaming memcpy), then the cells are parsed
-  // from the private image and the entries point into it: no byte of a key
-  // or value is copied twice. An overflowed key's full bytes are appended
-  // after the image. The page header is left out (zeroed): a write-back
-  // stamps its checksum under a shared latch, and nothing here reads it.
+  // from the private image and the entries point into it: no value byte is
+  // copied twice. Keys are rebuilt after the image (node prefix + stored
+  // bytes, or an overflowed key's full bytes); without a prefix a key
+  // points into the image too. The page header is left out (zeroed): a
+  // write-back stamps its checksum under a shared latch, and nothing here
+  // reads it.
   out->arena.resize(page_size_);
   std::memset(out->arena.data(), 0, kNodeOff);
   std::memcpy(out->arena.data() + kNodeOff, v.data() + kNodeOff, page_size_ - kNodeOff);
   NodeView img(out->arena.data(), page_size_, v.id());
   const int n = std::min(img.count(), img.SlotLimit());
-  const char* base = out->arena.data();
+  const size_t p = img.prefix().size();
+  out->arena.reserve(page_size_ + n * (p + 32));
   LeafCell c;
-  std::string key;
+  thread_local std::string key;
   out->entries.resize(n);
   for (int i = 0; i < n; ++i) {
+    // The arena may have moved: parse from its current image.
+    img = NodeView(out->arena.data(), page_size_, v.id());
+    const char* base = out->arena.data();
     RINGDB_RETURN_IF_ERROR(img.LeafCellAt(i, &c));
     LeafEntry& e = out->entries[i];
     e.value_overflow = c.value_overflow;
     e.value_off = static_cast<uint32_t>(c.inline_value.data() - base);
     e.value_len = c.value_overflow ? 0 : static_cast<uint32_t>(c.inline_value.size());
-    if (c.key.overflow) {
-      if (optimistic) return Status::Busy("overflowed key");
-      RINGDB_RETURN_IF_ERROR(FullKey(c.key, &key));
-      e.key_off = static_cast<uint32_t>(out->arena.size());
-      e.key_len = static_cast<uint32_t>(key.size());
-      out->arena.append(key);  // may move the arena: offsets only from here on
-      base = out->arena.data();
-      img = NodeView(base, page_size_, v.id());
-    } else {
+    if (!c.key.overflow && p == 0) {
       e.key_off = static_cast<uint32_t>(c.key.inline_key.data() - base);
       e.key_len = static_cast<uint32_t>(c.key.inline_key.size());
+      continue;
     }
+    if (c.key.overflow && optimistic) return Status::Busy("overflowed key");
+    RINGDB_RETURN_IF_ERROR(FullKey(c.key, &key));
+    e.key_off = static_cast<uint32_t>(out->arena.size());
+    e.key_len = static_cast<uint32_t>(key.size());
+    out->arena.append(key);  // may move the arena: offsets only from here on
   }
   for (size_t i = 1; i < out->entries.size(); ++i) {
     if (out->KeyAt(i - 1) >= out->KeyAt(i)) return v.Corrupt("leaf keys out of order");

@@ -37,19 +37,36 @@ Status NodeView::Validate() const {
   if ((t == kPageTypeLeaf) != (level() == 0)) return Corrupt("level does not match node type");
   uint64_t slots_end = kSlotArrayOff + uint64_t{kSlotSize} * count();
   uint32_t cs = cell_start();
-  if (slots_end > cs || cs > page_size_) return Corrupt("bad slot count or cell_start");
-  if (frag() > page_size_ - cs) return Corrupt("bad fragmentation count");
   if (prefix_len() > MaxPrefixLen(page_size_)) return Corrupt("bad prefix length");
+  if (count() == 0 && prefix_len() != 0) return Corrupt("empty node with a prefix");
+  const uint32_t end = CellAreaEnd();
+  if (slots_end > cs || cs > end) return Corrupt("bad slot count or cell_start");
+  if (frag() > end - cs) return Corrupt("bad fragmentation count");
   if (t == kPageTypeInner && !link0().valid()) return Corrupt("inner node without leftmost child");
   return Status::OK();
 }
 
+namespace {
+
+// Whether stored key b may follow stored key a in a node (both after the
+// same prefix): strictly greater where the inline bytes decide. Inline
+// bytes that agree up to an overflowed key's end leave the order to the
+// blobs, which only a full comparison (Verify) reads.
+bool InlineOrderOk(const KeyRef& a, const KeyRef& b) {
+  size_t m = std::min(a.inline_key.size(), b.inline_key.size());
+  int c = m == 0 ? 0 : std::memcmp(a.inline_key.data(), b.inline_key.data(), m);
+  if (c != 0) return c < 0;
+  // b's whole key is a prefix of a's: b <= a.
+  return b.overflow || b.inline_key.size() > a.inline_key.size();
+}
+
+}  // namespace
+
 Status NodeView::ValidateCells() const {
   RINGDB_RETURN_IF_ERROR(Validate());
-  std::string_view prefix;
-  if (count() > 0) RINGDB_RETURN_IF_ERROR(Prefix(&prefix));
   const uint32_t p = prefix_len();
   uint64_t total = 0;
+  KeyRef prev;
   for (int i = 0; i < count(); ++i) {
     std::string_view raw;
     RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
@@ -58,14 +75,18 @@ Status NodeView::ValidateCells() const {
     RINGDB_RETURN_IF_ERROR(ParseCellKey(raw, &key, &size));
     if (size > MaxCellSize(page_size_)) return Corrupt("cell larger than the maximum");
     total += size;
-    if (key.full_size() != SlotKeyLen(i)) return Corrupt("slot key length does not match its cell");
-    if (key.inline_key.substr(0, p) != prefix) return Corrupt("key does not share the node prefix");
-    if (key.overflow && key.inline_key.size() < p + kKeyHeadSize) {
-      return Corrupt("overflowed key too short for its head");
+    uint64_t inline_full = uint64_t{p} + key.inline_key.size();
+    if (key.overflow) {
+      if (key.full_len <= inline_full) return Corrupt("overflowed key not longer than inline");
+      if (key.inline_key.size() < kKeyHeadSize) return Corrupt("overflowed key shorter than a head");
     }
-    if (KeyHead(key.inline_key, p) != SlotHead(i)) return Corrupt("slot head does not match its key");
+    uint64_t full = key.overflow ? key.full_len : inline_full;
+    if (full != SlotKeyLen(i)) return Corrupt("slot key length does not match its cell");
+    if (KeyHead(key.inline_key, 0) != SlotHead(i)) return Corrupt("slot head does not match key");
+    if (i > 0 && !InlineOrderOk(prev, key)) return Corrupt("keys out of order");
+    prev = key;
   }
-  if (total + frag() != page_size_ - cell_start()) return Corrupt("cells overlap or leak space");
+  if (total + frag() != CellAreaEnd() - cell_start()) return Corrupt("cells overlap or leak space");
   return Status::OK();
 }
 
@@ -78,9 +99,11 @@ Status VerifyNodePage(PageId id, const char* page, uint32_t page_size) {
 Status NodeView::RawCell(int i, std::string_view* cell) const {
   if (i < 0 || i >= count() || i >= SlotLimit()) return Corrupt("slot index out of range");
   uint32_t off = Load<uint16_t>(p_ + kSlotArrayOff + kSlotSize * i + kSlotCellOff);
-  if (off < cell_start() || off >= page_size_) return Corrupt("slot offset out of bounds");
-  // The exact size is known only after parsing; hand out the rest of the page.
-  *cell = std::string_view(p_ + off, page_size_ - off);
+  const uint32_t end = CellAreaEnd();
+  if (off < cell_start() || off >= end) return Corrupt("slot offset out of bounds");
+  // The exact size is known only after parsing; hand out the rest of the
+  // cell area.
+  *cell = std::string_view(p_ + off, end - off);
   return Status::OK();
 }
 
@@ -103,19 +126,8 @@ Status NodeView::KeyAt(int i, KeyRef* key) const {
   std::string_view raw;
   RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
   uint32_t size;
-  return ParseCellKey(raw, key, &size);
-}
-
-Status NodeView::Prefix(std::string_view* prefix) const {
-  const uint32_t p = prefix_len();
-  if (p == 0) {
-    *prefix = {};
-    return Status::OK();
-  }
-  KeyRef k;
-  RINGDB_RETURN_IF_ERROR(KeyAt(0, &k));
-  if (k.inline_key.size() < p) return Corrupt("first key shorter than the node prefix");
-  *prefix = k.inline_key.substr(0, p);
+  RINGDB_RETURN_IF_ERROR(ParseCellKey(raw, key, &size));
+  key->prefix = prefix();
   return Status::OK();
 }
 
@@ -125,7 +137,7 @@ Status ParseLeafCell(std::string_view raw, PageId page, LeafCell* c) {
   uint8_t flags = static_cast<uint8_t>(p[0]);
   if (flags & ~(kCellKeyOverflow | kCellValueOverflow)) return CorruptCell(page, "bad cell flags");
   uint32_t k = Load<uint16_t>(p + 1);
-  uint32_t v = Load<uint32_t>(p + 3);
+  uint32_t v = Load<uint16_t>(p + 3);
   uint64_t need = kLeafCellHeader;
   c->key.overflow = flags & kCellKeyOverflow;
   c->value_overflow = flags & kCellValueOverflow;
@@ -154,6 +166,7 @@ Status ParseLeafCell(std::string_view raw, PageId page, LeafCell* c) {
     c->value_len = v;
     c->value_blob = PageId{};
   }
+  c->key.prefix = {};
   c->key.inline_key = std::string_view(p + fields_end, k);
   c->inline_value = std::string_view(p + fields_end + k, v);
   c->size = static_cast<uint32_t>(need);
@@ -182,6 +195,7 @@ Status ParseInnerCell(std::string_view raw, PageId page, InnerCell* c) {
     c->key.blob = PageId{};
   }
   if (!c->child.valid()) return CorruptCell(page, "inner cell without child");
+  c->key.prefix = {};
   c->key.inline_key = std::string_view(p + fields_end, k);
   c->size = static_cast<uint32_t>(need);
   return Status::OK();
@@ -190,22 +204,33 @@ Status ParseInnerCell(std::string_view raw, PageId page, InnerCell* c) {
 Status NodeView::LeafCellAt(int i, LeafCell* cell) const {
   std::string_view raw;
   RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
-  return ParseLeafCell(raw, id_, cell);
+  RINGDB_RETURN_IF_ERROR(ParseLeafCell(raw, id_, cell));
+  cell->key.prefix = prefix();
+  return Status::OK();
 }
 
 Status NodeView::InnerCellAt(int i, InnerCell* cell) const {
   std::string_view raw;
   RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
-  return ParseInnerCell(raw, id_, cell);
+  RINGDB_RETURN_IF_ERROR(ParseInnerCell(raw, id_, cell));
+  cell->key.prefix = prefix();
+  return Status::OK();
 }
 
-Status NodeView::CellBytes(int i, std::string_view* cell) const {
+Status NodeView::FullCell(int i, std::string* out) const {
   std::string_view raw;
   RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
   KeyRef key;
   uint32_t size;
   RINGDB_RETURN_IF_ERROR(ParseCellKey(raw, &key, &size));
-  *cell = raw.substr(0, size);
+  const std::string_view pre = prefix();
+  const size_t fields_end = static_cast<size_t>(key.inline_key.data() - raw.data());
+  out->resize(size + pre.size());
+  char* q = out->data();
+  std::memcpy(q, raw.data(), fields_end);
+  Store<uint16_t>(q + 1, static_cast<uint16_t>(key.inline_key.size() + pre.size()));
+  if (!pre.empty()) std::memcpy(q + fields_end, pre.data(), pre.size());
+  std::memcpy(q + fields_end + pre.size(), raw.data() + fields_end, size - fields_end);
   return Status::OK();
 }
 
@@ -222,7 +247,7 @@ Status NodeView::ChildAt(int i, PageId* child) const {
 
 void EncodeLeafCell(const KeyRef& key, bool value_overflow, std::string_view inline_value,
                     uint64_t value_len, PageId value_blob, std::string* out) {
-  uint32_t k = static_cast<uint32_t>(key.inline_key.size());
+  uint32_t k = static_cast<uint32_t>(key.inline_size());
   uint32_t v = value_overflow ? 0 : static_cast<uint32_t>(inline_value.size());
   size_t size = kLeafCellHeader + (key.overflow ? kKeyOverflowFields : 0) +
                 (value_overflow ? kValueOverflowFields : 0) + k + v;
@@ -231,7 +256,7 @@ void EncodeLeafCell(const KeyRef& key, bool value_overflow, std::string_view inl
   p[0] = static_cast<char>((key.overflow ? kCellKeyOverflow : 0) |
                            (value_overflow ? kCellValueOverflow : 0));
   Store<uint16_t>(p + 1, static_cast<uint16_t>(k));
-  Store<uint32_t>(p + 3, v);
+  Store<uint16_t>(p + 3, static_cast<uint16_t>(v));
   char* q = p + kLeafCellHeader;
   if (key.overflow) {
     Store<uint32_t>(q, key.full_len);
@@ -243,12 +268,13 @@ void EncodeLeafCell(const KeyRef& key, bool value_overflow, std::string_view inl
     Store<uint64_t>(q + 8, value_blob.value);
     q += kValueOverflowFields;
   }
-  std::memcpy(q, key.inline_key.data(), k);
+  if (!key.prefix.empty()) std::memcpy(q, key.prefix.data(), key.prefix.size());
+  std::memcpy(q + key.prefix.size(), key.inline_key.data(), key.inline_key.size());
   if (v) std::memcpy(q + k, inline_value.data(), v);
 }
 
 void EncodeInnerCell(const KeyRef& key, PageId child, std::string* out) {
-  uint32_t k = static_cast<uint32_t>(key.inline_key.size());
+  uint32_t k = static_cast<uint32_t>(key.inline_size());
   size_t size = kInnerCellHeader + (key.overflow ? kKeyOverflowFields : 0) + k;
   out->resize(size);
   char* p = out->data();
@@ -261,7 +287,8 @@ void EncodeInnerCell(const KeyRef& key, PageId child, std::string* out) {
     Store<uint64_t>(q + 4, key.blob.value);
     q += kKeyOverflowFields;
   }
-  std::memcpy(q, key.inline_key.data(), k);
+  if (!key.prefix.empty()) std::memcpy(q, key.prefix.data(), key.prefix.size());
+  std::memcpy(q + key.prefix.size(), key.inline_key.data(), key.inline_key.size());
 }
 
 void InnerCellWithChild(std::string_view raw, PageId child, std::string* out) {
@@ -289,28 +316,32 @@ namespace {
 
 char* SlotAt(char* page, int i) { return page + kSlotArrayOff + kSlotSize * i; }
 
-void WriteSlot(char* page, int i, uint32_t cell_off, const KeyRef& key, uint32_t p) {
-  char* s = SlotAt(page, i);
-  Store<uint16_t>(s + kSlotCellOff, static_cast<uint16_t>(cell_off));
-  Store<uint16_t>(s + kSlotKeyLenOff, static_cast<uint16_t>(key.full_size()));
-  Store<uint32_t>(s + kSlotHeadOff, KeyHead(key.inline_key, p));
-}
-
 uint32_t CellOffset(const char* page, int i) {
   return Load<uint16_t>(page + kSlotArrayOff + kSlotSize * i + kSlotCellOff);
 }
 
-// Parses a cell the caller vouches for (the node passed ValidateCells()).
-KeyRef TrustedKey(const NodeView& v, std::string_view raw, uint32_t* size) {
+// Parses a whole cell of the given kind that the caller vouches for; it
+// must be exactly one cell.
+KeyRef WholeKey(bool leaf, std::string_view cell) {
   KeyRef key;
-  uint32_t sz = 0;
-  RINGDB_CHECK(v.ParseCellKey(raw, &key, &sz).ok());
-  if (size != nullptr) *size = sz;
+  uint32_t size;
+  if (leaf) {
+    LeafCell c;
+    RINGDB_CHECK(ParseLeafCell(cell, PageId{}, &c).ok());
+    key = c.key;
+    size = c.size;
+  } else {
+    InnerCell c;
+    RINGDB_CHECK(ParseInnerCell(cell, PageId{}, &c).ok());
+    key = c.key;
+    size = c.size;
+  }
+  RINGDB_CHECK(size == cell.size());
   return key;
 }
 
-// The longest prefix a node holding `key` may have: the head of an
-// overflowed key must come from its inline bytes.
+// The longest prefix a node holding whole key `key` may have: the head of
+// an overflowed key must come from its stored bytes.
 uint32_t PrefixCap(const KeyRef& key, uint32_t page_size) {
   size_t cap = key.inline_key.size();
   if (key.overflow) cap = cap >= kKeyHeadSize ? cap - kKeyHeadSize : 0;
@@ -324,32 +355,50 @@ uint32_t CommonPrefix(std::string_view a, std::string_view b, uint32_t limit) {
   return i;
 }
 
-// Sets the node prefix to p and recomputes every slot head.
-void RewriteHeads(char* page, uint32_t page_size, uint32_t p) {
-  Store<uint16_t>(page + kNodePrefixLenOff, static_cast<uint16_t>(p));
-  NodeView v(page, page_size, PageId{});
-  for (int i = 0; i < v.count(); ++i) {
-    std::string_view raw;
-    RINGDB_CHECK(v.RawCell(i, &raw).ok());
-    KeyRef key = TrustedKey(v, raw, nullptr);
-    Store<uint32_t>(SlotAt(page, i) + kSlotHeadOff, KeyHead(key.inline_key, p));
-  }
+// The prefix of a node holding whole keys first..last in order: their
+// common prefix, which every key between them shares (a key between two
+// keys that begin with P begins with P). A key between them that overflows
+// has KeyPrefixLen inline bytes, so its cap is MaxPrefixLen, no tighter.
+uint32_t RangePrefix(const KeyRef& first, const KeyRef& last, uint32_t page_size) {
+  return CommonPrefix(first.inline_key, last.inline_key,
+                      std::min(PrefixCap(first, page_size), PrefixCap(last, page_size)));
 }
 
+// Stores whole cell `cell` (whose key is `key`) without the first p key
+// bytes at dst.
+void StoreStripped(std::string_view cell, const KeyRef& key, uint32_t p, char* dst) {
+  const size_t fields_end = static_cast<size_t>(key.inline_key.data() - cell.data());
+  std::memcpy(dst, cell.data(), fields_end);
+  Store<uint16_t>(dst + 1, static_cast<uint16_t>(key.inline_key.size() - p));
+  std::memcpy(dst + fields_end, cell.data() + fields_end + p, cell.size() - fields_end - p);
+}
+
+// Slot i for whole key `key` stored at cell_off in a node with prefix p.
+void WriteSlot(char* page, int i, uint32_t cell_off, const KeyRef& key, uint32_t p) {
+  char* s = SlotAt(page, i);
+  Store<uint16_t>(s + kSlotCellOff, static_cast<uint16_t>(cell_off));
+  Store<uint16_t>(s + kSlotKeyLenOff, static_cast<uint16_t>(key.full_size()));
+  Store<uint32_t>(s + kSlotHeadOff, KeyHead(key.inline_key, p));
+}
+
+// The stored size of cell i of a node that passed ValidateCells().
 uint32_t CellSizeAt(const char* page, uint32_t page_size, int i) {
   NodeView v(page, page_size, PageId{});
   std::string_view raw;
   RINGDB_CHECK(v.RawCell(i, &raw).ok());
-  uint32_t size;
-  TrustedKey(v, raw, &size);
+  KeyRef key;
+  uint32_t size = 0;
+  RINGDB_CHECK(v.ParseCellKey(raw, &key, &size).ok());
   return size;
 }
 
+// Moves the cells together at the end of the cell area (the prefix stays).
 void Compact(char* page, uint32_t page_size) {
   NodeView v(page, page_size, PageId{});
-  int n = v.count();
+  const int n = v.count();
+  const uint32_t end = v.CellAreaEnd();
   char* tmp = Scratch(page_size);
-  uint32_t pos = page_size;
+  uint32_t pos = end;
   for (int i = 0; i < n; ++i) {
     uint32_t size = CellSizeAt(page, page_size, i);
     uint32_t off = CellOffset(page, i);
@@ -357,33 +406,68 @@ void Compact(char* page, uint32_t page_size) {
     std::memcpy(tmp + pos, page + off, size);
     Store<uint16_t>(SlotAt(page, i) + kSlotCellOff, static_cast<uint16_t>(pos));
   }
-  std::memcpy(page + pos, tmp + pos, page_size - pos);
+  std::memcpy(page + pos, tmp + pos, end - pos);
   Store<uint32_t>(page + kNodeCellStartOff, pos);
   Store<uint32_t>(page + kNodeFragOff, 0);
 }
 
+// InsertCell when the new key breaks the node prefix: every cell, the new
+// one at i, rebuilt with the shorter prefix.
+void InsertRebuilding(char* page, uint32_t page_size, int i, std::string_view cell) {
+  std::vector<std::string> owned;
+  AppendWholeCells(NodeView(page, page_size, PageId{}), &owned, i, cell);
+  RebuildNode(page, page_size, CellViews(owned));
+}
+
 }  // namespace
+
+bool InsertFits(const NodeView& v, std::string_view cell, int replacing) {
+  const KeyRef key = WholeKey(v.is_leaf(), cell);
+  const int n = v.count() - (replacing >= 0 ? 1 : 0);
+  if (n == 0) return cell.size() + kSlotSize <= v.Capacity();
+  uint64_t free = v.FreeTotal();
+  if (replacing >= 0) free += CellSizeAt(v.data(), v.page_size(), replacing) + kSlotSize;
+  const uint32_t p = v.prefix_len();
+  const uint32_t np = CommonPrefix(key.inline_key, v.prefix(),
+                                   std::min(p, PrefixCap(key, v.page_size())));
+  // The new cell without the prefix, and each other cell longer by the
+  // bytes the prefix loses (the prefix itself shrinks by as many).
+  uint64_t need = cell.size() - np + kSlotSize + uint64_t{p - np} * (n - 1);
+  return need <= free;
+}
+
+uint32_t WorstInsertNeed(const NodeView& v) {
+  uint32_t others = v.count() > 0 ? static_cast<uint32_t>(v.count() - 1) : 0;
+  return MaxCellSize(v.page_size()) + kSlotSize + v.prefix_len() * others;
+}
 
 void InsertCell(char* page, uint32_t page_size, int i, std::string_view cell) {
   NodeView v(page, page_size, PageId{});
-  int n = v.count();
+  const int n = v.count();
   RINGDB_CHECK(i >= 0 && i <= n);
-  RINGDB_CHECK(v.FreeTotal() >= cell.size() + kSlotSize);
-  KeyRef key = TrustedKey(v, cell, nullptr);
-  uint32_t p = PrefixCap(key, page_size);
-  if (n > 0) {
-    std::string_view prefix;
-    RINGDB_CHECK(v.Prefix(&prefix).ok());
-    p = CommonPrefix(key.inline_key, prefix, p);
-    if (p < v.prefix_len()) RewriteHeads(page, page_size, p);
-  } else {
+  RINGDB_CHECK(InsertFits(v, cell));
+  const KeyRef key = WholeKey(v.is_leaf(), cell);
+  uint32_t p;
+  if (n == 0) {
+    // The node's first key: all of it (up to the cap) is the prefix.
+    p = PrefixCap(key, page_size);
+    if (p > 0) std::memcpy(page + page_size - p, key.inline_key.data(), p);
     Store<uint16_t>(page + kNodePrefixLenOff, static_cast<uint16_t>(p));
+    Store<uint32_t>(page + kNodeCellStartOff, page_size - p);
+    Store<uint32_t>(page + kNodeFragOff, 0);
+  } else {
+    p = v.prefix_len();
+    if (CommonPrefix(key.inline_key, v.prefix(), std::min(p, PrefixCap(key, page_size))) < p) {
+      InsertRebuilding(page, page_size, i, cell);
+      return;
+    }
   }
-  if (v.FreeContiguous() < cell.size() + kSlotSize) Compact(page, page_size);
-  uint32_t cs = Load<uint32_t>(page + kNodeCellStartOff) - static_cast<uint32_t>(cell.size());
-  std::memcpy(page + cs, cell.data(), cell.size());
+  const uint32_t size = static_cast<uint32_t>(cell.size()) - p;
+  if (v.FreeContiguous() < size + kSlotSize) Compact(page, page_size);
+  uint32_t cs = Load<uint32_t>(page + kNodeCellStartOff) - size;
+  StoreStripped(cell, key, p, page + cs);
   std::memmove(SlotAt(page, i + 1), SlotAt(page, i), kSlotSize * (n - i));
-  WriteSlot(page, i, cs, key, v.prefix_len());
+  WriteSlot(page, i, cs, key, p);
   Store<uint32_t>(page + kNodeCellStartOff, cs);
   Store<uint16_t>(page + kNodeCountOff, static_cast<uint16_t>(n + 1));
 }
@@ -404,45 +488,91 @@ void RemoveCell(char* page, uint32_t page_size, int i) {
 }
 
 void RebuildNode(char* page, uint32_t page_size, std::span<const std::string_view> cells) {
-  NodeView v(page, page_size, PageId{});
-  uint64_t need = kSlotArrayOff + kSlotSize * cells.size();
-  for (std::string_view c : cells) need += c.size();
-  RINGDB_CHECK(need <= page_size);
-  // The keys are read before anything is written: cells may lie in `page`.
+  const bool leaf = NodeView(page, page_size, PageId{}).is_leaf();
+  const size_t n = cells.size();
   thread_local std::vector<KeyRef> keys;
   keys.clear();
-  for (std::string_view c : cells) keys.push_back(TrustedKey(v, c, nullptr));
-  uint32_t p = 0;
-  if (!keys.empty()) {
-    p = PrefixCap(keys[0], page_size);
-    for (const KeyRef& k : keys) {
-      p = CommonPrefix(keys[0].inline_key, k.inline_key, std::min(p, PrefixCap(k, page_size)));
-    }
+  for (std::string_view c : cells) keys.push_back(WholeKey(leaf, c));
+  const uint32_t p = n == 0 ? 0 : RangePrefix(keys.front(), keys.back(), page_size);
+  const std::string_view prefix = n == 0 ? std::string_view() : keys[0].inline_key.substr(0, p);
+  uint64_t need = kSlotArrayOff + uint64_t{kSlotSize} * n + p;
+  for (size_t i = 0; i < n; ++i) {
+    RINGDB_CHECK(keys[i].inline_key.substr(0, p) == prefix);  // cells in key order
+    need += cells[i].size() - p;
   }
+  RINGDB_CHECK(need <= page_size);
   char* tmp = Scratch(page_size);
-  uint32_t pos = page_size;
-  for (size_t i = 0; i < cells.size(); ++i) {
-    pos -= static_cast<uint32_t>(cells[i].size());
-    std::memcpy(tmp + pos, cells[i].data(), cells[i].size());
+  uint32_t pos = page_size - p;
+  if (p > 0) std::memcpy(tmp + pos, prefix.data(), p);  // data() may be null when empty
+  for (size_t i = 0; i < n; ++i) {
+    pos -= static_cast<uint32_t>(cells[i].size()) - p;
+    StoreStripped(cells[i], keys[i], p, tmp + pos);
     WriteSlot(tmp, static_cast<int>(i), pos, keys[i], p);
   }
-  std::memcpy(page + kSlotArrayOff, tmp + kSlotArrayOff, kSlotSize * cells.size());
+  std::memcpy(page + kSlotArrayOff, tmp + kSlotArrayOff, kSlotSize * n);
   std::memcpy(page + pos, tmp + pos, page_size - pos);
-  Store<uint16_t>(page + kNodeCountOff, static_cast<uint16_t>(cells.size()));
+  Store<uint16_t>(page + kNodeCountOff, static_cast<uint16_t>(n));
   Store<uint16_t>(page + kNodePrefixLenOff, static_cast<uint16_t>(p));
   Store<uint32_t>(page + kNodeCellStartOff, pos);
   Store<uint32_t>(page + kNodeFragOff, 0);
 }
 
-size_t BalancedSplit(std::span<const std::string_view> cells, uint32_t cap, bool skip_middle) {
-  uint64_t total = 0;
-  for (std::string_view c : cells) total += c.size() + kSlotSize;
+void AppendWholeCells(const NodeView& v, std::vector<std::string>* out, int at,
+                      std::string_view cell, bool replace) {
+  const int n = v.count();
+  out->reserve(out->size() + n + 1);
+  for (int i = 0; i <= n; ++i) {
+    if (i == at) out->emplace_back(cell);
+    if (i == n || (i == at && replace)) continue;
+    out->emplace_back();
+    RINGDB_CHECK(v.FullCell(i, &out->back()).ok());  // ValidateCells passed
+  }
+}
+
+std::vector<std::string_view> CellViews(const std::vector<std::string>& owned) {
+  return std::vector<std::string_view>(owned.begin(), owned.end());
+}
+
+namespace {
+
+// Packed sizes of runs of whole cells: PackedSize of [a, b) in O(key).
+class PackedRuns {
+ public:
+  PackedRuns(std::span<const std::string_view> cells, bool leaf, uint32_t page_size)
+      : page_size_(page_size), sums_(cells.size() + 1, 0) {
+    keys_.reserve(cells.size());
+    for (size_t i = 0; i < cells.size(); ++i) {
+      keys_.push_back(WholeKey(leaf, cells[i]));
+      sums_[i + 1] = sums_[i] + cells[i].size() + kSlotSize;
+    }
+  }
+  uint64_t Size(size_t a, size_t b) const {
+    if (a >= b) return 0;
+    uint64_t p = RangePrefix(keys_[a], keys_[b - 1], page_size_);
+    return sums_[b] - sums_[a] - p * (b - a) + p;
+  }
+
+ private:
+  uint32_t page_size_;
+  std::vector<KeyRef> keys_;
+  std::vector<uint64_t> sums_;
+};
+
+}  // namespace
+
+uint64_t PackedSize(std::span<const std::string_view> cells, bool leaf, uint32_t page_size) {
+  return PackedRuns(cells, leaf, page_size).Size(0, cells.size());
+}
+
+size_t BalancedSplit(std::span<const std::string_view> cells, bool leaf, uint32_t page_size) {
+  const uint32_t cap = NodeCapacity(page_size);
+  const size_t skip = leaf ? 0 : 1;
+  PackedRuns runs(cells, leaf, page_size);
   size_t best = 0;
   uint64_t best_max = ~0ull;
-  uint64_t left = 0;
-  for (size_t s = 1; s + (skip_middle ? 1 : 0) < cells.size(); ++s) {
-    left += cells[s - 1].size() + kSlotSize;
-    uint64_t right = total - left - (skip_middle ? cells[s].size() + kSlotSize : 0);
+  for (size_t s = 1; s + skip < cells.size(); ++s) {
+    uint64_t left = runs.Size(0, s);
+    uint64_t right = runs.Size(s + skip, cells.size());
     uint64_t m = std::max(left, right);
     if (left <= cap && right <= cap && m < best_max) {
       best = s;

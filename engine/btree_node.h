@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bufferpool/page.h"
 #include "engine/btree_format.h"
@@ -22,14 +23,22 @@
 
 namespace ringdb::btree {
 
-// A key as stored in a cell: the inline bytes and, when the key overflows,
-// where the full key is.
+// A key as stored in a cell: the node prefix, the inline bytes stored after
+// it and, when the key overflows, where the full key is. A cell parsed
+// outside a node (a whole cell) has an empty prefix.
 struct KeyRef {
+  std::string_view prefix;
   std::string_view inline_key;
   bool overflow = false;
-  uint32_t full_len = 0;
+  uint32_t full_len = 0;  // of the whole key; meaningful when it overflows
   PageId blob;
-  size_t full_size() const { return overflow ? full_len : inline_key.size(); }
+  size_t inline_size() const { return prefix.size() + inline_key.size(); }
+  size_t full_size() const { return overflow ? full_len : inline_size(); }
+  // Sets *out to prefix + inline bytes: the whole key unless it overflows.
+  void InlineTo(std::string* out) const {
+    out->assign(prefix);
+    out->append(inline_key);
+  }
 };
 
 struct LeafCell {
@@ -75,6 +84,14 @@ class NodeView {
   int SlotLimit() const { return static_cast<int>((page_size_ - kSlotArrayOff) / kSlotSize); }
   // Every key in the node begins with the same prefix_len() bytes.
   uint32_t prefix_len() const { return Load<uint16_t>(p_ + kNodePrefixLenOff); }
+  // The prefix bytes at the page end. Clamped to MaxPrefixLen, so that even
+  // a torn image never yields bytes outside the page.
+  std::string_view prefix() const {
+    uint32_t n = std::min(prefix_len(), MaxPrefixLen(page_size_));
+    return std::string_view(p_ + page_size_ - n, n);
+  }
+  // Cells lie in [cell_start(), CellAreaEnd()).
+  uint32_t CellAreaEnd() const { return page_size_ - static_cast<uint32_t>(prefix().size()); }
   uint32_t cell_start() const { return Load<uint32_t>(p_ + kNodeCellStartOff); }
   uint32_t frag() const { return Load<uint32_t>(p_ + kNodeFragOff); }
   PageId link0() const { return PageId{Load<uint64_t>(p_ + kNodeLink0Off)}; }
@@ -98,22 +115,22 @@ class NodeView {
     return Load<uint16_t>(p_ + kSlotArrayOff + kSlotSize * i + kSlotKeyLenOff);
   }
 
-  // The node prefix: the first prefix_len() bytes of cell 0's key (empty
-  // when prefix_len() is 0). Corruption when cell 0 is damaged or shorter.
-  Status Prefix(std::string_view* prefix) const;
-  // The key of cell i (leaf or inner, by the node type).
+  // The key of cell i (leaf or inner, by the node type), its prefix set to
+  // the node prefix.
   Status KeyAt(int i, KeyRef* key) const;
-  // The raw bytes of cell i (validated to lie inside the cell area).
+  // The stored bytes of cell i from its offset to the end of the cell area
+  // (validated to lie inside it); the cell's key bytes are a suffix.
   Status RawCell(int i, std::string_view* cell) const;
   Status LeafCellAt(int i, LeafCell* cell) const;
   Status InnerCellAt(int i, InnerCell* cell) const;
-  // The exact bytes of cell i (leaf or inner, by the node type).
-  Status CellBytes(int i, std::string_view* cell) const;
+  // Cell i as a whole cell (the node prefix put back into its key), in
+  // *out: what InsertCell and RebuildNode take, in this node or another.
+  Status FullCell(int i, std::string* out) const;
   // Child i in [0, count()]: 0 is link0, i > 0 is cell i-1's child.
   Status ChildAt(int i, PageId* child) const;
 
-  // Parses raw cell bytes as a cell of this node's kind: its key and its
-  // encoded size.
+  // Parses raw cell bytes as a cell of this node's kind: its key (prefix
+  // left empty) and its encoded size.
   Status ParseCellKey(std::string_view raw, KeyRef* key, uint32_t* size) const;
 
   Status Corrupt(std::string_view what) const;
@@ -127,14 +144,11 @@ class NodeView {
 // Binary search of `key` among the node's keys by their slot heads (format
 // and reasoning in btree_format.h): sets *idx to the first slot whose key
 // is >= key (> key with `upper`) and *found when a slot's key equals key.
-// `tie(i, &cmp)` returns Status and sets cmp <0 / 0 / >0 as key compares
-// with slot i's key; it is called only when the heads are equal and both
-// keys go on past the head (it may read an overflowed key).
-//
-// The head comparisons hold only for a key that shares the node prefix.
-// That is checked after the search, on the cell the caller reads next (the
-// match, or the separator left of the chosen child), so it costs no extra
-// cache line; a key outside the prefix lands at 0 or count().
+// The key is first compared with the node prefix: one below it lands at 0,
+// one above it at count(). `tie(i, &cmp)` returns Status and sets cmp
+// <0 / 0 / >0 as key compares with slot i's key; it is called only for a
+// key that shares the node prefix, when the heads are equal and both keys
+// go on past the head (it may read an overflowed key).
 // Require: v.Validate() passed.
 template <typename TieCompare>
 Status SearchSlots(const NodeView& v, std::string_view key, bool upper, TieCompare&& tie,
@@ -142,10 +156,23 @@ Status SearchSlots(const NodeView& v, std::string_view key, bool upper, TieCompa
   // Clamped so that a torn image (an optimistic reader's) never sends the
   // search outside the page.
   const int n = std::min(v.count(), v.SlotLimit());
-  const uint32_t p = v.prefix_len();
+  const std::string_view prefix = v.prefix();
+  const uint32_t p = static_cast<uint32_t>(prefix.size());
+  *found = false;
+  if (p > 0 && n > 0) {
+    size_t m = std::min<size_t>(key.size(), p);
+    int c = m == 0 ? 0 : std::memcmp(key.data(), prefix.data(), m);
+    if (c < 0 || (c == 0 && key.size() < p)) {
+      *idx = 0;
+      return Status::OK();
+    }
+    if (c > 0) {
+      *idx = n;
+      return Status::OK();
+    }
+  }
   const uint32_t head = KeyHead(key, p);
   const size_t short_len = size_t{p} + kKeyHeadSize;
-  *found = false;
   int lo = 0, hi = n;
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
@@ -169,15 +196,6 @@ Status SearchSlots(const NodeView& v, std::string_view key, bool upper, TieCompa
     }
   }
   *idx = lo;
-  if (p == 0 || n == 0) return Status::OK();
-  KeyRef k;
-  RINGDB_RETURN_IF_ERROR(v.KeyAt(*found && !upper ? lo : (lo > 0 ? lo - 1 : 0), &k));
-  if (k.inline_key.size() < p) return v.Corrupt("key shorter than the node prefix");
-  size_t m = std::min<size_t>(key.size(), p);
-  int c = m == 0 ? 0 : std::memcmp(key.data(), k.inline_key.data(), m);
-  if (c == 0 && key.size() >= p) return Status::OK();
-  *found = false;  // outside the node's prefix: below or above every key
-  *idx = c < 0 || (c == 0 && key.size() < p) ? 0 : n;
   return Status::OK();
 }
 
@@ -191,7 +209,8 @@ Status VerifyNodePage(PageId id, const char* page, uint32_t page_size);
 Status ParseLeafCell(std::string_view raw, PageId page, LeafCell* cell);
 Status ParseInnerCell(std::string_view raw, PageId page, InnerCell* cell);
 
-// Encodes cells into *out (replacing its contents).
+// Encodes whole cells into *out (replacing its contents): the key's prefix
+// and inline bytes become the cell's key bytes.
 void EncodeLeafCell(const KeyRef& key, bool value_overflow, std::string_view inline_value,
                     uint64_t value_len, PageId value_blob, std::string* out);
 void EncodeInnerCell(const KeyRef& key, PageId child, std::string* out);
@@ -204,26 +223,48 @@ void InitNode(char* page, uint32_t page_size, uint16_t type, uint16_t level, Pag
 void SetLink0(char* page, PageId id);
 void SetLink1(char* page, PageId id);
 
-// The mutators keep the slot heads and the prefix length right: they
-// require a node that passed ValidateCells() and cells of the node's kind
-// in key order (a broken requirement aborts).
+// The mutators keep the slot heads, the prefix and the stored suffixes
+// right: they require a node that passed ValidateCells() and whole cells
+// (EncodeLeafCell, FullCell) of the node's kind in key order (a broken
+// requirement aborts).
 //
-// Inserts `cell` as slot i. Require: FreeTotal() >= cell.size() + kSlotSize.
-// Compacts the page when the contiguous gap is too small; shortens the
-// prefix (rewriting every head) when the new key does not share it.
+// Whether whole `cell` fits in the node, after removing slot `replacing`
+// when it is >= 0 (its bytes and slot count as free): counts the cell
+// without the prefix and, when the key does not share the prefix, the
+// longer suffixes of the other cells.
+bool InsertFits(const NodeView& v, std::string_view cell, int replacing = -1);
+// Free bytes that guarantee any insert of a cell of at most MaxCellSize
+// fits, whatever prefix it breaks (a writer's "safe node" test).
+uint32_t WorstInsertNeed(const NodeView& v);
+// Inserts `cell` as slot i. Require: InsertFits(v, cell). Compacts the page
+// when the contiguous gap is too small; when the key does not share the
+// node prefix, rebuilds the node with the shorter prefix.
 void InsertCell(char* page, uint32_t page_size, int i, std::string_view cell);
-// Removes slot i (its bytes become fragmentation). The prefix stays.
+// Removes slot i (its bytes become fragmentation). The prefix stays (0
+// once the node is empty).
 void RemoveCell(char* page, uint32_t page_size, int i);
-// Rewrites the node with exactly `cells` (which may point into the page
-// itself), keeping type, level and links; the prefix becomes the cells'
-// longest common prefix (capped at MaxPrefixLen).
+// Rewrites the node with exactly `cells` (whole cells, not in the page),
+// keeping type, level and links; the prefix becomes the cells' longest
+// common prefix (capped at MaxPrefixLen and by overflowed keys' heads).
+// Require: PackedSize(cells) <= NodeCapacity(page_size).
 void RebuildNode(char* page, uint32_t page_size, std::span<const std::string_view> cells);
+// Appends node v's cells to *out as whole cells, in order; with at >= 0,
+// `cell` goes in at index at (replacing slot at when `replace`). Require:
+// v passed ValidateCells().
+void AppendWholeCells(const NodeView& v, std::vector<std::string>* out, int at = -1,
+                      std::string_view cell = {}, bool replace = false);
+// Views of owned cells, for RebuildNode and BalancedSplit.
+std::vector<std::string_view> CellViews(const std::vector<std::string>& owned);
+// Bytes (slots, stored cells, prefix) that RebuildNode would use for
+// `cells`, whole cells of the given kind in key order.
+uint64_t PackedSize(std::span<const std::string_view> cells, bool leaf, uint32_t page_size);
 
-// The split index s that balances bytes (cells and slots) between
-// [0, s) and [s, n) -- or [s + 1, n) with skip_middle, where cell s moves
-// up -- keeping both sides within `cap`. Require: at least 2 cells (3 with
-// skip_middle). Returns 0 when no split fits (cells over MaxCellSize).
-size_t BalancedSplit(std::span<const std::string_view> cells, uint32_t cap, bool skip_middle);
+// The split index s that balances packed bytes (PackedSize: each side with
+// its own prefix) between [0, s) and [s, n) for leaf cells, or [0, s) and
+// [s + 1, n) for inner cells (cell s moves up), keeping both sides within
+// NodeCapacity(page_size). Require: whole cells of the given kind in key
+// order, at least 2 (3 for inner cells). Returns 0 when no split fits.
+size_t BalancedSplit(std::span<const std::string_view> cells, bool leaf, uint32_t page_size);
 
 // The shortest key s with left < s <= right (a prefix of right).
 // Require: left < right.

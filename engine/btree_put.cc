@@ -77,14 +77,14 @@ Status BTree::PutCell(std::string_view key, std::string_view cell, Lsn lsn,
     if (found) {
       LeafCell old;
       RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &old));
-      if (v.FreeTotal() + old.size >= cell.size()) {
+      if (InsertFits(v, cell, idx)) {
         RINGDB_RETURN_IF_ERROR(CollectCellBlobs(old, to_free));
         RemoveCell(leaf.mutable_data(), page_size_, idx);
         InsertCell(leaf.mutable_data(), page_size_, idx, cell);
         leaf.MarkDirty(lsn);
         return Status::OK();
       }
-    } else if (v.FreeTotal() >= cell.size() + kSlotSize) {
+    } else if (InsertFits(v, cell)) {
       NoteInsert(leaf.id(), idx == v.count());
       InsertCell(leaf.mutable_data(), page_size_, idx, cell);
       leaf.MarkDirty(lsn);
@@ -96,11 +96,10 @@ Status BTree::PutCell(std::string_view key, std::string_view cell, Lsn lsn,
 
 Status BTree::PutPessimistic(std::string_view key, std::string_view cell, Lsn lsn,
                              std::vector<PageId>* to_free) {
-  const uint32_t inner_need = MaxCellSize(page_size_) + kSlotSize;
-  // A node is safe when it can take the cell (a leaf) or a separator (an
-  // inner node) without splitting.
+  // A node is safe when what may be inserted into it fits, whatever prefix
+  // it breaks.
   auto safe = [&](const NodeView& v, bool /*is_root*/) {
-    return v.FreeTotal() >= (v.is_leaf() ? cell.size() + kSlotSize : inner_need);
+    return v.is_leaf() ? InsertFits(v, cell) : v.FreeTotal() >= WorstInsertNeed(v);
   };
   Path path;
   RINGDB_RETURN_IF_ERROR(DescendExclusive(key, safe, &path));
@@ -120,13 +119,13 @@ Status BTree::PutPessimistic(std::string_view key, std::string_view cell, Lsn ls
       to_free->resize(mark);
       return s;
     }
-    if (v.FreeTotal() + old.size >= cell.size()) {
+    if (InsertFits(v, cell, idx)) {
       RemoveCell(leaf.mutable_data(), page_size_, idx);
       InsertCell(leaf.mutable_data(), page_size_, idx, cell);
       leaf.MarkDirty(lsn);
       return Status::OK();
     }
-  } else if (v.FreeTotal() >= cell.size() + kSlotSize) {
+  } else if (InsertFits(v, cell)) {
     NoteInsert(leaf.id(), idx == v.count());
     InsertCell(leaf.mutable_data(), page_size_, idx, cell);
     leaf.MarkDirty(lsn);
@@ -155,46 +154,25 @@ Status BTree::PutPessimistic(std::string_view key, std::string_view cell, Lsn ls
 Status BTree::ShiftToSibling(Path* path, std::string_view cell, int idx, bool found, Lsn lsn,
                              std::vector<PageId>* to_free, bool* shifted) {
   *shifted = false;
-  const uint32_t cap = NodeCapacity(page_size_);
   PathEntry& up = path->nodes[path->nodes.size() - 2];
   PageGuard& leaf = path->nodes.back().guard;
   const int ci = up.child;
   const int siblings = View(up.guard).count();
-  // A sibling with room for the new cell takes part. (Asking for room for
-  // two or three such cells shifts less and leaves random loads at 82% or
-  // 81% leaf fill instead of 84%, measured with 116-byte entries.)
-  const uint64_t want_free = uint64_t{cell.size()} + kSlotSize;
 
-  // Every cell of the pair after the insert, copied: both pages are
-  // rewritten from them. `leaf_first` tells the pair's order.
-  auto gather = [&](const NodeView& sib, bool leaf_first, std::vector<std::string>* owned) {
-    NodeView v = View(leaf);
-    owned->clear();
-    owned->reserve(v.count() + sib.count() + 1);
-    auto add_sibling = [&] {
-      for (int i = 0; i < sib.count(); ++i) {
-        std::string_view c;
-        RINGDB_CHECK(sib.CellBytes(i, &c).ok());  // ValidateCells passed
-        owned->emplace_back(c);
-      }
-    };
-    if (!leaf_first) add_sibling();
-    for (int i = 0; i <= v.count(); ++i) {
-      if (i == idx) owned->emplace_back(cell);
-      if (i == v.count() || (i == idx && found)) continue;
-      std::string_view c;
-      RINGDB_CHECK(v.CellBytes(i, &c).ok());  // the caller validated the leaf
-      owned->emplace_back(c);
-    }
-    if (leaf_first) add_sibling();
-  };
+  // Every cell of the pair after the insert, copied as whole cells: both
+  // pages are rewritten from them. A sibling with room for the new cell
+  // takes part. (Asking for room for two or three such cells shifts
+  // less and leaves random loads at 82% or 81% leaf fill instead of 84%,
+  // measured with 116-byte entries.)
   auto try_pair = [&](PageGuard* left, PageGuard* right, int right_ci, bool leaf_first) {
     NodeView sib = View(leaf_first ? *right : *left);
-    if (!sib.ValidateCells().ok() || sib.FreeTotal() < want_free) return false;
+    if (!sib.ValidateCells().ok() || sib.FreeTotal() < cell.size() + kSlotSize) return false;
     std::vector<std::string> owned;
-    gather(sib, leaf_first, &owned);
-    std::vector<std::string_view> all(owned.begin(), owned.end());
-    size_t split = BalancedSplit(all, cap, false);
+    if (!leaf_first) AppendWholeCells(sib, &owned);
+    AppendWholeCells(View(leaf), &owned, idx, cell, found);
+    if (leaf_first) AppendWholeCells(sib, &owned);
+    std::vector<std::string_view> all = CellViews(owned);
+    size_t split = BalancedSplit(all, true, page_size_);
     if (split == 0) return false;
     return MoveSplitPoint(&up.guard, right_ci, left, right, all, split, lsn, to_free);
   };
@@ -228,54 +206,73 @@ Status BTree::ShiftToSibling(Path* path, std::string_view cell, int idx, bool fo
   return Status::OK();
 }
 
-Status BTree::SplitAndInsert(Path* path, std::string_view key, std::string_view cell, int idx,
-                             bool found, bool append, Lsn lsn) {
-  const uint32_t cap = NodeCapacity(page_size_);
+Status BTree::SplitAndInsert(Path* path, std::string_view /*key*/, std::string_view cell,
+                             int idx, bool found, bool append, Lsn lsn) {
   PageGuard& leaf = path->nodes.back().guard;
   NodeView v = View(leaf);
+  // 1. The leaf's cells after the operation, where they split, and the
+  // shortest separator.
+  std::vector<std::string> owned;
+  AppendWholeCells(v, &owned, idx, cell, found);
+  std::vector<std::string_view> cells = CellViews(owned);
+  size_t split;
+  std::string sep;
+  RINGDB_RETURN_IF_ERROR(ChooseLeafSplit(v, cells, append, &split, &sep));
+  // 2. Every page the split may need, allocated and created first.
+  SplitPages pages;
+  RINGDB_RETURN_IF_ERROR(PrepareSplit(*path, v.link1(), sep, lsn, &pages));
+  // 3. Nothing below can fail: split the leaf, then insert (separator,
+  // right) into the parents, splitting upward.
+  PageId right = SplitLeaf(&leaf, cells, split, &pages, lsn);
+  NoteInsert(right, !found && static_cast<size_t>(idx) + 1 == cells.size());
+  std::string promote;
+  EncodeInnerCell(pages.sep, right, &promote);
+  InsertUpward(path, std::move(promote), append, &pages, lsn);
+  // 4. Give back what the split did not need.
+  std::vector<PageId> unused;
+  for (size_t i = pages.used; i < pages.fresh.size(); ++i) unused.push_back(pages.fresh[i].id());
+  pages.fresh.clear();
+  pages.next_leaf.Release();
+  path->nodes.clear();
+  path->meta.Release();
+  FreePages(unused);
+  return Status::OK();
+}
 
-  // 1. The leaf's cells after the operation, and where they split.
-  std::vector<std::string_view> cells;
-  cells.reserve(v.count() + 1);
-  for (int i = 0; i < v.count(); ++i) {
-    if (i == idx) {
-      cells.push_back(cell);
-      if (found) continue;
-    }
-    std::string_view raw;
-    RINGDB_RETURN_IF_ERROR(v.CellBytes(i, &raw));
-    cells.push_back(raw);
-  }
-  if (idx == v.count()) cells.push_back(cell);
+Status BTree::LeafSeparator(const NodeView& v, std::string_view left_cell,
+                            std::string_view right_cell, std::string* sep) {
+  LeafCell lc, rc;
+  std::string left_key, right_key;
+  RINGDB_RETURN_IF_ERROR(ParseLeafCell(left_cell, v.id(), &lc));
+  RINGDB_RETURN_IF_ERROR(ParseLeafCell(right_cell, v.id(), &rc));
+  RINGDB_RETURN_IF_ERROR(FullKey(lc.key, &left_key));
+  RINGDB_RETURN_IF_ERROR(FullKey(rc.key, &right_key));
+  if (left_key >= right_key) return v.Corrupt("leaf keys out of order");
+  sep->assign(ShortestSeparator(left_key, right_key));
+  return Status::OK();
+}
+
+Status BTree::ChooseLeafSplit(const NodeView& v, std::span<const std::string_view> cells,
+                              bool append, size_t* split, std::string* sep) {
   // An append keeps the leaf as full as it was: the new cell starts the
   // right leaf (InnoDB's split at the insertion point).
-  size_t split = append ? cells.size() - 1 : BalancedSplit(cells, cap, false);
-  if (split == 0) return v.Corrupt("cells too large to split");
+  *split = append ? cells.size() - 1 : BalancedSplit(cells, true, page_size_);
+  if (*split == 0) return v.Corrupt("cells too large to split");
+  return LeafSeparator(v, cells[*split - 1], cells[*split], sep);
+}
 
-  // 2. The shortest separator: a prefix of the right side's first key.
-  std::string left_key, right_key;
-  {
-    LeafCell lc, rc;
-    RINGDB_RETURN_IF_ERROR(ParseLeafCell(cells[split - 1], leaf.id(), &lc));
-    RINGDB_RETURN_IF_ERROR(ParseLeafCell(cells[split], leaf.id(), &rc));
-    RINGDB_RETURN_IF_ERROR(FullKey(lc.key, &left_key));
-    RINGDB_RETURN_IF_ERROR(FullKey(rc.key, &right_key));
-  }
-  if (left_key >= right_key) return v.Corrupt("leaf keys out of order");
-  std::string_view sep = ShortestSeparator(left_key, right_key);
-
-  // 3. Allocate and create every page the split may need.
-  size_t inner_held = path->nodes.size() - 1;
-  size_t new_pages = 1 + inner_held + (path->meta.valid() ? 1 : 0);
+Status BTree::PrepareSplit(const Path& path, PageId old_next, std::string_view sep, Lsn lsn,
+                           SplitPages* pages) {
+  // A new right leaf, a sibling for each inner node held (each may split)
+  // and a new root when the root may split.
+  const size_t new_pages = path.nodes.size() + (path.meta.valid() ? 1 : 0);
   std::vector<PageId> ids;
-  std::vector<PageId> sep_blob;
-  std::vector<PageGuard> fresh;
-  PageGuard next_leaf;
   auto fail = [&](const Status& s) {
-    fresh.clear();
-    next_leaf.Release();
+    pages->fresh.clear();
+    pages->next_leaf.Release();
     for (PageId id : ids) alloc_->Free(id);
-    for (PageId id : sep_blob) alloc_->Free(id);
+    for (PageId id : pages->sep_blob) alloc_->Free(id);
+    pages->sep_blob.clear();
     return s;
   };
   for (size_t i = 0; i < new_pages; ++i) {
@@ -283,101 +280,88 @@ Status BTree::SplitAndInsert(Path* path, std::string_view key, std::string_view 
     if (!r.ok()) return fail(r.status());
     ids.push_back(*r);
   }
-  KeyRef sref;
-  {
-    Status s = MakeSeparator(sep, lsn, &sref, &sep_blob);
-    if (!s.ok()) return fail(s);
-  }
-  PageId old_next = v.link1();
+  Status s = MakeSeparator(sep, lsn, &pages->sep, &pages->sep_blob);
+  if (!s.ok()) return fail(s);
   if (old_next.valid()) {
-    Status s = FetchNode(old_next, LatchMode::kExclusive, 0, &next_leaf);
+    s = FetchNode(old_next, LatchMode::kExclusive, 0, &pages->next_leaf);
     if (!s.ok()) return fail(s);
   }
   for (PageId id : ids) {
     auto g = pool_->NewPage(id);
     if (!g.ok()) return fail(g.status());
-    fresh.push_back(std::move(*g));
+    pages->fresh.push_back(std::move(*g));
   }
+  return Status::OK();
+}
 
-  // 4. Nothing below can fail. Split the leaf.
-  size_t used = 0;
-  PageGuard& right = fresh[used++];
-  InitNode(right.mutable_data(), page_size_, kPageTypeLeaf, 0, leaf.id(), old_next);
-  RebuildNode(right.mutable_data(), page_size_,
-              std::span<const std::string_view>(cells).subspan(split));
-  RebuildNode(leaf.mutable_data(), page_size_,
-              std::span<const std::string_view>(cells).first(split));
-  SetLink1(leaf.mutable_data(), right.id());
-  if (next_leaf.valid()) {
-    SetLink0(next_leaf.mutable_data(), right.id());
-    next_leaf.MarkDirty(lsn);
+PageId BTree::SplitLeaf(PageGuard* leaf, std::span<const std::string_view> cells, size_t split,
+                        SplitPages* pages, Lsn lsn) {
+  PageGuard& right = pages->fresh[pages->used++];
+  const PageId old_next = View(*leaf).link1();
+  InitNode(right.mutable_data(), page_size_, kPageTypeLeaf, 0, leaf->id(), old_next);
+  RebuildNode(right.mutable_data(), page_size_, cells.subspan(split));
+  RebuildNode(leaf->mutable_data(), page_size_, cells.first(split));
+  SetLink1(leaf->mutable_data(), right.id());
+  if (pages->next_leaf.valid()) {
+    SetLink0(pages->next_leaf.mutable_data(), right.id());
+    pages->next_leaf.MarkDirty(lsn);
   }
   right.MarkDirty(lsn);
-  leaf.MarkDirty(lsn);
-  NoteInsert(right.id(), !found && static_cast<size_t>(idx) + 1 == cells.size());
+  leaf->MarkDirty(lsn);
+  return right.id();
+}
 
-  // 5. Insert (separator, right) into the parents, splitting upward.
-  std::string promote, next_promote;
-  EncodeInnerCell(sref, right.id(), &promote);
+void BTree::InsertUpward(Path* path, std::string promote, bool append, SplitPages* pages,
+                         Lsn lsn) {
+  std::string next_promote;
   for (size_t level = path->nodes.size() - 1; level-- > 0;) {
     PageGuard& parent = path->nodes[level].guard;
-    NodeView pv = View(parent);
-    int pos = path->nodes[level].child;  // new child goes right after child `pos`
-    if (pv.FreeTotal() >= promote.size() + kSlotSize) {
+    const int pos = path->nodes[level].child;  // the new child goes right after child `pos`
+    if (InsertFits(View(parent), promote)) {
       InsertCell(parent.mutable_data(), page_size_, pos, promote);
       parent.MarkDirty(lsn);
-      promote.clear();
-      break;
+      return;
     }
-    std::vector<std::string_view> pcells;
-    for (int i = 0; i < pv.count(); ++i) {
-      if (i == pos) pcells.push_back(promote);
-      std::string_view raw;
-      RINGDB_CHECK(pv.CellBytes(i, &raw).ok());  // ValidateCells passed
-      pcells.push_back(raw);
-    }
-    if (pos == pv.count()) pcells.push_back(promote);
-    // On the append path, when the separator lands at the node's end, the
-    // node keeps all but its last cell, which moves up, and the new node
-    // starts with the separator (a full inner node holds at least 4 cells).
-    size_t m = append && pos == pv.count() ? pcells.size() - 2 : BalancedSplit(pcells, cap, true);
-    RINGDB_CHECK(m != 0);  // cells are at most MaxCellSize (ValidateCells)
-    InnerCell mid;
-    RINGDB_CHECK(ParseInnerCell(pcells[m], parent.id(), &mid).ok());
-    PageGuard& sib = fresh[used++];
-    InitNode(sib.mutable_data(), page_size_, kPageTypeInner, pv.level(), mid.child, PageId{});
-    RebuildNode(sib.mutable_data(), page_size_,
-                std::span<const std::string_view>(pcells).subspan(m + 1));
-    InnerCellWithChild(pcells[m], sib.id(), &next_promote);
-    RebuildNode(parent.mutable_data(), page_size_,
-                std::span<const std::string_view>(pcells).first(m));
-    sib.MarkDirty(lsn);
-    parent.MarkDirty(lsn);
+    SplitInner(&parent, pos, promote, append, pages, lsn, &next_promote);
     promote.swap(next_promote);
   }
-  if (!promote.empty()) {
-    // The root split: a new root above it.
-    RINGDB_CHECK(path->meta.valid());
-    PageGuard& old_root = path->nodes[0].guard;
-    PageGuard& new_root = fresh[used++];
-    uint16_t level = View(old_root).level() + 1;
-    InitNode(new_root.mutable_data(), page_size_, kPageTypeInner, level, old_root.id(), PageId{});
-    InsertCell(new_root.mutable_data(), page_size_, 0, promote);
-    new_root.MarkDirty(lsn);
-    char* m = path->meta.mutable_data();
-    Store<uint64_t>(m + kMetaRootOff, new_root.id().value);
-    Store<uint32_t>(m + kMetaHeightOff, Load<uint32_t>(m + kMetaHeightOff) + 1);
-    path->meta.MarkDirty(lsn);
-  }
-  // Give back what the split did not need.
-  std::vector<PageId> unused;
-  for (size_t i = used; i < fresh.size(); ++i) unused.push_back(fresh[i].id());
-  fresh.clear();
-  next_leaf.Release();
-  path->nodes.clear();
-  path->meta.Release();
-  FreePages(unused);
-  return Status::OK();
+  // The root split: a new root above it.
+  RINGDB_CHECK(path->meta.valid());
+  PageGuard& old_root = path->nodes[0].guard;
+  PageGuard& new_root = pages->fresh[pages->used++];
+  uint16_t level = View(old_root).level() + 1;
+  InitNode(new_root.mutable_data(), page_size_, kPageTypeInner, level, old_root.id(), PageId{});
+  InsertCell(new_root.mutable_data(), page_size_, 0, promote);
+  new_root.MarkDirty(lsn);
+  char* m = path->meta.mutable_data();
+  Store<uint64_t>(m + kMetaRootOff, new_root.id().value);
+  Store<uint32_t>(m + kMetaHeightOff, Load<uint32_t>(m + kMetaHeightOff) + 1);
+  path->meta.MarkDirty(lsn);
+}
+
+void BTree::SplitInner(PageGuard* node, int pos, std::string_view promote, bool append,
+                       SplitPages* pages, Lsn lsn, std::string* next_promote) {
+  NodeView v = View(*node);
+  std::vector<std::string> owned;
+  AppendWholeCells(v, &owned, pos, promote);
+  std::vector<std::string_view> cells = CellViews(owned);
+  // On the append path, when the separator lands at the node's end, the
+  // node keeps all but its last cell, which moves up, and the new node
+  // starts with the separator (a full inner node holds at least 4 cells).
+  // Otherwise a split always exists: the cells on either side of the new
+  // one share the node's old prefix, so they fit as they did.
+  size_t m = append && pos == v.count() ? cells.size() - 2
+                                        : BalancedSplit(cells, false, page_size_);
+  RINGDB_CHECK(m != 0);
+  InnerCell mid;
+  RINGDB_CHECK(ParseInnerCell(cells[m], node->id(), &mid).ok());
+  PageGuard& sib = pages->fresh[pages->used++];
+  InitNode(sib.mutable_data(), page_size_, kPageTypeInner, v.level(), mid.child, PageId{});
+  RebuildNode(sib.mutable_data(), page_size_, std::span(cells).subspan(m + 1));
+  InnerCellWithChild(cells[m], sib.id(), next_promote);
+  RebuildNode(node->mutable_data(), page_size_, std::span(cells).first(m));
+  sib.MarkDirty(lsn);
+  node->MarkDirty(lsn);
 }
 
 }  // namespace ringdb

@@ -14,112 +14,121 @@ using namespace btree;  // NOLINT: this file is the B+tree.
 
 BTree::Rebalanced BTree::Rebalance(Path* path, size_t level, Lsn lsn,
                                    std::vector<PageId>* to_free) {
-  const uint32_t cap = NodeCapacity(page_size_);
   PageGuard& parent = path->nodes[level - 1].guard;
-  NodeView pv = View(parent);
-  int ci = path->nodes[level - 1].child;
-  uint32_t node_level = pv.level() - 1;
-  auto give_up = [&] {
-    ++rebalance_errors_;
-    return Rebalanced::kNone;
-  };
-
   // 1. Latch the pair, left before right.
   PageGuard left, right;
   int right_ci;
-  Status s;
-  if (ci < pv.count()) {
-    left = std::move(path->nodes[level].guard);
-    PageId rid;
-    s = pv.ChildAt(ci + 1, &rid);
-    if (s.ok()) s = FetchNode(rid, LatchMode::kExclusive, node_level, &right);
-    right_ci = ci + 1;
-  } else if (ci > 0) {
-    // Let go of this node, latch its left sibling, then latch it again.
-    // The parent's exclusive latch keeps both unchanged meanwhile.
-    PageId self = path->nodes[level].guard.id(), lid;
-    path->nodes[level].guard.Release();
-    s = pv.ChildAt(ci - 1, &lid);
-    if (s.ok()) s = FetchNode(lid, LatchMode::kExclusive, node_level, &left);
-    if (s.ok()) s = FetchNode(self, LatchMode::kExclusive, node_level, &right);
-    right_ci = ci;
-  } else {
-    return Rebalanced::kNone;  // an only child
-  }
-  if (s.ok()) s = View(left).ValidateCells();
-  if (s.ok()) s = View(right).ValidateCells();
-  InnerCell sep;
-  std::string_view sep_raw;
-  if (s.ok()) s = pv.InnerCellAt(right_ci - 1, &sep);
-  if (s.ok()) s = pv.CellBytes(right_ci - 1, &sep_raw);
-  if (!s.ok()) return give_up();
-  NodeView lv = View(left), rv = View(right);
-  const bool leaf = lv.is_leaf();
-
-  // 2. Every cell of the pair, left to right, copied (both pages are
-  // rewritten from them). Between inner nodes the parent's separator comes
-  // down, carrying right's leftmost child.
+  if (!LatchPair(path, level, &left, &right, &right_ci)) return Rebalanced::kNone;
+  // 2. Every cell of the pair, left to right, as whole cells (both pages
+  // are rewritten from them).
   std::vector<std::string> owned;
-  owned.reserve(lv.count() + rv.count() + 1);
-  for (int i = 0; i < lv.count(); ++i) {
-    std::string_view c;
-    RINGDB_CHECK(lv.CellBytes(i, &c).ok());  // ValidateCells passed
-    owned.emplace_back(c);
+  if (!PairCells(View(parent), right_ci, View(left), View(right), &owned)) {
+    ++rebalance_errors_;
+    return Rebalanced::kNone;
   }
-  if (!leaf) {
-    owned.emplace_back();
-    InnerCellWithChild(sep_raw, rv.link0(), &owned.back());
-  }
-  for (int i = 0; i < rv.count(); ++i) {
-    std::string_view c;
-    RINGDB_CHECK(rv.CellBytes(i, &c).ok());
-    owned.emplace_back(c);
-  }
-  std::vector<std::string_view> cells(owned.begin(), owned.end());
-  uint64_t total = 0;
-  for (std::string_view c : cells) total += c.size() + kSlotSize;
-
-  if (total <= cap) {
-    // 3a. Merge right into left. A leaf separator leaves the parent: its
-    // blob goes.
-    std::vector<PageId> old_sep_blob;
-    if (leaf && sep.key.overflow) {
-      if (!CollectBlobPages(pool_, sep.key.blob, sep.key.full_len, &old_sep_blob).ok()) {
-        return give_up();
-      }
+  std::vector<std::string_view> cells = CellViews(owned);
+  const bool leaf = View(left).is_leaf();
+  // 3a. Merge right into left when they fit in one page.
+  if (PackedSize(cells, leaf, page_size_) <= NodeCapacity(page_size_)) {
+    if (!MergePair(&parent, right_ci, &left, &right, cells, lsn, to_free)) {
+      ++rebalance_errors_;
+      return Rebalanced::kNone;
     }
-    PageGuard next_leaf;
-    if (leaf && rv.link1().valid()) {
-      if (!FetchNode(rv.link1(), LatchMode::kExclusive, 0, &next_leaf).ok()) return give_up();
-    }
-    PageId next = rv.link1();
-    RebuildNode(left.mutable_data(), page_size_, cells);
-    if (leaf) {
-      SetLink1(left.mutable_data(), next);
-      if (next_leaf.valid()) {
-        SetLink0(next_leaf.mutable_data(), left.id());
-        next_leaf.MarkDirty(lsn);
-      }
-    }
-    left.MarkDirty(lsn);
-    RemoveCell(parent.mutable_data(), page_size_, right_ci - 1);
-    parent.MarkDirty(lsn);
-    to_free->insert(to_free->end(), old_sep_blob.begin(), old_sep_blob.end());
-    to_free->push_back(right.id());
     return Rebalanced::kMerged;
   }
-
   // 3b. Redistribute: split the combined cells evenly; the parent's
   // separator for right changes.
   if (cells.size() < (leaf ? 2u : 3u)) return Rebalanced::kNone;
-  size_t split = BalancedSplit(cells, cap, !leaf);
-  if (split == 0 || split == static_cast<size_t>(lv.count())) {
+  size_t split = BalancedSplit(cells, leaf, page_size_);
+  if (split == 0 || split == static_cast<size_t>(View(left).count())) {
     return Rebalanced::kNone;  // nothing moves
   }
   if (!MoveSplitPoint(&parent, right_ci, &left, &right, cells, split, lsn, to_free)) {
     return Rebalanced::kNone;
   }
   return Rebalanced::kRedistributed;
+}
+
+bool BTree::LatchPair(Path* path, size_t level, PageGuard* left, PageGuard* right,
+                      int* right_ci) {
+  NodeView pv = View(path->nodes[level - 1].guard);
+  const int ci = path->nodes[level - 1].child;
+  const uint32_t node_level = pv.level() - 1;
+  Status s;
+  if (ci < pv.count()) {
+    *left = std::move(path->nodes[level].guard);
+    PageId rid;
+    s = pv.ChildAt(ci + 1, &rid);
+    if (s.ok()) s = FetchNode(rid, LatchMode::kExclusive, node_level, right);
+    *right_ci = ci + 1;
+  } else if (ci > 0) {
+    // Let go of this node, latch its left sibling, then latch it again.
+    // The parent's exclusive latch keeps both unchanged meanwhile.
+    PageId self = path->nodes[level].guard.id(), lid;
+    path->nodes[level].guard.Release();
+    s = pv.ChildAt(ci - 1, &lid);
+    if (s.ok()) s = FetchNode(lid, LatchMode::kExclusive, node_level, left);
+    if (s.ok()) s = FetchNode(self, LatchMode::kExclusive, node_level, right);
+    *right_ci = ci;
+  } else {
+    return false;  // an only child
+  }
+  if (s.ok()) s = View(*left).ValidateCells();
+  if (s.ok()) s = View(*right).ValidateCells();
+  if (!s.ok()) ++rebalance_errors_;
+  return s.ok();
+}
+
+bool BTree::PairCells(const NodeView& pv, int right_ci, const NodeView& lv, const NodeView& rv,
+                      std::vector<std::string>* owned) {
+  AppendWholeCells(lv, owned);
+  if (!rv.is_leaf()) {
+    // Between inner nodes the parent's separator comes down, carrying
+    // right's leftmost child.
+    std::string sep;
+    if (!pv.FullCell(right_ci - 1, &sep).ok()) return false;
+    owned->emplace_back();
+    InnerCellWithChild(sep, rv.link0(), &owned->back());
+  }
+  AppendWholeCells(rv, owned);
+  return true;
+}
+
+bool BTree::MergePair(PageGuard* parent, int right_ci, PageGuard* left, PageGuard* right,
+                      std::span<const std::string_view> cells, Lsn lsn,
+                      std::vector<PageId>* to_free) {
+  NodeView rv = View(*right);
+  const bool leaf = rv.is_leaf();
+  // A leaf separator leaves the parent: its blob goes. (An inner one came
+  // down into left with its blob.)
+  InnerCell sep;
+  std::vector<PageId> old_sep_blob;
+  if (!View(*parent).InnerCellAt(right_ci - 1, &sep).ok()) return false;
+  if (leaf && sep.key.overflow &&
+      !CollectBlobPages(pool_, sep.key.blob, sep.key.full_len, &old_sep_blob).ok()) {
+    return false;
+  }
+  PageGuard next_leaf;
+  if (leaf && rv.link1().valid() &&
+      !FetchNode(rv.link1(), LatchMode::kExclusive, 0, &next_leaf).ok()) {
+    return false;
+  }
+  // Nothing below can fail.
+  const PageId next = rv.link1();
+  RebuildNode(left->mutable_data(), page_size_, cells);
+  if (leaf) {
+    SetLink1(left->mutable_data(), next);
+    if (next_leaf.valid()) {
+      SetLink0(next_leaf.mutable_data(), left->id());
+      next_leaf.MarkDirty(lsn);
+    }
+  }
+  left->MarkDirty(lsn);
+  RemoveCell(parent->mutable_data(), page_size_, right_ci - 1);
+  parent->MarkDirty(lsn);
+  to_free->insert(to_free->end(), old_sep_blob.begin(), old_sep_blob.end());
+  to_free->push_back(right->id());
+  return true;
 }
 
 bool BTree::MoveSplitPoint(PageGuard* parent, int right_ci, PageGuard* left, PageGuard* right,
@@ -145,15 +154,10 @@ bool BTree::MoveSplitPoint(PageGuard* parent, int right_ci, PageGuard* left, Pag
   std::vector<PageId> new_sep_blob;
   PageId right_first;
   if (leaf) {
-    LeafCell lc, rc;
-    std::string lkey, rkey;
-    Status s = ParseLeafCell(all[split - 1], left->id(), &lc);
-    if (s.ok()) s = ParseLeafCell(all[split], left->id(), &rc);
-    if (s.ok()) s = FullKey(lc.key, &lkey);
-    if (s.ok()) s = FullKey(rc.key, &rkey);
-    if (s.ok() && lkey >= rkey) s = View(*left).Corrupt("leaf keys out of order");
+    std::string sep;
+    Status s = LeafSeparator(View(*left), all[split - 1], all[split], &sep);
     KeyRef sref;
-    if (s.ok()) s = MakeSeparator(ShortestSeparator(lkey, rkey), lsn, &sref, &new_sep_blob);
+    if (s.ok()) s = MakeSeparator(sep, lsn, &sref, &new_sep_blob);
     if (!s.ok()) return error();
     EncodeInnerCell(sref, right->id(), &pcell);
   } else {
@@ -162,7 +166,7 @@ bool BTree::MoveSplitPoint(PageGuard* parent, int right_ci, PageGuard* left, Pag
     right_first = mid.child;
     InnerCellWithChild(all[split], right->id(), &pcell);
   }
-  if (pv.FreeTotal() + old_sep.size < pcell.size()) {
+  if (!InsertFits(pv, pcell, right_ci - 1)) {
     for (PageId id : new_sep_blob) alloc_->Free(id);  // never linked
     return false;
   }

@@ -156,6 +156,12 @@ TEST(BTreeCorruptionTest, GarbageWithValidChecksumIsReported) {
       // prove the read check runs.
       {btree::kSlotArrayOff + btree::kSlotHeadOff, std::string("\x01\x00\x00\x00", 4)},
       {btree::kSlotArrayOff + btree::kSlotKeyLenOff, std::string("\x03\x00", 2)},
+      // The node prefix length (format v3: the prefix bytes sit at the page
+      // end, so a wrong length moves the end of the cell area and leaves
+      // the cells not accounting for it, or suffixes that disagree with the
+      // slots' key lengths).
+      {btree::kNodePrefixLenOff, std::string("\x00\x00", 2)},
+      {btree::kNodePrefixLenOff, std::string("\x03\x00", 2)},
   };
   std::string noise(4096 - btree::kNodeOff, '\0');
   for (char& c : noise) c = static_cast<char>(rng());

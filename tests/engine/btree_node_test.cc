@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "btree_test_node.h"
 #include "engine/btree_format.h"
 #include "engine/btree_node.h"
 
@@ -22,60 +23,10 @@ using btree::NodeView;
 
 constexpr uint32_t kPage = 4096;
 
-// One node page in memory and the full keys of its slots, in order.
-class Node {
+// A node with a slot search that counts its ties.
+class Node : public TestNode {
  public:
-  explicit Node(bool leaf) : page_(kPage, '\0'), leaf_(leaf) {
-    btree::InitNode(page_.data(), kPage, leaf ? btree::kPageTypeLeaf : btree::kPageTypeInner,
-                    leaf ? 0 : 1, leaf ? PageId{} : PageId{7}, PageId{});
-  }
-
-  NodeView view() const { return NodeView(page_.data(), kPage, PageId{3}); }
-  const std::vector<std::string>& keys() const { return keys_; }
-
-  // The cell for `key`: inline when it fits, else an overflowed key whose
-  // inline part is its first KeyPrefixLen bytes (as the B+tree writes it).
-  std::string Cell(const std::string& key) const {
-    KeyRef ref;
-    ref.inline_key = key;
-    ref.full_len = static_cast<uint32_t>(key.size());
-    if (key.size() > btree::MaxInlineKey(kPage)) {
-      ref.overflow = true;
-      ref.inline_key = std::string_view(key).substr(0, btree::KeyPrefixLen(kPage));
-      ref.blob = PageId{99};
-    }
-    std::string cell;
-    if (leaf_) {
-      btree::EncodeLeafCell(ref, false, "v", 1, PageId{}, &cell);
-    } else {
-      btree::EncodeInnerCell(ref, PageId{100 + keys_.size()}, &cell);
-    }
-    return cell;
-  }
-
-  // Inserts `key` at its sorted place. False when the node is full.
-  bool Insert(const std::string& key) {
-    auto it = std::lower_bound(keys_.begin(), keys_.end(), key);
-    std::string cell = Cell(key);
-    if (view().FreeTotal() < cell.size() + btree::kSlotSize) return false;
-    btree::InsertCell(page_.data(), kPage, static_cast<int>(it - keys_.begin()), cell);
-    keys_.insert(it, key);
-    return true;
-  }
-
-  void Remove(size_t i) {
-    btree::RemoveCell(page_.data(), kPage, static_cast<int>(i));
-    keys_.erase(keys_.begin() + static_cast<long>(i));
-  }
-
-  // Rewrites the node with `sorted` keys.
-  void Rebuild(const std::vector<std::string>& sorted) {
-    std::vector<std::string> cells;
-    for (const std::string& k : sorted) cells.push_back(Cell(k));
-    std::vector<std::string_view> views(cells.begin(), cells.end());
-    btree::RebuildNode(page_.data(), kPage, views);
-    keys_ = sorted;
-  }
+  using TestNode::TestNode;
 
   // SearchSlots with a tie-breaker that knows the full keys; counts ties.
   void Search(const std::string& key, bool upper, int* idx, bool* found) {
@@ -109,7 +60,6 @@ class Node {
     EXPECT_TRUE(s.ok()) << s.ToString();
   }
 
-  char* mutable_page() { return page_.data(); }
   int ties() const { return ties_; }
 
   static std::string Printable(const std::string& k) {
@@ -123,9 +73,6 @@ class Node {
   }
 
  private:
-  std::string page_;
-  bool leaf_;
-  std::vector<std::string> keys_;
   int ties_ = 0;
 };
 

@@ -18,34 +18,6 @@
 namespace ringdb::test {
 namespace {
 
-void ExpectVerify(BTree* tree) {
-  std::string report;
-  Status s = tree->Verify(&report);
-  EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << report.substr(0, 2000);
-}
-
-// Full forward and backward scans equal the model.
-void ExpectScansMatch(BTree* tree, const std::map<std::string, std::string>& model) {
-  auto it = tree->NewIterator();
-  auto m = model.begin();
-  size_t n = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m, ++n) {
-    ASSERT_NE(m, model.end()) << "extra key " << it->key().substr(0, 40);
-    ASSERT_EQ(it->key(), m->first);
-    ASSERT_EQ(it->value(), m->second) << "key " << m->first.substr(0, 40);
-  }
-  ASSERT_TRUE(it->status().ok()) << it->status().ToString();
-  ASSERT_EQ(n, model.size());
-  auto r = model.rbegin();
-  for (it->SeekToLast(); it->Valid(); it->Prev(), ++r) {
-    ASSERT_NE(r, model.rend()) << "extra key " << it->key().substr(0, 40);
-    ASSERT_EQ(it->key(), r->first);
-    ASSERT_EQ(it->value(), r->second) << "key " << r->first.substr(0, 40);
-  }
-  ASSERT_TRUE(it->status().ok()) << it->status().ToString();
-  ASSERT_EQ(r, model.rend());
-}
-
 void ExpectSeeksMatch(BTree* tree, const std::map<std::string, std::string>& model,
                       std::mt19937_64& rng, int count) {
   auto it = tree->NewIterator();

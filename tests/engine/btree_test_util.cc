@@ -1,6 +1,8 @@
 // Test fixtures for the B+tree.
 #include "btree_test_util.h"
 
+#include "engine/btree_node.h"
+
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -150,6 +152,52 @@ bool ValueFits(std::string_view key, std::string_view value) {
     if (value[i] != fill) return false;
   }
   return true;
+}
+
+void ExpectVerify(BTree* tree) {
+  std::string report;
+  Status s = tree->Verify(&report);
+  EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << report.substr(0, 2000);
+}
+
+void ExpectScansMatch(BTree* tree, const std::map<std::string, std::string>& model) {
+  auto it = tree->NewIterator();
+  auto m = model.begin();
+  size_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m, ++n) {
+    ASSERT_NE(m, model.end()) << "extra key " << it->key().substr(0, 40);
+    ASSERT_EQ(it->key(), m->first);
+    ASSERT_EQ(it->value(), m->second) << "key " << m->first.substr(0, 40);
+  }
+  ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+  ASSERT_EQ(n, model.size());
+  auto r = model.rbegin();
+  for (it->SeekToLast(); it->Valid(); it->Prev(), ++r) {
+    ASSERT_NE(r, model.rend()) << "extra key " << it->key().substr(0, 40);
+    ASSERT_EQ(it->key(), r->first);
+    ASSERT_EQ(it->value(), r->second) << "key " << r->first.substr(0, 40);
+  }
+  ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+  ASSERT_EQ(r, model.rend());
+}
+
+std::string TestCell(const std::string& key, bool leaf, uint32_t page_size,
+                     std::string_view value, PageId child) {
+  btree::KeyRef ref;
+  ref.inline_key = key;
+  ref.full_len = static_cast<uint32_t>(key.size());
+  if (key.size() > btree::MaxInlineKey(page_size)) {
+    ref.overflow = true;
+    ref.inline_key = std::string_view(key).substr(0, btree::KeyPrefixLen(page_size));
+    ref.blob = PageId{99};
+  }
+  std::string cell;
+  if (leaf) {
+    btree::EncodeLeafCell(ref, false, value, value.size(), PageId{}, &cell);
+  } else {
+    btree::EncodeInnerCell(ref, child, &cell);
+  }
+  return cell;
 }
 
 }  // namespace ringdb::test

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -125,5 +126,15 @@ std::string MakeValue(std::mt19937_64& rng, size_t len);
 // reader can tell a value written for another key, or a torn one.
 std::string TaggedValue(const std::string& key, uint64_t version, size_t len);
 bool ValueFits(std::string_view key, std::string_view value);
+
+// Verify passes (the report is shown when it does not).
+void ExpectVerify(BTree* tree);
+// Full forward and backward scans equal the model.
+void ExpectScansMatch(BTree* tree, const std::map<std::string, std::string>& model);
+// A whole cell for `key` in a node of `page_size` (a leaf cell holding
+// `value`, or an inner cell naming `child`), its key overflowed past
+// MaxInlineKey with a dummy blob id, as the tree would write it.
+std::string TestCell(const std::string& key, bool leaf, uint32_t page_size,
+                     std::string_view value = "v", PageId child = PageId{100});
 
 }  // namespace ringdb::test
