@@ -27,7 +27,7 @@
 
 namespace ringdb {
 
-FrameHeader& BufferPool::frame(FrameId f) const { return frames_[f.value]; }
+FrameHeader& BufferPool::frame(FrameIndex f) const { return frames_[f]; }
 
 // ---- Guards -----------------------------------------------------------------
 
@@ -149,10 +149,10 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(const BufferPoolOptions& 
   {
     MutexLock lock(&pool->free_mu_);
     pool->free_.reserve(max_frames);
-    for (uint32_t i = static_cast<uint32_t>(frames); i-- > 0;) pool->free_.push_back(FrameId{i});
+    for (uint32_t i = static_cast<uint32_t>(frames); i-- > 0;) pool->free_.push_back(FrameIndex{i});
     // Beyond the size given: retired until Resize grows into them.
     for (uint32_t i = static_cast<uint32_t>(frames); i < max_frames; i++) {
-      pool->retired_free_.push_back(FrameId{i});
+      pool->retired_free_.push_back(FrameIndex{i});
     }
   }
   {
@@ -204,7 +204,7 @@ void PollWait(uint32_t spins) {
 
 }  // namespace
 
-bool BufferPool::LatchIfHolds(FrameId f, PageId id, LatchMode mode) {
+bool BufferPool::LatchIfHolds(FrameIndex f, PageId id, LatchMode mode) {
   FrameHeader& fr = frame(f);
   // Never sleep on the latch of a frame that no longer holds `id`: the
   // lookup that named `f` is only a hint, and `f` may have been evicted and
@@ -226,7 +226,7 @@ bool BufferPool::LatchIfHolds(FrameId f, PageId id, LatchMode mode) {
   }
 }
 
-void BufferPool::NoteHit(FrameId f, PageId id) {
+void BufferPool::NoteHit(FrameIndex f, PageId id) {
   FrameHeader& fr = frame(f);
   // Only pages that may be sampled pay for the hash (a flag set on entry;
   // a stale one, read optimistically, only costs Record's own test).
@@ -237,14 +237,14 @@ void BufferPool::NoteHit(FrameId f, PageId id) {
     return;
   }
   hits_.Add(1);
-  hit_policy_.load(std::memory_order_acquire)->OnAccess(f.value);
+  hit_policy_.load(std::memory_order_acquire)->OnAccess(f);
 }
 
 uint32_t BufferPool::resident_cap() const {
   return static_cast<uint32_t>(active_frames() * resident_fraction_);
 }
 
-void BufferPool::KeepResident(FrameId f) {
+void BufferPool::KeepResident(FrameIndex f) {
   FrameHeader& fr = frame(f);
   if (fr.resident.load(std::memory_order_relaxed)) return;  // the hot path: no write
   // At the cap (the steady state of a big tree): only a read.
@@ -256,13 +256,13 @@ void BufferPool::KeepResident(FrameId f) {
   }
 }
 
-void BufferPool::ClearResident(FrameId f) {
+void BufferPool::ClearResident(FrameIndex f) {
   if (frame(f).resident.exchange(false, std::memory_order_relaxed)) {
     resident_count_.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 
-void BufferPool::Unlatch(FrameId f, LatchMode mode) {
+void BufferPool::Unlatch(FrameIndex f, LatchMode mode) {
   if (mode == LatchMode::kExclusive) {
     frame(f).state.UnlockExclusive();
   } else {
@@ -275,16 +275,16 @@ Result<PageGuard> BufferPool::Fetch(PageId id, LatchMode mode) {
   for (;;) {
     uint32_t hit = table_->Lookup(id);
     if (hit != PageTable::kNone) {
-      FrameId f{hit};
+      FrameIndex f{hit};
       if (!LatchIfHolds(f, id, mode)) continue;
       NoteHit(f, id);
       return PageGuard(this, f, id, FrameData(f), mode);
     }
     bool raced = false;
-    Result<FrameId> loaded = Load(id, &raced);
+    Result<FrameIndex> loaded = Load(id, &raced);
     if (raced) continue;
     if (!loaded.ok()) return loaded.status();
-    FrameId f = loaded.value();
+    FrameIndex f = loaded.value();
     if (mode == LatchMode::kShared) frame(f).state.DowngradeToShared();
     return PageGuard(this, f, id, FrameData(f), mode);
   }
@@ -294,7 +294,7 @@ BufferPool::Probe BufferPool::ProbeOptimistic(PageId id, OptimisticGuard* out) {
   RINGDB_CHECK(id.valid());
   uint32_t hit = table_->Lookup(id);
   if (hit == PageTable::kNone) return Probe::kMiss;
-  FrameId f{hit};
+  FrameIndex f{hit};
   FrameHeader& fr = frame(f);
   uint64_t w = fr.state.Load();
   uint64_t latch = PageState::Latch(w);
@@ -328,7 +328,7 @@ Result<OptimisticGuard> BufferPool::FetchOptimistic(PageId id) {
     // A miss: load it, then keep only its version.
     Result<PageGuard> g = Fetch(id, LatchMode::kShared);
     if (!g.ok()) return g.status();
-    FrameId f = g->frame_;
+    FrameIndex f = g->frame_;
     uint64_t version = PageState::Version(frame(f).state.Load());
     out = OptimisticGuard(this, f, id, FrameData(f), version);
     g->Release();  // a shared unlatch leaves the version as it is
@@ -338,7 +338,7 @@ Result<OptimisticGuard> BufferPool::FetchOptimistic(PageId id) {
 
 // ---- Misses -----------------------------------------------------------------
 
-bool BufferPool::Enter(PageId id, FrameId f, bool prefetched) {
+bool BufferPool::Enter(PageId id, FrameIndex f, bool prefetched) {
   FrameHeader& fr = frame(f);
   PageTable::Partition& part = table_->PartitionOf(id);
   uint64_t hash = PageTableHash(id);
@@ -351,7 +351,7 @@ bool BufferPool::Enter(PageId id, FrameId f, bool prefetched) {
       fr.write_failed.store(false, std::memory_order_relaxed);
       ClearResident(f);  // a stale guard may have marked the free frame
       fr.page.store(id.value, std::memory_order_release);
-      part.InsertLocked(id, hash, f.value);
+      part.InsertLocked(id, hash, f);
       return true;
     }
   }
@@ -360,12 +360,12 @@ bool BufferPool::Enter(PageId id, FrameId f, bool prefetched) {
   return false;
 }
 
-void BufferPool::Unmap(PageId id, FrameId f) {
+void BufferPool::Unmap(PageId id, FrameIndex f) {
   FrameHeader& fr = frame(f);
   PageTable::Partition& part = table_->PartitionOf(id);
   {
     MutexLock lock(&part.mutex());
-    part.RemoveLocked(id, PageTableHash(id), f.value);
+    part.RemoveLocked(id, PageTableHash(id), f);
   }
   if (fr.dirty.exchange(false, std::memory_order_relaxed)) {
     dirty_count_.fetch_sub(1, std::memory_order_relaxed);
@@ -380,11 +380,11 @@ void BufferPool::Unmap(PageId id, FrameId f) {
   PushFree(f);
 }
 
-Result<FrameId> BufferPool::Load(PageId id, bool* raced) {
+Result<FrameIndex> BufferPool::Load(PageId id, bool* raced) {
   *raced = false;
-  Result<FrameId> got = AllocateFrame();
+  Result<FrameIndex> got = AllocateFrame();
   if (!got.ok()) return got.status();
-  FrameId f = got.value();
+  FrameIndex f = got.value();
   FrameHeader& fr = frame(f);
   fr.lsn.store(Lsn(), std::memory_order_relaxed);
   if (!Enter(id, f, /*prefetched=*/false)) {
@@ -393,7 +393,7 @@ Result<FrameId> BufferPool::Load(PageId id, bool* raced) {
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
   std::vector<Status> result;
-  ReadFrames(std::span<const FrameId>(&f, 1), &result);
+  ReadFrames(std::span<const FrameIndex>(&f, 1), &result);
   if (!result[0].ok()) {
     Unmap(id, f);  // waiters see "evicted" and try the read themselves
     return result[0];
@@ -410,7 +410,7 @@ Result<PageGuard> BufferPool::NewPage(PageId id) {
     uint32_t hit = table_->Lookup(id);
     if (hit != PageTable::kNone) {
       // A stale copy of a freed page: reuse its frame as the new page.
-      FrameId f{hit};
+      FrameIndex f{hit};
       FrameHeader& fr = frame(f);
       if (!fr.state.TryExclusive()) {
         if (PageState::Latch(fr.state.Load()) == PageState::kEvicted) continue;
@@ -432,9 +432,9 @@ Result<PageGuard> BufferPool::NewPage(PageId id) {
       g.MarkDirty(Lsn());
       return g;
     }
-    Result<FrameId> got = AllocateFrame();
+    Result<FrameIndex> got = AllocateFrame();
     if (!got.ok()) return got.status();
-    FrameId f = got.value();
+    FrameIndex f = got.value();
     frame(f).lsn.store(Lsn(), std::memory_order_relaxed);
     if (!Enter(id, f, /*prefetched=*/false)) continue;
     PolicyInsert(f, id);
@@ -446,14 +446,14 @@ Result<PageGuard> BufferPool::NewPage(PageId id) {
 }
 
 Status BufferPool::Prefetch(std::span<const PageId> ids) {
-  std::vector<FrameId> loading;
+  std::vector<FrameIndex> loading;
   std::vector<PageId> pages;
   for (PageId id : ids) {
     if (table_->Lookup(id) != PageTable::kNone) continue;
     if (loading.size() >= active_frames() / 2) break;  // leave room for the readers
-    Result<FrameId> got = AllocateFrame(/*may_wait=*/false);
+    Result<FrameIndex> got = AllocateFrame(/*may_wait=*/false);
     if (!got.ok()) break;  // read-ahead is best effort
-    FrameId f = got.value();
+    FrameIndex f = got.value();
     frame(f).lsn.store(Lsn(), std::memory_order_relaxed);
     if (!Enter(id, f, /*prefetched=*/true)) continue;
     misses_.fetch_add(1, std::memory_order_relaxed);
@@ -502,11 +502,11 @@ void BufferPool::Discard(PageId id) {
       hit = part.LookupLocked(id, PageTableHash(id));
       if (hit == PageTable::kNone) return;
     }
-    FrameId f{hit};
+    FrameIndex f{hit};
     if (!LatchIfHolds(f, id, LatchMode::kExclusive)) continue;
     {
       MutexLock lock(&policy_mu_);
-      policy_->OnRemove(f.value);
+      policy_->OnRemove(f);
     }
     Unmap(id, f);
     return;
@@ -522,16 +522,16 @@ bool BufferPool::IsCached(PageId id) {
 
 // ---- Free list --------------------------------------------------------------
 
-void BufferPool::PushFree(FrameId f) {
+void BufferPool::PushFree(FrameIndex f) {
   MutexLock lock(&free_mu_);
-  if (f.value >= active_frames_.load(std::memory_order_relaxed)) {
+  if (f >= active_frames_.load(std::memory_order_relaxed)) {
     retired_free_.push_back(f);
   } else {
     free_.push_back(f);
   }
 }
 
-bool BufferPool::PopFree(FrameId* f) {
+bool BufferPool::PopFree(FrameIndex* f) {
   MutexLock lock(&free_mu_);
   if (free_.empty()) return false;
   *f = free_.back();

@@ -171,11 +171,11 @@ class PageGuard {
  private:
   friend class BufferPool;
   friend class OptimisticGuard;
-  PageGuard(BufferPool* pool, FrameId frame, PageId id, char* data, LatchMode mode)
+  PageGuard(BufferPool* pool, FrameIndex frame, PageId id, char* data, LatchMode mode)
       : pool_(pool), frame_(frame), id_(id), data_(data), mode_(mode) {}
 
   BufferPool* pool_ = nullptr;
-  FrameId frame_;
+  FrameIndex frame_;
   PageId id_;
   char* data_ = nullptr;
   LatchMode mode_ = LatchMode::kShared;
@@ -212,12 +212,12 @@ class OptimisticGuard {
 
  private:
   friend class BufferPool;
-  OptimisticGuard(BufferPool* pool, FrameId frame, PageId id, const char* data,
+  OptimisticGuard(BufferPool* pool, FrameIndex frame, PageId id, const char* data,
                   uint64_t version)
       : pool_(pool), frame_(frame), id_(id), data_(data), version_(version) {}
 
   BufferPool* pool_ = nullptr;
-  FrameId frame_;
+  FrameIndex frame_;
   PageId id_;
   const char* data_ = nullptr;
   uint64_t version_ = 0;
@@ -456,43 +456,43 @@ class BufferPool {
 
   BufferPool() = default;
 
-  FrameHeader& frame(FrameId f) const;
-  char* FrameData(FrameId f) const {
-    return region_ + static_cast<size_t>(f.value) * page_size_;
+  FrameHeader& frame(FrameIndex f) const;
+  char* FrameData(FrameIndex f) const {
+    return region_ + static_cast<size_t>(f) * page_size_;
   }
-  void Unlatch(FrameId f, LatchMode mode);
+  void Unlatch(FrameIndex f, LatchMode mode);
   // Latches frame `f` in `mode` if it holds `id`; false (holding nothing)
   // when it no longer does.
-  bool LatchIfHolds(FrameId f, PageId id, LatchMode mode);
+  bool LatchIfHolds(FrameIndex f, PageId id, LatchMode mode);
   // Counts a hit of `id` on `f` and tells the policy and the curve (no lock).
-  void NoteHit(FrameId f, PageId id);
+  void NoteHit(FrameIndex f, PageId id);
   // Marks `f` resident within resident_cap() (see KeepResident above).
-  void KeepResident(FrameId f);
+  void KeepResident(FrameIndex f);
   // Takes the resident mark off `f`, if it has one.
-  void ClearResident(FrameId f);
+  void ClearResident(FrameIndex f);
   // Tells the policy that `f` now holds `id` (SetFramePage for policies
   // that want page ids, then OnInsert), under policy_mu_.
-  void PolicyInsert(FrameId f, PageId id) EXCLUDES(policy_mu_);
+  void PolicyInsert(FrameIndex f, PageId id) EXCLUDES(policy_mu_);
   // A miss on `id`: reserves a frame, enters it in the table latched
   // exclusive and reads the page. *raced is set (and nothing returned) when
   // another thread entered `id` first; the caller looks it up again.
-  Result<FrameId> Load(PageId id, bool* raced);
+  Result<FrameIndex> Load(PageId id, bool* raced);
   // Enters `id` in free frame `f` (latched exclusive by the caller). False
   // when the table already has `id`: `f` went back to the free list.
-  bool Enter(PageId id, FrameId f, bool prefetched);
+  bool Enter(PageId id, FrameIndex f, bool prefetched);
   // Takes `id`, held in `f` (latched exclusive by the caller), out of the
   // table, forgets its dirty state and frees the frame (releasing the
   // latch). The caller has already told the policy (OnRemove) if it knew
   // the frame.
-  void Unmap(PageId id, FrameId f);
-  void PushFree(FrameId f) EXCLUDES(free_mu_);
-  bool PopFree(FrameId* f) EXCLUDES(free_mu_);
+  void Unmap(PageId id, FrameIndex f);
+  void PushFree(FrameIndex f) EXCLUDES(free_mu_);
+  bool PopFree(FrameIndex* f) EXCLUDES(free_mu_);
 
   // A free frame latched exclusive, evicting a batch of victims when none
   // is free. Busy when every frame stays pinned (after waiting up to 2 s
   // for an unpin, or at once when !may_wait); the write error when no
   // frame can be freed because the dirty ones cannot be written.
-  Result<FrameId> AllocateFrame(bool may_wait = true) EXCLUDES(policy_mu_);
+  Result<FrameIndex> AllocateFrame(bool may_wait = true) EXCLUDES(policy_mu_);
   // One round of eviction (see buffer_pool_evict.cc for its phases). The
   // victims are the policy's, or when `forced` is given, those of its
   // frames that can be evicted now (Resize's retired frames). With
@@ -519,18 +519,18 @@ class BufferPool {
   // result. A written page is clean afterwards; a failed one is marked
   // write_failed. Releases the claims, not the latches.
   // `gated`: call the write gate first (false only for FlushCold, see there).
-  void WriteFrames(std::span<const FrameId> frames, std::vector<Status>* out,
+  void WriteFrames(std::span<const FrameIndex> frames, std::vector<Status>* out,
                    bool gated = true);
   // Reads pages into frames that the caller reserved (latched exclusive)
   // and verifies them; returns one Status per frame.
-  void ReadFrames(std::span<const FrameId> frames, std::vector<Status>* out);
+  void ReadFrames(std::span<const FrameIndex> frames, std::vector<Status>* out);
   Status VerifyPage(PageId id, const char* data) const;
   // A read into frame `f` ended with `io`: counts it, then verifies the
   // page (checksum, id, read check). The result is the read's.
-  Status CheckRead(FrameId f, const Status& io);
+  Status CheckRead(FrameIndex f, const Status& io);
   // Ends a read-ahead of `id` into `f` (latched exclusive, entered as
   // prefetched) whose read gave `s`: cached and unlatched, or dropped.
-  void EndReadAhead(PageId id, FrameId f, const Status& s);
+  void EndReadAhead(PageId id, FrameIndex f, const Status& s);
   Result<uint64_t> ReadOffsetOf(PageId id);
 
   uint32_t page_size_ = 0;
@@ -575,9 +575,9 @@ class BufferPool {
   std::vector<uint8_t> chosen_ GUARDED_BY(policy_mu_);
 
   mutable Mutex free_mu_;
-  std::vector<FrameId> free_ GUARDED_BY(free_mu_);
+  std::vector<FrameIndex> free_ GUARDED_BY(free_mu_);
   // Free frames at or beyond active_frames_: never handed out.
-  std::vector<FrameId> retired_free_ GUARDED_BY(free_mu_);
+  std::vector<FrameIndex> retired_free_ GUARDED_BY(free_mu_);
 
   // Serializes Resize calls; taken before every other pool mutex.
   Mutex resize_mu_;

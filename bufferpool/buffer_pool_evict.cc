@@ -66,12 +66,12 @@ class BufferPool::VictimFilter final : public FrameFilter {
   std::vector<FrameIndex>* spared_;
 };
 
-Result<FrameId> BufferPool::AllocateFrame(bool may_wait) {
+Result<FrameIndex> BufferPool::AllocateFrame(bool may_wait) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   bool waited = false;
   bool retried = false;
   for (;;) {
-    FrameId f;
+    FrameIndex f;
     if (PopFree(&f)) {
       RINGDB_CHECK(frame(f).state.TryClaimEvicted());
       return f;
@@ -119,14 +119,14 @@ void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round,
                             uint32_t max_victims) {
   // Frees victim `f`, latched exclusive: the policy forgets it, the page
   // leaves the table and the frame goes to the free list.
-  auto free_victim = [&](FrameId f) REQUIRES(policy_mu_) {
-    policy_->OnRemove(f.value);
+  auto free_victim = [&](FrameIndex f) REQUIRES(policy_mu_) {
+    policy_->OnRemove(f);
     Unmap(PageId{frame(f).page.load(std::memory_order_relaxed)}, f);
     round->freed++;
     evictions_.fetch_add(1, std::memory_order_relaxed);
   };
   // Phase 1: pick victims; free the clean ones, latch the dirty ones.
-  std::vector<FrameId> dirty;
+  std::vector<FrameIndex> dirty;
   {
     MutexLock lock(&policy_mu_);
     std::vector<FrameIndex> spared;
@@ -146,7 +146,7 @@ void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round,
       chosen_[v] = 1;
       named.push_back(v);
       round->named++;
-      FrameId f{v};
+      FrameIndex f{v};
       FrameHeader& fr = frame(f);
       if (!fr.state.TrySharedIfUnlocked()) continue;  // latched since
       if (fr.dirty.load(std::memory_order_relaxed)) {
@@ -182,7 +182,7 @@ void BufferPool::EvictBatch(bool retry_unwritable, EvictRound* round,
   // Phase 3: free those that stayed clean and unused.
   MutexLock lock(&policy_mu_);
   for (size_t i = 0; i < dirty.size(); i++) {
-    FrameId f = dirty[i];
+    FrameIndex f = dirty[i];
     FrameHeader& fr = frame(f);
     if (!results[i].ok()) {
       round->write_failed++;

@@ -41,7 +41,7 @@ Status BufferPool::VerifyPage(PageId id, const char* data) const {
   return Status::OK();
 }
 
-void BufferPool::ReadFrames(std::span<const FrameId> frames, std::vector<Status>* out) {
+void BufferPool::ReadFrames(std::span<const FrameIndex> frames, std::vector<Status>* out) {
   out->assign(frames.size(), Status::OK());
   std::vector<io::IoRequest> reqs;
   std::vector<size_t> which;
@@ -70,7 +70,7 @@ void BufferPool::ReadFrames(std::span<const FrameId> frames, std::vector<Status>
   }
 }
 
-Status BufferPool::CheckRead(FrameId f, const Status& io) {
+Status BufferPool::CheckRead(FrameIndex f, const Status& io) {
   PageId id{frame(f).page.load(std::memory_order_relaxed)};
   if (!io.ok()) return io.WithContext("reading page " + std::to_string(id.value));
   reads_.fetch_add(1, std::memory_order_relaxed);
@@ -80,7 +80,7 @@ Status BufferPool::CheckRead(FrameId f, const Status& io) {
   return s;
 }
 
-void BufferPool::EndReadAhead(PageId id, FrameId f, const Status& s) {
+void BufferPool::EndReadAhead(PageId id, FrameIndex f, const Status& s) {
   if (!s.ok()) {
     Unmap(id, f);  // waiters see "evicted" and read it themselves
     return;
@@ -109,9 +109,9 @@ BufferPool::AsyncReads::Start BufferPool::AsyncReads::StartRead(PageId id) {
   BufferPool& p = *pool_;
   if (queue_->pending() >= queue_->capacity()) return Start::kNoRoom;
   if (p.table_->Lookup(id) != PageTable::kNone) return Start::kNotNeeded;
-  Result<FrameId> got = p.AllocateFrame(/*may_wait=*/false);
+  Result<FrameIndex> got = p.AllocateFrame(/*may_wait=*/false);
   if (!got.ok()) return Start::kNoRoom;
-  FrameId f = got.value();
+  FrameIndex f = got.value();
   p.frame(f).lsn.store(Lsn(), std::memory_order_relaxed);
   if (!p.Enter(id, f, /*prefetched=*/true)) return Start::kNotNeeded;
   p.misses_.fetch_add(1, std::memory_order_relaxed);
@@ -126,7 +126,7 @@ BufferPool::AsyncReads::Start BufferPool::AsyncReads::StartRead(PageId id) {
   r.offset = off.value();
   r.buf = p.FrameData(f);
   r.len = p.page_size_;
-  queue_->Add(r, f.value);
+  queue_->Add(r, f);
   return Start::kStarted;
 }
 
@@ -136,19 +136,19 @@ void BufferPool::AsyncReads::Reap(std::vector<PageId>* done) {
   completions_.clear();
   queue_->Reap(&completions_);
   for (const io::IoCompletion& c : completions_) {
-    FrameId f{static_cast<uint32_t>(c.tag)};
+    FrameIndex f{static_cast<uint32_t>(c.tag)};
     PageId id{pool_->frame(f).page.load(std::memory_order_relaxed)};
     pool_->EndReadAhead(id, f, pool_->CheckRead(f, c.status));
     done->push_back(id);
   }
 }
 
-void BufferPool::WriteFrames(std::span<const FrameId> frames, std::vector<Status>* out,
+void BufferPool::WriteFrames(std::span<const FrameIndex> frames, std::vector<Status>* out,
                              bool gated) {
   out->assign(frames.size(), Status::OK());
   // The write-ahead rule: the log must be durable up to the newest change.
   Lsn max_lsn;
-  for (FrameId f : frames) max_lsn = std::max(max_lsn, frame(f).lsn.load());
+  for (FrameIndex f : frames) max_lsn = std::max(max_lsn, frame(f).lsn.load());
   Status gate = Status::OK();
   if (gated && write_gate_ && max_lsn > Lsn()) gate = write_gate_(max_lsn);
 
@@ -217,8 +217,8 @@ void BufferPool::WriteFrames(std::span<const FrameId> frames, std::vector<Status
 Status BufferPool::FlushAll() {
   const size_t kBatch = 128;
   Status first;
-  std::vector<FrameId> batch;
-  std::vector<FrameId> later;  // latched by someone else, or being written
+  std::vector<FrameIndex> batch;
+  std::vector<FrameIndex> later;  // latched by someone else, or being written
   std::vector<Status> results;
   auto write_batch = [&] {
     if (batch.empty()) return;
@@ -234,16 +234,16 @@ Status BufferPool::FlushAll() {
     FrameHeader& fr = frames_[i];
     if (!fr.dirty.load(std::memory_order_relaxed)) continue;
     if (!fr.state.TryShared()) {
-      later.push_back(FrameId{i});
+      later.push_back(FrameIndex{i});
       continue;
     }
     if (!fr.dirty.load(std::memory_order_relaxed) ||
         fr.writing.exchange(true, std::memory_order_acquire)) {
       fr.state.UnlockShared();
-      if (fr.dirty.load(std::memory_order_relaxed)) later.push_back(FrameId{i});
+      if (fr.dirty.load(std::memory_order_relaxed)) later.push_back(FrameIndex{i});
       continue;
     }
-    batch.push_back(FrameId{i});
+    batch.push_back(FrameIndex{i});
     if (batch.size() == kBatch) write_batch();
   }
   write_batch();
@@ -251,7 +251,7 @@ Status BufferPool::FlushAll() {
   // writing (wait for that write, so that every page written so far has
   // reached the locator when FlushAll returns).
   for (size_t k = 0; k < later.size() && first.ok(); k++) {
-    FrameId f = later[k];
+    FrameIndex f = later[k];
     FrameHeader& fr = frame(f);
     bool latched = false;
     while ((latched = fr.state.LockShared())) {  // false: freed, nothing to write
@@ -289,7 +289,7 @@ Result<size_t> BufferPool::FlushCold(Lsn max_lsn, size_t max_pages) {
   }
   std::sort(cold.begin(), cold.end());
   size_t written = 0;
-  std::vector<FrameId> batch;
+  std::vector<FrameIndex> batch;
   std::vector<Status> results;
   Status first;
   auto write_batch = [&] {
@@ -324,7 +324,7 @@ Result<size_t> BufferPool::FlushCold(Lsn max_lsn, size_t max_pages) {
       fr.state.UnlockShared();
       continue;
     }
-    batch.push_back(FrameId{i});
+    batch.push_back(FrameIndex{i});
     if (batch.size() == kBatch) write_batch();
   }
   write_batch();

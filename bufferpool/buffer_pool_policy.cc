@@ -6,12 +6,12 @@
 
 namespace ringdb {
 
-void BufferPool::PolicyInsert(FrameId f, PageId id) {
+void BufferPool::PolicyInsert(FrameIndex f, PageId id) {
   MutexLock lock(&policy_mu_);
   if (auto* aware = dynamic_cast<PageAwarePolicy*>(policy_.get())) {
-    aware->SetFramePage(f.value, id.value);
+    aware->SetFramePage(f, id.value);
   }
-  policy_->OnInsert(f.value);
+  policy_->OnInsert(f);
 }
 
 Status BufferPool::SetPolicy(std::shared_ptr<EvictionPolicy> policy) {
@@ -26,7 +26,7 @@ Status BufferPool::SetPolicy(std::shared_ptr<EvictionPolicy> policy) {
   // Discard is about to free may be learned too: it is refused by the
   // victim filter while free, and restarted by OnInsert when reused.
   for (uint32_t i = 0; i < num_frames_; i++) {
-    uint64_t page = frame(FrameId{i}).page.load(std::memory_order_acquire);
+    uint64_t page = frame(FrameIndex{i}).page.load(std::memory_order_acquire);
     if (page == PageId::kInvalidValue) continue;
     if (aware != nullptr) aware->SetFramePage(i, page);
     policy->OnInsert(i);

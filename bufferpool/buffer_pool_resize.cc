@@ -106,8 +106,8 @@ void BufferPool::UnmapRegion() {
   if (region_ == nullptr) return;
   MutexLock lock(&resize_mu_);
   for (Chunk& c : chunks_) {
-    if (c.registered) io_->UnregisterBuffer(FrameData(FrameId{c.first}));
-    if (c.locked > 0) (void)munlock(FrameData(FrameId{c.first}), size_t{c.locked} * page_size_);
+    if (c.registered) io_->UnregisterBuffer(FrameData(FrameIndex{c.first}));
+    if (c.locked > 0) (void)munlock(FrameData(FrameIndex{c.first}), size_t{c.locked} * page_size_);
   }
   munmap(region_, region_bytes_);
   region_ = nullptr;
@@ -119,7 +119,7 @@ void BufferPool::CommitChunks(uint32_t frames, std::string* notice) {
     const uint32_t want = std::min(c.frames, frames - c.first);
     if (lock_memory_ && c.locked < want) {
       // Best effort, as at creation: an unlocked frame still works.
-      if (mlock(FrameData(FrameId{c.first + c.locked}), size_t{want - c.locked} * page_size_) ==
+      if (mlock(FrameData(FrameIndex{c.first + c.locked}), size_t{want - c.locked} * page_size_) ==
           0) {
         c.locked = want;
       } else {
@@ -131,7 +131,7 @@ void BufferPool::CommitChunks(uint32_t frames, std::string* notice) {
       }
     }
     if (register_buffers_ && !c.registered && want == c.frames) {
-      Status s = io_->RegisterBuffer(FrameData(FrameId{c.first}), size_t{c.frames} * page_size_);
+      Status s = io_->RegisterBuffer(FrameData(FrameIndex{c.first}), size_t{c.frames} * page_size_);
       c.registered = s.ok();
       if (!s.ok()) Append(notice, s.message().empty() ? s.ToString() : s.message());
     }
@@ -144,14 +144,14 @@ void BufferPool::ReleaseChunks(uint32_t frames) {
     const uint32_t keep = frames > c.first ? frames - c.first : 0;
     if (c.registered) {
       if (keep > 0) continue;  // pinned by the registration (see the top)
-      io_->UnregisterBuffer(FrameData(FrameId{c.first}));
+      io_->UnregisterBuffer(FrameData(FrameIndex{c.first}));
       c.registered = false;
     }
     if (c.locked > keep) {
-      (void)munlock(FrameData(FrameId{c.first + keep}), size_t{c.locked - keep} * page_size_);
+      (void)munlock(FrameData(FrameIndex{c.first + keep}), size_t{c.locked - keep} * page_size_);
       c.locked = keep;
     }
-    (void)madvise(FrameData(FrameId{c.first + keep}), size_t{c.frames - keep} * page_size_,
+    (void)madvise(FrameData(FrameIndex{c.first + keep}), size_t{c.frames - keep} * page_size_,
                   MADV_DONTNEED);
   }
 }
@@ -192,9 +192,9 @@ void BufferPool::Grow(uint32_t frames) {
   CommitChunks(frames, nullptr);
   MutexLock lock(&free_mu_);
   active_frames_.store(frames, std::memory_order_relaxed);
-  std::vector<FrameId> still_retired;
-  for (FrameId f : retired_free_) {
-    (f.value < frames ? free_ : still_retired).push_back(f);
+  std::vector<FrameIndex> still_retired;
+  for (FrameIndex f : retired_free_) {
+    (f < frames ? free_ : still_retired).push_back(f);
   }
   retired_free_.swap(still_retired);
 }
@@ -204,8 +204,8 @@ Status BufferPool::Shrink(uint32_t frames) {
   {
     MutexLock lock(&free_mu_);
     active_frames_.store(frames, std::memory_order_relaxed);
-    std::vector<FrameId> kept;
-    for (FrameId f : free_) (f.value < frames ? kept : retired_free_).push_back(f);
+    std::vector<FrameIndex> kept;
+    for (FrameIndex f : free_) (f < frames ? kept : retired_free_).push_back(f);
     free_.swap(kept);
   }
   // Phase 2.
@@ -217,7 +217,7 @@ Status BufferPool::Shrink(uint32_t frames) {
     }
     std::vector<FrameIndex> held;
     for (uint32_t i = frames; i < num_frames_; i++) {
-      if (frame(FrameId{i}).page.load(std::memory_order_acquire) != PageId::kInvalidValue) {
+      if (frame(FrameIndex{i}).page.load(std::memory_order_acquire) != PageId::kInvalidValue) {
         held.push_back(i);
       }
     }

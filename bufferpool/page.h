@@ -25,11 +25,6 @@ struct PageId {
   friend bool operator<(PageId a, PageId b) { return a.value < b.value; }
 };
 
-struct FrameId {
-  uint32_t value = ~0u;
-  friend bool operator==(FrameId a, FrameId b) { return a.value == b.value; }
-};
-
 // Log sequence number: the byte position just past a log record, 0 before
 // the first one. A strong type, like PageId, so an LSN is never mixed up
 // with a page id, a length or a file offset; `value` is the raw number for
