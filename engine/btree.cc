@@ -402,9 +402,9 @@ void BTree::PrefetchPaths(std::span<const std::string_view> keys) {
   uint32_t height;
   {
     auto meta = pool_->FetchOptimistic(meta_);  // nothing in flight yet: may wait
-    if (!meta.ok() || !ReadMeta(meta->data(), meta_, &root, &height).ok() || !meta->Validate()) {
-      return;
-    }
+    if (!meta.ok()) return;
+    OptimisticReadScope scope;  // validated below: races with a reload by design
+    if (!ReadMeta(meta->data(), meta_, &root, &height).ok() || !meta->Validate()) return;
   }
   if (height < 2) return;  // the root is the leaf: a lookup reads it once
   // A walk: key `key` goes on at node `page` of level `level`, whose id
