@@ -66,7 +66,11 @@ class Applier : public WriteBatch::Handler {
 }  // namespace
 
 DBImpl::DBImpl(const Options& options, std::string dir, std::shared_ptr<io::IoBackend> backend)
-    : options_(options), dir_(std::move(dir)), io_(std::move(backend)) {
+    : options_(options),
+      dir_(std::move(dir)),
+      io_(std::move(backend)),
+      versions_(std::make_unique<VersionStore>(VersionStore::Limits{
+          options.snapshot_max_bytes, options.snapshot_notice_bytes})) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
 }
 
@@ -140,11 +144,26 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   Lsn lsn;
   uint64_t gen;
   bool need_checkpoint;
+  std::string notice;
   {
     std::lock_guard<std::mutex> lock(write_mu_);
     RINGDB_RETURN_IF_ERROR(BackgroundError());
     const std::string& rep = WriteBatchInternal::Contents(*batch);
     RINGDB_RETURN_IF_ERROR(CheckSpaceLocked(rep.size(), /*force=*/false));
+    // While a snapshot is open, the values the batch replaces are read
+    // now (a failure leaves nothing written) and saved once it has its LSN,
+    // before the tree changes (version_store.h). EndBatch runs on every
+    // way out, after applied_lsn_ moved.
+    struct BatchScope {
+      DBImpl* db;
+      bool recording;
+      ~BatchScope() { db->versions_->EndBatch(db->applied_lsn_.load(std::memory_order_acquire)); }
+    } scope{this, versions_->BeginBatch()};
+    std::vector<std::pair<std::string, std::optional<std::string>>> olds;
+    if (scope.recording) {
+      Status s = ReadOldValues(*batch, &olds);
+      if (!s.ok()) return s.WithContext("reading the values an open snapshot needs (nothing written)");
+    }
     Result<Lsn> appended = wal_->Append(kBatchRecord, rep);
     if (!appended.ok()) {
       // A refused argument wrote nothing; anything else failed the log
@@ -159,6 +178,7 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     }
     lsn = appended.value();
     gen = wal_gen_;
+    if (scope.recording) notice = versions_->Record(lsn, std::move(olds));
     size_t applied = 0;
     bool untouched = false;
     Status s = Apply(*batch, lsn, &applied, &untouched);
@@ -181,6 +201,7 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     applied_lsn_.store(lsn, std::memory_order_release);
     need_checkpoint = lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes;
   }
+  if (!notice.empty()) Log(notice);
   RINGDB_RETURN_IF_ERROR(CommitLog(lsn, gen, options.sync));
   if (need_checkpoint) CheckpointInline(lsn);
   return Status::OK();
@@ -230,21 +251,36 @@ Status DBImpl::CommitLog(Lsn lsn, uint64_t gen, bool sync) {
   return s;
 }
 
-Status DBImpl::Get(const ReadOptions&, std::string_view key, std::string* value) {
+Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string* value) {
   RINGDB_RETURN_IF_ERROR(CheckOpen());
   RINGDB_RETURN_IF_ERROR(CheckKey(key));
-  return tree_->Get(key, value);
+  const SnapshotImpl* snap = nullptr;
+  bool owned = false;
+  RINGDB_RETURN_IF_ERROR(ReadSnapshot(options, /*implicit=*/false, &snap, &owned));
+  Status s = tree_->Get(key, value);
+  return snap == nullptr ? s : ResolveAt(snap, key, std::move(s), value);
 }
 
-std::vector<Status> DBImpl::MultiGet(const ReadOptions&, const std::vector<std::string_view>& keys,
+std::vector<Status> DBImpl::MultiGet(const ReadOptions& options,
+                                     const std::vector<std::string_view>& keys,
                                      std::vector<std::string>* values) {
   std::vector<Status> statuses(keys.size());
   values->assign(keys.size(), std::string());
+  const SnapshotImpl* snap = nullptr;
+  bool owned = false;
   Status open = CheckOpen();
+  if (open.ok()) open = ReadSnapshot(options, /*implicit=*/true, &snap, &owned);
   if (!open.ok()) {
     statuses.assign(keys.size(), open);
     return statuses;
   }
+  struct Release {
+    VersionStore* versions;
+    const SnapshotImpl* snap;
+    ~Release() {
+      if (snap != nullptr) versions->Release(snap);
+    }
+  } release{versions_.get(), owned ? snap : nullptr};
   std::vector<std::string_view> valid;
   std::vector<size_t> where;
   for (size_t i = 0; i < keys.size(); i++) {
@@ -260,8 +296,9 @@ std::vector<Status> DBImpl::MultiGet(const ReadOptions&, const std::vector<std::
   std::vector<Status> got_status;
   tree_->MultiGet(valid, &got, &got_status);
   for (size_t k = 0; k < where.size(); k++) {
-    statuses[where[k]] = got_status[k];
-    (*values)[where[k]] = std::move(got[k]);
+    std::string* value = &(*values)[where[k]];
+    *value = std::move(got[k]);
+    statuses[where[k]] = ResolveAt(snap, valid[k], std::move(got_status[k]), value);
   }
   return statuses;
 }

@@ -39,6 +39,11 @@
 // becomes durable. Hard (a batch failed after part of it changed the tree):
 // refused until reopen. The auto-resume thread calls Resume with backoff.
 //
+// Snapshots (version_store.h): under write_mu_, before a batch is logged,
+// the writer reads the values its keys hold (when a snapshot is open) and,
+// once the batch has its LSN, saves them in versions_ before changing the
+// tree. Readers at a snapshot read the tree, then versions_.
+//
 // Lock order: write_mu_ -> the tree's batch mutex -> page latches -> wal_mu_ (shared, in
 // the pool's write gate) -> LogWriter's and the pool's internal mutexes.
 // A checkpoint holds write_mu_ and briefly wal_mu_ exclusive to swap the
@@ -61,6 +66,7 @@
 #include "engine/btree.h"
 #include "engine/page_store.h"
 #include "engine/superblock.h"
+#include "engine/version_store.h"
 #include "engine/wal.h"
 #include "engine/write_batch_internal.h"
 #include "io/io_backend.h"
@@ -117,8 +123,24 @@ class DBImpl final : public DB {
   Status Resume() override;
   Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes) override;
   Status Close() override;
+  const Snapshot* GetSnapshot() override;
+  void ReleaseSnapshot(const Snapshot* snapshot) override;
 
  private:
+  // db_snapshots.cc. The snapshot a read uses: options.snapshot (checked to
+  // be this DB's, else InvalidArgument), or a new one when `implicit`
+  // (*owned set: the caller releases it), or none.
+  Status ReadSnapshot(const ReadOptions& options, bool implicit, const SnapshotImpl** snap,
+                      bool* owned);
+  // Get's answer at snapshot `snap`, after the tree's (`tree_status`,
+  // *value): a saved version overrides it.
+  Status ResolveAt(const SnapshotImpl* snap, std::string_view key, Status tree_status,
+                   std::string* value);
+  // The values the keys of `batch` hold now (nullopt: absent), first
+  // occurrence of each, for the versions snapshots need.
+  Status ReadOldValues(const WriteBatch& batch,
+                       std::vector<std::pair<std::string, std::optional<std::string>>>* olds);
+
   Status LockDirectory();
   // db_readers.cc: LOCK shared, or, when a writer holds it, READERS shared
   // (snapshot_note_ is then set).
@@ -299,6 +321,9 @@ class DBImpl final : public DB {
   // cleared under write_mu_.
   bool backup_running_ = false;
   std::atomic<uint64_t> recovered_records_{0};
+  // Old versions for snapshots (version_store.h). Made in the constructor
+  // and kept until the destructor, so ReleaseSnapshot works after Close.
+  std::unique_ptr<VersionStore> versions_;
   uint64_t log_bytes_written_before_ = 0;  // from closed writers
   uint64_t log_syncs_before_ = 0;
   uint64_t log_group_commits_before_ = 0;

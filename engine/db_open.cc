@@ -147,6 +147,8 @@ Status DBImpl::OpenOrCreate() {
   opened_ = true;
   if (!options_.read_only && options_.auto_resume_interval_ms > 0) StartAutoResume();
   ckpt_lsn_.store(sb_.ckpt_lsn, std::memory_order_release);
+  // Everything recovered is applied: snapshots start from here.
+  applied_lsn_.store(sb_.ckpt_lsn, std::memory_order_release);
   if (!options_.read_only && options_.page_cleaner) StartPageCleaner();
   return Status::OK();
 }

@@ -197,6 +197,17 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       {"ringdb.recovered_records", Num(recovered_records_.load())},
       {"ringdb.notices", Notices()},
   };
+  const VersionStore::Stats vs = versions_->stats();
+  props.insert({
+      {"ringdb.snapshots.count", Num(vs.snapshots)},
+      {"ringdb.snapshots.oldest_age_ms", Num(vs.oldest_age_ms)},
+      {"ringdb.snapshots.oldest_sequence", Num(vs.oldest_lsn)},
+      {"ringdb.snapshots.retained_bytes", Num(vs.retained_bytes)},
+      {"ringdb.snapshots.retained_versions", Num(vs.retained_versions)},
+      {"ringdb.snapshots.retained_keys", Num(vs.retained_keys)},
+      {"ringdb.snapshots.expired", Num(vs.expired)},
+      {"ringdb.snapshots.reclaimed_versions", Num(vs.reclaimed_versions)},
+  });
   if (name == "ringdb.estimate-num-keys") {
     // The leaves' cell counts (no value or overflow page is read): exact for
     // a quiet database, approximate while writers run.
@@ -278,6 +289,11 @@ std::string DBImpl::StatsString() {
        Num(st.free_slots) + " free), " + Num(st.live_pages) + " live pages, checkpoints " +
        Num(checkpoints_.load()) + " (the last wrote " + Num(checkpoint_pages_.load()) +
        " pages; the page cleaner wrote " + Num(cleaner_pages_.load()) + " ahead of them)\n";
+  const VersionStore::Stats vs = versions_->stats();
+  s += "snap:  " + Num(vs.snapshots) + " open (iterators included)" +
+       (vs.snapshots > 0 ? ", oldest " + Num(vs.oldest_age_ms) + " ms" : std::string()) +
+       ", old versions held " + Bytes(vs.retained_bytes) + " in " + Num(vs.retained_versions) +
+       ", expired " + Num(vs.expired) + "\n";
   s += ErrorStateLine();
   const std::string notices = Notices();
   if (!notices.empty()) s += "notes: " + notices;

@@ -43,6 +43,21 @@ namespace ringdb {
 inline constexpr size_t kMaxKeySize = 4096;
 inline constexpr size_t kMaxValueSize = 64ull << 20;
 
+// A consistent point-in-time view of a database (DB::GetSnapshot): reads
+// through ReadOptions::snapshot see every batch applied before it was
+// taken, whole, and nothing written after. Opaque; released with
+// DB::ReleaseSnapshot (or ManagedSnapshot), never deleted by the caller.
+class Snapshot {
+ public:
+  // Orders snapshots: a later snapshot has a sequence >= an earlier one's
+  // (equal when no batch was applied between them). The log position of
+  // the newest batch it sees.
+  virtual uint64_t sequence() const = 0;
+
+ protected:
+  virtual ~Snapshot() = default;
+};
+
 class DB {
  public:
   // Opens (and, with create_if_missing, creates) the database in directory
@@ -82,20 +97,43 @@ class DB {
   virtual Status Write(const WriteOptions& options, WriteBatch* batch) = 0;
 
   // Stores the value in *value. A missing key gives IsNotFound() (*value is
-  // then unspecified). Sees every write acknowledged before the call.
+  // then unspecified). Sees every write acknowledged before the call, or
+  // reads as of options.snapshot. InvalidArgument for a snapshot of another
+  // DB or one that expired (Options::snapshot_max_bytes).
   virtual Status Get(const ReadOptions& options, std::string_view key,
                      std::string* value) = 0;
 
   // Looks up all keys, issuing the page reads they miss together. Resizes
   // *values to keys.size(); returns one Status per key (each as Get's).
+  // All keys are read as of one snapshot (options.snapshot, else one taken
+  // for the call), so a batch is seen whole or not at all.
   virtual std::vector<Status> MultiGet(const ReadOptions& options,
                                        const std::vector<std::string_view>& keys,
                                        std::vector<std::string>* values) = 0;
 
-  // A new iterator, initially not Valid(). The caller owns it and must
-  // destroy it before the DB (and before Close). Never null: called after
-  // Close it returns an iterator whose status() is InvalidArgument.
+  // A new iterator, initially not Valid(). It reads the database as of
+  // options.snapshot, or else as of this call (it holds a snapshot of its
+  // own until destroyed: later writes are not seen, and the values they
+  // replace stay in memory meanwhile; see Options::snapshot_max_bytes).
+  // The caller owns it and must destroy it before the DB (and before
+  // Close). Never null: called after Close, or with a snapshot of another
+  // DB, it returns an iterator whose status() is InvalidArgument.
   virtual std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) = 0;
+
+  // A snapshot of the database as it is now: every batch applied before
+  // the call, none after (each whole). Pass it in ReadOptions::snapshot;
+  // release it with ReleaseSnapshot before Close. While it is held, writes
+  // keep the values they replace in memory (Options::snapshot_max_bytes
+  // bounds them; past it the oldest snapshots expire and their reads fail
+  // with InvalidArgument). Snapshots live in memory only: they do not
+  // survive a close or a crash. Costs a lock and an allocation; reads and
+  // writes pay nothing extra while no snapshot or iterator is open. After
+  // Close it returns null.
+  virtual const Snapshot* GetSnapshot() = 0;
+  // Releases `snapshot` (from this DB's GetSnapshot; null is ignored) and
+  // the old versions only it needed. It must not be used afterwards. May be
+  // called after Close, but not after the DB is destroyed.
+  virtual void ReleaseSnapshot(const Snapshot* snapshot) = 0;
 
   // Writes every dirty page, fdatasyncs the data file and trims the log.
   // InvalidArgument on a read-only database; Busy while a backup runs.
@@ -245,6 +283,21 @@ class DB {
   // hard error (or if Resume fails) returns that error without a
   // checkpoint (the next Open recovers from the log).
   virtual Status Close() = 0;
+};
+
+// Holds a snapshot for a scope: ManagedSnapshot snap(db.get());
+// ReadOptions r; r.snapshot = snap.get();
+class ManagedSnapshot {
+ public:
+  explicit ManagedSnapshot(DB* db) : db_(db), snapshot_(db->GetSnapshot()) {}
+  ~ManagedSnapshot() { db_->ReleaseSnapshot(snapshot_); }
+  ManagedSnapshot(const ManagedSnapshot&) = delete;
+  ManagedSnapshot& operator=(const ManagedSnapshot&) = delete;
+  const Snapshot* get() const { return snapshot_; }
+
+ private:
+  DB* const db_;
+  const Snapshot* const snapshot_;
 };
 
 // Removes the database in `path` (its files and the directory). OK when

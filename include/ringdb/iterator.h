@@ -1,8 +1,8 @@
 // Iterator: an ordered cursor over a database's keys (bytewise order).
 //
-// An iterator sees every write that completed before it was positioned;
-// writes that race with it may or may not be seen, but each key it returns
-// carries a value that was really stored for it. key() and value() stay
+// An iterator reads one snapshot of the database (DB::NewIterator): every
+// batch applied before it was created (or before its ReadOptions::snapshot
+// was taken), whole, and no write made afterwards. key() and value() stay
 // valid until the next call that moves the iterator. Not thread-safe: use
 // one iterator from one thread at a time. Delete it before closing the DB.
 #pragma once

@@ -144,15 +144,35 @@ struct Options {
   // yourself). Hard errors are never retried.
   uint32_t auto_resume_interval_ms = 1000;
 
+  // Snapshots (DB::GetSnapshot, and every iterator, which reads as of its
+  // creation) keep the values that later writes replace, in memory, until
+  // released. Past snapshot_notice_bytes of such old versions one notice
+  // goes to info_log (again after they fall under half of it); past
+  // snapshot_max_bytes the oldest snapshots expire until the rest fit: a
+  // read through an expired snapshot (or an iterator on one) fails with
+  // InvalidArgument naming this limit, instead of memory growing without
+  // bound. 0 turns the notice or the limit off. Properties
+  // "ringdb.snapshots.*" and the stats line show what is held.
+  uint64_t snapshot_notice_bytes = 64ull << 20;
+  uint64_t snapshot_max_bytes = 1ull << 30;
+
   // Receives one-line notices (fallbacks, recovery, write errors and
   // resumes). Default: stderr. May be called from the auto-resume thread.
   std::function<void(std::string_view)> info_log;
 };
 
+class Snapshot;
+
 // Options of a read. Page checksums are always verified when a page comes
 // from disk (a cached page was verified when it was read), so there is no
 // switch for them: an unverified page would be cached for every reader.
-struct ReadOptions {};
+struct ReadOptions {
+  // Read the database as of this snapshot (DB::GetSnapshot of the same
+  // DB, not yet released). Null: Get reads the newest value; MultiGet and
+  // a new iterator read as of the call (an implicit snapshot, released
+  // when MultiGet returns or the iterator is destroyed).
+  const Snapshot* snapshot = nullptr;
+};
 
 // Durability of an acknowledged write (one that returned OK), the two
 // promises LevelDB and RocksDB make:

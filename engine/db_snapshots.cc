@@ -1,0 +1,95 @@
+// DB::GetSnapshot and reads at a snapshot: see version_store.h for the
+// design and db_iterators.cc for the iterator.
+#include <unordered_set>
+
+#include "engine/db_impl.h"
+
+namespace ringdb {
+
+const Snapshot* DBImpl::GetSnapshot() {
+  if (!CheckOpen().ok()) return nullptr;
+  return versions_->Acquire([this] { return applied_lsn_.load(std::memory_order_acquire); });
+}
+
+void DBImpl::ReleaseSnapshot(const Snapshot* snapshot) {
+  if (snapshot == nullptr) return;
+  const auto* s = static_cast<const SnapshotImpl*>(snapshot);
+  RINGDB_CHECK(s->owner() == versions_.get());  // a snapshot of another DB
+  versions_->Release(s);
+}
+
+Status DBImpl::ReadSnapshot(const ReadOptions& options, bool implicit, const SnapshotImpl** snap,
+                            bool* owned) {
+  *owned = false;
+  *snap = nullptr;
+  if (options.snapshot != nullptr) {
+    const auto* s = static_cast<const SnapshotImpl*>(options.snapshot);
+    if (s->owner() != versions_.get()) {
+      return Status::InvalidArgument("ReadOptions::snapshot belongs to another database");
+    }
+    *snap = s;
+    return Status::OK();
+  }
+  if (implicit) {
+    *snap = static_cast<const SnapshotImpl*>(GetSnapshot());
+    *owned = *snap != nullptr;
+  }
+  return Status::OK();
+}
+
+Status DBImpl::ResolveAt(const SnapshotImpl* snap, std::string_view key, Status tree_status,
+                         std::string* value) {
+  if (snap == nullptr) return tree_status;
+  if (!tree_status.ok() && !tree_status.IsNotFound()) return tree_status;
+  // The tree was read first: with no version saved (and the snapshot not
+  // expired), its answer is the snapshot's.
+  if (versions_->empty() && !snap->expired()) return tree_status;
+  VersionStore::Found found;
+  RINGDB_RETURN_IF_ERROR(versions_->Find(snap, key, &found, value));
+  switch (found) {
+    case VersionStore::Found::kNone: return tree_status;
+    case VersionStore::Found::kAbsent: return Status::NotFound();
+    case VersionStore::Found::kValue: return Status::OK();
+  }
+  return tree_status;
+}
+
+namespace {
+
+// Collects each key of a batch once, in order.
+class KeyCollector : public WriteBatch::Handler {
+ public:
+  Status Put(std::string_view key, std::string_view) override { return Add(key); }
+  Status Delete(std::string_view key) override { return Add(key); }
+  std::vector<std::string_view> keys;
+
+ private:
+  Status Add(std::string_view key) {
+    if (seen_.insert(key).second) keys.push_back(key);
+    return Status::OK();
+  }
+  std::unordered_set<std::string_view> seen_;
+};
+
+}  // namespace
+
+Status DBImpl::ReadOldValues(const WriteBatch& batch,
+                             std::vector<std::pair<std::string, std::optional<std::string>>>* olds) {
+  KeyCollector keys;
+  RINGDB_RETURN_IF_ERROR(batch.Iterate(&keys));
+  olds->reserve(keys.keys.size());
+  for (std::string_view key : keys.keys) {
+    std::string value;
+    Status s = tree_->Get(key, &value);
+    if (s.ok()) {
+      olds->emplace_back(std::string(key), std::move(value));
+    } else if (s.IsNotFound()) {
+      olds->emplace_back(std::string(key), std::nullopt);
+    } else {
+      return s;
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace ringdb
