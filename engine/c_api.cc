@@ -38,6 +38,9 @@ struct ringdb_writebatch_t {
 struct ringdb_iterator_t {
   std::unique_ptr<Iterator> rep;
 };
+struct ringdb_snapshot_t {
+  const ringdb::Snapshot* rep;
+};
 
 namespace {
 
@@ -119,6 +122,19 @@ ringdb_readoptions_t* ringdb_readoptions_create(void) { return new ringdb_readop
 void ringdb_readoptions_destroy(ringdb_readoptions_t* o) { delete o; }
 void ringdb_readoptions_set_verify_checksums(ringdb_readoptions_t*, unsigned char) {
   // No effect: checksums are always verified (ReadOptions in options.h).
+}
+void ringdb_readoptions_set_snapshot(ringdb_readoptions_t* o, const ringdb_snapshot_t* s) {
+  o->rep.snapshot = s == nullptr ? nullptr : s->rep;
+}
+
+const ringdb_snapshot_t* ringdb_create_snapshot(ringdb_t* db) {
+  const ringdb::Snapshot* s = db->rep->GetSnapshot();
+  return s == nullptr ? nullptr : new ringdb_snapshot_t{s};
+}
+void ringdb_release_snapshot(ringdb_t* db, const ringdb_snapshot_t* s) {
+  if (s == nullptr) return;
+  db->rep->ReleaseSnapshot(s->rep);
+  delete s;
 }
 
 ringdb_writeoptions_t* ringdb_writeoptions_create(void) { return new ringdb_writeoptions_t; }

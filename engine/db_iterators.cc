@@ -100,6 +100,7 @@ class SnapshotIterator final : public Iterator {
   // key at or past `from`.
   void Settle(std::optional<std::string> from, bool inclusive) {
     valid_ = false;
+    status_ = Status::OK();
     for (;;) {
       if (!tree_->status().ok()) {
         status_ = tree_->status();

@@ -124,6 +124,7 @@ Lsn VersionStore::Horizon(Lsn applied) const {
 }
 
 void VersionStore::PurgeUpTo(Lsn horizon) {
+  if (queue_.empty() || queue_.front().first > horizon) return;  // nothing to reclaim
   while (!queue_.empty() && queue_.front().first <= horizon) {
     Chains::iterator it = queue_.front().second;
     queue_.pop_front();

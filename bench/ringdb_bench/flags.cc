@@ -49,6 +49,9 @@ DEFINE_uint64(seed, 301, "Seed of every random choice (same for every engine)");
 DEFINE_double(duration, 5, "Cap in seconds per workload (0: none)");
 DEFINE_double(zipf_theta, 0.99, "Zipfian constant of the YCSB workloads");
 DEFINE_bool(verify, true, "Check every value read against the value written");
+DEFINE_bool(hold_snapshot, false,
+            "Hold one snapshot of the database through each phase (taken before it starts, "
+            "released after it ends): the cost of a long-lived snapshot for the writers");
 DEFINE_string(json, "", "Write the results as JSON to this file");
 DEFINE_string(chart, "", "Draw ops/s per workload and engine into this PNG (gnuplot)");
 DEFINE_bool(progress, false, "Progress bar on stderr (default: on when stderr is a terminal)");
@@ -204,6 +207,7 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
   s.zipf_theta = FLAGS_zipf_theta;
   s.seed = FLAGS_seed;
   s.verify = FLAGS_verify;
+  s.hold_snapshot = FLAGS_hold_snapshot;
 
   f->key_size = static_cast<size_t>(FLAGS_key_size);
   f->value_size = static_cast<size_t>(FLAGS_value_size);

@@ -123,6 +123,13 @@ class KvEngine {
                             size_t* bytes, std::string* last_key) = 0;
 
   virtual EngineStats Stats() = 0;
+  // Takes (hold) or releases (!hold) one snapshot of the whole database,
+  // held by the bench while a phase runs (--hold_snapshot): ringdb's and
+  // RocksDB's GetSnapshot, an LMDB read transaction. Main thread only.
+  virtual EngineStatus HoldSnapshot(bool hold) {
+    (void)hold;
+    return EngineStatus::Error(Kind() + " has no snapshots in this bench");
+  }
   // The text of the engine's property `name` (ringdb: DB::GetProperty),
   // for long values Stats() leaves out (e.g. ringdb.cache.mrc). False when
   // the engine has no such property.

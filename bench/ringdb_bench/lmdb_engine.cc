@@ -97,8 +97,27 @@ class LmdbEngine final : public KvEngine {
     return rc == 0 ? EngineStatus::OK() : Error("sync", rc);
   }
 
+  // A read transaction: LMDB keeps the pages it sees (writers then take
+  // fresh pages, and the file grows) until it ends.
+  EngineStatus HoldSnapshot(bool hold) override {
+    if (env_ == nullptr) return EngineStatus::Error("lmdb is not open");
+    if (hold && snapshot_txn_ == nullptr) {
+      int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &snapshot_txn_);
+      if (rc != 0) {
+        snapshot_txn_ = nullptr;
+        return EngineStatus::Error(std::string("mdb_txn_begin: ") + mdb_strerror(rc));
+      }
+    }
+    if (!hold && snapshot_txn_ != nullptr) {
+      mdb_txn_abort(snapshot_txn_);
+      snapshot_txn_ = nullptr;
+    }
+    return EngineStatus::OK();
+  }
+
   EngineStatus Close() override {
     if (env_ == nullptr) return EngineStatus::OK();
+    (void)HoldSnapshot(false);
     {
       std::lock_guard<std::mutex> lock(readers_mu_);
       for (const std::unique_ptr<Reader>& r : readers_) {
@@ -265,6 +284,7 @@ class LmdbEngine final : public KvEngine {
   }
 
   MDB_env* env_ = nullptr;
+  MDB_txn* snapshot_txn_ = nullptr;  // HoldSnapshot
   MDB_dbi dbi_ = 0;
   uint64_t generation_ = 0;
   std::mutex readers_mu_;

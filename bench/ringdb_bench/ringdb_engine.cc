@@ -52,6 +52,7 @@ class RingdbEngine final : public KvEngine {
 
   EngineStatus Close() override {
     if (!db_) return EngineStatus::OK();
+    (void)HoldSnapshot(false);
     ringdb::Status s = db_->Close();
     db_.reset();
     return Convert(s);
@@ -170,7 +171,18 @@ class RingdbEngine final : public KvEngine {
     return db_ != nullptr && db_->GetProperty(name, value);
   }
 
+  EngineStatus HoldSnapshot(bool hold) override {
+    if (!db_) return EngineStatus::Error("ringdb is not open");
+    if (hold && snapshot_ == nullptr) snapshot_ = db_->GetSnapshot();
+    if (!hold && snapshot_ != nullptr) {
+      db_->ReleaseSnapshot(snapshot_);
+      snapshot_ = nullptr;
+    }
+    return EngineStatus::OK();
+  }
+
  private:
+  const ringdb::Snapshot* snapshot_ = nullptr;  // HoldSnapshot
   const ringdb::IoBackendKind backend_;
   const std::string backend_name_;
   const std::string policy_;

@@ -105,8 +105,19 @@ class RocksDbEngine final : public KvEngine {
     return EngineStatus::OK();
   }
 
+  EngineStatus HoldSnapshot(bool hold) override {
+    if (!db_) return EngineStatus::Error("rocksdb is not open");
+    if (hold && snapshot_ == nullptr) snapshot_ = db_->GetSnapshot();
+    if (!hold && snapshot_ != nullptr) {
+      db_->ReleaseSnapshot(snapshot_);
+      snapshot_ = nullptr;
+    }
+    return EngineStatus::OK();
+  }
+
   EngineStatus Close() override {
     if (!db_) return EngineStatus::OK();
+    (void)HoldSnapshot(false);
     // Flush the memtable so the data reaches the files (and is counted in
     // the device bytes written) before Close, as ringdb checkpoints on Close.
     rocksdb::Status s = db_->Flush(rocksdb::FlushOptions());
@@ -207,6 +218,7 @@ class RocksDbEngine final : public KvEngine {
   rocksdb::Options options_;
   std::shared_ptr<rocksdb::Statistics> statistics_;
   std::unique_ptr<rocksdb::DB> db_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;  // HoldSnapshot
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <latch>
 #include <mutex>
 #include <thread>
@@ -87,6 +88,10 @@ PhaseResult RunPlan(const WorkloadPlan& plan, EngineRunState* state, const RunOp
   Clock::time_point t0;
   Clock::time_point deadline;
 
+  if (settings.hold_snapshot) {
+    EngineStatus held = state->engine->HoldSnapshot(true);
+    if (!held.ok()) std::fprintf(stderr, "%s: --hold_snapshot: %s\n", label.c_str(), held.message().c_str());
+  }
   r.stats_before = state->engine->Stats();
   r.peak_reset = ResetPeakRss();
   r.before = SampleProc();
@@ -155,6 +160,15 @@ PhaseResult RunPlan(const WorkloadPlan& plan, EngineRunState* state, const RunOp
 
   r.after = SampleProc();
   r.stats_after = state->engine->Stats();
+  if (settings.hold_snapshot) {
+    // What the snapshot held at the end (ringdb: old versions in memory).
+    std::string retained;
+    if (state->engine->Property("ringdb.snapshots.retained_bytes", &retained)) {
+      std::fprintf(stderr, "%s: the held snapshot kept %.1f MiB of old versions\n", label.c_str(),
+                   std::strtod(retained.c_str(), nullptr) / (1 << 20));
+    }
+    (void)state->engine->HoldSnapshot(false);
+  }
   r.seconds = std::chrono::duration<double>(t1 - t0).count();
   r.capped = capped.load();
   for (const auto& c : ctx) {

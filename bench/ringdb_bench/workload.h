@@ -38,6 +38,7 @@ struct BenchSettings {
   double zipf_theta = 0.99;
   uint64_t seed = 0;
   bool verify = true;           // compare every value read with the expected
+  bool hold_snapshot = false;   // each phase runs with one snapshot held (--hold_snapshot)
 };
 
 // State of one engine across its workloads.

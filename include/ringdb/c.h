@@ -41,6 +41,7 @@ typedef struct ringdb_readoptions_t ringdb_readoptions_t;
 typedef struct ringdb_writeoptions_t ringdb_writeoptions_t;
 typedef struct ringdb_writebatch_t ringdb_writebatch_t;
 typedef struct ringdb_iterator_t ringdb_iterator_t;
+typedef struct ringdb_snapshot_t ringdb_snapshot_t;
 
 /* io_backend values for ringdb_options_set_io_backend. */
 enum { ringdb_io_uring = 0, ringdb_io_pread = 1, ringdb_io_buffered = 2 };
@@ -79,6 +80,15 @@ void ringdb_readoptions_destroy(ringdb_readoptions_t* options);
 /* No effect, kept for source compatibility: page checksums are always
  * verified when a page is read from disk. */
 void ringdb_readoptions_set_verify_checksums(ringdb_readoptions_t* options, unsigned char v);
+/* Reads with these options see the database as of `snapshot` (NULL: the
+ * newest for gets; each iterator and multi-get its own snapshot). */
+void ringdb_readoptions_set_snapshot(ringdb_readoptions_t* options,
+                                     const ringdb_snapshot_t* snapshot);
+
+/* A consistent point-in-time view (DB::GetSnapshot); NULL after close.
+ * Release it with ringdb_release_snapshot before closing `db`. */
+const ringdb_snapshot_t* ringdb_create_snapshot(ringdb_t* db);
+void ringdb_release_snapshot(ringdb_t* db, const ringdb_snapshot_t* snapshot);
 
 ringdb_writeoptions_t* ringdb_writeoptions_create(void);
 void ringdb_writeoptions_destroy(ringdb_writeoptions_t* options);

@@ -33,7 +33,7 @@ import re
 from contextlib import contextmanager
 
 __all__ = [
-    "open", "DB", "Batch", "Error", "NotFoundError", "CorruptionError",
+    "open", "DB", "Batch", "Snapshot", "Error", "NotFoundError", "CorruptionError",
     "InvalidArgumentError", "IoError", "NoSpaceError", "BusyError",
     "NotSupportedError", "version", "parse_size",
 ]
@@ -143,6 +143,9 @@ _set_auto_resume = _fn("ringdb_options_set_auto_resume_interval_ms", None, _vp,
                        ctypes.c_uint32)
 _readoptions_create = _fn("ringdb_readoptions_create", _vp)
 _readoptions_destroy = _fn("ringdb_readoptions_destroy", None, _vp)
+_readoptions_set_snapshot = _fn("ringdb_readoptions_set_snapshot", None, _vp, _vp)
+_snapshot_create = _fn("ringdb_create_snapshot", _vp, _vp)
+_snapshot_release = _fn("ringdb_release_snapshot", None, _vp, _vp)
 _writeoptions_create = _fn("ringdb_writeoptions_create", _vp)
 _writeoptions_destroy = _fn("ringdb_writeoptions_destroy", None, _vp)
 _set_sync = _fn("ringdb_writeoptions_set_sync", None, _vp, ctypes.c_ubyte)
@@ -261,6 +264,54 @@ class Batch:
             self._h = None
 
 
+class Snapshot:
+    """A consistent point-in-time view of a DB (DB.snapshot()). Pass it as
+    ``snapshot=`` to DB.get, DB.multi_get and DB.items, or use its own
+    get/multi_get/items. Release it with release() or a with block; the
+    values later writes replace are kept in memory until then."""
+
+    def __init__(self, db):
+        self._db = db
+        self._h = _snapshot_create(db._db())
+        if not self._h:
+            raise InvalidArgumentError("ringdb: database is closed")
+        self._ro = _readoptions_create()
+        _readoptions_set_snapshot(self._ro, self._h)
+
+    def release(self):
+        if self._h:
+            if self._db._h:
+                _snapshot_release(self._db._h, self._h)
+            _readoptions_destroy(self._ro)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def __del__(self):
+        try:
+            self.release()
+        except Exception:
+            pass
+
+    def _options(self):
+        if not self._h:
+            raise InvalidArgumentError("ringdb: snapshot was released")
+        return self._ro
+
+    def get(self, key, default=None):
+        return self._db.get(key, default, snapshot=self)
+
+    def multi_get(self, keys):
+        return self._db.multi_get(keys, snapshot=self)
+
+    def items(self, **kw):
+        return self._db.items(snapshot=self, **kw)
+
+
 class DB:
     """An open ringdb database; see ringdb.open. Safe to share across threads."""
 
@@ -366,11 +417,19 @@ class DB:
         self.delete(key)
 
     # -- reads
-    def get(self, key, default=None):
+    def snapshot(self):
+        """A Snapshot of the database as it is now (with-block friendly)."""
+        return Snapshot(self)
+
+    def _read_options(self, snapshot):
+        return self._ro if snapshot is None else snapshot._options()
+
+    def get(self, key, default=None, snapshot=None):
         k = _bytes(key)
         n = ctypes.c_size_t(0)
         err = _errptr()
-        ptr = _get(self._db(), self._ro, k, len(k), ctypes.byref(n), ctypes.byref(err))
+        ptr = _get(self._db(), self._read_options(snapshot), k, len(k), ctypes.byref(n),
+                   ctypes.byref(err))
         _raise_if(err)
         if not ptr:
             return default
@@ -385,8 +444,9 @@ class DB:
     def __contains__(self, key):
         return self.get(key) is not None
 
-    def multi_get(self, keys):
-        """Values for all keys (None where missing), read with one batch of I/O."""
+    def multi_get(self, keys, snapshot=None):
+        """Values for all keys (None where missing), read with one batch of I/O,
+        all as of one snapshot."""
         ks = [_bytes(k) for k in keys]
         n = len(ks)
         if n == 0:
@@ -396,7 +456,7 @@ class DB:
         values = (_vp * n)()
         value_sizes = (ctypes.c_size_t * n)()
         errs = (_vp * n)()
-        _multi_get(self._db(), self._ro, n, keys_arr, sizes, values, value_sizes, errs)
+        _multi_get(self._db(), self._read_options(snapshot), n, keys_arr, sizes, values, value_sizes, errs)
         out, first_error = [], None
         for i in range(n):
             value = _take(values[i], value_sizes[i])
@@ -410,16 +470,17 @@ class DB:
             raise _error_from(first_error)
         return out
 
-    def items(self, start=None, stop=None, reverse=False, prefix=None):
+    def items(self, start=None, stop=None, reverse=False, prefix=None, snapshot=None):
         """(key, value) pairs in key order (descending with reverse=True),
         from start (inclusive) to stop (exclusive), optionally only keys
-        starting with prefix."""
+        starting with prefix; as of `snapshot`, else as of the first step
+        (the iterator is a snapshot of its own)."""
         lo = _bytes(start) if start is not None else None
         hi = _bytes(stop) if stop is not None else None
         pre = _bytes(prefix) if prefix is not None else None
         if pre is not None:
             lo = pre if lo is None or lo < pre else lo
-        it = _iter_create(self._db(), self._ro)
+        it = _iter_create(self._db(), self._read_options(snapshot))
         try:
             if not reverse:
                 if lo is None:

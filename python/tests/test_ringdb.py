@@ -245,3 +245,24 @@ def test_backup_while_open(db, path):
         db.backup(path + "-copy")
     with ringdb.open(path + "-copy", create=False, lock_memory=False) as copy:
         assert dict(copy.items()) == {b"k%03d" % i: b"v%03d" % i for i in range(300)}
+
+
+def test_snapshot_reads_stay_at_their_point_in_time(db):
+    db[b"a"] = b"1"
+    db[b"b"] = b"1"
+    with db.snapshot() as snap:
+        with db.batch() as b:
+            b.put(b"a", b"2")
+            b.delete(b"b")
+            b.put(b"c", b"2")
+        assert snap.get(b"a") == b"1"
+        assert db.get(b"a", snapshot=snap) == b"1"
+        assert snap.multi_get([b"a", b"b", b"c"]) == [b"1", b"1", None]
+        assert list(snap.items()) == [(b"a", b"1"), (b"b", b"1")]
+        assert db.get(b"a") == b"2"
+        assert list(db.items()) == [(b"a", b"2"), (b"c", b"2")]
+        assert int(db.property("ringdb.snapshots.count")) == 1
+    assert int(db.property("ringdb.snapshots.count")) == 0
+    assert int(db.property("ringdb.snapshots.retained_versions")) == 0
+    with pytest.raises(ringdb.InvalidArgumentError):
+        snap.get(b"a")

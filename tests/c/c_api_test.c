@@ -114,6 +114,34 @@ int main(int argc, char** argv) {
   CHECK(got != NULL && len == 0);
   ringdb_free(got);
 
+  /* A snapshot: gets and iterators through it see the value before the
+   * overwrite; the newest value without it. */
+  const ringdb_snapshot_t* snap = ringdb_create_snapshot(db);
+  CHECK(snap != NULL);
+  ringdb_put(db, wo, "empty", 5, "now", 3, &err);
+  CHECK_NO_ERROR(err);
+  ringdb_readoptions_t* at_snap = ringdb_readoptions_create();
+  ringdb_readoptions_set_snapshot(at_snap, snap);
+  got = ringdb_get(db, at_snap, "empty", 5, &len, &err);
+  CHECK_NO_ERROR(err);
+  CHECK(got != NULL && len == 0);
+  ringdb_free(got);
+  got = ringdb_get(db, ro, "empty", 5, &len, &err);
+  CHECK_NO_ERROR(err);
+  CHECK(got != NULL && equal_bytes(got, len, "now", 3));
+  ringdb_free(got);
+  ringdb_iterator_t* sit = ringdb_create_iterator(db, at_snap);
+  ringdb_iter_seek(sit, "empty", 5);
+  CHECK(ringdb_iter_valid(sit));
+  size_t snap_vlen = 99;
+  ringdb_iter_value(sit, &snap_vlen);
+  CHECK(snap_vlen == 0);
+  ringdb_iter_destroy(sit);
+  ringdb_readoptions_set_snapshot(at_snap, NULL);
+  ringdb_readoptions_destroy(at_snap);
+  ringdb_release_snapshot(db, snap);
+  ringdb_release_snapshot(db, NULL);
+
   /* Oversized key: a clear error, and the database stays usable. */
   size_t big = 5000;
   char* bigkey = malloc(big);
