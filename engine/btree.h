@@ -116,9 +116,15 @@ class BTree {
   // rebalance_errors()).
   Status Delete(std::string_view key, Lsn lsn, bool* existed);
 
-  // An iterator holding no latches or pins between calls. The tree must
-  // outlive it.
-  std::unique_ptr<Iterator> NewIterator();
+  // What an iterator reads through instead of the tree's newest state
+  // (DBImpl's snapshots): PatchLeaf may rewrite each leaf copy (entries,
+  // arena) to another version of the keys in its fences [low, high), and
+  // Get replaces the tree's lookup of a value that overflowed. Both are
+  // called after the tree was read. Defined below LeafCopy.
+  class IteratorView;
+  // An iterator holding no latches or pins between calls, reading through
+  // `view` when given (it owns it). The tree must outlive it.
+  std::unique_ptr<Iterator> NewIterator(std::unique_ptr<IteratorView> view = nullptr);
 
   // Walks every reachable page and checks checksums (via Fetch), node
   // headers and cells, key order within and across pages, separator
@@ -208,6 +214,15 @@ class BTree {
   // unchanged, else by a descent to out's high (low) fence. Require: out
   // has that fence.
   Status CopySibling(bool forward, LeafCopy* out);
+  // Sets out->pos for target and mode (binary search of the copy).
+  static void PickPosition(std::string_view target, SeekMode mode, LeafCopy* out);
+
+  class IteratorView {
+   public:
+    virtual ~IteratorView() = default;
+    virtual Status PatchLeaf(LeafCopy* leaf) = 0;
+    virtual Status Get(std::string_view key, std::string* value) = 0;
+  };
 
  private:
   BTree(BufferPool* pool, PageAllocator* alloc, PageId meta, uint32_t page_size)
@@ -258,7 +273,6 @@ class BTree {
   // Copies leaf `v`'s cells into out (not the fences); `optimistic` makes
   // an overflowed key a Busy status instead of a blob read.
   Status CopyCells(const btree::NodeView& v, bool optimistic, LeafCopy* out);
-  void PickPosition(std::string_view target, SeekMode mode, LeafCopy* out);
   // Runs attempt(&status) optimistically (validating batch_seq_) a few
   // times, then pessimistic() under batch_mu_ shared.
   template <typename Attempt, typename Pessimistic>

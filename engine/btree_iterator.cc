@@ -342,7 +342,8 @@ namespace {
 
 class BTreeIterator : public Iterator {
  public:
-  explicit BTreeIterator(BTree* tree) : tree_(tree) {}
+  BTreeIterator(BTree* tree, std::unique_ptr<BTree::IteratorView> view)
+      : tree_(tree), view_(std::move(view)) {}
 
   bool Valid() const override { return valid_; }
   void SeekToFirst() override { Position(BTree::SeekMode::kFirst, {}); }
@@ -376,6 +377,10 @@ class BTreeIterator : public Iterator {
     target_.assign(target);
     leaf_.ra_continue = false;  // a Seek starts the read-ahead over
     Status s = tree_->CopyLeaf(target_, mode, &leaf_);
+    if (s.ok() && view_) {
+      s = view_->PatchLeaf(&leaf_);
+      BTree::PickPosition(target_, mode, &leaf_);
+    }
     if (!s.ok()) return Fail(s);
     Settle(Forward(mode));
   }
@@ -396,7 +401,8 @@ class BTreeIterator : public Iterator {
         }
         // Large values are read on arrival with a fresh lookup; a key
         // deleted since the copy is skipped.
-        Status s = tree_->Get(leaf_.KeyAt(leaf_.pos), &big_value_);
+        Status s = view_ ? view_->Get(leaf_.KeyAt(leaf_.pos), &big_value_)
+                         : tree_->Get(leaf_.KeyAt(leaf_.pos), &big_value_);
         if (s.ok()) {
           valid_ = true;
           return;
@@ -425,6 +431,13 @@ class BTreeIterator : public Iterator {
       have_fence = true;
       leaf_.ra_continue = true;
       Status s = tree_->CopySibling(forward, &leaf_);
+      if (s.ok() && view_) {
+        // The view may add keys below (above) the fence crossed: start
+        // past it, as the sibling copy does.
+        s = view_->PatchLeaf(&leaf_);
+        BTree::PickPosition(last_fence, forward ? BTree::SeekMode::kGE : BTree::SeekMode::kLT,
+                            &leaf_);
+      }
       if (!s.ok()) return Fail(s);
     }
   }
@@ -435,6 +448,7 @@ class BTreeIterator : public Iterator {
   }
 
   BTree* tree_;
+  std::unique_ptr<BTree::IteratorView> view_;
   BTree::LeafCopy leaf_;
   std::string target_;
   std::string big_value_;
@@ -444,6 +458,8 @@ class BTreeIterator : public Iterator {
 
 }  // namespace
 
-std::unique_ptr<Iterator> BTree::NewIterator() { return std::make_unique<BTreeIterator>(this); }
+std::unique_ptr<Iterator> BTree::NewIterator(std::unique_ptr<IteratorView> view) {
+  return std::make_unique<BTreeIterator>(this, std::move(view));
+}
 
 }  // namespace ringdb

@@ -1,6 +1,6 @@
-// DB::NewIterator: the B+tree's iterator read at a snapshot
-// (SnapshotIterator) for an open database, or one that only reports why
-// there is none (ErrorIterator).
+// DB::NewIterator: the B+tree's iterator read at a snapshot (SnapshotView)
+// for an open database, or one that only reports why there is none
+// (ErrorIterator).
 #include "engine/btree.h"
 #include "engine/db_impl.h"
 
@@ -28,131 +28,65 @@ class ErrorIterator final : public Iterator {
   Status s_;
 };
 
-// The tree's iterator read at a snapshot: merges the tree's keys with the
-// keys that have a version saved for the snapshot (version_store.h), the
-// version winning. Each step reads the tree first (a leaf copy) and asks
-// the store afterwards, for keys up to the tree's next key only; a key
-// whose version says it was absent is skipped. The tree iterator stays at
-// the first tree key at or after (before, backward) the current key.
-class SnapshotIterator final : public Iterator {
+// Makes the tree's iterator read at a snapshot (version_store.h): each
+// leaf copy is rewritten to the snapshot's version of the keys in its
+// fences once it is taken (values replaced, keys inserted after the
+// snapshot dropped, keys deleted since put back), so stepping within a
+// leaf costs nothing extra; with no version saved, a leaf costs one atomic
+// load. Owns the snapshot when it was taken for this iterator.
+class SnapshotView final : public BTree::IteratorView {
  public:
-  SnapshotIterator(std::unique_ptr<Iterator> tree, VersionStore* versions,
-                   const SnapshotImpl* snap, bool owned)
-      : tree_(std::move(tree)), versions_(versions), snap_(snap), owned_(owned) {}
-  ~SnapshotIterator() override {
-    tree_.reset();
+  SnapshotView(BTree* tree, VersionStore* versions, const SnapshotImpl* snap, bool owned)
+      : tree_(tree), versions_(versions), snap_(snap), owned_(owned) {}
+  ~SnapshotView() override {
     if (owned_) versions_->Release(snap_);
   }
-  bool Valid() const override { return valid_; }
-  void SeekToFirst() override {
-    forward_ = true;
-    tree_->SeekToFirst();
-    Settle(std::nullopt, true);
+
+  Status PatchLeaf(BTree::LeafCopy* leaf) override {
+    if (versions_->empty() && !snap_->expired()) return Status::OK();
+    std::optional<std::string_view> low, high;
+    if (leaf->has_low) low = leaf->low;
+    if (leaf->has_high) high = leaf->high;
+    RINGDB_RETURN_IF_ERROR(versions_->Collect(snap_, low, high, &found_));
+    if (found_.empty()) return Status::OK();
+    // Merge the copy's entries with the versions, both in key order.
+    merged_.clear();
+    const size_t n = leaf->entries.size();
+    size_t i = 0;
+    for (const VersionStore::KeyAt& f : found_) {
+      while (i < n && leaf->KeyAt(i) < f.key) merged_.push_back(leaf->entries[i++]);
+      BTree::LeafEntry e{};
+      if (i < n && leaf->KeyAt(i) == f.key) {
+        e = leaf->entries[i++];  // keep the key, replace or drop the value
+      } else {
+        e.key_off = static_cast<uint32_t>(leaf->arena.size());
+        e.key_len = static_cast<uint32_t>(f.key.size());
+        if (f.present) leaf->arena += f.key;
+      }
+      if (!f.present) continue;
+      e.value_off = static_cast<uint32_t>(leaf->arena.size());
+      e.value_len = static_cast<uint32_t>(f.value.size());
+      e.value_overflow = false;
+      leaf->arena += f.value;
+      merged_.push_back(e);
+    }
+    while (i < n) merged_.push_back(leaf->entries[i++]);
+    leaf->entries.swap(merged_);
+    return Status::OK();
   }
-  void SeekToLast() override {
-    forward_ = false;
-    tree_->SeekToLast();
-    Settle(std::nullopt, true);
+
+  Status Get(std::string_view key, std::string* value) override {
+    Status s = tree_->Get(key, value);
+    return versions_->Resolve(snap_, key, std::move(s), value);
   }
-  void Seek(std::string_view target) override {
-    forward_ = true;
-    std::string t(target);  // target may point into this iterator's key
-    tree_->Seek(t);
-    Settle(t, true);
-  }
-  void SeekForPrev(std::string_view target) override {
-    forward_ = false;
-    std::string t(target);
-    tree_->SeekForPrev(t);
-    Settle(t, true);
-  }
-  void Next() override { Step(true); }
-  void Prev() override { Step(false); }
-  std::string_view key() const override { return key_; }
-  std::string_view value() const override { return from_tree_ ? tree_->value() : value_; }
-  Status status() const override { return status_; }
 
  private:
-  void Step(bool forward) {
-    if (!valid_) return;
-    if (forward != forward_) {
-      // Turn the tree iterator around at the current key.
-      forward_ = forward;
-      if (forward) {
-        tree_->Seek(key_);
-      } else {
-        tree_->SeekForPrev(key_);
-      }
-    }
-    if (tree_->Valid() && tree_->key() == key_) {
-      if (forward) {
-        tree_->Next();
-      } else {
-        tree_->Prev();
-      }
-    }
-    std::string from = key_;
-    Settle(from, false);
-  }
-
-  // Positions at the first key the snapshot sees from `from` on in the
-  // direction (inclusive or not), with the tree iterator at the first tree
-  // key at or past `from`.
-  void Settle(std::optional<std::string> from, bool inclusive) {
-    valid_ = false;
-    status_ = Status::OK();
-    for (;;) {
-      if (!tree_->status().ok()) {
-        status_ = tree_->status();
-        return;
-      }
-      std::optional<std::string_view> tk;
-      if (tree_->Valid()) tk = tree_->key();
-      VersionStore::Found found = VersionStore::Found::kNone;
-      std::string vkey, vvalue;
-      if (!versions_->empty() || snap_->expired()) {
-        Status s = versions_->Next(snap_, from, inclusive, forward_, tk, &vkey, &found, &vvalue);
-        if (!s.ok()) {
-          status_ = s;
-          return;
-        }
-      }
-      if (found == VersionStore::Found::kNone) {
-        if (!tk) return;  // the end
-        key_.assign(*tk);
-        from_tree_ = true;  // the value is the tree iterator's (no copy)
-        valid_ = true;
-        return;
-      }
-      if (found == VersionStore::Found::kValue) {
-        key_ = std::move(vkey);
-        value_ = std::move(vvalue);
-        from_tree_ = false;
-        valid_ = true;
-        return;
-      }
-      // Absent at the snapshot: skip it (and the tree's copy of it).
-      if (tk && *tk == vkey) {
-        if (forward_) {
-          tree_->Next();
-        } else {
-          tree_->Prev();
-        }
-      }
-      from = std::move(vkey);
-      inclusive = false;
-    }
-  }
-
-  std::unique_ptr<Iterator> tree_;
+  BTree* const tree_;
   VersionStore* const versions_;
   const SnapshotImpl* const snap_;
   const bool owned_;
-  bool forward_ = true;
-  bool valid_ = false;
-  bool from_tree_ = false;  // value() is the tree iterator's
-  std::string key_, value_;
-  Status status_;
+  std::vector<VersionStore::KeyAt> found_;  // reused across leaves
+  std::vector<BTree::LeafEntry> merged_;
 };
 
 }  // namespace
@@ -163,7 +97,8 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   bool owned = false;
   if (s.ok()) s = ReadSnapshot(options, /*implicit=*/true, &snap, &owned);
   if (!s.ok()) return std::make_unique<ErrorIterator>(s);
-  return std::make_unique<SnapshotIterator>(tree_->NewIterator(), versions_.get(), snap, owned);
+  return tree_->NewIterator(
+      std::make_unique<SnapshotView>(tree_.get(), versions_.get(), snap, owned));
 }
 
 }  // namespace ringdb

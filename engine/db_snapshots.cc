@@ -40,18 +40,7 @@ Status DBImpl::ReadSnapshot(const ReadOptions& options, bool implicit, const Sna
 Status DBImpl::ResolveAt(const SnapshotImpl* snap, std::string_view key, Status tree_status,
                          std::string* value) {
   if (snap == nullptr) return tree_status;
-  if (!tree_status.ok() && !tree_status.IsNotFound()) return tree_status;
-  // The tree was read first: with no version saved (and the snapshot not
-  // expired), its answer is the snapshot's.
-  if (versions_->empty() && !snap->expired()) return tree_status;
-  VersionStore::Found found;
-  RINGDB_RETURN_IF_ERROR(versions_->Find(snap, key, &found, value));
-  switch (found) {
-    case VersionStore::Found::kNone: return tree_status;
-    case VersionStore::Found::kAbsent: return Status::NotFound();
-    case VersionStore::Found::kValue: return Status::OK();
-  }
-  return tree_status;
+  return versions_->Resolve(snap, key, std::move(tree_status), value);
 }
 
 namespace {

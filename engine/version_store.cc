@@ -168,34 +168,31 @@ Status VersionStore::Find(const SnapshotImpl* s, std::string_view key, Found* fo
   return Status::OK();
 }
 
-Status VersionStore::Next(const SnapshotImpl* s, std::optional<std::string_view> from,
-                          bool inclusive, bool forward, std::optional<std::string_view> limit,
-                          std::string* key, Found* found, std::string* value) {
+Status VersionStore::Resolve(const SnapshotImpl* s, std::string_view key, Status tree_status,
+                             std::string* value) {
+  if (!tree_status.ok() && !tree_status.IsNotFound()) return tree_status;
+  // The tree was read first: with no version saved (and the snapshot not
+  // expired), its answer is the snapshot's.
+  if (empty() && !s->expired()) return tree_status;
+  Found found;
+  RINGDB_RETURN_IF_ERROR(Find(s, key, &found, value));
+  switch (found) {
+    case Found::kNone: return tree_status;
+    case Found::kAbsent: return Status::NotFound();
+    case Found::kValue: return Status::OK();
+  }
+  return tree_status;
+}
+
+Status VersionStore::Collect(const SnapshotImpl* s, std::optional<std::string_view> low,
+                             std::optional<std::string_view> high, std::vector<KeyAt>* out) {
   MutexLock lock(&mu_);
   if (s->expired_) return Expired(s, limits_.max_bytes);
-  *found = Found::kNone;
-  auto take = [&](Chains::const_iterator it) {
+  out->clear();
+  for (auto it = low ? chains_.lower_bound(*low) : chains_.begin();
+       it != chains_.end() && (!high || it->first < *high); ++it) {
     const Version* v = Visible(it->second, s->seq_);
-    if (v == nullptr) return false;
-    *key = it->first;
-    *found = v->present ? Found::kValue : Found::kAbsent;
-    if (v->present) *value = v->value;
-    return true;
-  };
-  if (forward) {
-    auto it = !from ? chains_.begin()
-                    : (inclusive ? chains_.lower_bound(*from) : chains_.upper_bound(*from));
-    for (; it != chains_.end() && (!limit || it->first <= *limit); ++it) {
-      if (take(it)) return Status::OK();
-    }
-  } else {
-    auto it = !from ? chains_.end()
-                    : (inclusive ? chains_.upper_bound(*from) : chains_.lower_bound(*from));
-    while (it != chains_.begin()) {
-      --it;
-      if (limit && it->first < *limit) break;
-      if (take(it)) return Status::OK();
-    }
+    if (v != nullptr) out->push_back({it->first, v->present, v->present ? v->value : std::string()});
   }
   return Status::OK();
 }

@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "bufferpool/page.h"
+#include "util/result.h"
 #include "util/thread_annotations.h"
 #include "ringdb/db.h"
 
@@ -140,15 +141,20 @@ class VersionStore {
   enum class Found : uint8_t { kNone, kAbsent, kValue };
   Status Find(const SnapshotImpl* s, std::string_view key, Found* found, std::string* value)
       EXCLUDES(mu_);
-  // The first key after `from` (before it, when !forward; `inclusive`
-  // includes `from`; nullopt: from the first or last key), up to `limit`
-  // inclusive (nullopt: no limit), that has
-  // a version for snapshot s: *key and what it was (kAbsent or kValue);
-  // kNone when there is none in that range. Call after reading the tree.
-  Status Next(const SnapshotImpl* s, std::optional<std::string_view> from, bool inclusive,
-              bool forward,
-              std::optional<std::string_view> limit, std::string* key, Found* found,
-              std::string* value) EXCLUDES(mu_);
+  // Get's answer at snapshot s after the tree's (`tree_status`, *value):
+  // a saved version overrides it. Call after reading the tree.
+  Status Resolve(const SnapshotImpl* s, std::string_view key, Status tree_status,
+                 std::string* value) EXCLUDES(mu_);
+  // Every key in [low, high) (nullopt: unbounded) with a version for
+  // snapshot s, in key order: what it was there (present, value). Call
+  // after reading the tree.
+  struct KeyAt {
+    std::string key;
+    bool present = false;
+    std::string value;
+  };
+  Status Collect(const SnapshotImpl* s, std::optional<std::string_view> low,
+                 std::optional<std::string_view> high, std::vector<KeyAt>* out) EXCLUDES(mu_);
   // Whether any version is saved (a reader may skip Find/Next when not,
   // having read the tree first).
   bool empty() const { return versions_.load(std::memory_order_acquire) == 0; }

@@ -171,7 +171,9 @@ bool InRange(const Iterator& it, const RangeArgs& range) {
 }
 
 // Walks the range, calling visit(key, value) per pair until it returns
-// false. Returns the iterator's status or an interruption error.
+// false, with one iterator: one snapshot of the database (DB::NewIterator),
+// so a scan sees no write made after it began. Returns the iterator's
+// status or an interruption error.
 template <typename Visit>
 CommandResult WalkRange(ShellContext* ctx, const RangeArgs& range,
                         std::string_view what, Visit visit) {

@@ -204,6 +204,8 @@ CommandResult CmdDump(ShellContext* ctx, const std::vector<Arg>& args) {
   ShellContext file_ctx = *ctx;
   if (to_file) file_ctx.utf8 = false;
 
+  // One iterator is one snapshot (DB::NewIterator): the dump is a
+  // consistent export of the database as of its start.
   std::unique_ptr<Iterator> it = ctx->db->NewIterator(ReadOptions());
   uint64_t pairs = 0;
   std::string line;
