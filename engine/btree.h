@@ -312,6 +312,7 @@ class BTree {
   // holds back only its own keys. Best effort: the lookups that follow
   // read whatever is still missing.
   void PrefetchPaths(std::span<const std::string_view> keys);
+  class Prefetch;  // its steps (btree_prefetch.cc)
   // Scan read-ahead for CopyLeaf: `parent` (latched) names, as child idx,
   // the leaf a scan in direction `forward` is about to copy. Prefetches the
   // siblings ahead: one after a Seek, a window that doubles (up to
