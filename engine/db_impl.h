@@ -132,6 +132,7 @@ class DBImpl final : public DB {
   Status CreateDatabase();
   Status OpenFiles();
   Status Recover();
+  class Recovery;  // its steps (db_open.cc)
   // Refuses while writes are stopped (see Resume), else CheckpointBody.
   Status CheckpointLocked();
   // Rotates the log (replacing a failed writer, see RepairLogLocked),
