@@ -193,6 +193,18 @@ Status BTree::LeafSearch(const NodeView& v, std::string_view key, bool upper, in
   return SearchNode(v, key, upper, idx, found);
 }
 
+Status BTree::FindCell(const NodeView& v, std::string_view key, int* idx, bool* found,
+                       LeafCell* cell) {
+  RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, idx, found));
+  return *found ? v.LeafCellAt(*idx, cell) : Status::OK();
+}
+
+void BTree::WriteCell(PageGuard* leaf, int idx, bool replace, std::string_view cell, Lsn lsn) {
+  if (replace) RemoveCell(leaf->mutable_data(), page_size_, idx);
+  InsertCell(leaf->mutable_data(), page_size_, idx, cell);
+  leaf->MarkDirty(lsn);
+}
+
 Status BTree::InnerSearch(const NodeView& v, std::string_view key, bool strict, int* child,
                           bool inline_only) {
   // Number of separators s with s <= key (s < key when strict).
@@ -382,13 +394,11 @@ Status BTree::GetPessimistic(std::string_view key, std::string* value) {
   PageGuard leaf;
   uint32_t height;
   RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, LatchMode::kShared, &leaf, &height));
-  NodeView v = View(leaf);
   int idx;
   bool found;
-  RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
-  if (!found) return Status::NotFound();
   LeafCell c;
-  RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &c));
+  RINGDB_RETURN_IF_ERROR(FindCell(View(leaf), key, &idx, &found, &c));
+  if (!found) return Status::NotFound();
   return ReadValue(c, value);
 }
 

@@ -284,6 +284,14 @@ class BTree {
   // First slot whose key >= key (or > key with `upper`).
   Status LeafSearch(const btree::NodeView& v, std::string_view key, bool upper, int* idx,
                     bool* found);
+  // LeafSearch for `key` itself: *idx is its slot (or where it would go),
+  // *found whether the leaf holds it, and then *cell is its cell.
+  Status FindCell(const btree::NodeView& v, std::string_view key, int* idx, bool* found,
+                  btree::LeafCell* cell);
+  // Writes `cell` at slot idx of the exclusively latched leaf, over the
+  // cell there when `replace`, and marks the leaf dirty at `lsn`.
+  // Require: it fits (InsertFits).
+  void WriteCell(PageGuard* leaf, int idx, bool replace, std::string_view cell, Lsn lsn);
   // Child index in [0, count]: number of separators <= key (< key with
   // strict).
   Status InnerSearch(const btree::NodeView& v, std::string_view key, bool strict, int* child,

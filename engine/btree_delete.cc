@@ -30,10 +30,9 @@ Status BTree::Delete(std::string_view key, Lsn lsn, bool* existed) {
     NodeView v = View(leaf);
     int idx;
     bool found;
-    RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
-    if (!found) return Status::OK();
     LeafCell c;
-    RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &c));
+    RINGDB_RETURN_IF_ERROR(FindCell(v, key, &idx, &found, &c));
+    if (!found) return Status::OK();
     bool stays_full = v.count() > 1 && v.Used() - c.size - kSlotSize >= MinUsed(v);
     if (height == 1 || stays_full) {
       RINGDB_RETURN_IF_ERROR(CollectCellBlobs(c, &to_free));
@@ -58,13 +57,11 @@ Status BTree::DeletePessimistic(std::string_view key, Lsn lsn, bool* existed,
   RINGDB_RETURN_IF_ERROR(DescendExclusive(key, safe, &path));
 
   PageGuard& leaf = path.nodes.back().guard;
-  NodeView v = View(leaf);
   int idx;
   bool found;
-  RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
-  if (!found) return Status::OK();
   LeafCell c;
-  RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &c));
+  RINGDB_RETURN_IF_ERROR(FindCell(View(leaf), key, &idx, &found, &c));
+  if (!found) return Status::OK();
   RINGDB_RETURN_IF_ERROR(CollectCellBlobs(c, to_free));
   RemoveCell(leaf.mutable_data(), page_size_, idx);
   leaf.MarkDirty(lsn);

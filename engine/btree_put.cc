@@ -73,21 +73,17 @@ Status BTree::PutCell(std::string_view key, std::string_view cell, Lsn lsn,
     NodeView v = View(leaf);
     int idx;
     bool found;
-    RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
+    LeafCell old;
+    RINGDB_RETURN_IF_ERROR(FindCell(v, key, &idx, &found, &old));
     if (found) {
-      LeafCell old;
-      RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &old));
       if (InsertFits(v, cell, idx)) {
         RINGDB_RETURN_IF_ERROR(CollectCellBlobs(old, to_free));
-        RemoveCell(leaf.mutable_data(), page_size_, idx);
-        InsertCell(leaf.mutable_data(), page_size_, idx, cell);
-        leaf.MarkDirty(lsn);
+        WriteCell(&leaf, idx, /*replace=*/true, cell, lsn);
         return Status::OK();
       }
     } else if (InsertFits(v, cell)) {
       NoteInsert(leaf.id(), idx == v.count());
-      InsertCell(leaf.mutable_data(), page_size_, idx, cell);
-      leaf.MarkDirty(lsn);
+      WriteCell(&leaf, idx, /*replace=*/false, cell, lsn);
       return Status::OK();
     }
   }
@@ -108,10 +104,9 @@ Status BTree::PutPessimistic(std::string_view key, std::string_view cell, Lsn ls
   NodeView v = View(leaf);
   int idx;
   bool found;
-  RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
   LeafCell old;
+  RINGDB_RETURN_IF_ERROR(FindCell(v, key, &idx, &found, &old));
   if (found) {
-    RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &old));
     // Collected before any change; freed by the caller only on success.
     size_t mark = to_free->size();
     Status s = CollectCellBlobs(old, to_free);
@@ -120,15 +115,12 @@ Status BTree::PutPessimistic(std::string_view key, std::string_view cell, Lsn ls
       return s;
     }
     if (InsertFits(v, cell, idx)) {
-      RemoveCell(leaf.mutable_data(), page_size_, idx);
-      InsertCell(leaf.mutable_data(), page_size_, idx, cell);
-      leaf.MarkDirty(lsn);
+      WriteCell(&leaf, idx, /*replace=*/true, cell, lsn);
       return Status::OK();
     }
   } else if (InsertFits(v, cell)) {
     NoteInsert(leaf.id(), idx == v.count());
-    InsertCell(leaf.mutable_data(), page_size_, idx, cell);
-    leaf.MarkDirty(lsn);
+    WriteCell(&leaf, idx, /*replace=*/false, cell, lsn);
     return Status::OK();
   }
   // The leaf is full. An append (the key lands after the last cell of the
