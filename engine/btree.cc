@@ -199,6 +199,11 @@ Status BTree::FindCell(const NodeView& v, std::string_view key, int* idx, bool* 
   return *found ? v.LeafCellAt(*idx, cell) : Status::OK();
 }
 
+Status BTree::FindInLeaf(std::string_view key, LatchMode leaf_mode, LeafSpot* spot) {
+  RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, leaf_mode, &spot->leaf, &spot->height));
+  return FindCell(View(spot->leaf), key, &spot->idx, &spot->found, &spot->cell);
+}
+
 void BTree::WriteCell(PageGuard* leaf, int idx, bool replace, std::string_view cell, Lsn lsn) {
   if (replace) RemoveCell(leaf->mutable_data(), page_size_, idx);
   InsertCell(leaf->mutable_data(), page_size_, idx, cell);
@@ -391,15 +396,10 @@ Status BTree::Get(std::string_view key, std::string* value) {
 }
 
 Status BTree::GetPessimistic(std::string_view key, std::string* value) {
-  PageGuard leaf;
-  uint32_t height;
-  RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, LatchMode::kShared, &leaf, &height));
-  int idx;
-  bool found;
-  LeafCell c;
-  RINGDB_RETURN_IF_ERROR(FindCell(View(leaf), key, &idx, &found, &c));
-  if (!found) return Status::NotFound();
-  return ReadValue(c, value);
+  LeafSpot at;
+  RINGDB_RETURN_IF_ERROR(FindInLeaf(key, LatchMode::kShared, &at));
+  if (!at.found) return Status::NotFound();
+  return ReadValue(at.cell, value);
 }
 
 void BTree::MultiGet(std::span<const std::string_view> keys, std::vector<std::string>* values,

@@ -288,6 +288,17 @@ class BTree {
   // *found whether the leaf holds it, and then *cell is its cell.
   Status FindCell(const btree::NodeView& v, std::string_view key, int* idx, bool* found,
                   btree::LeafCell* cell);
+  // Where `key` is: its leaf (latched in the descent's leaf mode), the
+  // tree's height, and FindCell's answer in that leaf.
+  struct LeafSpot {
+    PageGuard leaf;
+    uint32_t height = 0;
+    int idx = 0;
+    bool found = false;
+    btree::LeafCell cell;
+  };
+  // DescendToLeaf, then FindCell.
+  Status FindInLeaf(std::string_view key, LatchMode leaf_mode, LeafSpot* spot);
   // Writes `cell` at slot idx of the exclusively latched leaf, over the
   // cell there when `replace`, and marks the leaf dirty at `lsn`.
   // Require: it fits (InsertFits).
