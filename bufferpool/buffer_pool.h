@@ -439,7 +439,6 @@ class BufferPool {
   // The miss-ratio curve of the accesses so far; null when
   // BufferPoolOptions::miss_ratio_curve was false. Lives as long as the pool.
   MissRatioCurve* mrc() const { return mrc_.get(); }
-  io::IoBackend* io() const { return io_; }
 
  private:
   friend class PageGuard;

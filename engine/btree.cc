@@ -1,10 +1,10 @@
-// BTree: formatting, opening, key search, the descents, point reads and MultiGet.
+// BTree: formatting, opening, key search, the descents, point reads and MultiGet
+// (its read pipeline, PrefetchPaths, is btree_prefetch.cc).
 #include "engine/btree.h"
 
 #include <algorithm>
 #include <mutex>
 #include <numeric>
-#include <unordered_map>
 
 #include "engine/btree_overflow.h"
 #include "ringdb/db.h"
@@ -193,6 +193,23 @@ Status BTree::LeafSearch(const NodeView& v, std::string_view key, bool upper, in
   return SearchNode(v, key, upper, idx, found);
 }
 
+Status BTree::FindCell(const NodeView& v, std::string_view key, int* idx, bool* found,
+                       LeafCell* cell) {
+  RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, idx, found));
+  return *found ? v.LeafCellAt(*idx, cell) : Status::OK();
+}
+
+Status BTree::FindInLeaf(std::string_view key, LatchMode leaf_mode, LeafSpot* spot) {
+  RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, leaf_mode, &spot->leaf, &spot->height));
+  return FindCell(View(spot->leaf), key, &spot->idx, &spot->found, &spot->cell);
+}
+
+void BTree::WriteCell(PageGuard* leaf, int idx, bool replace, std::string_view cell, Lsn lsn) {
+  if (replace) RemoveCell(leaf->mutable_data(), page_size_, idx);
+  InsertCell(leaf->mutable_data(), page_size_, idx, cell);
+  leaf->MarkDirty(lsn);
+}
+
 Status BTree::InnerSearch(const NodeView& v, std::string_view key, bool strict, int* child,
                           bool inline_only) {
   // Number of separators s with s <= key (s < key when strict).
@@ -379,121 +396,10 @@ Status BTree::Get(std::string_view key, std::string* value) {
 }
 
 Status BTree::GetPessimistic(std::string_view key, std::string* value) {
-  PageGuard leaf;
-  uint32_t height;
-  RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, LatchMode::kShared, &leaf, &height));
-  NodeView v = View(leaf);
-  int idx;
-  bool found;
-  RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
-  if (!found) return Status::NotFound();
-  LeafCell c;
-  RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &c));
-  return ReadValue(c, value);
-}
-
-void BTree::PrefetchPaths(std::span<const std::string_view> keys) {
-  // Best effort: errors, torn images and busy pages only mean less
-  // read-ahead; the lookups that follow read what is missing and report
-  // errors. free_gate_ (shared) keeps every page id validated below
-  // allocated until the reads end.
-  std::shared_lock gate(free_gate_);
-  PageId root;
-  uint32_t height;
-  {
-    auto meta = pool_->FetchOptimistic(meta_);  // nothing in flight yet: may wait
-    if (!meta.ok()) return;
-    OptimisticReadScope scope;  // validated below: races with a reload by design
-    if (!ReadMeta(meta->data(), meta_, &root, &height).ok() || !meta->Validate()) return;
-  }
-  if (height < 2) return;  // the root is the leaf: a lookup reads it once
-  // A walk: key `key` goes on at node `page` of level `level`, whose id
-  // was named by a parent that validated.
-  struct Walk {
-    size_t key;
-    PageId page;
-    uint32_t level;
-    uint32_t reads = 0;  // reads started for it (a tiny pool may evict them)
-  };
-  auto reads = pool_->NewAsyncReads(keys.size());
-  // Walks waiting for a page this pipeline is reading, by page id.
-  std::unordered_map<uint64_t, std::vector<Walk>> waiting;
-  std::vector<Walk> ready, no_room;
-  ready.reserve(keys.size());
-  for (size_t i = keys.size(); i-- > 0;) ready.push_back({i, root, height - 1, 0});
-  std::vector<PageId> done;
-  // Starts reading w.page (not cached); false when it cannot now.
-  auto start = [&](Walk w) {
-    if (++w.reads > 2 * height) return false;  // evicted again and again: leave it
-    switch (reads->StartRead(w.page)) {
-      case BufferPool::AsyncReads::Start::kStarted:
-        waiting[w.page.value].push_back(w);
-        return true;
-      case BufferPool::AsyncReads::Start::kNoRoom:
-        if (reads->in_flight() > 0) no_room.push_back(w);  // after the next reap
-        return true;
-      case BufferPool::AsyncReads::Start::kNotNeeded:
-        break;
-    }
-    return false;
-  };
-  while (!ready.empty() || reads->in_flight() > 0) {
-    // Every walk goes down through cached nodes until it needs a page that
-    // is not: that page's read is queued and the walk waits for it.
-    while (!ready.empty()) {
-      Walk w = ready.back();
-      ready.pop_back();
-      auto in_flight = waiting.find(w.page.value);
-      if (in_flight != waiting.end()) {
-        if (w.level > 0) in_flight->second.push_back(w);
-        continue;
-      }
-      if (w.level == 0) {
-        (void)start(w);  // the walk ends: read the leaf unless it is cached
-        continue;
-      }
-      OptimisticGuard g;
-      BufferPool::Probe probe = pool_->ProbeOptimistic(w.page, &g);
-      if (probe == BufferPool::Probe::kMiss) {
-        (void)start(w);
-        continue;
-      }
-      // A busy page (a writer, another reader's load) is left to the
-      // lookup: waiting for it here could hold up pages this pipeline has
-      // latched for its reads.
-      if (probe == BufferPool::Probe::kBusy) continue;
-      PageId child;
-      {
-        OptimisticReadScope scope;
-        NodeView v(g.data(), page_size_, g.id());
-        int idx;
-        if (!v.Validate().ok() || v.level() != w.level ||
-            !InnerSearch(v, keys[w.key], false, &idx, /*inline_only=*/true).ok() ||
-            !v.ChildAt(idx, &child).ok() || !g.Validate()) {
-          continue;  // changed or overflowed separators: the lookup will do
-        }
-      }
-      g.KeepResident();
-      if (!child.valid() || child == meta_) continue;
-      ready.push_back({w.key, child, w.level - 1, w.reads});
-    }
-    // One submit for every read this round queued; then, as soon as any
-    // read ends, its walks go on (one slow read holds back only its own).
-    reads->Submit();
-    if (reads->in_flight() == 0) break;
-    done.clear();
-    reads->Reap(&done);
-    for (PageId id : done) {
-      auto it = waiting.find(id.value);
-      if (it == waiting.end()) continue;
-      for (const Walk& w : it->second) {
-        if (w.level > 0) ready.push_back(w);
-      }
-      waiting.erase(it);
-    }
-    ready.insert(ready.end(), no_room.begin(), no_room.end());
-    no_room.clear();
-  }
+  LeafSpot at;
+  RINGDB_RETURN_IF_ERROR(FindInLeaf(key, LatchMode::kShared, &at));
+  if (!at.found) return Status::NotFound();
+  return ReadValue(at.cell, value);
 }
 
 void BTree::MultiGet(std::span<const std::string_view> keys, std::vector<std::string>* values,

@@ -298,6 +298,25 @@ class BTree {
   // First slot whose key >= key (or > key with `upper`).
   Status LeafSearch(const btree::NodeView& v, std::string_view key, bool upper, int* idx,
                     bool* found);
+  // LeafSearch for `key` itself: *idx is its slot (or where it would go),
+  // *found whether the leaf holds it, and then *cell is its cell.
+  Status FindCell(const btree::NodeView& v, std::string_view key, int* idx, bool* found,
+                  btree::LeafCell* cell);
+  // Where `key` is: its leaf (latched in the descent's leaf mode), the
+  // tree's height, and FindCell's answer in that leaf.
+  struct LeafSpot {
+    PageGuard leaf;
+    uint32_t height = 0;
+    int idx = 0;
+    bool found = false;
+    btree::LeafCell cell;
+  };
+  // DescendToLeaf, then FindCell.
+  Status FindInLeaf(std::string_view key, LatchMode leaf_mode, LeafSpot* spot);
+  // Writes `cell` at slot idx of the exclusively latched leaf, over the
+  // cell there when `replace`, and marks the leaf dirty at `lsn`.
+  // Require: it fits (InsertFits).
+  void WriteCell(PageGuard* leaf, int idx, bool replace, std::string_view cell, Lsn lsn);
   // Child index in [0, count]: number of separators <= key (< key with
   // strict).
   Status InnerSearch(const btree::NodeView& v, std::string_view key, bool strict, int* child,
@@ -326,6 +345,7 @@ class BTree {
   // holds back only its own keys. Best effort: the lookups that follow
   // read whatever is still missing.
   void PrefetchPaths(std::span<const std::string_view> keys);
+  class Prefetch;  // its steps (btree_prefetch.cc)
   // Scan read-ahead for CopyLeaf: `parent` (latched) names, as child idx,
   // the leaf a scan in direction `forward` is about to copy. Prefetches the
   // siblings ahead: one after a Seek, a window that doubles (up to

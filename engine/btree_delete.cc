@@ -24,21 +24,15 @@ Status BTree::Delete(std::string_view key, Lsn lsn, bool* existed) {
   *existed = false;
   std::vector<PageId> to_free;
   {
-    PageGuard leaf;
-    uint32_t height;
-    RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, LatchMode::kExclusive, &leaf, &height));
-    NodeView v = View(leaf);
-    int idx;
-    bool found;
-    RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
-    if (!found) return Status::OK();
-    LeafCell c;
-    RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &c));
-    bool stays_full = v.count() > 1 && v.Used() - c.size - kSlotSize >= MinUsed(v);
-    if (height == 1 || stays_full) {
-      RINGDB_RETURN_IF_ERROR(CollectCellBlobs(c, &to_free));
-      RemoveCell(leaf.mutable_data(), page_size_, idx);
-      leaf.MarkDirty(lsn);
+    LeafSpot at;
+    RINGDB_RETURN_IF_ERROR(FindInLeaf(key, LatchMode::kExclusive, &at));
+    if (!at.found) return Status::OK();
+    NodeView v = View(at.leaf);
+    bool stays_full = v.count() > 1 && v.Used() - at.cell.size - kSlotSize >= MinUsed(v);
+    if (at.height == 1 || stays_full) {
+      RINGDB_RETURN_IF_ERROR(CollectCellBlobs(at.cell, &to_free));
+      RemoveCell(at.leaf.mutable_data(), page_size_, at.idx);
+      at.leaf.MarkDirty(lsn);
       *existed = true;
     }
   }
@@ -58,13 +52,11 @@ Status BTree::DeletePessimistic(std::string_view key, Lsn lsn, bool* existed,
   RINGDB_RETURN_IF_ERROR(DescendExclusive(key, safe, &path));
 
   PageGuard& leaf = path.nodes.back().guard;
-  NodeView v = View(leaf);
   int idx;
   bool found;
-  RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
-  if (!found) return Status::OK();
   LeafCell c;
-  RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &c));
+  RINGDB_RETURN_IF_ERROR(FindCell(View(leaf), key, &idx, &found, &c));
+  if (!found) return Status::OK();
   RINGDB_RETURN_IF_ERROR(CollectCellBlobs(c, to_free));
   RemoveCell(leaf.mutable_data(), page_size_, idx);
   leaf.MarkDirty(lsn);

@@ -67,27 +67,16 @@ Status BTree::MakeSeparator(std::string_view sep, Lsn lsn, KeyRef* ref,
 Status BTree::PutCell(std::string_view key, std::string_view cell, Lsn lsn,
                       std::vector<PageId>* to_free) {
   {
-    PageGuard leaf;
-    uint32_t height;
-    RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, LatchMode::kExclusive, &leaf, &height));
-    NodeView v = View(leaf);
-    int idx;
-    bool found;
-    RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
-    if (found) {
-      LeafCell old;
-      RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &old));
-      if (InsertFits(v, cell, idx)) {
-        RINGDB_RETURN_IF_ERROR(CollectCellBlobs(old, to_free));
-        RemoveCell(leaf.mutable_data(), page_size_, idx);
-        InsertCell(leaf.mutable_data(), page_size_, idx, cell);
-        leaf.MarkDirty(lsn);
-        return Status::OK();
+    LeafSpot at;
+    RINGDB_RETURN_IF_ERROR(FindInLeaf(key, LatchMode::kExclusive, &at));
+    NodeView v = View(at.leaf);
+    if (InsertFits(v, cell, at.found ? at.idx : -1)) {
+      if (at.found) {
+        RINGDB_RETURN_IF_ERROR(CollectCellBlobs(at.cell, to_free));
+      } else {
+        NoteInsert(at.leaf.id(), at.idx == v.count());
       }
-    } else if (InsertFits(v, cell)) {
-      NoteInsert(leaf.id(), idx == v.count());
-      InsertCell(leaf.mutable_data(), page_size_, idx, cell);
-      leaf.MarkDirty(lsn);
+      WriteCell(&at.leaf, at.idx, /*replace=*/at.found, cell, lsn);
       return Status::OK();
     }
   }
@@ -108,10 +97,9 @@ Status BTree::PutPessimistic(std::string_view key, std::string_view cell, Lsn ls
   NodeView v = View(leaf);
   int idx;
   bool found;
-  RINGDB_RETURN_IF_ERROR(LeafSearch(v, key, false, &idx, &found));
   LeafCell old;
+  RINGDB_RETURN_IF_ERROR(FindCell(v, key, &idx, &found, &old));
   if (found) {
-    RINGDB_RETURN_IF_ERROR(v.LeafCellAt(idx, &old));
     // Collected before any change; freed by the caller only on success.
     size_t mark = to_free->size();
     Status s = CollectCellBlobs(old, to_free);
@@ -119,16 +107,10 @@ Status BTree::PutPessimistic(std::string_view key, std::string_view cell, Lsn ls
       to_free->resize(mark);
       return s;
     }
-    if (InsertFits(v, cell, idx)) {
-      RemoveCell(leaf.mutable_data(), page_size_, idx);
-      InsertCell(leaf.mutable_data(), page_size_, idx, cell);
-      leaf.MarkDirty(lsn);
-      return Status::OK();
-    }
-  } else if (InsertFits(v, cell)) {
-    NoteInsert(leaf.id(), idx == v.count());
-    InsertCell(leaf.mutable_data(), page_size_, idx, cell);
-    leaf.MarkDirty(lsn);
+  }
+  if (InsertFits(v, cell, found ? idx : -1)) {
+    if (!found) NoteInsert(leaf.id(), idx == v.count());
+    WriteCell(&leaf, idx, /*replace=*/found, cell, lsn);
     return Status::OK();
   }
   // The leaf is full. An append (the key lands after the last cell of the

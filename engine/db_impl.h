@@ -54,6 +54,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -154,6 +155,7 @@ class DBImpl final : public DB {
   Status CreateDatabase();
   Status OpenFiles();
   Status Recover();
+  class Recovery;  // its steps (db_open.cc)
   // Refuses while writes are stopped (see Resume), else CheckpointBody.
   Status CheckpointLocked();
   // Rotates the log (replacing a failed writer, see RepairLogLocked),
@@ -230,6 +232,13 @@ class DBImpl final : public DB {
     uint64_t log_bytes_written = 0, log_syncs = 0, log_group_commits = 0;  // since open
   };
   StatsSnapshot TakeStats();
+  // GetProperty's steps. WriteStateProperty answers the write-state names
+  // (false for any other); CounterProperties gives every single-number
+  // property by name; PropertyNames is "ringdb.properties".
+  using PropertyMap = std::map<std::string, std::string, std::less<>>;
+  bool WriteStateProperty(std::string_view name, std::string* value) EXCLUDES(error_mu_);
+  PropertyMap CounterProperties();
+  std::string PropertyNames(const PropertyMap& counters);
   // Bytes the data file occupies on disk (0 when unknown).
   uint64_t DiskBytes();
 

@@ -265,39 +265,58 @@ std::string DescribeDamage(const wal::LogReader& reader, const wal::LogDamage& d
 
 }  // namespace
 
-// Replays every log record after the checkpoint, segment by segment, and
-// decides what a damaged log means (Options::wal_recovery_mode).
-Status DBImpl::Recover() {
-  Result<std::vector<uint64_t>> segs = wal::ListSegments(dir_);
-  if (!segs.ok()) return segs.status();
-  Lsn lsn = sb_.ckpt_lsn;
-  segment_ = sb_.log_segment;
-  uint64_t records = 0;
-  std::vector<uint64_t> chain;
-  for (uint64_t seg : segs.value()) {
-    if (seg >= sb_.log_segment) chain.push_back(seg);
+// One recovery, in steps: the segments from the checkpoint's on (FindChain),
+// each replayed record by record (ReplaySegment, ReplayRecord), what a
+// damaged log means under Options::wal_recovery_mode (AtEndOfRecords), and
+// where the log goes on (Finish). Runs inside Open, alone.
+class DBImpl::Recovery {
+ public:
+  explicit Recovery(DBImpl* db)
+      : db_(db), mode_(db->options_.wal_recovery_mode), lsn_(db->sb_.ckpt_lsn) {}
+
+  Status Run() {
+    RINGDB_RETURN_IF_ERROR(FindChain());
+    for (size_t i = 0; i < chain_.size() && !stopped_; i++) {
+      RINGDB_RETURN_IF_ERROR(ReplaySegment(i));
+    }
+    Finish();
+    return Status::OK();
   }
-  // A checkpoint deletes older segments only after its superblock is
-  // durable, so the superblock's own segment exists, except right after
-  // creation (seq 1), before the first open made one. If it is missing, the
-  // superblock read is an older copy standing in for a damaged newer one.
-  if (sb_.seq > 1 && (chain.empty() || chain.front() != sb_.log_segment)) {
-    return Status::Corruption(dir_ + ": log segment " + std::to_string(sb_.log_segment) +
-                              " named by superblock seq " + std::to_string(sb_.seq) +
-                              " is missing (the newest superblock copy is damaged)");
+
+ private:
+  // The segments to replay: the superblock's and every later one.
+  Status FindChain() {
+    Result<std::vector<uint64_t>> segs = wal::ListSegments(db_->dir_);
+    if (!segs.ok()) return segs.status();
+    const Superblock& sb = db_->sb_;
+    db_->segment_ = sb.log_segment;
+    for (uint64_t seg : segs.value()) {
+      if (seg >= sb.log_segment) chain_.push_back(seg);
+    }
+    // A checkpoint deletes older segments only after its superblock is
+    // durable, so the superblock's own segment exists, except right after
+    // creation (seq 1), before the first open made one. If it is missing,
+    // the superblock read is an older copy standing in for a damaged newer
+    // one.
+    if (sb.seq > 1 && (chain_.empty() || chain_.front() != sb.log_segment)) {
+      return Status::Corruption(db_->dir_ + ": log segment " + std::to_string(sb.log_segment) +
+                                " named by superblock seq " + std::to_string(sb.seq) +
+                                " is missing (the newest superblock copy is damaged)");
+    }
+    // The next checkpoint numbers its segment after every existing one, so
+    // that segments left unread (point-in-time recovery) are deleted with it.
+    if (!chain_.empty()) db_->segment_ = chain_.back();
+    return Status::OK();
   }
-  // The next checkpoint numbers its segment after every existing one, so
-  // that segments left unread (point-in-time recovery) are deleted with it.
-  if (!chain.empty()) segment_ = chain.back();
-  const WalRecoveryMode mode = options_.wal_recovery_mode;
-  uint64_t skipped_regions = 0, skipped_bytes = 0;
-  bool stopped = false;  // point-in-time recovery ended the log early
-  for (size_t i = 0; i < chain.size() && !stopped; i++) {
-    const uint64_t seg = chain[i];
-    const bool last = i + 1 == chain.size();
-    const std::string path = wal::SegmentPath(dir_, seg);
-    Result<std::unique_ptr<wal::LogReader>> opened = wal::LogReader::Open(io_.get(), path, lsn);
-    if (!opened.ok()) return opened.status().WithContext(dir_);
+
+  // Replays chain_[i] from lsn_ (where the previous segment ended) and
+  // moves lsn_ to where the next one starts.
+  Status ReplaySegment(size_t i) {
+    const bool last = i + 1 == chain_.size();
+    const std::string path = wal::SegmentPath(db_->dir_, chain_[i]);
+    Result<std::unique_ptr<wal::LogReader>> opened =
+        wal::LogReader::Open(db_->io_.get(), path, lsn_);
+    if (!opened.ok()) return opened.status().WithContext(db_->dir_);
     wal::LogReader& reader = **opened;
     std::string payload;
     for (;;) {
@@ -306,85 +325,123 @@ Status DBImpl::Recover() {
       bool eof = false;
       RINGDB_RETURN_IF_ERROR(reader.Next(&payload, &type, &end, &eof));
       if (eof) {
-        const wal::LogTail tail = reader.tail();
-        if (tail == wal::LogTail::kEndOfFile) break;
-        if (reader.end_of_valid_log() == lsn && tail == wal::LogTail::kBadLsn &&
-            reader.failed_offset() == 0) {
-          // The segment header names another start: the superblock read is
-          // older than the log (its newer copy is damaged), or the log is.
-          return Status::Corruption(path + " does not continue the log at LSN " +
-                                    std::to_string(lsn.value) + " (superblock seq " +
-                                    std::to_string(sb_.seq) + " is older than the log, or the "
-                                    "log is damaged)");
-        }
-        wal::LogDamage damage;
-        RINGDB_RETURN_IF_ERROR(reader.Diagnose(&damage));
-        // A segment followed by another was closed cleanly (synced in full)
-        // before the rotation: it has no torn tail.
-        const bool torn = last && damage.TornTail();
-        if (mode == WalRecoveryMode::kSkipAnyCorruptedRecords && damage.followed) {
-          skipped_regions++;
-          skipped_bytes += damage.next_offset - damage.offset;
-          Log("skipping damaged log bytes: " + DescribeDamage(reader, damage));
-          reader.SkipTo(damage);
-          continue;
-        }
-        if (mode == WalRecoveryMode::kPointInTimeRecovery ||
-            mode == WalRecoveryMode::kSkipAnyCorruptedRecords) {
-          if (!torn) {
-            stopped = mode == WalRecoveryMode::kPointInTimeRecovery;
-            Log(std::string(ModeName(mode)) + " recovery: " + DescribeDamage(reader, damage) +
-                "; recovered the log up to LSN " + std::to_string(reader.end_of_valid_log().value) +
-                (stopped && !last ? " and ignored " + std::to_string(chain.size() - i - 1) +
-                                        " later segment(s)"
-                                  : std::string()));
-          }
-          break;
-        }
-        if (torn && mode == WalRecoveryMode::kTolerateCorruptedTailRecords) break;
-        return Status::Corruption(DescribeDamage(reader, damage) +
-                                  (torn ? " (a torn tail; refused by wal_recovery_mode "
-                                          "absolute-consistency)"
-                                        : "; acknowledged writes after it would be lost") +
-                                  ". To salvage, open with wal_recovery_mode point-in-time "
-                                  "or skip-any-corrupted (shell: ringdb salvage DB "
-                                  "point-in-time|skip [FILE])");
+        bool skipped = false;
+        RINGDB_RETURN_IF_ERROR(AtEndOfRecords(reader, i, &skipped));
+        if (skipped) continue;
+        break;
       }
-      if (type != kBatchRecord) {
-        return Status::Corruption(path + ": unknown record type " + std::to_string(type) +
-                                  " ending at LSN " + std::to_string(end.value));
-      }
-      if (options_.read_only) {
-        return Status::InvalidArgument(dir_ + " was not closed cleanly and needs recovery; "
-                                       "open it once without read-only");
-      }
-      WriteBatch batch;
-      RINGDB_RETURN_IF_ERROR(WriteBatchInternal::SetContents(&batch, payload).WithContext(path));
-      size_t applied = 0;
-      bool untouched = false;
-      RINGDB_RETURN_IF_ERROR(
-          Apply(batch, end, &applied, &untouched).WithContext("replaying the log"));
-      records++;
+      RINGDB_RETURN_IF_ERROR(ReplayRecord(path, type, end, payload));
     }
     // The next segment starts where this one's writer stopped appending:
     // its end of file, which is the end of the valid log unless damage was
     // skipped or tolerated.
-    lsn = reader.end_of_valid_log();
-    if (!last && mode == WalRecoveryMode::kSkipAnyCorruptedRecords) {
-      lsn = reader.start_lsn() + reader.file_size();
+    lsn_ = reader.end_of_valid_log();
+    if (!last && mode_ == WalRecoveryMode::kSkipAnyCorruptedRecords) {
+      lsn_ = reader.start_lsn() + reader.file_size();
+    }
+    return Status::OK();
+  }
+
+  // The reader of chain_[i] found no further record: its end of file, or
+  // damage. Sets *skipped when the damage was skipped and reading goes on;
+  // otherwise the segment ends here (and with point-in-time recovery, the
+  // log: stopped_). Corruption when the mode refuses the damage.
+  Status AtEndOfRecords(wal::LogReader& reader, size_t i, bool* skipped) {
+    const wal::LogTail tail = reader.tail();
+    if (tail == wal::LogTail::kEndOfFile) return Status::OK();
+    const bool last = i + 1 == chain_.size();
+    if (reader.end_of_valid_log() == lsn_ && tail == wal::LogTail::kBadLsn &&
+        reader.failed_offset() == 0) {
+      // The segment header names another start: the superblock read is
+      // older than the log (its newer copy is damaged), or the log is.
+      return Status::Corruption(reader.path() + " does not continue the log at LSN " +
+                                std::to_string(lsn_.value) + " (superblock seq " +
+                                std::to_string(db_->sb_.seq) + " is older than the log, or the "
+                                "log is damaged)");
+    }
+    wal::LogDamage damage;
+    RINGDB_RETURN_IF_ERROR(reader.Diagnose(&damage));
+    // A segment followed by another was closed cleanly (synced in full)
+    // before the rotation: it has no torn tail.
+    const bool torn = last && damage.TornTail();
+    if (mode_ == WalRecoveryMode::kSkipAnyCorruptedRecords && damage.followed) {
+      skipped_regions_++;
+      skipped_bytes_ += damage.next_offset - damage.offset;
+      db_->Log("skipping damaged log bytes: " + DescribeDamage(reader, damage));
+      reader.SkipTo(damage);
+      *skipped = true;
+      return Status::OK();
+    }
+    if (mode_ == WalRecoveryMode::kPointInTimeRecovery ||
+        mode_ == WalRecoveryMode::kSkipAnyCorruptedRecords) {
+      if (!torn) {
+        stopped_ = mode_ == WalRecoveryMode::kPointInTimeRecovery;
+        db_->Log(std::string(ModeName(mode_)) + " recovery: " + DescribeDamage(reader, damage) +
+                 "; recovered the log up to LSN " +
+                 std::to_string(reader.end_of_valid_log().value) +
+                 (stopped_ && !last ? " and ignored " + std::to_string(chain_.size() - i - 1) +
+                                          " later segment(s)"
+                                    : std::string()));
+      }
+      return Status::OK();
+    }
+    if (torn && mode_ == WalRecoveryMode::kTolerateCorruptedTailRecords) return Status::OK();
+    return Status::Corruption(DescribeDamage(reader, damage) +
+                              (torn ? " (a torn tail; refused by wal_recovery_mode "
+                                      "absolute-consistency)"
+                                    : "; acknowledged writes after it would be lost") +
+                              ". To salvage, open with wal_recovery_mode point-in-time "
+                              "or skip-any-corrupted (shell: ringdb salvage DB "
+                              "point-in-time|skip [FILE])");
+  }
+
+  // Applies one record of segment `path`, ending at LSN `end`.
+  Status ReplayRecord(const std::string& path, uint8_t type, Lsn end,
+                      const std::string& payload) {
+    if (type != kBatchRecord) {
+      return Status::Corruption(path + ": unknown record type " + std::to_string(type) +
+                                " ending at LSN " + std::to_string(end.value));
+    }
+    if (db_->options_.read_only) {
+      return Status::InvalidArgument(db_->dir_ + " was not closed cleanly and needs recovery; "
+                                     "open it once without read-only");
+    }
+    WriteBatch batch;
+    RINGDB_RETURN_IF_ERROR(WriteBatchInternal::SetContents(&batch, payload).WithContext(path));
+    size_t applied = 0;
+    bool untouched = false;
+    RINGDB_RETURN_IF_ERROR(
+        db_->Apply(batch, end, &applied, &untouched).WithContext("replaying the log"));
+    records_++;
+    return Status::OK();
+  }
+
+  // The log goes on where the replayed one ended.
+  void Finish() {
+    db_->sb_.ckpt_lsn = lsn_;  // where the next segment starts
+    db_->log_end_ = lsn_;
+    db_->recovered_records_ = records_;
+    if (records_ > 0) {
+      db_->Log("recovered " + std::to_string(records_) + " log records in " + db_->dir_);
+    }
+    if (skipped_regions_ > 0) {
+      db_->Log(std::string(ModeName(mode_)) + " recovery skipped " +
+               std::to_string(skipped_regions_) + " damaged log region(s), " +
+               std::to_string(skipped_bytes_) + " bytes");
     }
   }
-  sb_.ckpt_lsn = lsn;  // where the next segment starts
-  log_end_ = lsn;
-  recovered_records_ = records;
-  if (records > 0) {
-    Log("recovered " + std::to_string(records) + " log records in " + dir_);
-  }
-  if (skipped_regions > 0) {
-    Log(std::string(ModeName(mode)) + " recovery skipped " + std::to_string(skipped_regions) +
-        " damaged log region(s), " + std::to_string(skipped_bytes) + " bytes");
-  }
-  return Status::OK();
-}
+
+  DBImpl* const db_;
+  const WalRecoveryMode mode_;
+  Lsn lsn_;  // where the segment being read starts
+  std::vector<uint64_t> chain_;
+  uint64_t records_ = 0;
+  uint64_t skipped_regions_ = 0, skipped_bytes_ = 0;
+  bool stopped_ = false;  // point-in-time recovery ended the log early
+};
+
+// Replays every log record after the checkpoint, segment by segment, and
+// decides what a damaged log means (Options::wal_recovery_mode).
+Status DBImpl::Recover() { return Recovery(this).Run(); }
 
 }  // namespace ringdb

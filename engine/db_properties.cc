@@ -114,49 +114,38 @@ DBImpl::StatsSnapshot DBImpl::TakeStats() {
   return t;
 }
 
-bool DBImpl::GetProperty(std::string_view name, std::string* value) {
-  if (CheckOpen().ok() == false) return false;
-  // The write state, answered without touching the rest (cheap to poll).
-  if (name == "ringdb.background_error" || name == "ringdb.read_only_reason" ||
-      name == "ringdb.resumes") {
-    MutexLock lock(&error_mu_);
-    if (name == "ringdb.background_error") {
-      *value = bg_error_.ToString();
-    } else if (name == "ringdb.resumes") {
-      *value = Num(resumes_);
-    } else if (options_.read_only) {
-      *value = snapshot_reader_ ? "opened read-only beside a writer (last checkpoint only)"
-                                : "opened read-only";
-    } else if (bg_severity_ == Severity::kSoft) {
-      *value = bg_what_ + " (" + bg_error_.ToString() + "); call Resume() once the cause is " +
-               "fixed" + (options_.auto_resume_interval_ms > 0 ? " (it is retried automatically)"
-                                                              : "");
-    } else if (bg_severity_ == Severity::kHard) {
-      *value = bg_what_ + " (" + bg_error_.ToString() + "); close and reopen the database";
-    } else {
-      value->clear();
-    }
-    return true;
+bool DBImpl::WriteStateProperty(std::string_view name, std::string* value) {
+  if (name != "ringdb.background_error" && name != "ringdb.read_only_reason" &&
+      name != "ringdb.resumes") {
+    return false;
   }
-  if (name == "ringdb.read_only_snapshot") {
-    *value = snapshot_note_;  // set once at open
-    return true;
+  MutexLock lock(&error_mu_);
+  if (name == "ringdb.background_error") {
+    *value = bg_error_.ToString();
+  } else if (name == "ringdb.resumes") {
+    *value = Num(resumes_);
+  } else if (options_.read_only) {
+    *value = snapshot_reader_ ? "opened read-only beside a writer (last checkpoint only)"
+                              : "opened read-only";
+  } else if (bg_severity_ == Severity::kSoft) {
+    *value = bg_what_ + " (" + bg_error_.ToString() + "); call Resume() once the cause is " +
+             "fixed" + (options_.auto_resume_interval_ms > 0 ? " (it is retried automatically)"
+                                                            : "");
+  } else if (bg_severity_ == Severity::kHard) {
+    *value = bg_what_ + " (" + bg_error_.ToString() + "); close and reopen the database";
+  } else {
+    value->clear();
   }
-  // O(pages): computed only when asked for (not part of ringdb.stats, which
-  // must stay cheap to poll).
-  if (name == "ringdb.btree.fill" || name == "ringdb.btree.fill-summary") {
-    std::string pairs, line;
-    BTreeFill(tree_.get(), &pairs, &line);
-    if (!line.empty() && line.back() == '\n') line.pop_back();
-    *value = name == "ringdb.btree.fill" ? pairs : line;
-    return true;
-  }
-  if (name.starts_with("ringdb.cache.")) return CacheInsightProperty(pool_.get(), name, value);
+  return true;
+}
+
+DBImpl::PropertyMap DBImpl::CounterProperties() {
   const StatsSnapshot t = TakeStats();
   const PoolStats& p = t.pool;
   const io::IoStats& io = t.io;
   const PageStoreStats& st = t.store;
-  std::map<std::string, std::string, std::less<>> props = {
+  const VersionStore::Stats vs = versions_->stats();
+  return {
       {"ringdb.pool.hits", Num(p.hits)},
       {"ringdb.pool.misses", Num(p.misses)},
       {"ringdb.pool.hit_ratio", Ratio(p.HitRatio())},
@@ -196,9 +185,6 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       {"ringdb.checkpoints_for_space", Num(checkpoints_for_space_.load())},
       {"ringdb.recovered_records", Num(recovered_records_.load())},
       {"ringdb.notices", Notices()},
-  };
-  const VersionStore::Stats vs = versions_->stats();
-  props.insert({
       {"ringdb.snapshots.count", Num(vs.snapshots)},
       {"ringdb.snapshots.oldest_age_ms", Num(vs.oldest_age_ms)},
       {"ringdb.snapshots.oldest_sequence", Num(vs.oldest_lsn)},
@@ -207,32 +193,57 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       {"ringdb.snapshots.retained_keys", Num(vs.retained_keys)},
       {"ringdb.snapshots.expired", Num(vs.expired)},
       {"ringdb.snapshots.reclaimed_versions", Num(vs.reclaimed_versions)},
-  });
+  };
+}
+
+std::string DBImpl::PropertyNames(const PropertyMap& counters) {
+  std::string out =
+      "ringdb.background_error\nringdb.read_only_reason\nringdb.read_only_snapshot\n"
+      "ringdb.resumes\nringdb.stats\n"
+      "ringdb.estimate-num-keys\n";
+  if (pool_->mrc() != nullptr) {
+    out += "ringdb.cache.mrc\nringdb.cache.mrc_samples\nringdb.cache.policies\n";
+  }
+  for (const auto& [k, v] : counters) out += k + "\n";
+  out += "ringdb.btree.fill\nringdb.btree.fill-summary\n";
+  return out;
+}
+
+bool DBImpl::GetProperty(std::string_view name, std::string* value) {
+  if (CheckOpen().ok() == false) return false;
+  // The write state, answered without touching the rest (cheap to poll).
+  if (WriteStateProperty(name, value)) return true;
+  if (name == "ringdb.read_only_snapshot") {
+    *value = snapshot_note_;  // set once at open
+    return true;
+  }
+  // O(pages): computed only when asked for (not part of ringdb.stats, which
+  // must stay cheap to poll).
+  if (name == "ringdb.btree.fill" || name == "ringdb.btree.fill-summary") {
+    std::string pairs, line;
+    BTreeFill(tree_.get(), &pairs, &line);
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    *value = name == "ringdb.btree.fill" ? pairs : line;
+    return true;
+  }
+  if (name.starts_with("ringdb.cache.")) return CacheInsightProperty(pool_.get(), name, value);
   if (name == "ringdb.estimate-num-keys") {
     // The leaves' cell counts (no value or overflow page is read): exact for
     // a quiet database, approximate while writers run.
     *value = Num(tree_->ApproximateCount());
     return true;
   }
-  if (name == "ringdb.properties") {
-    std::string out =
-        "ringdb.background_error\nringdb.read_only_reason\nringdb.read_only_snapshot\n"
-        "ringdb.resumes\nringdb.stats\n"
-        "ringdb.estimate-num-keys\n";
-    if (pool_->mrc() != nullptr) {
-      out += "ringdb.cache.mrc\nringdb.cache.mrc_samples\nringdb.cache.policies\n";
-    }
-    for (const auto& [k, v] : props) out += k + "\n";
-    out += "ringdb.btree.fill\nringdb.btree.fill-summary\n";
-    *value = out;
-    return true;
-  }
   if (name == "ringdb.stats") {
     *value = StatsString();
     return true;
   }
-  auto it = props.find(name);
-  if (it == props.end()) return false;
+  const PropertyMap counters = CounterProperties();
+  if (name == "ringdb.properties") {
+    *value = PropertyNames(counters);
+    return true;
+  }
+  auto it = counters.find(name);
+  if (it == counters.end()) return false;
   *value = it->second;
   return true;
 }

@@ -1,19 +1,6 @@
-// The io_uring backend: O_DIRECT files, registered (fixed) buffers and
-// files, batched submits, fdatasync through the ring.
-//
-// Threads: a ring is not thread-safe, so the backend keeps a pool of rings.
-// A Submit/Sync takes a free ring (creating one when none is free), uses it
-// alone, and returns it when all of its requests completed. Every ring
-// registers the same sparse tables: kBufferSlots buffer slots holding every
-// region given to RegisterBuffer (split into iovecs of at most 1 GiB) and
-// kFixedFileSlots file slots, where FileId n < kFixedFileSlots is slot n.
-// Registration changes (RegisterBuffer, Open, Close) are applied to every
-// ring, idle or busy, under reg_mu_: the kernel serializes io_uring_register
-// against submissions, and a ring's holder only uses a buffer slot after
-// that ring's registered_bufs says it is there.
-//
-// Lock order: reg_mu_ and pool_mu_ are never held together.
-#include <liburing.h>
+// The io_uring backend (uring_backend.h): O_DIRECT files, registered
+// (fixed) buffers and files, batched submits, fdatasync through the ring.
+// Its IoQueue is uring_queue.cc. Threads and lock order: see the header.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -26,42 +13,14 @@
 #include <mutex>
 #include <vector>
 
+#include "io/uring_backend.h"
 #include "util/check.h"
-#include "io/file_table.h"
-#include "io/io_backend.h"
 
 namespace ringdb::io {
 namespace {
 
-constexpr unsigned kFixedFileSlots = 256;
-constexpr unsigned kBufferSlots = 1024;
 constexpr size_t kMaxIovecLen = size_t{1} << 30;
 constexpr unsigned kMaxQueueDepth = 4096;
-
-struct Ring {
-  io_uring ring;
-  // Set once at creation when the sparse file table was registered;
-  // cleared (under reg_mu_) if an update of it ever fails.
-  std::atomic<bool> fixed_files{false};
-  bool sparse_buffers = false;  // the sparse buffer table exists
-  // Buffer slots [0, registered_bufs) hold the backend's iovecs.
-  std::atomic<uint32_t> registered_bufs{0};
-  // A ring whose submit failed in a way that leaves its state unknown is
-  // never handed out again.
-  bool broken = false;
-  // Scratch for the one Submit that holds the ring.
-  std::vector<uint32_t> queue;     // request indexes to (re)issue
-  std::vector<uint32_t> progress;  // bytes done per request
-
-  bool initialized = false;  // io_uring_queue_init succeeded
-
-  Ring() = default;
-  Ring(const Ring&) = delete;
-  Ring& operator=(const Ring&) = delete;
-  ~Ring() {
-    if (initialized) io_uring_queue_exit(&ring);
-  }
-};
 
 std::string MemlockLimit() {
   struct rlimit rl;
@@ -82,81 +41,10 @@ Status RegistrationStatus(int err) {
                               "): using unregistered buffers");
 }
 
-class UringBackend final : public FileTableBackend {
- public:
-  explicit UringBackend(unsigned queue_depth)
-      : FileTableBackend(/*direct=*/true), queue_depth_(queue_depth) {}
+}  // namespace
 
-  ~UringBackend() override {
-    // Require (contract of IoBackend): no call in progress.
-    std::lock_guard<std::mutex> lock(reg_mu_);
-    rings_.clear();
-  }
-
-  // Creates the first ring so that a kernel without io_uring is detected
-  // at construction.
-  Status Init() {
-    Result<Ring*> ring = CreateRing();
-    if (!ring.ok()) return ring.status();
-    Release(*ring);
-    return Status::OK();
-  }
-
-  std::string Name() const override { return "io_uring"; }
-  bool direct() const override { return true; }
-
-  Status RegisterBuffer(void* base, size_t len) override;
-  void UnregisterBuffer(void* base) override;
-  Result<FileId> Open(const std::string& path, OpenMode mode) override {
-    return OpenFile(path, mode, /*buffered=*/false);
-  }
-  Result<FileId> OpenBuffered(const std::string& path, OpenMode mode) override {
-    return OpenFile(path, mode, /*buffered=*/true);
-  }
-  Status Close(FileId file) override;
-  Status Submit(std::span<IoRequest> requests) override;
-  Status Sync(FileId file) override;
-  std::unique_ptr<IoQueue> NewQueue(size_t capacity) override;
-
- private:
-  friend class UringQueue;
-  Result<FileId> OpenFile(const std::string& path, OpenMode mode,
-                          bool buffered);
-  // Returns a ring for the calling thread's exclusive use.
-  Result<Ring*> Acquire();
-  void Release(Ring* ring);
-  // Creates a ring with every current registration and adds it to rings_.
-  Result<Ring*> CreateRing();
-
-  // The buffer slot holding [p, p + len) on `ring`, or -1.
-  int FindBuffer(const Ring& ring, const char* p, size_t len) const;
-  void Prepare(Ring& ring, const IoRequest& req, uint32_t index,
-               io_uring_sqe* sqe);
-  // Handles one completion of request `index`; may queue it again.
-  void Complete(Ring& ring, std::span<IoRequest> requests, uint32_t index,
-                int res);
-
-  const unsigned queue_depth_;
-
-  std::mutex reg_mu_;
-  std::vector<std::unique_ptr<Ring>> rings_;  // GUARDED_BY(reg_mu_)
-  // Registered regions. Entries below nbufs_ never change; entries are
-  // written under reg_mu_ before nbufs_ is raised (release).
-  // UnregisterBuffer empties entries (NULL, 0) and never reuses them.
-  std::array<iovec, kBufferSlots> iovecs_{};
-  std::atomic<uint32_t> nbufs_{0};
-  // The same ranges for lock-free lookup by FindBuffer: [begin, end).
-  std::array<std::atomic<uintptr_t>, kBufferSlots> slot_begin_{}, slot_end_{};
-
-  std::mutex pool_mu_;
-  std::condition_variable pool_cv_;
-  std::vector<Ring*> free_rings_;  // GUARDED_BY(pool_mu_)
-  std::atomic<int> healthy_rings_{0};  // created and not broken
-
-};
-
-Result<Ring*> UringBackend::CreateRing() {
-  auto ring = std::make_unique<Ring>();
+Result<UringRing*> UringBackend::CreateRing() {
+  auto ring = std::make_unique<UringRing>();
   int rc = io_uring_queue_init(queue_depth_, &ring->ring, 0);
   if (rc < 0) {
     return Status::NotSupported(std::string("io_uring_queue_init: ") +
@@ -182,22 +70,22 @@ Result<Ring*> UringBackend::CreateRing() {
                                         kFixedFileSlots);
     ring->fixed_files.store(rc >= 0, std::memory_order_release);
   }
-  Ring* raw = ring.get();
+  UringRing* raw = ring.get();
   rings_.push_back(std::move(ring));
   healthy_rings_.fetch_add(1);
   return raw;
 }
 
-Result<Ring*> UringBackend::Acquire() {
+Result<UringRing*> UringBackend::Acquire() {
   {
     std::lock_guard<std::mutex> lock(pool_mu_);
     if (!free_rings_.empty()) {
-      Ring* ring = free_rings_.back();
+      UringRing* ring = free_rings_.back();
       free_rings_.pop_back();
       return ring;
     }
   }
-  Result<Ring*> ring = CreateRing();
+  Result<UringRing*> ring = CreateRing();
   if (ring.ok()) return ring;
   // Out of resources for one more ring: wait for one of the others.
   std::unique_lock<std::mutex> lock(pool_mu_);
@@ -205,12 +93,12 @@ Result<Ring*> UringBackend::Acquire() {
     return !free_rings_.empty() || healthy_rings_.load() == 0;
   });
   if (free_rings_.empty()) return ring.status();
-  Ring* r = free_rings_.back();
+  UringRing* r = free_rings_.back();
   free_rings_.pop_back();
   return r;
 }
 
-void UringBackend::Release(Ring* ring) {
+void UringBackend::Release(UringRing* ring) {
   if (ring->broken) {
     // Kept in rings_ (it may still own kernel state) but never reused.
     healthy_rings_.fetch_sub(1);
@@ -353,7 +241,7 @@ Status UringBackend::Close(FileId file) {
   return Status::OK();
 }
 
-int UringBackend::FindBuffer(const Ring& ring, const char* p,
+int UringBackend::FindBuffer(const UringRing& ring, const char* p,
                              size_t len) const {
   const uint32_t n = ring.registered_bufs.load(std::memory_order_acquire);
   const uintptr_t b = reinterpret_cast<uintptr_t>(p);
@@ -366,7 +254,7 @@ int UringBackend::FindBuffer(const Ring& ring, const char* p,
   return -1;
 }
 
-void UringBackend::Prepare(Ring& ring, const IoRequest& req, uint32_t index,
+void UringBackend::Prepare(UringRing& ring, const IoRequest& req, uint32_t index,
                            io_uring_sqe* sqe) {
   const uint32_t done = ring.progress[index];
   const bool fixed_file =
@@ -397,7 +285,7 @@ void UringBackend::Prepare(Ring& ring, const IoRequest& req, uint32_t index,
   }
 }
 
-void UringBackend::Complete(Ring& ring, std::span<IoRequest> requests,
+void UringBackend::Complete(UringRing& ring, std::span<IoRequest> requests,
                             uint32_t index, int res) {
   IoRequest& req = requests[index];
   const bool is_read = req.op == IoRequest::Op::kRead;
@@ -465,13 +353,13 @@ Status UringBackend::Submit(std::span<IoRequest> requests) {
     any_valid |= req.status.ok();
   }
   if (any_valid) {
-    Result<Ring*> acquired = Acquire();
+    Result<UringRing*> acquired = Acquire();
     if (!acquired.ok()) {
       for (IoRequest& req : requests) {
         if (req.status.ok()) req.status = acquired.status();
       }
     } else {
-      Ring& ring = **acquired;
+      UringRing& ring = **acquired;
       ring.progress.assign(requests.size(), 0);
       ring.queue.clear();
       for (uint32_t i = 0; i < requests.size(); ++i) {
@@ -523,149 +411,6 @@ Status UringBackend::Submit(std::span<IoRequest> requests) {
   return Status::OK();
 }
 
-// An IoQueue holding one ring for its lifetime. Slots [0, capacity) hold
-// the requests (user_data is the slot); ring.progress and ring.queue serve
-// the slots as they serve Submit's requests, so short transfers and EAGAIN
-// are reissued by the same Complete().
-class UringQueue final : public IoQueue {
- public:
-  UringQueue(UringBackend* backend, Ring* ring, size_t capacity)
-      : backend_(backend), ring_(ring), slots_(capacity), tags_(capacity), state_(capacity, kFree) {
-    ring_->progress.assign(capacity, 0);
-    ring_->queue.clear();
-    for (size_t i = capacity; i-- > 0;) free_.push_back(static_cast<uint32_t>(i));
-  }
-  ~UringQueue() override {
-    std::vector<IoCompletion> dropped;
-    while (pending() > 0) {
-      Reap(&dropped);
-      dropped.clear();
-    }
-    backend_->Release(ring_);
-  }
-  size_t capacity() const override { return slots_.size(); }
-  size_t pending() const override { return slots_.size() - free_.size(); }
-
-  void Add(const IoRequest& req, uint64_t tag) override {
-    RINGDB_CHECK(!free_.empty());
-    const uint32_t i = free_.back();
-    free_.pop_back();
-    IoRequest& r = slots_[i];
-    r = req;
-    tags_[i] = tag;
-    ring_->progress[i] = 0;
-    r.status = backend_->files_.Check(r);
-    if (r.status.ok() && !backend_->files_.Direct(r.file)) {
-      // A page-cache file: a plain copy, done now (as Submit does).
-      uint64_t retries = 0;
-      backend_->counters_.submits.fetch_add(1, std::memory_order_relaxed);
-      r.status = backend_->files_.TransferPlain(r, &retries);
-      backend_->counters_.retries.fetch_add(retries, std::memory_order_relaxed);
-      if (r.status.ok()) backend_->counters_.CountTransfer(r.op == IoRequest::Op::kRead, r.len);
-    }
-    if (!r.status.ok() || !backend_->files_.Direct(r.file)) {
-      state_[i] = kDone;
-      done_.push_back(i);
-      return;
-    }
-    state_[i] = kQueued;
-    ring_->queue.push_back(i);
-  }
-
-  void Submit() override {
-    if (ring_->queue.empty()) return;
-    if (ring_->broken) return Fail(Status::IOError("io_uring: ring unusable after an error"));
-    unsigned prepared = 0;
-    for (uint32_t i : ring_->queue) {
-      io_uring_sqe* sqe = io_uring_get_sqe(&ring_->ring);
-      RINGDB_CHECK(sqe != nullptr);  // capacity <= the ring's entries
-      backend_->Prepare(*ring_, slots_[i], i, sqe);
-      state_[i] = kInFlight;
-      ++prepared;
-    }
-    ring_->queue.clear();
-    backend_->counters_.submits.fetch_add(1, std::memory_order_relaxed);
-    int rc;
-    do {
-      rc = io_uring_submit(&ring_->ring);
-    } while (rc == -EINTR || rc == -EAGAIN || rc == -EBUSY);
-    if (rc < 0) {
-      ring_->broken = true;
-      return Fail(Status::IOError(std::string("io_uring_submit: ") + std::strerror(-rc)));
-    }
-    in_flight_ += prepared;
-  }
-
-  void Reap(std::vector<IoCompletion>* done) override {
-    Submit();
-    while (done_.empty() && in_flight_ > 0) {
-      io_uring_cqe* cqe = nullptr;
-      int rc;
-      do {
-        rc = io_uring_wait_cqe(&ring_->ring, &cqe);
-      } while (rc == -EINTR);
-      if (rc < 0) {
-        ring_->broken = true;
-        Fail(Status::IOError(std::string("io_uring_wait_cqe: ") + std::strerror(-rc)));
-        break;
-      }
-      unsigned head;
-      unsigned seen = 0;
-      io_uring_for_each_cqe(&ring_->ring, head, cqe) {
-        const auto i = static_cast<uint32_t>(cqe->user_data);
-        const size_t requeued = ring_->queue.size();
-        backend_->Complete(*ring_, slots_, i, cqe->res);
-        if (ring_->queue.size() == requeued) {
-          state_[i] = kDone;
-          done_.push_back(i);
-        } else {
-          state_[i] = kQueued;
-        }
-        ++seen;
-      }
-      io_uring_cq_advance(&ring_->ring, seen);
-      in_flight_ -= seen;
-      Submit();  // reissue short transfers
-    }
-    for (uint32_t i : done_) {
-      done->push_back({tags_[i], slots_[i].status});
-      state_[i] = kFree;
-      free_.push_back(i);
-    }
-    done_.clear();
-  }
-
- private:
-  enum : uint8_t { kFree, kQueued, kInFlight, kDone };
-  // The ring's state is unknown: every request not done fails with `s`.
-  void Fail(const Status& s) {
-    for (uint32_t i = 0; i < slots_.size(); ++i) {
-      if (state_[i] == kQueued || state_[i] == kInFlight) {
-        slots_[i].status = s;
-        state_[i] = kDone;
-        done_.push_back(i);
-      }
-    }
-    ring_->queue.clear();
-    in_flight_ = 0;
-  }
-
-  UringBackend* const backend_;
-  Ring* const ring_;
-  std::vector<IoRequest> slots_;
-  std::vector<uint64_t> tags_;
-  std::vector<uint8_t> state_;
-  std::vector<uint32_t> free_;
-  std::vector<uint32_t> done_;
-  unsigned in_flight_ = 0;
-};
-
-std::unique_ptr<IoQueue> UringBackend::NewQueue(size_t capacity) {
-  Result<Ring*> ring = Acquire();
-  if (!ring.ok()) return IoBackend::NewQueue(capacity);  // blocking, still correct
-  return std::make_unique<UringQueue>(this, *ring,
-                                      std::max<size_t>(1, std::min<size_t>(capacity, queue_depth_)));
-}
 
 Status UringBackend::Sync(FileId file) {
   const int fd = files_.Fd(file);
@@ -673,9 +418,9 @@ Status UringBackend::Sync(FileId file) {
     return Status::InvalidArgument("io: sync of unknown file id " +
                                    std::to_string(file.value));
   }
-  Result<Ring*> acquired = Acquire();
+  Result<UringRing*> acquired = Acquire();
   if (!acquired.ok()) return acquired.status();
-  Ring& ring = **acquired;
+  UringRing& ring = **acquired;
   const bool fixed_file = ring.fixed_files.load(std::memory_order_acquire) &&
                           static_cast<unsigned>(file.value) < kFixedFileSlots;
   int res = -EAGAIN;
@@ -721,8 +466,6 @@ Status UringBackend::Sync(FileId file) {
   Release(&ring);
   return result;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<IoBackend>> NewUringBackend(unsigned queue_depth) {
   if (queue_depth == 0 || queue_depth > kMaxQueueDepth) {

@@ -47,13 +47,14 @@ PASSED=$((PASSED + $(RINGDB_LIBRARY="$ROOT/build/libringdb.so" PYTHONPATH="$ROOT
 if [ "${RINGDB_FAST:-0}" != 1 ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
   ringdb_build build-asan -DCMAKE_BUILD_TYPE=Debug -DRINGDB_SANITIZE=address,undefined \
-    -DRINGDB_BUILD_BENCH=OFF
+    -DRINGDB_BUILD_BENCH=OFF -DRINGDB_WERROR=ON
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest --output-on-failure -j2 --timeout 1200)
   count build-asan
 
   echo "== ThreadSanitizer build: every multi-threaded test (ctest label concurrency)"
-  ringdb_build build-tsan -DRINGDB_SANITIZE=thread -DRINGDB_BUILD_BENCH=OFF -DRINGDB_BUILD_TOOLS=OFF
+  ringdb_build build-tsan -DRINGDB_SANITIZE=thread -DRINGDB_BUILD_BENCH=OFF -DRINGDB_BUILD_TOOLS=OFF \
+    -DRINGDB_WERROR=ON
   # Deadlock detection is on: frame latches are one atomic word per frame
   # (bufferpool/page_state.h), not mutexes reused across pages, so TSan's
   # lock-order graph holds only the engine's real mutexes. Data races are

@@ -20,7 +20,7 @@
 namespace ringdb {
 namespace {
 
-class LruPolicy final : public EvictionPolicy {
+class LruPolicy final : public RecencyListPolicy {
  public:
   const char* Name() const override { return "lru"; }
 
@@ -39,32 +39,18 @@ class LruPolicy final : public EvictionPolicy {
     }
   }
 
-  void OnAccess(FrameIndex frame) override {
-    CheckFrame(frame, num_frames_);
-    accesses_.Record(frame);
-  }
-
   void OnRemove(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
     ApplyAccesses();
     if (list_.contains(frame)) list_.Remove(frame);
   }
 
-  bool Victim(const FrameFilter& filter, FrameIndex* victim) override {
-    ApplyAccesses();
-    return list_.OldestEvictable(filter, victim);
-  }
-
  private:
-  void ApplyAccesses() {
+  void ApplyAccesses() override {
     accesses_.Drain([this](FrameIndex f) {
       if (list_.contains(f)) list_.MoveToFront(f);
     });
   }
-
-  uint32_t num_frames_ = 0;
-  FrameList list_;
-  AccessBuffer accesses_;
 };
 
 }  // namespace

@@ -42,7 +42,7 @@
 namespace ringdb {
 namespace {
 
-class MidpointPolicy final : public EvictionPolicy {
+class MidpointPolicy final : public RecencyListPolicy {
  public:
   explicit MidpointPolicy(const MidpointOptions& options) : options_(options) {
     RINGDB_CHECK(options_.old_eighths >= 1 && options_.old_eighths <= 7);
@@ -74,11 +74,6 @@ class MidpointPolicy final : public EvictionPolicy {
     Rebalance();
   }
 
-  void OnAccess(FrameIndex frame) override {
-    CheckFrame(frame, num_frames_);
-    accesses_.Record(frame);
-  }
-
   void OnRemove(FrameIndex frame) override {
     CheckFrame(frame, num_frames_);
     ApplyAccesses();
@@ -87,13 +82,8 @@ class MidpointPolicy final : public EvictionPolicy {
     Rebalance();
   }
 
-  bool Victim(const FrameFilter& filter, FrameIndex* victim) override {
-    ApplyAccesses();
-    return list_.OldestEvictable(filter, victim);
-  }
-
  private:
-  void ApplyAccesses() {
+  void ApplyAccesses() override {
     accesses_.Drain([this](FrameIndex f) { Access(f); });
   }
 
@@ -140,15 +130,13 @@ class MidpointPolicy final : public EvictionPolicy {
   }
 
   const MidpointOptions options_;
-  uint32_t num_frames_ = 0;
-  FrameList list_;               // front: young head; back: old tail
+  // list_ (RecencyListPolicy): front: young head; back: old tail.
   std::vector<uint8_t> old_;     // 1 when the frame is in the old sublist
   std::vector<uint64_t> inserted_at_;  // requests_ when it entered
   FrameIndex old_head_ = FrameList::kNil;  // first old frame; kNil: none
   uint32_t old_len_ = 0;
   uint64_t requests_ = 0;  // OnInsert and OnAccess calls so far
   uint32_t window_ = 1;
-  AccessBuffer accesses_;
 };
 
 }  // namespace

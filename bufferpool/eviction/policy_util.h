@@ -218,6 +218,33 @@ inline void CheckFrame(FrameIndex frame, uint32_t num_frames) {
   RINGDB_CHECK(frame < num_frames);
 }
 
+// What LRU and midpoint share: one FrameList in recency order (Victim
+// takes the oldest evictable frame, at the back) and accesses recorded
+// lock-free in an AccessBuffer, which the policy replays on its list
+// (ApplyAccesses) before each list operation. The policy keeps the list in
+// order in OnInsert, OnRemove and ApplyAccesses.
+// Thread-safety: as EvictionPolicy (OnAccess from any thread).
+class RecencyListPolicy : public EvictionPolicy {
+ public:
+  void OnAccess(FrameIndex frame) final {
+    CheckFrame(frame, num_frames_);
+    accesses_.Record(frame);
+  }
+
+  bool Victim(const FrameFilter& filter, FrameIndex* victim) final {
+    ApplyAccesses();
+    return list_.OldestEvictable(filter, victim);
+  }
+
+ protected:
+  // Replays the recorded accesses on list_, in order (accesses_.Drain).
+  virtual void ApplyAccesses() = 0;
+
+  uint32_t num_frames_ = 0;
+  FrameList list_;  // back: the oldest frame
+  AccessBuffer accesses_;
+};
+
 // Midpoint-insertion LRU tuning (see midpoint.cc).
 struct MidpointOptions {
   // Share of the list that forms the old sublist, in eighths (InnoDB's

@@ -1,8 +1,9 @@
 // BufferPoolTest: the fixture shared by the buffer pool test files. Each
-// test gets a fresh O_DIRECT file in a temporary directory, an io backend
-// chosen by the test parameter ("io_uring" or "pread") wrapped in an
+// test gets a fresh O_DIRECT file in a TempDir, an io backend chosen by the
+// test parameter ("io_uring" or "pread", through MakeBackend) wrapped in an
 // io::FaultBackend, and a pool made by MakePool(). Pages are filled with
-// bytes derived from (id, version) so that any mix-up shows.
+// bytes derived from (id, version) so that any mix-up shows; the counter
+// pages and workers serve the concurrency tests.
 #pragma once
 
 #include "bufferpool/buffer_pool.h"
@@ -16,11 +17,14 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
+#include <functional>
+#include <memory>
 #include <random>
 #include <thread>
 
 #include "io/fault_backend.h"
+#include "tests/util/backend.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace test {
@@ -58,23 +62,11 @@ inline bool Matches(const char* page, uint64_t id, uint64_t version) {
 class BufferPoolTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    for (char& c : name) {
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    }
-    dir_ = std::filesystem::temp_directory_path().string() + "/ringdb_pool_" +
-           std::to_string(getpid()) + "_" + name;
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = dir_ + "/pages";
-    std::unique_ptr<io::IoBackend> inner;
-    if (GetParam() == "io_uring") {
-      Result<std::unique_ptr<io::IoBackend>> r = io::NewUringBackend(64);
-      if (!r.ok()) GTEST_SKIP() << "io_uring unavailable here: " << r.status().ToString();
-      inner = std::move(r.value());
-    } else {
-      inner = io::NewPreadBackend();
-    }
+    tmp_ = std::make_unique<TempDir>("pool");
+    path_ = tmp_->File("pages");
+    std::string why;
+    std::unique_ptr<io::IoBackend> inner = MakeBackend(GetParam(), &why);
+    if (inner == nullptr) GTEST_SKIP() << why;
     auto fault = std::make_unique<io::FaultBackend>(std::move(inner));
     fault_ = fault.get();
     io_ = std::move(fault);
@@ -87,7 +79,7 @@ class BufferPoolTest : public ::testing::TestWithParam<std::string> {
     pool_.reset();
     if (io_ && file_.valid()) (void)io_->Close(file_);
     io_.reset();
-    std::filesystem::remove_all(dir_);
+    tmp_.reset();
   }
 
   // A fresh pool over the test file; through `io` when given (a wrapper of
@@ -118,6 +110,88 @@ class BufferPoolTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(pool_->FlushAll().ok());
   }
 
+  // Pages [0, pages), each holding its own id and a counter of 0, dirty.
+  void WriteCounterPages(uint64_t pages) {
+    for (uint64_t id = 0; id < pages; id++) {
+      Result<PageGuard> g = pool_->NewPage(PageId{id});
+      ASSERT_TRUE(g.ok()) << g.status().ToString();
+      std::memcpy(g->mutable_data() + kPageHeaderSize, &id, 8);
+      g->MarkDirty(Lsn(1));
+    }
+  }
+
+  // Four threads of 3000 random fetches each over the pages of
+  // WriteCounterPages: every fetch checks that the page holds its id, one
+  // in three latches exclusively and adds 1 to the page's counter. When
+  // given, `beside` runs on a thread of its own at the same time until
+  // `stop` turns true (after the last worker ended); it reports a failure
+  // by setting `failed`, which stops the workers. Returns the number of
+  // increments; a failed check fails the test.
+  uint64_t RunCounterWorkers(
+      uint64_t pages,
+      const std::function<void(const std::atomic<bool>& stop, std::atomic<bool>& failed)>&
+          beside = {}) {
+    std::atomic<uint64_t> increments{0};
+    std::atomic<bool> failed{false}, stop{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; t++) {
+      threads.emplace_back([&, t] {
+        std::mt19937_64 rng(t);
+        for (int op = 0; op < 3000 && !failed; op++) {
+          uint64_t id = rng() % pages;
+          bool write = rng() % 3 == 0;
+          Result<PageGuard> g =
+              pool_->Fetch(PageId{id}, write ? LatchMode::kExclusive : LatchMode::kShared);
+          if (!g.ok()) {
+            ADD_FAILURE() << g.status().ToString();
+            failed = true;
+            return;
+          }
+          uint64_t stored;
+          std::memcpy(&stored, g->data() + kPageHeaderSize, 8);
+          if (stored != id) {
+            ADD_FAILURE() << "page " << id << " holds " << stored;
+            failed = true;
+            return;
+          }
+          if (write) {
+            uint64_t count;
+            std::memcpy(&count, g->data() + kPageHeaderSize + 8, 8);
+            count++;
+            std::memcpy(g->mutable_data() + kPageHeaderSize + 8, &count, 8);
+            g->MarkDirty(Lsn(op + 1));
+            increments++;
+          }
+        }
+      });
+    }
+    std::thread side;
+    if (beside) side = std::thread([&] { beside(stop, failed); });
+    for (auto& t : threads) t.join();
+    stop = true;
+    if (side.joinable()) side.join();
+    EXPECT_FALSE(failed);
+    return increments.load();
+  }
+
+  // Flushes, reopens the pool (24 frames) and checks that every page still
+  // holds its id and that the counters add up to `increments`.
+  void CheckCounters(uint64_t pages, uint64_t increments) {
+    ASSERT_TRUE(pool_->FlushAll().ok());
+    MakePool(24);
+    uint64_t total = 0;
+    for (uint64_t id = 0; id < pages; id++) {
+      Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kShared);
+      ASSERT_TRUE(g.ok()) << g.status().ToString();
+      uint64_t stored, count;
+      std::memcpy(&stored, g->data() + kPageHeaderSize, 8);
+      std::memcpy(&count, g->data() + kPageHeaderSize + 8, 8);
+      ASSERT_EQ(stored, id);
+      total += count;
+    }
+    EXPECT_EQ(total, increments);
+  }
+
   void FlipByteInFile(uint64_t offset) {
     int fd = ::open(path_.c_str(), O_RDWR);
     ASSERT_GE(fd, 0);
@@ -129,7 +203,8 @@ class BufferPoolTest : public ::testing::TestWithParam<std::string> {
     ::close(fd);
   }
 
-  std::string dir_, path_;
+  std::unique_ptr<TempDir> tmp_;
+  std::string path_;
   std::unique_ptr<io::IoBackend> io_;
   io::FaultBackend* fault_ = nullptr;
   io::FileId file_;

@@ -130,80 +130,27 @@ TEST_P(BufferPoolResizeTest, ShrinkWaitsForAPinnedRetiredFrame) {
 
 void BufferPoolResizeTest::MixedWorkWhileResizing(uint64_t pages,
                                                   const std::vector<uint32_t>& sizes) {
-  for (uint64_t id = 0; id < pages; id++) {
-    Result<PageGuard> g = pool_->NewPage(PageId{id});
-    ASSERT_TRUE(g.ok());
-    std::memcpy(g->mutable_data() + kPageHeaderSize, &id, 8);
-    g->MarkDirty(Lsn(1));
-  }
-  std::atomic<uint64_t> increments{0};
-  std::atomic<bool> failed{false}, stop{false};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; t++) {
-    threads.emplace_back([&, t] {
-      std::mt19937_64 rng(t);
-      for (int op = 0; op < 3000 && !failed; op++) {
-        uint64_t id = rng() % pages;
-        bool write = rng() % 3 == 0;
-        Result<PageGuard> g =
-            pool_->Fetch(PageId{id}, write ? LatchMode::kExclusive : LatchMode::kShared);
-        if (!g.ok()) {
-          ADD_FAILURE() << g.status().ToString();
-          failed = true;
-          return;
+  WriteCounterPages(pages);
+  const uint64_t increments = RunCounterWorkers(
+      pages, [&](const std::atomic<bool>& stop, std::atomic<bool>& failed) {
+        for (size_t i = 0; !stop.load(); i++) {
+          const uint32_t frames = sizes[i % sizes.size()];
+          Status s = pool_->Resize(size_t{frames} * kPage);
+          if (!s.ok()) {
+            ADD_FAILURE() << s.ToString();
+            failed = true;
+            return;
+          }
+          PoolStats st = pool_->stats();
+          if (st.used_frames > frames) {
+            ADD_FAILURE() << st.used_frames << " frames used after resizing to " << frames;
+            failed = true;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
-        uint64_t stored;
-        std::memcpy(&stored, g->data() + kPageHeaderSize, 8);
-        if (stored != id) {
-          ADD_FAILURE() << "page " << id << " holds " << stored;
-          failed = true;
-          return;
-        }
-        if (write) {
-          uint64_t count;
-          std::memcpy(&count, g->data() + kPageHeaderSize + 8, 8);
-          count++;
-          std::memcpy(g->mutable_data() + kPageHeaderSize + 8, &count, 8);
-          g->MarkDirty(Lsn(op + 1));
-          increments++;
-        }
-      }
-    });
-  }
-  std::thread resizer([&] {
-    for (size_t i = 0; !stop.load(); i++) {
-      const uint32_t frames = sizes[i % sizes.size()];
-      Status s = pool_->Resize(size_t{frames} * kPage);
-      if (!s.ok()) {
-        ADD_FAILURE() << s.ToString();
-        failed = true;
-        return;
-      }
-      PoolStats st = pool_->stats();
-      if (st.used_frames > frames) {
-        ADD_FAILURE() << st.used_frames << " frames used after resizing to " << frames;
-        failed = true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  });
-  for (auto& t : threads) t.join();
-  stop = true;
-  resizer.join();
-  ASSERT_FALSE(failed);
-  ASSERT_TRUE(pool_->FlushAll().ok());
-  MakePool(24);
-  uint64_t total = 0;
-  for (uint64_t id = 0; id < pages; id++) {
-    Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kShared);
-    ASSERT_TRUE(g.ok());
-    uint64_t stored, count;
-    std::memcpy(&stored, g->data() + kPageHeaderSize, 8);
-    std::memcpy(&count, g->data() + kPageHeaderSize + 8, 8);
-    ASSERT_EQ(stored, id);
-    total += count;
-  }
-  EXPECT_EQ(total, increments.load());
+      });
+  ASSERT_FALSE(HasFailure());
+  CheckCounters(pages, increments);
 }
 
 TEST_P(BufferPoolResizeTest, ConcurrentResizeUnderReadersAndWriters) {

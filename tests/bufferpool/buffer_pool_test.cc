@@ -56,59 +56,10 @@ TEST_P(BufferPoolTest, SmallPoolServesManyPagesWithinBudget) {
 TEST_P(BufferPoolTest, ConcurrentFetchPinEvict) {
   MakePool(24);
   const uint64_t kPages = 200;
-  for (uint64_t id = 0; id < kPages; id++) {
-    Result<PageGuard> g = pool_->NewPage(PageId{id});
-    ASSERT_TRUE(g.ok());
-    std::memcpy(g->mutable_data() + kPageHeaderSize, &id, 8);
-    g->MarkDirty(Lsn(1));
-  }
-  std::atomic<uint64_t> increments{0};
-  std::atomic<bool> failed{false};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; t++) {
-    threads.emplace_back([&, t] {
-      std::mt19937_64 rng(t);
-      for (int op = 0; op < 3000 && !failed; op++) {
-        uint64_t id = rng() % kPages;
-        bool write = rng() % 3 == 0;
-        Result<PageGuard> g =
-            pool_->Fetch(PageId{id}, write ? LatchMode::kExclusive : LatchMode::kShared);
-        if (!g.ok()) {
-          ADD_FAILURE() << g.status().ToString();
-          failed = true;
-          return;
-        }
-        uint64_t stored;
-        std::memcpy(&stored, g->data() + kPageHeaderSize, 8);
-        if (stored != id) {
-          ADD_FAILURE() << "page " << id << " holds " << stored;
-          failed = true;
-          return;
-        }
-        if (write) {
-          uint64_t count;
-          std::memcpy(&count, g->data() + kPageHeaderSize + 8, 8);
-          count++;
-          std::memcpy(g->mutable_data() + kPageHeaderSize + 8, &count, 8);
-          g->MarkDirty(Lsn(op + 1));
-          increments++;
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  ASSERT_FALSE(failed);
-  ASSERT_TRUE(pool_->FlushAll().ok());
-  MakePool(24);
-  uint64_t total = 0;
-  for (uint64_t id = 0; id < kPages; id++) {
-    Result<PageGuard> g = pool_->Fetch(PageId{id}, LatchMode::kShared);
-    ASSERT_TRUE(g.ok());
-    uint64_t count;
-    std::memcpy(&count, g->data() + kPageHeaderSize + 8, 8);
-    total += count;
-  }
-  EXPECT_EQ(total, increments.load());
+  WriteCounterPages(kPages);
+  const uint64_t increments = RunCounterWorkers(kPages);
+  ASSERT_FALSE(HasFailure());
+  CheckCounters(kPages, increments);
 }
 
 TEST_P(BufferPoolTest, FlippedBitIsCorruptionNamingThePage) {

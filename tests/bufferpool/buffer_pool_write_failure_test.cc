@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "bufferpool/buffer_pool_fixture.h"
+#include "tests/util/forwarding_backend.h"
 
 namespace ringdb {
 namespace test {
@@ -13,66 +14,21 @@ namespace {
 
 // Forwards to the fixture's FaultBackend; while full() every write fails
 // with ENOSPC as on a full file system (the FaultBackend fires only once).
-class DiskFullBackend final : public io::IoBackend {
+class DiskFullBackend final : public ForwardingBackend {
  public:
-  explicit DiskFullBackend(io::IoBackend* inner) : inner_(inner) {}
+  explicit DiskFullBackend(io::IoBackend* inner) : ForwardingBackend(inner) {}
   void set_full(bool full) { full_.store(full); }
-
-  std::string Name() const override { return "diskfull(" + inner_->Name() + ")"; }
-  bool direct() const override { return inner_->direct(); }
-  Status RegisterBuffer(void* base, size_t len) override {
-    return inner_->RegisterBuffer(base, len);
-  }
-  void UnregisterBuffer(void* base) override { inner_->UnregisterBuffer(base); }
-  Result<io::FileId> Open(const std::string& path, io::OpenMode mode) override {
-    return inner_->Open(path, mode);
-  }
-  Result<io::FileId> OpenBuffered(const std::string& path, io::OpenMode mode) override {
-    return inner_->OpenBuffered(path, mode);
-  }
-  Status AdviseCache(io::FileId file, uint64_t offset, uint64_t len,
-                     io::CacheAdvice advice) override {
-    return inner_->AdviseCache(file, offset, len, advice);
-  }
-  Status Close(io::FileId file) override { return inner_->Close(file); }
-  Status Submit(std::span<io::IoRequest> requests) override {
-    std::vector<io::IoRequest> pass;
-    std::vector<size_t> which;
-    for (size_t i = 0; i < requests.size(); i++) {
-      io::IoRequest& r = requests[i];
-      if (full_.load() && r.op == io::IoRequest::Op::kWrite) {
-        r.status = io::ErrnoStatus(ENOSPC, "write", inner_->PathOf(r.file), r.offset);
-        refused_.fetch_add(1);
-      } else {
-        pass.push_back(r);
-        which.push_back(i);
-      }
-    }
-    Status first;
-    if (!pass.empty()) first = inner_->Submit(pass);
-    for (size_t k = 0; k < pass.size(); k++) requests[which[k]].status = pass[k].status;
-    for (const io::IoRequest& r : requests) {
-      if (first.ok() && !r.status.ok()) first = r.status;
-    }
-    return first;
-  }
-  Status Sync(io::FileId file) override { return inner_->Sync(file); }
-  Result<uint64_t> FileSize(io::FileId file) override { return inner_->FileSize(file); }
-  Status Truncate(io::FileId file, uint64_t size) override {
-    return inner_->Truncate(file, size);
-  }
-  Status PunchHole(io::FileId file, uint64_t offset, uint64_t len) override {
-    return inner_->PunchHole(file, offset, len);
-  }
-  Result<uint64_t> AllocatedBytes(io::FileId file) override {
-    return inner_->AllocatedBytes(file);
-  }
-  std::string PathOf(io::FileId file) const override { return inner_->PathOf(file); }
-  io::IoStats stats() const override { return inner_->stats(); }
   uint64_t refused() const { return refused_.load(); }
 
+  std::string Name() const override { return "diskfull(" + inner()->Name() + ")"; }
+
  private:
-  io::IoBackend* inner_;
+  int Refuse(io::IoRequest& r) override {
+    if (!full_.load() || r.op != io::IoRequest::Op::kWrite) return 0;
+    refused_.fetch_add(1);
+    return ENOSPC;
+  }
+
   std::atomic<bool> full_{false};
   std::atomic<uint64_t> refused_{0};
 };

@@ -197,20 +197,7 @@ TEST_P(PrefixModelTest, RandomOpsMatchStdMap) {
       ASSERT_TRUE(h.tree->Delete(k, h.NextLsn(), &existed).ok());
       EXPECT_EQ(existed, model.erase(k) == 1);
     } else {
-      std::string v;
-      Status s = h.tree->Get(k, &v);
-      auto m = model.find(k);
-      ASSERT_EQ(s.ok(), m != model.end()) << s.ToString();
-      if (s.ok()) {
-        ASSERT_EQ(v, m->second);
-      }
-      auto it = h.tree->NewIterator();
-      it->Seek(k);
-      auto lb = model.lower_bound(k);
-      ASSERT_EQ(it->Valid(), lb != model.end());
-      if (lb != model.end()) {
-        ASSERT_EQ(it->key(), lb->first);
-      }
+      ASSERT_NO_FATAL_FAILURE(CheckLookupsMatch(h.tree.get(), model, k, /*backward=*/false));
     }
     if (op % 3000 == 2999) {
       ExpectVerify(h.tree.get());

@@ -208,26 +208,7 @@ TEST(BTreeTest, KeyHeadEdgeCasesMatchStdMap) {
       ASSERT_TRUE(h.tree->Delete(key, h.NextLsn(), &existed).ok());
       ASSERT_EQ(existed, model.erase(key) == 1);
     } else {
-      std::string v;
-      Status s = h.tree->Get(key, &v);
-      auto m = model.find(key);
-      ASSERT_EQ(s.ok(), m != model.end()) << s.ToString();
-      if (m != model.end()) {
-        ASSERT_EQ(v, m->second);
-      }
-      auto it = h.tree->NewIterator();
-      it->Seek(key);
-      auto lb = model.lower_bound(key);
-      ASSERT_EQ(it->Valid(), lb != model.end());
-      if (lb != model.end()) {
-        ASSERT_EQ(it->key(), lb->first);
-      }
-      it->SeekForPrev(key);
-      auto ub = model.upper_bound(key);
-      ASSERT_EQ(it->Valid(), ub != model.begin());
-      if (ub != model.begin()) {
-        ASSERT_EQ(it->key(), std::prev(ub)->first);
-      }
+      ASSERT_NO_FATAL_FAILURE(CheckLookupsMatch(h.tree.get(), model, key, /*backward=*/true));
     }
     if (op == 6000) {
       h.Reopen();

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -158,6 +159,31 @@ void ExpectVerify(BTree* tree) {
   std::string report;
   Status s = tree->Verify(&report);
   EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << report.substr(0, 2000);
+}
+
+void CheckLookupsMatch(BTree* tree, const std::map<std::string, std::string>& model,
+                       const std::string& key, bool backward) {
+  std::string v;
+  Status s = tree->Get(key, &v);
+  auto m = model.find(key);
+  ASSERT_EQ(s.ok(), m != model.end()) << s.ToString();
+  if (m != model.end()) {
+    ASSERT_EQ(v, m->second);
+  }
+  auto it = tree->NewIterator();
+  it->Seek(key);
+  auto lb = model.lower_bound(key);
+  ASSERT_EQ(it->Valid(), lb != model.end());
+  if (lb != model.end()) {
+    ASSERT_EQ(it->key(), lb->first);
+  }
+  if (!backward) return;
+  it->SeekForPrev(key);
+  auto ub = model.upper_bound(key);
+  ASSERT_EQ(it->Valid(), ub != model.begin());
+  if (ub != model.begin()) {
+    ASSERT_EQ(it->key(), std::prev(ub)->first);
+  }
 }
 
 void ExpectScansMatch(BTree* tree, const std::map<std::string, std::string>& model) {

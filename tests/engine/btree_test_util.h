@@ -131,6 +131,10 @@ bool ValueFits(std::string_view key, std::string_view value);
 void ExpectVerify(BTree* tree);
 // Full forward and backward scans equal the model.
 void ExpectScansMatch(BTree* tree, const std::map<std::string, std::string>& model);
+// Get(key) and Seek(key), and with `backward` SeekForPrev(key), answer as
+// the model does. Fails fatally: call inside ASSERT_NO_FATAL_FAILURE.
+void CheckLookupsMatch(BTree* tree, const std::map<std::string, std::string>& model,
+                       const std::string& key, bool backward);
 // A whole cell for `key` in a node of `page_size` (a leaf cell holding
 // `value`, or an inner cell naming `child`), its key overflowed past
 // MaxInlineKey with a dummy blob id, as the tree would write it.

@@ -174,9 +174,8 @@ TEST_F(BackupTest, KilledBackupNeverHarmsTheSourceOrPassesForADatabase) {
 }
 
 TEST(FileCopyTest, EveryMethodCopiesTheSameBytes) {
-  std::string dir = (fs::temp_directory_path() / ("ringdb_copy_" + std::to_string(getpid()))).string();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  test::TempDir tmp("copy");
+  const std::string& dir = tmp.path();
   std::string data(3 << 20, '\0');
   std::mt19937_64 rng(1);
   for (char& c : data) c = static_cast<char>(rng());
@@ -199,7 +198,6 @@ TEST(FileCopyTest, EveryMethodCopiesTheSameBytes) {
   EXPECT_EQ(r.bytes, data.size());
   EXPECT_FALSE(io::CopyFilePrefix(dir + "/missing", dir + "/x", 1, io::CopyMethod::kReadWrite, &r)
                    .ok());
-  fs::remove_all(dir);
 }
 
 }  // namespace

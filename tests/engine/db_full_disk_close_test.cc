@@ -9,21 +9,18 @@
 // Needs root (mount); skips, saying why, where mounting is not permitted.
 // The tmpfs is always unmounted in TearDown.
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <map>
 
 #include "ringdb/db.h"
+#include "tests/util/tmpfs_mount.h"
 #include "ringdb/write_batch.h"
 
 namespace ringdb {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr uint64_t kFsBytes = 24ull << 20;
 
@@ -43,18 +40,10 @@ std::string Value(uint32_t i, uint32_t round) {
 class FullDiskCloseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root (running as uid "
-                                       << ::geteuid() << ")";
-    mnt_ = (fs::temp_directory_path() / ("ringdb_fullclose_" + std::to_string(::getpid())))
-               .string();
-    fs::create_directories(mnt_);
-    if (::mount("tmpfs", mnt_.c_str(), "tmpfs", 0, "size=24m") != 0) {
-      int err = errno;
-      fs::remove(mnt_);
-      GTEST_SKIP() << "mount -t tmpfs -o size=24m is not permitted here: " << std::strerror(err);
-    }
-    mounted_ = true;
-    dir_ = mnt_ + "/db";
+    std::string why;
+    mnt_ = test::TmpfsMount::Create("fullclose", "24m", &why);
+    if (mnt_ == nullptr) GTEST_SKIP() << why;
+    dir_ = mnt_->path() + "/db";
     // A pool that holds every page, against the default reserve of 3 MiB
     // (1/8 of 24 MiB).
     options_.buffer_pool_bytes = 20 << 20;
@@ -68,10 +57,7 @@ class FullDiskCloseTest : public ::testing::Test {
   }
   void TearDown() override {
     db_.reset();
-    if (mounted_) {
-      if (::umount2(mnt_.c_str(), 0) != 0) ::umount2(mnt_.c_str(), MNT_DETACH);
-    }
-    if (!mnt_.empty()) fs::remove_all(mnt_);
+    mnt_.reset();  // unmounts
   }
 
   uint64_t NumProperty(const std::string& name) {
@@ -84,9 +70,8 @@ class FullDiskCloseTest : public ::testing::Test {
 
   std::unique_ptr<DB> db_;
   std::map<std::string, std::string> model_;
-  std::string mnt_;
+  std::unique_ptr<test::TmpfsMount> mnt_;
   std::string dir_;
-  bool mounted_ = false;
   Options options_;
 };
 

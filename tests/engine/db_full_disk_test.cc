@@ -10,7 +10,6 @@
 // The tmpfs is always unmounted in TearDown. The figures are printed.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,16 +17,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <thread>
 
 #include "ringdb/db.h"
+#include "tests/util/tmpfs_mount.h"
 
 namespace ringdb {
 namespace {
-
-namespace fs = std::filesystem;
 
 // Child -> parent messages: {tag, value}.
 enum Tag : uint32_t {
@@ -66,18 +63,10 @@ std::string Value(uint32_t i) {
 class FullDiskTest : public ::testing::TestWithParam<Params> {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root (running as uid "
-                                       << ::geteuid() << ")";
-    mnt_ = (fs::temp_directory_path() / ("ringdb_fulldisk_" + std::to_string(::getpid())))
-               .string();
-    fs::create_directories(mnt_);
-    if (::mount("tmpfs", mnt_.c_str(), "tmpfs", 0, "size=24m") != 0) {
-      int err = errno;
-      fs::remove(mnt_);
-      GTEST_SKIP() << "mount -t tmpfs -o size=24m is not permitted here: " << std::strerror(err);
-    }
-    mounted_ = true;
-    dir_ = mnt_ + "/db";
+    std::string why;
+    mnt_ = test::TmpfsMount::Create("fulldisk", "24m", &why);
+    if (mnt_ == nullptr) GTEST_SKIP() << why;
+    dir_ = mnt_->path() + "/db";
     options_.buffer_pool_bytes = 1 << 20;
     options_.lock_pool_memory = false;
     options_.checkpoint_log_bytes = 2 << 20;
@@ -86,10 +75,7 @@ class FullDiskTest : public ::testing::TestWithParam<Params> {
     options_.info_log = [](std::string_view) {};
   }
   void TearDown() override {
-    if (mounted_) {
-      if (::umount2(mnt_.c_str(), 0) != 0) ::umount2(mnt_.c_str(), MNT_DETACH);
-    }
-    if (!mnt_.empty()) fs::remove_all(mnt_);
+    mnt_.reset();  // unmounts
   }
 
   // The child's whole run; reports over `fd`, then waits to be killed.
@@ -131,7 +117,7 @@ class FullDiskTest : public ::testing::TestWithParam<Params> {
       if (!it->status().ok()) scanned = 0;
     }
     send(kScannedWhileFull, scanned);
-    bool grown = ::mount("tmpfs", mnt_.c_str(), "tmpfs", MS_REMOUNT, "size=64m") == 0;
+    bool grown = mnt_->Resize("64m");
     send(kGrown, grown ? 1 : 0);
     bool resumed = false;
     if (GetParam().auto_resume) {
@@ -159,9 +145,8 @@ class FullDiskTest : public ::testing::TestWithParam<Params> {
     for (;;) ::pause();
   }
 
-  std::string mnt_;
+  std::unique_ptr<test::TmpfsMount> mnt_;
   std::string dir_;
-  bool mounted_ = false;
   Options options_;
 };
 

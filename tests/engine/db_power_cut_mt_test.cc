@@ -34,6 +34,7 @@
 
 #include "engine/db_impl.h"
 #include "io/fault_backend.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -133,20 +134,14 @@ Status RunOp(DB* db, const ThreadOp& op) {
 class MultiThreadPowerCutTest : public ::testing::TestWithParam<IoBackendKind> {
  protected:
   void SetUp() override {
-    const char* shm = "/dev/shm";
-    std::string base = std::filesystem::is_directory(shm)
-                           ? std::string(shm)
-                           : std::filesystem::temp_directory_path().string();
-    dir_ = base + "/ringdb_mtcut_" + std::to_string(getpid()) +
-           (GetParam() == IoBackendKind::kIoUring ? "_u" : "_p");
-    std::filesystem::remove_all(dir_);
+    tmp_ = std::make_unique<test::TempDir>("mtcut", test::TempDir::MemoryParent());
+    dir_ = tmp_->File("db");
     options_.io_backend = GetParam();
     options_.buffer_pool_bytes = 32 * 4096;  // evictions all the time
     options_.checkpoint_log_bytes = 48 << 10;  // checkpoints and log segments
     options_.lock_pool_memory = false;
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::shared_ptr<io::FaultBackend> NewBackend() {
     std::unique_ptr<io::IoBackend> inner;
@@ -162,6 +157,7 @@ class MultiThreadPowerCutTest : public ::testing::TestWithParam<IoBackendKind> {
 
   void RunCycles(bool checkpoint_during_writes);
 
+  std::unique_ptr<test::TempDir> tmp_;  // tmpfs when there is one
   std::string dir_;
   Options options_;
 };

@@ -19,6 +19,7 @@
 
 #include "engine/db_impl.h"
 #include "io/io_backend.h"
+#include "tests/util/forwarding_backend.h"
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
@@ -27,9 +28,10 @@ namespace {
 namespace fs = std::filesystem;
 
 // Forwards to a real backend; fails writes (and syncs) while told to.
-class FailingBackend final : public io::IoBackend {
+class FailingBackend final : public test::ForwardingBackend {
  public:
-  explicit FailingBackend(std::unique_ptr<io::IoBackend> inner) : inner_(std::move(inner)) {}
+  explicit FailingBackend(std::unique_ptr<io::IoBackend> inner)
+      : ForwardingBackend(inner.get()), owned_(std::move(inner)) {}
 
   // Every write and sync fails with `err` until Heal().
   void FailAll(int err) {
@@ -56,78 +58,33 @@ class FailingBackend final : public io::IoBackend {
   void ShortLogWriteOnce() { short_log_.store(true); }
   uint64_t failed() const { return failed_.load(); }
 
-  std::string Name() const override { return "failing(" + inner_->Name() + ")"; }
-  bool direct() const override { return inner_->direct(); }
-  Status RegisterBuffer(void* base, size_t len) override {
-    return inner_->RegisterBuffer(base, len);
-  }
-  void UnregisterBuffer(void* base) override { inner_->UnregisterBuffer(base); }
-  Result<io::FileId> Open(const std::string& path, io::OpenMode mode) override {
-    return inner_->Open(path, mode);
-  }
-  Result<io::FileId> OpenBuffered(const std::string& path, io::OpenMode mode) override {
-    return inner_->OpenBuffered(path, mode);
-  }
-  Status AdviseCache(io::FileId file, uint64_t offset, uint64_t len,
-                     io::CacheAdvice advice) override {
-    return inner_->AdviseCache(file, offset, len, advice);
-  }
-  Status Close(io::FileId file) override { return inner_->Close(file); }
-  Status Submit(std::span<io::IoRequest> requests) override {
-    std::vector<io::IoRequest> pass;
-    std::vector<size_t> which;
-    for (size_t i = 0; i < requests.size(); i++) {
-      io::IoRequest& r = requests[i];
-      int err = 0;
-      const std::string path = inner_->PathOf(r.file);
-      if (r.op == io::IoRequest::Op::kWrite && path.find(".log") != std::string::npos &&
-          r.len > 1 && short_log_.exchange(false)) {
-        io::IoRequest half = r;
-        half.len = r.len / 2;
-        (void)inner_->Submit(std::span<io::IoRequest>(&half, 1));
-        err = EIO;
-      } else if (r.op == io::IoRequest::Op::kWrite && Applies(path)) {
-        err = NextError();
-      }
-      if (r.op == io::IoRequest::Op::kRead && fail_reads_.load()) err = EIO;
-      if (err != 0) {
-        r.status = io::ErrnoStatus(err, "write", inner_->PathOf(r.file), r.offset);
-        failed_.fetch_add(1);
-      } else {
-        pass.push_back(r);
-        which.push_back(i);
-      }
-    }
-    Status first;
-    if (!pass.empty()) first = inner_->Submit(pass);
-    for (size_t k = 0; k < pass.size(); k++) requests[which[k]].status = pass[k].status;
-    for (const io::IoRequest& r : requests) {
-      if (first.ok() && !r.status.ok()) first = r.status;
-    }
-    return first;
-  }
+  std::string Name() const override { return "failing(" + inner()->Name() + ")"; }
   Status Sync(io::FileId file) override {
-    if (!Applies(inner_->PathOf(file))) return inner_->Sync(file);
+    if (!Applies(inner()->PathOf(file))) return inner()->Sync(file);
     if (int err = NextError(); err != 0) {
       failed_.fetch_add(1);
-      return io::ErrnoStatus(err, "fdatasync", inner_->PathOf(file), 0);
+      return io::ErrnoStatus(err, "fdatasync", inner()->PathOf(file), 0);
     }
-    return inner_->Sync(file);
+    return inner()->Sync(file);
   }
-  Result<uint64_t> FileSize(io::FileId file) override { return inner_->FileSize(file); }
-  Status Truncate(io::FileId file, uint64_t size) override {
-    return inner_->Truncate(file, size);
-  }
-  Status PunchHole(io::FileId file, uint64_t offset, uint64_t len) override {
-    return inner_->PunchHole(file, offset, len);
-  }
-  Result<uint64_t> AllocatedBytes(io::FileId file) override {
-    return inner_->AllocatedBytes(file);
-  }
-  std::string PathOf(io::FileId file) const override { return inner_->PathOf(file); }
-  io::IoStats stats() const override { return inner_->stats(); }
 
  private:
+  int Refuse(io::IoRequest& r) override {
+    int err = 0;
+    const std::string path = inner()->PathOf(r.file);
+    if (r.op == io::IoRequest::Op::kWrite && path.find(".log") != std::string::npos &&
+        r.len > 1 && short_log_.exchange(false)) {
+      io::IoRequest half = r;
+      half.len = r.len / 2;
+      (void)inner()->Submit(std::span<io::IoRequest>(&half, 1));
+      err = EIO;
+    } else if (r.op == io::IoRequest::Op::kWrite && Applies(path)) {
+      err = NextError();
+    }
+    if (r.op == io::IoRequest::Op::kRead && fail_reads_.load()) err = EIO;
+    if (err != 0) failed_.fetch_add(1);
+    return err;
+  }
   bool Applies(const std::string& path) {
     std::lock_guard<std::mutex> lock(mu_);
     return only_.empty() || path.find(only_) != std::string::npos;
@@ -141,7 +98,7 @@ class FailingBackend final : public io::IoBackend {
     return 0;
   }
 
-  std::unique_ptr<io::IoBackend> inner_;
+  std::unique_ptr<io::IoBackend> owned_;  // inner()
   std::atomic<int> err_{0};
   std::atomic<int> transient_{0};
   std::atomic<bool> fail_reads_{false};

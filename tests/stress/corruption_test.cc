@@ -23,6 +23,7 @@
 #include "engine/db_impl.h"
 #include "engine/superblock.h"
 #include "io/fault_backend.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
@@ -32,14 +33,6 @@ using Model = std::map<std::string, std::string>;
 
 constexpr uint32_t kPageSize = 4096;
 constexpr int kSeeds = 40;
-
-// tmpfs when there is one (O_DIRECT works there since Linux 6.6): each case
-// opens the database dozens of times and every open checkpoints.
-std::string TestRoot() {
-  std::error_code ec;
-  if (fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return "/dev/shm";
-  return fs::temp_directory_path().string();
-}
 
 Options TestOptions() {
   Options o;
@@ -193,9 +186,10 @@ ReadBack CheckDamaged(const std::string& dir, const std::vector<Model>& models) 
 class CorruptionTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = TestRoot() + "/ringdb_corruption_" + std::to_string(getpid());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    // tmpfs when there is one: each case opens the database dozens of
+    // times and every open checkpoints.
+    tmp_ = new test::TempDir("corruption", test::TempDir::MemoryParent());
+    root_ = tmp_->path();
     // A closed database: everything is in ringdb.data.
     clean_dir_ = root_ + "/clean";
     std::mt19937_64 rng(42);
@@ -246,7 +240,10 @@ class CorruptionTest : public ::testing::Test {
       db.reset();
     }
   }
-  static void TearDownTestSuite() { fs::remove_all(root_); }
+  static void TearDownTestSuite() {
+    delete tmp_;
+    tmp_ = nullptr;
+  }
 
   // A fresh copy of `src` to damage.
   std::string Copy(const std::string& src) {
@@ -286,11 +283,13 @@ class CorruptionTest : public ::testing::Test {
     }
   }
 
+  static test::TempDir* tmp_;
   static std::string root_, clean_dir_, crashed_dir_;
   static Model clean_;
   static std::vector<Model> logged_;  // logged_[k]: the state after k logged writes
 };
 
+test::TempDir* CorruptionTest::tmp_ = nullptr;
 std::string CorruptionTest::root_, CorruptionTest::clean_dir_, CorruptionTest::crashed_dir_;
 Model CorruptionTest::clean_;
 std::vector<Model> CorruptionTest::logged_;

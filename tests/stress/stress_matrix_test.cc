@@ -19,8 +19,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -28,11 +28,11 @@
 #include <unordered_map>
 
 #include "ringdb/db.h"
+#include "tests/util/temp_dir.h"
 
 namespace ringdb {
 namespace {
 
-namespace fs = std::filesystem;
 
 constexpr int kWriters = 2;
 constexpr int kKeysPerWriter = 200;
@@ -103,14 +103,10 @@ class StressMatrixTest : public ::testing::TestWithParam<Cell> {
     // tmpfs when there is one (the test is about threads, not the disk),
     // unless RINGDB_STRESS_DIR names a place: on a real disk the windows
     // between a write's start and its end are far wider.
-    std::error_code ec;
-    const char* env_dir = std::getenv("RINGDB_STRESS_DIR");
-    std::string base = env_dir != nullptr && *env_dir != 0 ? env_dir
-                       : fs::is_directory("/dev/shm", ec)  ? "/dev/shm"
-                                                           : fs::temp_directory_path().string();
-    dir_ = base + "/ringdb_matrix_" + std::to_string(getpid()) + "_" + BackendName(backend) +
-           "_" + policy + "_" + std::to_string(frames);
-    fs::remove_all(dir_);
+    tmp_ = std::make_unique<test::TempDir>(
+        "matrix_" + BackendName(backend) + "_" + policy + "_" + std::to_string(frames),
+        test::TempDir::MemoryParent("RINGDB_STRESS_DIR"));
+    dir_ = tmp_->File("db");
     options_.buffer_pool_bytes = static_cast<size_t>(frames) * 4096;
     options_.eviction_policy = policy;
     options_.checkpoint_log_bytes = 256 << 10;
@@ -118,7 +114,6 @@ class StressMatrixTest : public ::testing::TestWithParam<Cell> {
     options_.lock_pool_memory = false;
     options_.info_log = [](std::string_view) {};
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void Fail(const std::string& what) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -146,6 +141,7 @@ class StressMatrixTest : public ::testing::TestWithParam<Cell> {
     return true;
   }
 
+  std::unique_ptr<test::TempDir> tmp_;
   std::string dir_;
   Options options_;
   std::atomic<bool> stop_{false};
