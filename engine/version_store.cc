@@ -57,21 +57,20 @@ bool VersionStore::BeginBatch() {
   return !snapshots_.empty() || waiters_ > 0;
 }
 
-uint64_t VersionStore::Cost(std::string_view key, const Version& v, bool new_key) {
-  return kVersionOverhead + v.value.size() + (new_key ? kKeyOverhead + key.size() : 0);
+uint64_t VersionStore::Cost(size_t key_size, const Version& v, bool new_key) {
+  return kVersionOverhead + v.value.size() + (new_key ? kKeyOverhead + key_size : 0);
 }
 
 std::string VersionStore::Record(
     Lsn w, std::vector<std::pair<std::string, std::optional<std::string>>> olds) {
   MutexLock lock(&mu_);
   for (auto& [key, old] : olds) {
-    auto it = chains_.find(key);
-    const bool new_key = it == chains_.end();
-    if (new_key) it = chains_.emplace(key, std::deque<Version>()).first;
-    std::deque<Version>& chain = it->second;
+    const size_t key_size = key.size();
+    auto [it, new_key] = chains_.try_emplace(std::move(key));  // one search; moved only when new
+    std::vector<Version>& chain = it->second;
     if (!chain.empty() && chain.back().w == w) continue;  // the batch's first entry counts
     Version v{w, old.has_value(), old.has_value() ? std::move(*old) : std::string()};
-    bytes_ += Cost(key, v, new_key);
+    bytes_ += Cost(key_size, v, new_key);
     chain.push_back(std::move(v));
     queue_.emplace_back(w, it);
   }
@@ -128,10 +127,10 @@ void VersionStore::PurgeUpTo(Lsn horizon) {
   while (!queue_.empty() && queue_.front().first <= horizon) {
     Chains::iterator it = queue_.front().second;
     queue_.pop_front();
-    std::deque<Version>& chain = it->second;
+    std::vector<Version>& chain = it->second;
     const bool last = chain.size() == 1;
-    bytes_ -= Cost(it->first, chain.front(), last);
-    chain.pop_front();
+    bytes_ -= Cost(it->first.size(), chain.front(), last);
+    chain.erase(chain.begin());
     if (last) chains_.erase(it);
     reclaimed_++;
   }
@@ -139,7 +138,7 @@ void VersionStore::PurgeUpTo(Lsn horizon) {
   if (bytes_ < limits_.notice_bytes / 2) noticed_ = false;
 }
 
-const VersionStore::Version* VersionStore::Visible(const std::deque<Version>& c, Lsn s) {
+const VersionStore::Version* VersionStore::Visible(const std::vector<Version>& c, Lsn s) {
   // Chains are short and oldest first: the first batch after s.
   for (const Version& v : c) {
     if (v.w > s) return &v;

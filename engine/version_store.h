@@ -177,7 +177,9 @@ class VersionStore {
     bool present;   // false: the key was absent
     std::string value;
   };
-  using Chains = std::map<std::string, std::deque<Version>, std::less<>>;
+  // A chain is short (the versions of one key since the oldest snapshot):
+  // a vector, oldest first.
+  using Chains = std::map<std::string, std::vector<Version>, std::less<>>;
 
   const SnapshotImpl* Register(Lsn seq) REQUIRES(mu_);
   // Drops the versions with W <= horizon (oldest first).
@@ -187,9 +189,9 @@ class VersionStore {
   // Expires the oldest snapshots until the versions fit max_bytes.
   uint64_t ExpireForLimit() REQUIRES(mu_);
   // The version of chain c that snapshot lsn s reads (nullptr: none).
-  static const Version* Visible(const std::deque<Version>& c, Lsn s);
+  static const Version* Visible(const std::vector<Version>& c, Lsn s);
   static Status Expired(const SnapshotImpl* s, uint64_t max_bytes);
-  static uint64_t Cost(std::string_view key, const Version& v, bool new_key);
+  static uint64_t Cost(size_t key_size, const Version& v, bool new_key);
 
   const Limits limits_;
   mutable Mutex mu_;

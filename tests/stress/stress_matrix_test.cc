@@ -273,7 +273,14 @@ TEST_P(StressMatrixTest, MixedWorkloadMatchesModel) {
     }
   });
 
+  // The cell's time, then on until every kind of work has run a few times
+  // (a loaded machine can stall a 300 ms cell), or an error stops it.
   std::this_thread::sleep_for(std::chrono::milliseconds(CellMillis()));
+  for (int i = 0; i < 6000 && (writes.load() < 20 || reads.load() < 5 || scans.load() < 5) &&
+                  !stop_.load();
+       i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   stop_ = true;
   for (std::thread& t : threads) t.join();
   ASSERT_EQ(first_error_, "");
