@@ -114,9 +114,14 @@ BTree::Opt BTree::CopyLeafOptimistic(std::string_view target, SeekMode mode, Lea
 
 Status BTree::CopySibling(bool forward, LeafCopy* out) {
   const std::string fence = forward ? out->high : out->low;
+  // A successful attempt moves parent_idx to the sibling: a retry (a batch
+  // moved batch_seq_ meanwhile) must step from the same leaf again, not
+  // from that sibling, or it skips a leaf.
+  const int from_idx = out->parent_idx;
   for (int i = 0; i < kOptimisticAttempts && out->has_parent; ++i) {
     uint64_t seq = batch_seq_.load(std::memory_order_acquire);
     if (seq & 1) break;
+    out->parent_idx = from_idx;
     Opt o;
     {
       OptimisticReadScope scope;
