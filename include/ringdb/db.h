@@ -132,7 +132,8 @@ class DB {
   virtual const Snapshot* GetSnapshot() = 0;
   // Releases `snapshot` (from this DB's GetSnapshot; null is ignored) and
   // the old versions only it needed. It must not be used afterwards. May be
-  // called after Close, but not after the DB is destroyed.
+  // called after Close, but not after the DB is destroyed. A snapshot of
+  // another DB is a programming error: the process aborts.
   virtual void ReleaseSnapshot(const Snapshot* snapshot) = 0;
 
   // Writes every dirty page, fdatasyncs the data file and trims the log.

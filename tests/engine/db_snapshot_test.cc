@@ -443,9 +443,12 @@ TEST_P(SnapshotTest, RetainedVersionsAreReportedReclaimedAndBounded) {
   it.reset();
   EXPECT_LE(Prop("ringdb.snapshots.retained_bytes"), options_.snapshot_max_bytes);
   db_->ReleaseSnapshot(s);  // expired ones are released as any other
-  if (Prop("ringdb.snapshots.expired") == 1) {
-    EXPECT_EQ(std::string(1000, 'b'), Get("k7", young));
-  }
+  // The younger snapshot either still reads its own version or expired
+  // too (and says so); never another value.
+  const std::string young_k7 = Get("k7", young);
+  EXPECT_TRUE(young_k7 == std::string(1000, 'b') ||
+              young_k7.find("snapshot_max_bytes") != std::string::npos)
+      << young_k7.substr(0, 200);
   db_->ReleaseSnapshot(young);
   EXPECT_EQ(0u, Prop("ringdb.snapshots.retained_bytes"));
   EXPECT_EQ(0u, Prop("ringdb.snapshots.count"));
