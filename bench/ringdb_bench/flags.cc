@@ -64,6 +64,11 @@ DEFINE_string(rocksdb_write_buffer_size, "4MiB",
               "RocksDB write_buffer_size, as --cache_size (its memtables are memory on top "
               "of the budget)");
 DEFINE_int32(rocksdb_max_write_buffer_number, 2, "RocksDB max_write_buffer_number");
+DEFINE_string(rocksdb_index, "partitioned",
+              "RocksDB index and filter blocks: partitioned = two-level index and partitioned "
+              "filters, top level pinned, partitions cached at high priority (RocksDB's "
+              "advice when they do not fit the cache, as in @disk phases); full = one index "
+              "and one filter block per file, cached like data blocks");
 DEFINE_string(warmup, "read",
               "How each engine's cache is prepared before a read phase, the same for every "
               "engine (untimed): read = one full scan of the keys before every in-memory read "
@@ -169,6 +174,9 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
                 "' (examples: 4MiB, 65536)");
   }
   if (cache_size < (1 << 20)) return Fail("--cache_size must be at least 1 MiB");
+  if (FLAGS_rocksdb_index != "partitioned" && FLAGS_rocksdb_index != "full") {
+    return Fail("bad --rocksdb_index '" + FLAGS_rocksdb_index + "' (partitioned or full)");
+  }
   if (FLAGS_mem_ratio < 1) return Fail("--mem_ratio must be >= 1");
   if (FLAGS_batch_size < 1 || FLAGS_multiget_batch < 1 || FLAGS_seek_nexts < 0) {
     return Fail("--batch_size and --multiget_batch must be >= 1, --seek_nexts >= 0");
@@ -226,6 +234,7 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
   f->rocksdb_buffered = FLAGS_rocksdb_buffered;
   f->rocksdb_write_buffer_size = write_buffer_size;
   f->rocksdb_max_write_buffer_number = FLAGS_rocksdb_max_write_buffer_number;
+  f->rocksdb_partitioned_index = FLAGS_rocksdb_index == "partitioned";
   f->warmup = FLAGS_warmup;
   f->flush_writes = FLAGS_flush_writes;
   f->mrc = FLAGS_mrc;

@@ -33,6 +33,7 @@ struct BenchFlags {
   double fio_runtime = 5;
   bool rocksdb_buffered = false;
   uint64_t rocksdb_write_buffer_size = 0;
+  bool rocksdb_partitioned_index = true;
   int rocksdb_max_write_buffer_number = 2;
   std::string warmup = "read";  // read, cold or none (see --warmup)
   bool flush_writes = true;     // see --flush_writes

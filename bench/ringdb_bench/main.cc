@@ -58,6 +58,7 @@ bool MakeEngines(const BenchFlags& f, std::vector<std::unique_ptr<KvEngine>>* en
       rs.buffered = f.rocksdb_buffered;
       rs.write_buffer_size = f.rocksdb_write_buffer_size;
       rs.max_write_buffer_number = f.rocksdb_max_write_buffer_number;
+      rs.partitioned_index = f.rocksdb_partitioned_index;
       engines->push_back(NewRocksDbEngine(rs));
       continue;
     }

@@ -41,7 +41,10 @@ class RocksDbEngine final : public KvEngine {
     size_t memtables = settings_.write_buffer_size * settings_.max_write_buffer_number;
     return {
         {"block_cache_bytes", std::to_string(cache_bytes_)},
-        {"block_cache", "LRUCache, cache_index_and_filter_blocks=true"},
+        {"block_cache", "LRUCache, cache_index_and_filter_blocks=true, with high priority"},
+        {"index", settings_.partitioned_index
+                      ? "kTwoLevelIndexSearch, partition_filters, pin_top_level_index_and_filter"
+                      : "kBinarySearch (one block per file)"},
         {"filter", "bloom 10 bits/key"},
         {"compression", "kNoCompression at every level"},
         {"use_direct_reads", settings_.buffered ? "false" : "true"},
@@ -72,9 +75,19 @@ class RocksDbEngine final : public KvEngine {
     statistics_ = options.statistics;
 
     rocksdb::BlockBasedTableOptions table;
-    table.block_cache = rocksdb::NewLRUCache(config.cache_bytes);
+    rocksdb::LRUCacheOptions cache_options;
+    cache_options.capacity = config.cache_bytes;
+    cache_options.high_pri_pool_ratio = 0.5;
+    table.block_cache = rocksdb::NewLRUCache(cache_options);
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     table.cache_index_and_filter_blocks = true;
+    table.cache_index_and_filter_blocks_with_high_priority = true;
+    if (settings_.partitioned_index) {
+      table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+      table.partition_filters = true;
+      table.pin_top_level_index_and_filter = true;
+      table.metadata_block_size = 4096;
+    }
     table.block_size = 4096;
     options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     options_ = options;

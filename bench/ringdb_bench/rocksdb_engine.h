@@ -19,6 +19,12 @@ struct RocksDbSettings {
   size_t write_buffer_size = 4ull << 20;
   int max_write_buffer_number = 2;
   int max_background_jobs = 2;
+  // true: a two-level index and partitioned filters, the top level pinned
+  // and the partitions cached at high priority. A file's single index and
+  // filter block (hundreds of KiB for a 64 MiB file) does not stay in a
+  // small cache split into shards: a read then fetches it again, which is
+  // not how RocksDB is run when they do not fit.
+  bool partitioned_index = true;
 };
 
 // RocksDB with: no compression at any level, a 10-bit Bloom filter, an LRU
