@@ -125,6 +125,14 @@ class BTree {
   // An iterator holding no latches or pins between calls, reading through
   // `view` when given (it owns it). The tree must outlive it.
   std::unique_ptr<Iterator> NewIterator(std::unique_ptr<IteratorView> view = nullptr);
+  // Iterators report, at each Seek and when destroyed, how many times the
+  // scan since the last Seek crossed to a neighbouring leaf. The tree keeps
+  // a moving average (7/8 old, 1/8 new): the read-ahead window a Seek
+  // starts with (PlanReadAhead).
+  void NoteScanLength(int crossings);
+  // The window a Seek starts with: the average rounded up, 1 to
+  // MaxReadAhead().
+  int SeekReadAhead() const;
 
   // Walks every reachable page and checks checksums (via Fetch), node
   // headers and cells, key order within and across pages, separator
@@ -192,6 +200,9 @@ class BTree {
     int ra_window = 0;
     bool ra_forward = true;
     bool ra_continue = false;
+    // The window is the one a Seek started with (SeekReadAhead): it grows
+    // only when the scan reaches its last leaf.
+    bool ra_seeded = false;
     // Set by an optimistic copy: the leaf's parent as it was read (holding
     // nothing), the leaf's index among its n + 1 children, and the
     // parent's own fences, so that the next copy can step to a sibling
@@ -348,7 +359,8 @@ class BTree {
   class Prefetch;  // its steps (btree_prefetch.cc)
   // Scan read-ahead for CopyLeaf: `parent` (latched) names, as child idx,
   // the leaf a scan in direction `forward` is about to copy. Prefetches the
-  // siblings ahead: one after a Seek, a window that doubles (up to
+  // siblings ahead: after a Seek as many as recent scans crossed
+  // (SeekReadAhead, at least one), then a window that doubles (up to
   // MaxReadAhead) each time the scan nears the end of what was read ahead.
   void ReadAhead(const btree::NodeView& parent, int idx, bool forward, LeafCopy* out);
   // The read-ahead decision alone: updates out's ra_* state and sets *ids
@@ -457,6 +469,8 @@ class BTree {
   std::shared_mutex free_gate_;
   SharedMutex batch_mu_;
   std::atomic<uint64_t> batch_seq_{0};  // odd while a batch is applied
+  // Leaf crossings per Seek, a moving average in sixteenths (NoteScanLength).
+  std::atomic<uint32_t> scan_crossings16_{0};
   uint64_t rebalance_errors_ = 0;  // written by the single writer only
   PageId last_append_leaf_;        // the single writer's only (NoteInsert)
 };

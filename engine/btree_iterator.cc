@@ -307,18 +307,42 @@ int BTree::MaxReadAhead() const {
   return std::clamp<int>(static_cast<int>(pool_->num_frames() / 8), 1, kMaxReadAheadLeaves);
 }
 
+void BTree::NoteScanLength(int crossings) {
+  // Racy on purpose: a lost update only shifts the average a little.
+  const uint32_t sample = static_cast<uint32_t>(std::clamp(crossings, 0, MaxReadAhead())) * 16;
+  const uint32_t old = scan_crossings16_.load(std::memory_order_relaxed);
+  const uint32_t next = old - old / 8 + sample / 8;
+  if (next != old) scan_crossings16_.store(next, std::memory_order_relaxed);
+}
+
+int BTree::SeekReadAhead() const {
+  const uint32_t avg16 = scan_crossings16_.load(std::memory_order_relaxed);
+  return std::clamp<int>(static_cast<int>((avg16 + 15) / 16), 1, MaxReadAhead());
+}
+
 void BTree::PlanReadAhead(const NodeView& parent, int idx, bool forward, LeafCopy* out,
                           std::vector<PageId>* ids) {
   ids->clear();
   const int n = std::min(parent.count(), parent.SlotLimit());  // children 0..n
   int ahead = 0;                 // leaves already read ahead of idx
-  if (!out->ra_continue || out->ra_forward != forward || out->ra_window == 0) {
-    out->ra_window = 1;  // a Seek or a turn: the next leaf only
+  if (!out->ra_continue) {
+    // A Seek: as far as scans have gone lately. More only once the scan
+    // reaches the last leaf of that (a longer scan than usual).
+    out->ra_window = SeekReadAhead();
+    out->ra_seeded = true;
+  } else if (out->ra_forward != forward || out->ra_window == 0) {
+    out->ra_window = 1;  // a turn: the next leaf only
+    out->ra_seeded = false;
   } else {
-    if (out->ra_parent == parent.id()) {
-      ahead = std::max(0, forward ? out->ra_end - idx : idx - out->ra_end);
+    const bool same_parent = out->ra_parent == parent.id();
+    const int left = forward ? out->ra_end - idx : idx - out->ra_end;
+    if (same_parent) ahead = std::max(0, left);
+    // A seeded window was sized to what scans use: more only once the scan
+    // goes past it. A growing window reads on when half of it is used.
+    if (out->ra_seeded ? same_parent && left >= 0 : 2 * ahead >= out->ra_window) {
+      return;  // the last batch still covers the way
     }
-    if (2 * ahead >= out->ra_window) return;  // the last batch still covers the way
+    out->ra_seeded = false;
     out->ra_window = std::min(2 * out->ra_window, MaxReadAhead());
   }
   out->ra_forward = forward;
@@ -349,6 +373,9 @@ class BTreeIterator : public Iterator {
  public:
   BTreeIterator(BTree* tree, std::unique_ptr<BTree::IteratorView> view)
       : tree_(tree), view_(std::move(view)) {}
+  ~BTreeIterator() override {
+    if (seeked_) tree_->NoteScanLength(crossings_);
+  }
 
   bool Valid() const override { return valid_; }
   void SeekToFirst() override { Position(BTree::SeekMode::kFirst, {}); }
@@ -381,6 +408,9 @@ class BTreeIterator : public Iterator {
     valid_ = false;
     target_.assign(target);
     leaf_.ra_continue = false;  // a Seek starts the read-ahead over
+    if (seeked_) tree_->NoteScanLength(crossings_);
+    seeked_ = true;
+    crossings_ = 0;
     Status s = tree_->CopyLeaf(target_, mode, &leaf_);
     if (s.ok() && view_) {
       s = view_->PatchLeaf(&leaf_);
@@ -435,6 +465,7 @@ class BTreeIterator : public Iterator {
       }
       have_fence = true;
       leaf_.ra_continue = true;
+      ++crossings_;
       Status s = tree_->CopySibling(forward, &leaf_);
       if (s.ok() && view_) {
         // The view may add keys below (above) the fence crossed: start
@@ -459,6 +490,10 @@ class BTreeIterator : public Iterator {
   std::string big_value_;
   Status status_;
   bool valid_ = false;
+  // Since the last Seek: leaves crossed to, reported to the tree's
+  // read-ahead (NoteScanLength).
+  bool seeked_ = false;
+  int crossings_ = 0;
 };
 
 }  // namespace
