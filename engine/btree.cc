@@ -459,7 +459,10 @@ void BTree::MultiGet(std::span<const std::string_view> keys, std::vector<std::st
 void BTree::FreePages(const std::vector<PageId>& ids) {
   if (ids.empty()) return;
   std::unique_lock gate(free_gate_);
-  for (PageId id : ids) alloc_->Free(id);
+  for (PageId id : ids) {
+    if (id == last_append_leaf_) last_append_leaf_ = PageId{};  // never a freed page's
+    alloc_->Free(id);
+  }
 }
 
 }  // namespace ringdb

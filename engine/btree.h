@@ -130,6 +130,9 @@ class BTree {
   // a moving average (7/8 old, 1/8 new): the read-ahead window a Seek
   // starts with (PlanReadAhead).
   void NoteScanLength(int crossings);
+  // Inserts TryAppend made without a descent (read by the writer's thread,
+  // or after it stopped).
+  uint64_t fast_appends() const { return appends_; }
   // The window a Seek starts with: the average rounded up, 1 to
   // MaxReadAhead().
   int SeekReadAhead() const;
@@ -374,6 +377,10 @@ class BTree {
   // Write path (btree_put.cc, btree_delete.cc).
   Status PutCell(std::string_view key, std::string_view cell, Lsn lsn,
                  std::vector<PageId>* to_free);
+  // Put without a descent when the key goes after the last key of the
+  // rightmost leaf named by last_append_leaf_ and fits there. false: do
+  // the usual Put (nothing was changed).
+  bool TryAppend(std::string_view key, std::string_view cell, Lsn lsn);
   Status PutPessimistic(std::string_view key, std::string_view cell, Lsn lsn,
                         std::vector<PageId>* to_free);
   // Splits the full leaf path->nodes.back() around the new cell (at idx,
@@ -398,7 +405,8 @@ class BTree {
   // whole cells (after the operation) and the separator. PrepareSplit:
   // fills *pages for the held path (on error, gives back all it took).
   // SplitLeaf: rewrites the leaf as cells[0, split) and a new right leaf
-  // (returned) as the rest. InsertUpward: inserts inner cell `promote`
+  // (returned) as the rest; split == 0 (an append) leaves the leaf's cells
+  // as they are and gives the right leaf `cells` alone. InsertUpward: inserts inner cell `promote`
   // into the held parents, splitting them (SplitInner) and the root as
   // needed. Only the first two can fail.
   Status ChooseLeafSplit(const btree::NodeView& v, std::span<const std::string_view> cells,
@@ -473,6 +481,7 @@ class BTree {
   std::atomic<uint32_t> scan_crossings16_{0};
   uint64_t rebalance_errors_ = 0;  // written by the single writer only
   PageId last_append_leaf_;        // the single writer's only (NoteInsert)
+  uint64_t appends_ = 0;           // inserts TryAppend made, the writer's only
 };
 
 // Optimistic attempts before a reader falls back to latching.

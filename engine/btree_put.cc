@@ -66,6 +66,7 @@ Status BTree::MakeSeparator(std::string_view sep, Lsn lsn, KeyRef* ref,
 
 Status BTree::PutCell(std::string_view key, std::string_view cell, Lsn lsn,
                       std::vector<PageId>* to_free) {
+  if (TryAppend(key, cell, lsn)) return Status::OK();
   {
     LeafSpot at;
     RINGDB_RETURN_IF_ERROR(FindInLeaf(key, LatchMode::kExclusive, &at));
@@ -81,6 +82,30 @@ Status BTree::PutCell(std::string_view key, std::string_view cell, Lsn lsn,
     }
   }
   return PutPessimistic(key, cell, lsn, to_free);
+}
+
+bool BTree::TryAppend(std::string_view key, std::string_view cell, Lsn lsn) {
+  // Sequential inserts skip the descent (PostgreSQL's fastpath for the
+  // rightmost leaf). The hint only saves the walk; what makes the insert
+  // right is checked on the latched page: a leaf with no right sibling has
+  // no upper fence, so a key after its last key belongs there. A freed page
+  // is never the hint (FreePages clears it).
+  if (!last_append_leaf_.valid()) return false;
+  PageGuard leaf;
+  if (!FetchNode(last_append_leaf_, LatchMode::kExclusive, 0, &leaf).ok()) {
+    last_append_leaf_ = PageId{};  // the descent reports whatever went wrong
+    return false;
+  }
+  NodeView v = View(leaf);
+  if (!v.is_leaf() || v.link1().valid() || v.count() == 0) return false;
+  int idx;
+  bool found;
+  LeafCell old;
+  if (!FindCell(v, key, &idx, &found, &old).ok() || found || idx != v.count()) return false;
+  if (!InsertFits(v, cell, -1)) return false;  // a split: the descent does it
+  WriteCell(&leaf, idx, /*replace=*/false, cell, lsn);
+  ++appends_;
+  return true;
 }
 
 Status BTree::PutPessimistic(std::string_view key, std::string_view cell, Lsn lsn,
@@ -193,20 +218,32 @@ Status BTree::SplitAndInsert(Path* path, std::string_view /*key*/, std::string_v
   PageGuard& leaf = path->nodes.back().guard;
   NodeView v = View(leaf);
   // 1. The leaf's cells after the operation, where they split, and the
-  // shortest separator.
+  // shortest separator. An append keeps the leaf as it is (InnoDB's split
+  // at the insertion point): the new cell alone starts the right leaf, and
+  // only the leaf's last cell is copied, for the separator.
   std::vector<std::string> owned;
-  AppendWholeCells(v, &owned, idx, cell, found);
-  std::vector<std::string_view> cells = CellViews(owned);
+  std::vector<std::string_view> cells;
   size_t split;
   std::string sep;
-  RINGDB_RETURN_IF_ERROR(ChooseLeafSplit(v, cells, append, &split, &sep));
+  if (append && !found && idx == v.count() && v.count() > 0) {
+    owned.resize(1);
+    RINGDB_RETURN_IF_ERROR(v.FullCell(v.count() - 1, &owned[0]));
+    RINGDB_RETURN_IF_ERROR(LeafSeparator(v, owned[0], cell, &sep));
+    cells = {cell};
+    split = 0;  // every cell of `cells` goes right; the leaf keeps its own
+  } else {
+    AppendWholeCells(v, &owned, idx, cell, found);
+    cells = CellViews(owned);
+    RINGDB_RETURN_IF_ERROR(ChooseLeafSplit(v, cells, append, &split, &sep));
+  }
   // 2. Every page the split may need, allocated and created first.
   SplitPages pages;
   RINGDB_RETURN_IF_ERROR(PrepareSplit(*path, v.link1(), sep, lsn, &pages));
   // 3. Nothing below can fail: split the leaf, then insert (separator,
   // right) into the parents, splitting upward.
   PageId right = SplitLeaf(&leaf, cells, split, &pages, lsn);
-  NoteInsert(right, !found && static_cast<size_t>(idx) + 1 == cells.size());
+  // The new cell is the right leaf's last: the next append may go there.
+  NoteInsert(right, split == 0 || (!found && static_cast<size_t>(idx) + 1 == cells.size()));
   std::string promote;
   EncodeInnerCell(pages.sep, right, &promote);
   InsertUpward(path, std::move(promote), append, &pages, lsn);
@@ -282,7 +319,8 @@ PageId BTree::SplitLeaf(PageGuard* leaf, std::span<const std::string_view> cells
   const PageId old_next = View(*leaf).link1();
   InitNode(right.mutable_data(), page_size_, kPageTypeLeaf, 0, leaf->id(), old_next);
   RebuildNode(right.mutable_data(), page_size_, cells.subspan(split));
-  RebuildNode(leaf->mutable_data(), page_size_, cells.first(split));
+  // split == 0: `cells` are the right leaf's only; the leaf keeps its own.
+  if (split > 0) RebuildNode(leaf->mutable_data(), page_size_, cells.first(split));
   SetLink1(leaf->mutable_data(), right.id());
   if (pages->next_leaf.valid()) {
     SetLink0(pages->next_leaf.mutable_data(), right.id());

@@ -14,6 +14,7 @@ namespace ringdb {
 namespace {
 constexpr uint8_t kTagPut = 1;
 constexpr uint8_t kTagDelete = 2;
+constexpr size_t kMaxVarint64 = 10;  // bytes of the longest varint
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -74,6 +75,9 @@ Status Walk(std::string_view rep, WriteBatch::Handler* handler, uint32_t* count)
 }  // namespace
 
 void WriteBatch::Put(std::string_view key, std::string_view value) {
+  // A batch's first record: one allocation of its size (DB::Put's whole
+  // batch) instead of growing through it; later ones grow geometrically.
+  if (rep_.empty()) rep_.reserve(1 + 2 * kMaxVarint64 + key.size() + value.size());
   rep_.push_back(static_cast<char>(kTagPut));
   PutVarint(&rep_, key.size());
   rep_.append(key);

@@ -188,6 +188,61 @@ TEST(BTreeFillTest, ShiftsWithOverflowingSeparatorsMatchModel) {
   EXPECT_EQ(f.live_page_bytes, pages * 4096);
 }
 
+// Appends take TryAppend's path (no descent) and stay right while the tree
+// changes under the hint: the rightmost leaves emptied by deletes and freed
+// (a freed page must never take an insert), keys put below the end, the
+// last key overwritten, a small pool evicting the hinted leaf. Each round
+// checks the tree against a model.
+TEST(BTreeFillTest, AppendsWithoutDescentStayRightWhileTheEndIsDeleted) {
+  Harness h(4096, 16);
+  ASSERT_TRUE(h.ok());
+  std::map<std::string, std::string> model;
+  std::mt19937_64 rng(11);
+  uint64_t next = 0;
+  auto put = [&](uint64_t k, uint64_t version) {
+    std::string key = NumKey(k), value = TaggedValue(key, version, kValueLen);
+    ASSERT_TRUE(h.tree->Put(key, value, h.NextLsn()).ok()) << k;
+    model[key] = value;
+  };
+  uint64_t appended = 0;
+  for (int round = 0; round < 40; ++round) {
+    // A run of appends past the end.
+    const uint64_t run = 100 + rng() % 400;
+    for (uint64_t i = 0; i < run; ++i) ASSERT_NO_FATAL_FAILURE(put(next++, 1));
+    appended += run;
+    // On disk, the last leaf's image stays readable after it is freed.
+    ASSERT_TRUE(h.env.pool()->FlushAll().ok());
+    // Delete the end: enough to empty the last leaves, so they merge away.
+    // The next appends go on past the deleted keys, so they also go past
+    // the last key of a freed leaf's image.
+    const uint64_t cut = 20 + rng() % 200;
+    for (uint64_t i = 0; i < cut && !model.empty(); ++i) {
+      std::string key = std::prev(model.end())->first;
+      bool existed = false;
+      ASSERT_TRUE(h.tree->Delete(key, h.NextLsn(), &existed).ok());
+      EXPECT_TRUE(existed) << key;
+      model.erase(key);
+    }
+    // Now and then: keys below the end, and the last key overwritten.
+    if (round % 3 == 0 && next > 0) {
+      ASSERT_NO_FATAL_FAILURE(put(rng() % next, 2));
+    }
+    if (round % 4 == 1 && !model.empty()) {
+      const std::string last = std::prev(model.end())->first;
+      const std::string value = TaggedValue(last, 3, kValueLen);
+      ASSERT_TRUE(h.tree->Put(last, value, h.NextLsn()).ok());
+      model[last] = value;
+    }
+    ExpectVerify(h.tree.get());
+    ASSERT_NO_FATAL_FAILURE(ExpectScansMatch(h.tree.get(), model));
+  }
+  EXPECT_EQ(h.tree->ApproximateCount(), model.size());
+  // Most appends skipped the descent: all but those that split a leaf and
+  // the first after each cut (its hint was the freed or emptied leaf).
+  RecordProperty("fast_appends", std::to_string(h.tree->fast_appends()));
+  EXPECT_GE(h.tree->fast_appends(), appended * 8 / 10) << appended << " appends";
+}
+
 // The fill walk on known shapes: an empty tree, one leaf, a value in a blob.
 TEST(BTreeFillTest, ComputeFillCounts) {
   Harness h(4096, 64);
