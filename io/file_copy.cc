@@ -41,7 +41,7 @@ int CopyWith(CopyMethod method, int in, int out, uint64_t length, uint64_t* done
   std::vector<char> buf;
   while (*done < length) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(length - *done, 1u << 30));
-    ssize_t n;
+    ssize_t n = 0;
     switch (method) {
       case CopyMethod::kCopyFileRange:
         n = ::copy_file_range(in, nullptr, out, nullptr, want, 0);
@@ -63,6 +63,8 @@ int CopyWith(CopyMethod method, int in, int out, uint64_t length, uint64_t* done
         }
         break;
       }
+      default:
+        return EINVAL;  // not a method
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno;

@@ -46,7 +46,10 @@ PASSED=$((PASSED + $(RINGDB_LIBRARY="$ROOT/build/libringdb.so" PYTHONPATH="$ROOT
 
 if [ "${RINGDB_FAST:-0}" != 1 ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
-  ringdb_build build-asan -DCMAKE_BUILD_TYPE=Debug -DRINGDB_SANITIZE=address,undefined \
+  # Debug (assertions on) at -O1: the suite runs about twice as fast as at
+  # -O0 and ASan still reports every access it checks.
+  ringdb_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+    -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DRINGDB_SANITIZE=address,undefined \
     -DRINGDB_BUILD_BENCH=OFF -DRINGDB_WERROR=ON
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest --output-on-failure -j2 --timeout 1200)

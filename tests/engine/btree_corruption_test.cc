@@ -114,7 +114,7 @@ void ExpectWritersRefused(Harness* h, const std::set<std::string>& refused,
 
 TEST(BTreeCorruptionTest, ChecksumMismatchIsReported) {
   for (int which : {0, 1}) {  // A leaf, then the root.
-    Harness h(4096, 64);
+    Harness h(4096, 64, "", TempDir::MemoryParent());
     ASSERT_TRUE(h.ok());
     std::vector<PageId> pages;
     std::map<std::string, std::string> model;
@@ -168,7 +168,7 @@ TEST(BTreeCorruptionTest, GarbageWithValidChecksumIsReported) {
   damages.push_back({btree::kNodeOff, noise});
   for (size_t d = 0; d < damages.size(); ++d) {
     for (int which : {0, 1}) {  // A leaf, then the root (inner).
-      Harness h(4096, 64);
+      Harness h(4096, 64, "", TempDir::MemoryParent());
       ASSERT_TRUE(h.ok());
       std::vector<PageId> pages;
       std::map<std::string, std::string> model;

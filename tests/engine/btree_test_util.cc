@@ -57,8 +57,10 @@ size_t TestAllocator::in_use() const {
   return next_ - free_list_.size();
 }
 
-BTreeEnv::BTreeEnv(uint32_t page_size, uint32_t frames, std::string backend)
-    : page_size_(page_size), frames_(frames), backend_(std::move(backend)) {
+BTreeEnv::BTreeEnv(uint32_t page_size, uint32_t frames, std::string backend,
+                   const std::string& parent)
+    : page_size_(page_size), frames_(frames), backend_(std::move(backend)),
+      dir_("btree", parent) {
   path_ = dir_.File("data");
   Status s = OpenPool();
   if (!s.ok()) error_ = s.ToString();

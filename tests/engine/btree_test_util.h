@@ -53,7 +53,10 @@ class BTreeEnv {
  public:
   // `backend`: a MakeBackend name (tests/util/backend.h); empty: io_uring
   // (pread when BTREE_PREAD is set). error() says when it is unavailable.
-  BTreeEnv(uint32_t page_size, uint32_t frames, std::string backend = "");
+  // `parent`: where the data file's directory goes (TempDir::MemoryParent
+  // for tests about logic that read the file many times).
+  BTreeEnv(uint32_t page_size, uint32_t frames, std::string backend = "",
+           const std::string& parent = "/tmp");
   ~BTreeEnv();
 
   // Empty when setup worked; otherwise why (the test then fails).
@@ -78,7 +81,7 @@ class BTreeEnv {
   uint32_t page_size_;
   uint32_t frames_;
   std::string backend_;
-  test::TempDir dir_{"btree"};  // outlives the file and the pool
+  test::TempDir dir_;  // outlives the file and the pool
   std::string path_, error_;
   std::unique_ptr<io::IoBackend> io_;
   io::FileId file_;
@@ -88,8 +91,9 @@ class BTreeEnv {
 
 // A tree over a BTreeEnv, re-openable.
 struct Harness {
-  Harness(uint32_t page_size, uint32_t frames, std::string backend = "")
-      : env(page_size, frames, std::move(backend)) {
+  Harness(uint32_t page_size, uint32_t frames, std::string backend = "",
+          const std::string& parent = "/tmp")
+      : env(page_size, frames, std::move(backend), parent) {
     EXPECT_EQ(env.error(), "");
     if (!env.error().empty()) return;
     auto m = BTree::Create(env.pool(), env.alloc(), Lsn(1));
