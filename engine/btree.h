@@ -406,9 +406,9 @@ class BTree {
   // fills *pages for the held path (on error, gives back all it took).
   // SplitLeaf: rewrites the leaf as cells[0, split) and a new right leaf
   // (returned) as the rest; split == 0 (an append) leaves the leaf's cells
-  // as they are and gives the right leaf `cells` alone. InsertUpward: inserts inner cell `promote`
-  // into the held parents, splitting them (SplitInner) and the root as
-  // needed. Only the first two can fail.
+  // as they are and gives the right leaf `cells` alone. InsertUpward:
+  // inserts inner cell `promote` into the held parents, splitting them
+  // (SplitInner) and the root as needed. Only the first two can fail.
   Status ChooseLeafSplit(const btree::NodeView& v, std::span<const std::string_view> cells,
                          bool append, size_t* split, std::string* sep);
   Status PrepareSplit(const Path& path, PageId old_next, std::string_view sep, Lsn lsn,

@@ -308,7 +308,9 @@ TEST(BTreeFillTest, AppendsWithReadersWhileTheEndIsDeleted) {
         for (int i = 0; i < 100; ++i, it->Next()) {
           while (want < mark && !exists(want)) ++want;
           if (want >= mark) break;
-          if (!it->Valid()) return report("scan from " + NumKey(k) + " ended before " + NumKey(want));
+          if (!it->Valid()) {
+            return report("scan from " + NumKey(k) + " ended before " + NumKey(want));
+          }
           if (it->key() != NumKey(want)) {
             return report("scan from " + NumKey(k) + ": " + std::string(it->key()) +
                           " where " + NumKey(want) + " was due");
@@ -326,7 +328,9 @@ TEST(BTreeFillTest, AppendsWithReadersWhileTheEndIsDeleted) {
         h.tree->MultiGet(views, &values, &st);
         for (size_t i = 0; i < keys.size(); ++i) {
           const uint64_t key_n = std::stoull(keys[i].substr(3));
-          if (exists(key_n) != st[i].ok()) return report("multiget " + keys[i] + ": " + st[i].ToString());
+          if (exists(key_n) != st[i].ok()) {
+            return report("multiget " + keys[i] + ": " + st[i].ToString());
+          }
         }
         multigets++;
       }
@@ -340,7 +344,8 @@ TEST(BTreeFillTest, AppendsWithReadersWhileTheEndIsDeleted) {
   while (std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     const bool ran = rounds >= 20 && gets >= 100 && scans >= 20 && multigets >= 20;
-    if (failed || (ran && std::chrono::steady_clock::now() - start > std::chrono::seconds(1))) break;
+    const bool long_enough = std::chrono::steady_clock::now() - start > std::chrono::seconds(1);
+    if (failed || (ran && long_enough)) break;
   }
   stop = true;
   writer.join();

@@ -95,7 +95,8 @@ TEST_F(ReadAheadTest, SeeksLearnHowFarScansGoAndReadThatInOneBatch) {
   const uint64_t reads = PoolReads() - reads_before;
   RecordProperty("median_submits_per_seek", std::to_string(submits[seeks / 2]));
   RecordProperty("pool_reads", std::to_string(reads));
-  EXPECT_LE(submits[seeks / 2], 1u) << "submits per seek, sorted: " << ::testing::PrintToString(submits);
+  EXPECT_LE(submits[seeks / 2], 1u)
+      << "submits per seek, sorted: " << ::testing::PrintToString(submits);
   // 101 entries touch at most 5 leaves; the window is the average rounded
   // up, so at most about one leaf per seek is read for nothing.
   EXPECT_LE(reads, static_cast<uint64_t>(seeks * 6));
