@@ -456,6 +456,24 @@ void BTree::MultiGet(std::span<const std::string_view> keys, std::vector<std::st
   }
 }
 
+bool BTree::Cached(std::string_view key) {
+  std::string value;
+  Status result;
+  for (int restarts = 0; restarts < 16; ++restarts) {
+    OptimisticReadScope scope;
+    Opt o = GetOptimistic(key, &value, &result, /*may_read=*/false);
+    if (o != Opt::kRestart) return o != Opt::kMiss;
+  }
+  return true;  // busy pages: the caller's pessimistic path will do
+}
+
+void BTree::PrefetchKeys(std::span<const std::string_view> keys) {
+  const size_t chunk = std::max<size_t>(8, pool_->num_frames() / 4);
+  for (size_t b = 0; b < keys.size(); b += chunk) {
+    PrefetchPaths(keys.subspan(b, std::min(chunk, keys.size() - b)));
+  }
+}
+
 void BTree::FreePages(const std::vector<PageId>& ids) {
   if (ids.empty()) return;
   std::unique_lock gate(free_gate_);

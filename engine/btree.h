@@ -97,6 +97,14 @@ class BTree {
   void MultiGet(std::span<const std::string_view> keys, std::vector<std::string>* values,
                 std::vector<Status>* statuses);
 
+  // Whether the pages a lookup of `key` walks through are all cached, so
+  // that changing it would read nothing (a hint: it may change at once).
+  bool Cached(std::string_view key);
+  // Reads the pages the lookups of `keys` (in key order) miss, by the
+  // pipeline MultiGet uses, in chunks of a quarter of the pool. Best
+  // effort: the lookups that follow read whatever is still missing.
+  void PrefetchKeys(std::span<const std::string_view> keys);
+
   // Inserts or overwrites. InvalidArgument beyond kMaxKeySize /
   // kMaxValueSize. On failure the tree is unchanged.
   Status Put(std::string_view key, std::string_view value, Lsn lsn);

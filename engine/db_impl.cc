@@ -39,17 +39,19 @@ class SizeChecker : public WriteBatch::Handler {
 // be told apart: nothing changed (soft) or part of the batch applied (hard).
 class Applier : public WriteBatch::Handler {
  public:
-  Applier(BTree* tree, Lsn lsn) : tree_(tree), lsn_(lsn) {}
+  // A key the tree now holds a newer state of leaves `deletes`.
+  Applier(BTree* tree, DeleteBuffer* deletes, Lsn lsn)
+      : tree_(tree), deletes_(deletes), lsn_(lsn) {}
   Status Put(std::string_view key, std::string_view value) override {
     Status s = tree_->Put(key, value, lsn_);
-    if (s.ok()) applied_++;
+    if (s.ok()) Applied(key);
     untouched_ = !s.ok();  // BTree::Put: on failure the tree is unchanged
     return s;
   }
   Status Delete(std::string_view key) override {
     bool existed = false;
     Status s = tree_->Delete(key, lsn_, &existed);
-    if (s.ok()) applied_++;
+    if (s.ok()) Applied(key);
     untouched_ = false;  // BTree::Delete promises no such thing
     return s;
   }
@@ -57,7 +59,13 @@ class Applier : public WriteBatch::Handler {
   bool untouched() const { return untouched_; }
 
  private:
+  void Applied(std::string_view key) {
+    applied_++;
+    if (!deletes_->empty()) deletes_->Erase(key);
+  }
+
   BTree* tree_;
+  DeleteBuffer* deletes_;
   Lsn lsn_;
   size_t applied_ = 0;
   bool untouched_ = false;
@@ -69,6 +77,11 @@ DBImpl::DBImpl(const Options& options, std::string dir, std::shared_ptr<io::IoBa
     : options_(options),
       dir_(std::move(dir)),
       io_(std::move(backend)),
+      deletes_(std::make_unique<DeleteBuffer>(
+          options.read_only ? 0
+          : options.delete_buffer_bytes == Options::kAutoDeleteBufferBytes
+              ? options.buffer_pool_bytes / 4
+              : options.delete_buffer_bytes)),
       versions_(std::make_unique<VersionStore>(VersionStore::Limits{
           options.snapshot_max_bytes, options.snapshot_notice_bytes})) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
@@ -108,7 +121,7 @@ Status DBImpl::GateWrite(Lsn lsn) {
 }
 
 Status DBImpl::Apply(const WriteBatch& batch, Lsn lsn, size_t* applied, bool* untouched) {
-  Applier applier(tree_.get(), lsn);
+  Applier applier(tree_.get(), deletes_.get(), lsn);
   Status s;
   if (batch.Count() > 1) {
     tree_->BeginBatch();
@@ -164,6 +177,9 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
       Status s = ReadOldValues(*batch, &olds);
       if (!s.ok()) return s.WithContext("reading the values an open snapshot needs (nothing written)");
     }
+    std::string buffered_key;
+    bool buffer = false;
+    RINGDB_RETURN_IF_ERROR(ShouldBufferLocked(*batch, scope.recording, &buffered_key, &buffer));
     Result<Lsn> appended = wal_->Append(kBatchRecord, rep);
     if (!appended.ok()) {
       // A refused argument wrote nothing; anything else failed the log
@@ -181,7 +197,12 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     if (scope.recording) notice = versions_->Record(lsn, std::move(olds));
     size_t applied = 0;
     bool untouched = false;
-    Status s = Apply(*batch, lsn, &applied, &untouched);
+    Status s;
+    if (buffer) {
+      deletes_->Add(buffered_key, lsn);
+    } else {
+      s = Apply(*batch, lsn, &applied, &untouched);
+    }
     if (!s.ok()) {
       if (untouched && Classify(s) == Severity::kSoft) {
         // Nothing of the batch reached the tree. Its record is in the log:
@@ -257,7 +278,9 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
   const SnapshotImpl* snap = nullptr;
   bool owned = false;
   RINGDB_RETURN_IF_ERROR(ReadSnapshot(options, /*implicit=*/false, &snap, &owned));
-  Status s = tree_->Get(key, value);
+  // The buffer before the tree (delete_buffer.h).
+  Status s = !deletes_->empty() && deletes_->Contains(key) ? Status::NotFound()
+                                                           : tree_->Get(key, value);
   return snap == nullptr ? s : ResolveAt(snap, key, std::move(s), value);
 }
 
@@ -283,9 +306,13 @@ std::vector<Status> DBImpl::MultiGet(const ReadOptions& options,
   } release{versions_.get(), owned ? snap : nullptr};
   std::vector<std::string_view> valid;
   std::vector<size_t> where;
+  // The buffer before the tree (delete_buffer.h).
+  const bool check_buffer = !deletes_->empty();
   for (size_t i = 0; i < keys.size(); i++) {
     Status s = CheckKey(keys[i]);
-    if (s.ok()) {
+    if (s.ok() && check_buffer && deletes_->Contains(keys[i])) {
+      statuses[i] = ResolveAt(snap, keys[i], Status::NotFound(), &(*values)[i]);
+    } else if (s.ok()) {
       valid.push_back(keys[i]);
       where.push_back(i);
     } else {
@@ -320,6 +347,8 @@ Status DBImpl::CheckpointLocked() {
 
 Status DBImpl::CheckpointBodyLocked() {
   if (backup_running_) return Status::Busy("a backup is copying the last checkpoint");
+  // 0. The log this checkpoint makes unneeded may hold buffered deletes.
+  RINGDB_RETURN_IF_ERROR(ApplyBufferedDeletesLocked(/*target_bytes=*/0));
   // 1. Rotate the log: everything before `start` will be in the pages.
   Lsn start;
   uint64_t next_segment = segment_ + 1;

@@ -44,11 +44,16 @@
 // once the batch has its LSN, saves them in versions_ before changing the
 // tree. Readers at a snapshot read the tree, then versions_.
 //
+// Buffered deletes (delete_buffer.h): a single delete whose leaf is not
+// cached is logged and kept in deletes_ instead of the tree; readers look
+// there before the tree; checkpoints (and a full buffer) apply them.
+//
 // Lock order: write_mu_ -> the tree's batch mutex -> page latches -> wal_mu_ (shared, in
 // the pool's write gate) -> LogWriter's and the pool's internal mutexes.
 // A checkpoint holds write_mu_ and briefly wal_mu_ exclusive to swap the
-// log writer, never while holding a page latch. error_mu_ is a leaf: it is
-// taken under any of them and nothing is taken under it.
+// log writer, never while holding a page latch. error_mu_, and the mutexes
+// inside deletes_ and versions_, are leaves: taken under any of them (or
+// none), with nothing taken under them.
 #pragma once
 
 #include <atomic>
@@ -65,6 +70,7 @@
 
 #include "bufferpool/buffer_pool.h"
 #include "engine/btree.h"
+#include "engine/delete_buffer.h"
 #include "engine/page_store.h"
 #include "engine/superblock.h"
 #include "engine/version_store.h"
@@ -165,6 +171,19 @@ class DBImpl final : public DB {
   // Applies the batch; *applied counts the operations that completed, and
   // *untouched says the failing one (if any) left the tree unchanged.
   Status Apply(const WriteBatch& batch, Lsn lsn, size_t* applied, bool* untouched);
+  // db_delete_buffer.cc. Whether `batch` is one delete to buffer (see
+  // delete_buffer.h): a single delete, no snapshot open (`recording`
+  // false), a leaf that is not cached. Makes room first (applying
+  // buffered deletes) when the buffer is full. Require: write_mu_ held.
+  Status ShouldBufferLocked(const WriteBatch& batch, bool recording, std::string* key,
+                            bool* buffer);
+  // Applies buffered deletes to the tree, in key order, a chunk of a
+  // quarter of the pool at a time (their leaves read by one pipeline),
+  // until the buffer holds at most `target_bytes` or nothing unapplied.
+  // Applied entries are erased when no snapshot is open. A failure is a
+  // hard error (the tree may hold part of a delete; the log holds them
+  // all). Require: write_mu_ held.
+  Status ApplyBufferedDeletesLocked(uint64_t target_bytes);
   // Hands the log up to `lsn` to the kernel, or makes it durable (sync).
   // `gen` is the generation of the writer that holds the record.
   Status CommitLog(Lsn lsn, uint64_t gen, bool sync);
@@ -330,6 +349,9 @@ class DBImpl final : public DB {
   // cleared under write_mu_.
   bool backup_running_ = false;
   std::atomic<uint64_t> recovered_records_{0};
+  // Deletes logged but not yet in the tree (delete_buffer.h); disabled
+  // for a read-only handle. Made in the constructor.
+  std::unique_ptr<DeleteBuffer> deletes_;
   // Old versions for snapshots (version_store.h). Made in the constructor
   // and kept until the destructor, so ReleaseSnapshot works after Close.
   std::unique_ptr<VersionStore> versions_;

@@ -36,13 +36,17 @@ class ErrorIterator final : public Iterator {
 // load. Owns the snapshot when it was taken for this iterator.
 class SnapshotView final : public BTree::IteratorView {
  public:
-  SnapshotView(BTree* tree, VersionStore* versions, const SnapshotImpl* snap, bool owned)
-      : tree_(tree), versions_(versions), snap_(snap), owned_(owned) {}
+  SnapshotView(BTree* tree, const DeleteBuffer* deletes, VersionStore* versions,
+               const SnapshotImpl* snap, bool owned)
+      : tree_(tree), deletes_(deletes), versions_(versions), snap_(snap), owned_(owned) {}
   ~SnapshotView() override {
     if (owned_) versions_->Release(snap_);
   }
 
   Status PatchLeaf(BTree::LeafCopy* leaf) override {
+    // First the buffered deletes (delete_buffer.h): the tree minus them is
+    // the state the versions below patch.
+    if (!deletes_->empty()) DropBufferedDeletes(leaf);
     if (versions_->empty() && !snap_->expired()) return Status::OK();
     std::optional<std::string_view> low, high;
     if (leaf->has_low) low = leaf->low;
@@ -76,17 +80,31 @@ class SnapshotView final : public BTree::IteratorView {
   }
 
   Status Get(std::string_view key, std::string* value) override {
-    Status s = tree_->Get(key, value);
+    Status s = !deletes_->empty() && deletes_->Contains(key) ? Status::NotFound()
+                                                             : tree_->Get(key, value);
     return versions_->Resolve(snap_, key, std::move(s), value);
   }
 
  private:
+  void DropBufferedDeletes(BTree::LeafCopy* leaf) {
+    const std::string* low = leaf->has_low ? &leaf->low : nullptr;
+    const std::string* high = leaf->has_high ? &leaf->high : nullptr;
+    deletes_->Keep(
+        leaf->entries.size(), [&](size_t i) { return leaf->KeyAt(i); }, low, high, &kept_);
+    if (kept_.size() == leaf->entries.size()) return;
+    merged_.clear();
+    for (size_t i : kept_) merged_.push_back(leaf->entries[i]);
+    leaf->entries.swap(merged_);
+  }
+
   BTree* const tree_;
+  const DeleteBuffer* const deletes_;
   VersionStore* const versions_;
   const SnapshotImpl* const snap_;
   const bool owned_;
   std::vector<VersionStore::KeyAt> found_;  // reused across leaves
   std::vector<BTree::LeafEntry> merged_;
+  std::vector<size_t> kept_;
 };
 
 }  // namespace
@@ -98,7 +116,7 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   if (s.ok()) s = ReadSnapshot(options, /*implicit=*/true, &snap, &owned);
   if (!s.ok()) return std::make_unique<ErrorIterator>(s);
   return tree_->NewIterator(
-      std::make_unique<SnapshotView>(tree_.get(), versions_.get(), snap, owned));
+      std::make_unique<SnapshotView>(tree_.get(), deletes_.get(), versions_.get(), snap, owned));
 }
 
 }  // namespace ringdb

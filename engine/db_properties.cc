@@ -145,6 +145,7 @@ DBImpl::PropertyMap DBImpl::CounterProperties() {
   const io::IoStats& io = t.io;
   const PageStoreStats& st = t.store;
   const VersionStore::Stats vs = versions_->stats();
+  const DeleteBuffer::Stats ds = deletes_->stats();
   return {
       {"ringdb.pool.hits", Num(p.hits)},
       {"ringdb.pool.misses", Num(p.misses)},
@@ -193,6 +194,12 @@ DBImpl::PropertyMap DBImpl::CounterProperties() {
       {"ringdb.snapshots.retained_keys", Num(vs.retained_keys)},
       {"ringdb.snapshots.expired", Num(vs.expired)},
       {"ringdb.snapshots.reclaimed_versions", Num(vs.reclaimed_versions)},
+      {"ringdb.delete_buffer.entries", Num(ds.entries)},
+      {"ringdb.delete_buffer.unapplied", Num(ds.unapplied)},
+      {"ringdb.delete_buffer.bytes", Num(ds.bytes)},
+      {"ringdb.delete_buffer.max_bytes", Num(ds.max_bytes)},
+      {"ringdb.delete_buffer.buffered", Num(ds.buffered)},
+      {"ringdb.delete_buffer.applied", Num(ds.applied)},
   };
 }
 
@@ -305,6 +312,10 @@ std::string DBImpl::StatsString() {
        (vs.snapshots > 0 ? ", oldest " + Num(vs.oldest_age_ms) + " ms" : std::string()) +
        ", old versions held " + Bytes(vs.retained_bytes) + " in " + Num(vs.retained_versions) +
        ", expired " + Num(vs.expired) + "\n";
+  const DeleteBuffer::Stats ds = deletes_->stats();
+  s += "dels:  " + Num(ds.entries) + " buffered (" + Num(ds.unapplied) + " not yet in the tree), " +
+       Bytes(ds.bytes) + " of " + Bytes(ds.max_bytes) + "; since open buffered " +
+       Num(ds.buffered) + ", applied " + Num(ds.applied) + "\n";
   s += ErrorStateLine();
   const std::string notices = Notices();
   if (!notices.empty()) s += "notes: " + notices;

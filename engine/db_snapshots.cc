@@ -77,6 +77,8 @@ Status DBImpl::ReadOldValues(const WriteBatch& batch,
   }
   olds->reserve(keys.keys.size());
   for (size_t i = 0; i < keys.keys.size(); i++) {
+    // A buffered delete (delete_buffer.h): absent, whatever the tree holds.
+    if (!deletes_->empty() && deletes_->Contains(keys.keys[i])) statuses[i] = Status::NotFound();
     if (statuses[i].ok()) {
       olds->emplace_back(std::string(keys.keys[i]), std::move(values[i]));
     } else if (statuses[i].IsNotFound()) {

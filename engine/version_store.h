@@ -120,6 +120,14 @@ class VersionStore {
   // `s` must come from this store's Acquire and not be released yet.
   void Release(const SnapshotImpl* s) EXCLUDES(mu_);
 
+  // Whether any snapshot is registered (expired ones included, until
+  // released). A snapshot registered after this returned false reads
+  // every change made before the call.
+  bool HasSnapshots() const EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    return !snapshots_.empty() || !expired_list_.empty();
+  }
+
   // --- The writer (one at a time).
   // Before a batch: whether it must save versions (a snapshot is open, or
   // one is being acquired). Acquire waits for its EndBatch.

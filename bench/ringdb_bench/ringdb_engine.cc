@@ -35,6 +35,7 @@ class RingdbEngine final : public KvEngine {
             {"eviction_policy", policy_},
             {"buffer_pool_bytes", std::to_string(options_.buffer_pool_bytes)},
             {"page_size", std::to_string(options_.page_size)},
+            {"delete_buffer_bytes", "default (a quarter of buffer_pool_bytes)"},
             {"wal", "on (always)"}};
   }
 

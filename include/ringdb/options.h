@@ -156,6 +156,20 @@ struct Options {
   uint64_t snapshot_notice_bytes = 64ull << 20;
   uint64_t snapshot_max_bytes = 1ull << 30;
 
+  // Deletes whose leaf page is not cached are logged and then buffered in
+  // memory instead of reading that leaf at once (InnoDB's change buffer,
+  // for deletes): reads see them at once; they reach the B+tree later, in
+  // key order and with their leaves read together, when the buffer is
+  // full, at each checkpoint and at Close. This bounds the buffer's memory
+  // (keys plus about 96 bytes each, on the heap beside the pool).
+  // Only DB::Delete of one key is buffered, and only while no snapshot or
+  // iterator is open. kAutoDeleteBufferBytes: a quarter of
+  // buffer_pool_bytes (InnoDB's default innodb_change_buffer_max_size is
+  // 25% of its pool). 0: every delete reads its leaf at once. Properties
+  // "ringdb.delete_buffer.*" and the stats line show it.
+  static constexpr uint64_t kAutoDeleteBufferBytes = ~uint64_t{0};
+  uint64_t delete_buffer_bytes = kAutoDeleteBufferBytes;
+
   // Receives one-line notices (fallbacks, recovery, write errors and
   // resumes). Default: stderr. May be called from the auto-resume thread.
   std::function<void(std::string_view)> info_log;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "ringdb/db.h"
+#include "tests/util/model_scan.h"
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
@@ -76,22 +77,7 @@ class DBTest : public ::testing::TestWithParam<IoBackendKind> {
   // Checks point reads and full scans in both directions against `model`.
   void CheckAgainst(const std::map<std::string, std::string>& model) {
     std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
-    auto m = model.begin();
-    for (it->SeekToFirst(); it->Valid(); it->Next(), ++m) {
-      ASSERT_NE(m, model.end()) << "extra key " << it->key();
-      ASSERT_EQ(it->key(), m->first);
-      ASSERT_EQ(it->value(), m->second);
-    }
-    ASSERT_TRUE(it->status().ok()) << it->status().ToString();
-    ASSERT_EQ(m, model.end());
-    auto r = model.rbegin();
-    for (it->SeekToLast(); it->Valid(); it->Prev(), ++r) {
-      ASSERT_NE(r, model.rend()) << "extra key " << it->key();
-      ASSERT_EQ(it->key(), r->first);
-      ASSERT_EQ(it->value(), r->second);
-    }
-    ASSERT_TRUE(it->status().ok()) << it->status().ToString();
-    ASSERT_EQ(r, model.rend());
+    test::ExpectScanMatches(it.get(), model);
   }
 
   test::TempDir tmp_{"db"};

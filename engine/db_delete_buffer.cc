@@ -1,0 +1,89 @@
+// DBImpl's side of the delete buffer (delete_buffer.h): which deletes are
+// buffered, and applying them to the tree.
+#include "engine/db_impl.h"
+
+namespace ringdb {
+
+namespace {
+
+// The key of a batch that is exactly one delete.
+class SingleDelete : public WriteBatch::Handler {
+ public:
+  Status Put(std::string_view, std::string_view) override {
+    is_delete = false;
+    return Status::OK();
+  }
+  Status Delete(std::string_view k) override {
+    is_delete = true;
+    key = k;
+    return Status::OK();
+  }
+  bool is_delete = false;
+  std::string_view key;
+};
+
+}  // namespace
+
+Status DBImpl::ShouldBufferLocked(const WriteBatch& batch, bool recording, std::string* key,
+                                  bool* buffer) {
+  *buffer = false;
+  // A snapshot would need the value the delete replaces: the leaf is read
+  // anyway. A batch of several must reach readers whole: it goes to the
+  // tree under BeginBatch.
+  if (!deletes_->enabled() || recording || batch.Count() != 1) return Status::OK();
+  SingleDelete one;
+  RINGDB_RETURN_IF_ERROR(batch.Iterate(&one));
+  if (!one.is_delete || tree_->Cached(one.key)) return Status::OK();
+  if (!deletes_->HasRoom(one.key.size())) {
+    // Full: apply entries, in key order, until half is free; then buffer.
+    const uint64_t half = deletes_->stats().max_bytes / 2;
+    RINGDB_RETURN_IF_ERROR(ApplyBufferedDeletesLocked(half));
+    if (!deletes_->HasRoom(one.key.size())) return Status::OK();  // held by snapshots
+  }
+  key->assign(one.key);
+  *buffer = true;
+  return Status::OK();
+}
+
+Status DBImpl::ApplyBufferedDeletesLocked(uint64_t target_bytes) {
+  if (deletes_->empty()) return Status::OK();
+  // Entries applied while a snapshot was open, which none needs now.
+  if (!versions_->HasSnapshots()) deletes_->EraseApplied();
+  const size_t chunk = std::max<size_t>(8, pool_->num_frames() / 4);
+  std::vector<std::pair<std::string, Lsn>> batch;
+  std::vector<std::string_view> keys;
+  std::string after;
+  bool first = true;
+  while (true) {
+    DeleteBuffer::Stats st = deletes_->stats();
+    if (st.unapplied == 0 || st.bytes <= target_bytes) break;
+    deletes_->Unapplied(first ? nullptr : &after, chunk, &batch);
+    if (batch.empty()) {
+      if (first) break;
+      first = true;  // wrap around to the smallest keys
+      continue;
+    }
+    first = false;
+    keys.clear();
+    for (const auto& e : batch) keys.push_back(e.first);
+    tree_->PrefetchKeys(keys);
+    for (const auto& [key, lsn] : batch) {
+      bool existed = false;
+      Status s = tree_->Delete(key, lsn, &existed);
+      if (!s.ok()) {
+        SetBackgroundError(s, Severity::kHard,
+                           "applying a buffered delete to the tree failed (the log holds it; "
+                           "reopen to replay)");
+        return s.WithContext("applying buffered deletes");
+      }
+    }
+    // After the tree changed: a snapshot registered after this check sees
+    // every delete above (version_store.h); one open now may hold a leaf
+    // copy from before them, so the entries stay, applied, to hide them.
+    deletes_->MarkApplied(batch, /*erase=*/!versions_->HasSnapshots());
+    after = batch.back().first;
+  }
+  return Status::OK();
+}
+
+}  // namespace ringdb

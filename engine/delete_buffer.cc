@@ -1,0 +1,92 @@
+// DeleteBuffer: see delete_buffer.h.
+#include "engine/delete_buffer.h"
+
+namespace ringdb {
+
+bool DeleteBuffer::Contains(std::string_view key) const {
+  ReaderLock lock(&mu_);
+  return entries_.find(key) != entries_.end();
+}
+
+bool DeleteBuffer::HasRoom(size_t key_size) const {
+  ReaderLock lock(&mu_);
+  return bytes_ + Cost(key_size) <= max_bytes_;
+}
+
+void DeleteBuffer::Add(std::string_view key, Lsn lsn) {
+  WriterLock lock(&mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    entries_.emplace(std::string(key), Entry{lsn, false});
+    bytes_ += Cost(key.size());
+    unapplied_++;
+    entries_count_.store(entries_.size(), std::memory_order_release);
+  } else {
+    if (it->second.applied) unapplied_++;
+    it->second = Entry{lsn, false};
+  }
+  buffered_++;
+}
+
+void DeleteBuffer::EraseLocked(Map::iterator it) {
+  bytes_ -= Cost(it->first.size());
+  if (!it->second.applied) unapplied_--;
+  entries_.erase(it);
+  entries_count_.store(entries_.size(), std::memory_order_release);
+}
+
+void DeleteBuffer::Erase(std::string_view key) {
+  WriterLock lock(&mu_);
+  auto it = entries_.find(key);
+  if (it != entries_.end()) EraseLocked(it);
+}
+
+void DeleteBuffer::Unapplied(const std::string* after, size_t max,
+                             std::vector<std::pair<std::string, Lsn>>* out) const {
+  out->clear();
+  ReaderLock lock(&mu_);
+  auto it = after != nullptr ? entries_.upper_bound(*after) : entries_.begin();
+  for (; it != entries_.end() && out->size() < max; ++it) {
+    if (!it->second.applied) out->emplace_back(it->first, it->second.lsn);
+  }
+}
+
+void DeleteBuffer::MarkApplied(const std::vector<std::pair<std::string, Lsn>>& keys, bool erase) {
+  WriterLock lock(&mu_);
+  for (const auto& [key, lsn] : keys) {
+    auto it = entries_.find(key);
+    // Only the writer changes entries, and it is the caller: each is there.
+    if (it == entries_.end() || it->second.applied) continue;
+    applied_++;
+    if (erase) {
+      EraseLocked(it);
+    } else {
+      it->second.applied = true;
+      unapplied_--;
+    }
+  }
+}
+
+void DeleteBuffer::EraseApplied() {
+  WriterLock lock(&mu_);
+  if (unapplied_ == entries_.size()) return;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    auto next = std::next(it);
+    if (it->second.applied) EraseLocked(it);
+    it = next;
+  }
+}
+
+DeleteBuffer::Stats DeleteBuffer::stats() const {
+  ReaderLock lock(&mu_);
+  Stats s;
+  s.entries = entries_.size();
+  s.unapplied = unapplied_;
+  s.bytes = bytes_;
+  s.max_bytes = max_bytes_;
+  s.buffered = buffered_;
+  s.applied = applied_;
+  return s;
+}
+
+}  // namespace ringdb
