@@ -69,6 +69,10 @@ DEFINE_string(rocksdb_index, "partitioned",
               "filters, top level pinned, partitions cached at high priority (RocksDB's "
               "advice when they do not fit the cache, as in @disk phases); full = one index "
               "and one filter block per file, cached like data blocks");
+DEFINE_string(ringdb_delete_buffer, "auto",
+              "ringdb Options::delete_buffer_bytes: auto = its default (a quarter of the "
+              "budget; deletes whose leaf is not cached wait there), or a size as "
+              "--cache_size (0: every delete reads its leaf)");
 DEFINE_string(warmup, "read",
               "How each engine's cache is prepared before a read phase, the same for every "
               "engine (untimed): read = one full scan of the keys before every in-memory read "
@@ -235,6 +239,13 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
   f->rocksdb_write_buffer_size = write_buffer_size;
   f->rocksdb_max_write_buffer_number = FLAGS_rocksdb_max_write_buffer_number;
   f->rocksdb_partitioned_index = FLAGS_rocksdb_index == "partitioned";
+  if (FLAGS_ringdb_delete_buffer == "0") {
+    f->ringdb_delete_buffer = 0;
+  } else if (FLAGS_ringdb_delete_buffer != "auto" &&
+             !ringdb::cli::ParseSize(FLAGS_ringdb_delete_buffer, &f->ringdb_delete_buffer)) {
+    return Fail("bad --ringdb_delete_buffer '" + FLAGS_ringdb_delete_buffer +
+                "' (auto, or a size: 0, 4MiB, ...)");
+  }
   f->warmup = FLAGS_warmup;
   f->flush_writes = FLAGS_flush_writes;
   f->mrc = FLAGS_mrc;

@@ -34,6 +34,8 @@ struct BenchFlags {
   bool rocksdb_buffered = false;
   uint64_t rocksdb_write_buffer_size = 0;
   bool rocksdb_partitioned_index = true;
+  // ringdb's Options::delete_buffer_bytes; UINT64_MAX: its default.
+  uint64_t ringdb_delete_buffer = UINT64_MAX;
   int rocksdb_max_write_buffer_number = 2;
   std::string warmup = "read";  // read, cold or none (see --warmup)
   bool flush_writes = true;     // see --flush_writes

@@ -65,7 +65,8 @@ bool MakeEngines(const BenchFlags& f, std::vector<std::unique_ptr<KvEngine>>* en
     for (const std::string& backend : f.io_backends) {
       for (const std::string& policy : f.policies) {
         std::string error;
-        std::unique_ptr<KvEngine> engine = NewRingdbEngine(backend, policy, &error);
+        std::unique_ptr<KvEngine> engine =
+            NewRingdbEngine(backend, policy, f.ringdb_delete_buffer, &error);
         if (!engine) {
           std::fprintf(stderr, "ringdb_bench: %s\n", error.c_str());
           return false;

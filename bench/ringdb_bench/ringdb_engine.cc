@@ -22,8 +22,13 @@ EngineStatus Convert(const ringdb::Status& s) {
 
 class RingdbEngine final : public KvEngine {
  public:
-  RingdbEngine(ringdb::IoBackendKind backend, std::string backend_name, std::string policy)
-      : backend_(backend), backend_name_(std::move(backend_name)), policy_(std::move(policy)) {}
+  // delete_buffer_bytes: Options::delete_buffer_bytes (UINT64_MAX: the default).
+  RingdbEngine(ringdb::IoBackendKind backend, std::string backend_name, std::string policy,
+               uint64_t delete_buffer_bytes)
+      : backend_(backend),
+        backend_name_(std::move(backend_name)),
+        policy_(std::move(policy)),
+        delete_buffer_bytes_(delete_buffer_bytes) {}
   ~RingdbEngine() override { (void)Close(); }
 
   std::string Name() const override { return "ringdb[" + backend_name_ + "," + policy_ + "]"; }
@@ -35,7 +40,10 @@ class RingdbEngine final : public KvEngine {
             {"eviction_policy", policy_},
             {"buffer_pool_bytes", std::to_string(options_.buffer_pool_bytes)},
             {"page_size", std::to_string(options_.page_size)},
-            {"delete_buffer_bytes", "default (a quarter of buffer_pool_bytes)"},
+            {"delete_buffer_bytes",
+             delete_buffer_bytes_ == ringdb::Options::kAutoDeleteBufferBytes
+                 ? "default (a quarter of buffer_pool_bytes)"
+                 : std::to_string(delete_buffer_bytes_)},
             {"wal", "on (always)"}};
   }
 
@@ -43,6 +51,7 @@ class RingdbEngine final : public KvEngine {
     options_ = ringdb::Options();
     options_.create_if_missing = true;
     options_.buffer_pool_bytes = config.cache_bytes;
+    options_.delete_buffer_bytes = delete_buffer_bytes_;
     options_.eviction_policy = policy_;
     options_.io_backend = backend_;
     // Fallback notices go to stderr once each; keep them visible.
@@ -188,13 +197,15 @@ class RingdbEngine final : public KvEngine {
   const std::string backend_name_;
   const std::string policy_;
   ringdb::Options options_;
+  const uint64_t delete_buffer_bytes_;
   std::unique_ptr<ringdb::DB> db_;
 };
 
 }  // namespace
 
 std::unique_ptr<KvEngine> NewRingdbEngine(const std::string& io_backend,
-                                          const std::string& policy, std::string* error) {
+                                          const std::string& policy,
+                                          uint64_t delete_buffer_bytes, std::string* error) {
   ringdb::IoBackendKind kind;
   if (io_backend == "io_uring") {
     kind = ringdb::IoBackendKind::kIoUring;
@@ -212,7 +223,7 @@ std::unique_ptr<KvEngine> NewRingdbEngine(const std::string& io_backend,
     *error = "unknown --policies entry '" + policy + "' (" + names + ")";
     return nullptr;
   }
-  return std::make_unique<RingdbEngine>(kind, io_backend, policy);
+  return std::make_unique<RingdbEngine>(kind, io_backend, policy, delete_buffer_bytes);
 }
 
 std::string RingdbVersion() { return ringdb::Version(); }

@@ -14,7 +14,7 @@ namespace ringdb_bench {
 // policy name. Returns nullptr and sets *error for an unknown backend.
 std::unique_ptr<KvEngine> NewRingdbEngine(const std::string& io_backend,
                                           const std::string& policy,
-                                          std::string* error);
+                                          uint64_t delete_buffer_bytes, std::string* error);
 
 // ringdb::Version().
 std::string RingdbVersion();
