@@ -50,20 +50,13 @@ Status DBImpl::ApplyBufferedDeletesLocked(uint64_t target_bytes) {
   // Entries applied while a snapshot was open, which none needs now.
   if (!versions_->HasSnapshots()) deletes_->EraseApplied();
   const size_t chunk = std::max<size_t>(8, pool_->num_frames() / 4);
-  std::vector<std::pair<std::string, Lsn>> batch;
+  std::vector<std::pair<std::string, Lsn>> pending;
+  deletes_->Unapplied(&pending);  // in key order
   std::vector<std::string_view> keys;
-  std::string after;
-  bool first = true;
-  while (true) {
-    DeleteBuffer::Stats st = deletes_->stats();
-    if (st.unapplied == 0 || st.bytes <= target_bytes) break;
-    deletes_->Unapplied(first ? nullptr : &after, chunk, &batch);
-    if (batch.empty()) {
-      if (first) break;
-      first = true;  // wrap around to the smallest keys
-      continue;
-    }
-    first = false;
+  for (size_t b = 0; b < pending.size(); b += chunk) {
+    if (deletes_->stats().bytes <= target_bytes) break;
+    std::span<const std::pair<std::string, Lsn>> batch(pending.data() + b,
+                                                        std::min(chunk, pending.size() - b));
     keys.clear();
     for (const auto& e : batch) keys.push_back(e.first);
     tree_->PrefetchKeys(keys);
@@ -81,7 +74,6 @@ Status DBImpl::ApplyBufferedDeletesLocked(uint64_t target_bytes) {
     // every delete above (version_store.h); one open now may hold a leaf
     // copy from before them, so the entries stay, applied, to hide them.
     deletes_->MarkApplied(batch, /*erase=*/!versions_->HasSnapshots());
-    after = batch.back().first;
   }
   return Status::OK();
 }

@@ -87,10 +87,7 @@ class SnapshotView final : public BTree::IteratorView {
 
  private:
   void DropBufferedDeletes(BTree::LeafCopy* leaf) {
-    const std::string* low = leaf->has_low ? &leaf->low : nullptr;
-    const std::string* high = leaf->has_high ? &leaf->high : nullptr;
-    deletes_->Keep(
-        leaf->entries.size(), [&](size_t i) { return leaf->KeyAt(i); }, low, high, &kept_);
+    deletes_->Keep(leaf->entries.size(), [&](size_t i) { return leaf->KeyAt(i); }, &kept_);
     if (kept_.size() == leaf->entries.size()) return;
     merged_.clear();
     for (size_t i : kept_) merged_.push_back(leaf->entries[i]);

@@ -166,7 +166,7 @@ TEST_P(DeleteBufferTest, SnapshotsSeeTheirStateWhileDeletesAreApplied) {
   Check(model_);
 }
 
-TEST_P(DeleteBufferTest, AFullBufferAppliesInKeyOrderAndStaysBounded) {
+TEST_P(DeleteBufferTest, AFullBufferIsAppliedAndStaysBounded) {
   options_.delete_buffer_bytes = 40 * (DeleteBuffer::kEntryOverhead + Key(0).size());
   Load();
   std::mt19937 rng(7);
