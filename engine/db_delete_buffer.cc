@@ -4,43 +4,24 @@
 
 namespace ringdb {
 
-namespace {
-
-// The key of a batch that is exactly one delete.
-class SingleDelete : public WriteBatch::Handler {
- public:
-  Status Put(std::string_view, std::string_view) override {
-    is_delete = false;
-    return Status::OK();
-  }
-  Status Delete(std::string_view k) override {
-    is_delete = true;
-    key = k;
-    return Status::OK();
-  }
-  bool is_delete = false;
-  std::string_view key;
-};
-
-}  // namespace
-
 Status DBImpl::ShouldBufferLocked(const WriteBatch& batch, bool recording, std::string* key,
                                   bool* buffer) {
   *buffer = false;
   // A snapshot would need the value the delete replaces: the leaf is read
   // anyway. A batch of several must reach readers whole: it goes to the
   // tree under BeginBatch.
-  if (!deletes_->enabled() || recording || batch.Count() != 1) return Status::OK();
-  SingleDelete one;
-  RINGDB_RETURN_IF_ERROR(batch.Iterate(&one));
-  if (!one.is_delete || tree_->Cached(one.key)) return Status::OK();
-  if (!deletes_->HasRoom(one.key.size())) {
+  std::string_view del;
+  if (!deletes_->enabled() || recording || !WriteBatchInternal::SingleDelete(batch, &del) ||
+      tree_->Cached(del)) {
+    return Status::OK();
+  }
+  if (!deletes_->HasRoom(del.size())) {
     // Full: apply entries, in key order, until half is free; then buffer.
     const uint64_t half = deletes_->stats().max_bytes / 2;
     RINGDB_RETURN_IF_ERROR(ApplyBufferedDeletesLocked(half));
-    if (!deletes_->HasRoom(one.key.size())) return Status::OK();  // held by snapshots
+    if (!deletes_->HasRoom(del.size())) return Status::OK();  // held by snapshots
   }
-  key->assign(one.key);
+  key->assign(del);
   *buffer = true;
   return Status::OK();
 }

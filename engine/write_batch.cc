@@ -103,6 +103,13 @@ Status WriteBatch::Iterate(Handler* handler) const {
   return Walk(rep_, handler, &n);
 }
 
+bool WriteBatchInternal::SingleDelete(const WriteBatch& batch, std::string_view* key) {
+  std::string_view rep = batch.rep_;
+  if (batch.count_ != 1 || rep.empty() || static_cast<uint8_t>(rep[0]) != kTagDelete) return false;
+  rep.remove_prefix(1);
+  return GetLengthPrefixed(&rep, key);
+}
+
 Status WriteBatchInternal::SetContents(WriteBatch* batch, std::string_view rep) {
   uint32_t n = 0;
   RINGDB_RETURN_IF_ERROR(Walk(rep, nullptr, &n));

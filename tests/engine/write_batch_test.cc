@@ -70,6 +70,24 @@ TEST(WriteBatchFormatTest, ClearEmptiesAndEmptyDecodes) {
   EXPECT_EQ(decoded.Count(), 0u);
 }
 
+// The write path's test for a delete it may buffer (engine/delete_buffer.h).
+TEST(WriteBatchFormatTest, SingleDeleteIsExactlyOneDelete) {
+  std::string_view key;
+  WriteBatch one;
+  one.Delete("gone");
+  EXPECT_TRUE(WriteBatchInternal::SingleDelete(one, &key));
+  EXPECT_EQ(key, "gone");
+  WriteBatch put;
+  put.Put("k", "v");
+  EXPECT_FALSE(WriteBatchInternal::SingleDelete(put, &key));
+  WriteBatch two;
+  two.Delete("a");
+  two.Delete("b");
+  EXPECT_FALSE(WriteBatchInternal::SingleDelete(two, &key));
+  WriteBatch empty;
+  EXPECT_FALSE(WriteBatchInternal::SingleDelete(empty, &key));
+}
+
 TEST(WriteBatchFormatTest, MalformedInputIsCorruption) {
   const std::vector<std::string> bad = {
       std::string("\x03\x01k", 3),                 // Unknown tag.
