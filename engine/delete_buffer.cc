@@ -17,11 +17,11 @@ bool DeleteBuffer::HasRoom(size_t key_size) const {
 
 void DeleteBuffer::Add(std::string_view key, Lsn lsn) {
   WriterLock lock(&mu_);
-  // Buckets for a full buffer at the first delete: no rehash while it
-  // fills (a third of a buffered delete's time at 400 k entries).
-  if (entries_.empty() && entries_.bucket_count() < max_bytes_ / kEntryOverhead) {
-    entries_.reserve(max_bytes_ / kEntryOverhead);
-  }
+  // Buckets for a full buffer (up to kMaxReserve) at the first delete: no
+  // rehash while it fills (a third of a buffered delete's time at 400 k
+  // entries).
+  const uint64_t reserve = std::min<uint64_t>(max_bytes_ / kEntryOverhead, kMaxReserve);
+  if (entries_.empty() && entries_.bucket_count() < reserve) entries_.reserve(reserve);
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     entries_.emplace(std::string(key), Entry{lsn, false});

@@ -56,6 +56,9 @@ class DeleteBuffer {
  public:
   // Bytes counted per entry besides its key: the map node and the entry.
   static constexpr uint64_t kEntryOverhead = 96;
+  // The most entries whose buckets are made at the first delete (8 MiB of
+  // buckets): a huge max_bytes then grows the table as it fills.
+  static constexpr uint64_t kMaxReserve = 1 << 20;
 
   explicit DeleteBuffer(uint64_t max_bytes) : max_bytes_(max_bytes) {}
   DeleteBuffer(const DeleteBuffer&) = delete;

@@ -87,7 +87,9 @@ class DB {
   // log (durable as WriteOptions::sync says); see the common statuses.
   virtual Status Put(const WriteOptions& options, std::string_view key,
                      std::string_view value) = 0;
-  // Removes `key`; OK also when it was absent. Statuses as Put.
+  // Removes `key`; OK also when it was absent. Statuses as Put. Reads see
+  // the delete at once; when the key's leaf page is not cached it may
+  // reach the B+tree later (Options::delete_buffer_bytes).
   virtual Status Delete(const WriteOptions& options, std::string_view key) = 0;
   // Applies every operation of `batch` or none, also across a crash. A
   // batch may be of any size that fits in memory. A key or value over the
