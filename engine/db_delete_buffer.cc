@@ -4,15 +4,13 @@
 
 namespace ringdb {
 
-Status DBImpl::ShouldBufferLocked(const WriteBatch& batch, bool recording, std::string* key,
-                                  bool* buffer) {
-  *buffer = false;
+Status DBImpl::MayBufferLocked(const WriteBatch& batch, bool recording, bool* may_buffer) {
+  *may_buffer = false;
   // A snapshot would need the value the delete replaces: the leaf is read
   // anyway. A batch of several must reach readers whole: it goes to the
   // tree under BeginBatch.
   std::string_view del;
-  if (!deletes_->enabled() || recording || !WriteBatchInternal::SingleDelete(batch, &del) ||
-      tree_->Cached(del)) {
+  if (!deletes_->enabled() || recording || !WriteBatchInternal::SingleDelete(batch, &del)) {
     return Status::OK();
   }
   if (!deletes_->HasRoom(del.size())) {
@@ -21,8 +19,7 @@ Status DBImpl::ShouldBufferLocked(const WriteBatch& batch, bool recording, std::
     RINGDB_RETURN_IF_ERROR(ApplyBufferedDeletesLocked(half));
     if (!deletes_->HasRoom(del.size())) return Status::OK();  // held by snapshots
   }
-  key->assign(del);
-  *buffer = true;
+  *may_buffer = true;
   return Status::OK();
 }
 
