@@ -290,18 +290,6 @@ Result<PageGuard> BufferPool::Fetch(PageId id, LatchMode mode) {
   }
 }
 
-Result<PageGuard> BufferPool::FetchCached(PageId id, LatchMode mode) {
-  RINGDB_CHECK(id.valid());
-  for (;;) {
-    uint32_t hit = table_->Lookup(id);
-    if (hit == PageTable::kNone) return Status::NotFound("page not cached");
-    FrameIndex f{hit};
-    if (!LatchIfHolds(f, id, mode)) continue;
-    NoteHit(f, id);
-    return PageGuard(this, f, id, FrameData(f), mode);
-  }
-}
-
 BufferPool::Probe BufferPool::ProbeOptimistic(PageId id, OptimisticGuard* out) {
   RINGDB_CHECK(id.valid());
   uint32_t hit = table_->Lookup(id);

@@ -268,8 +268,6 @@ class BufferPool {
   // every frame that is not pinned holds a dirty page that cannot be
   // written.
   Result<PageGuard> Fetch(PageId id, LatchMode mode);
-  // Fetch for a hit only: NotFound (nothing read) when `id` is not cached.
-  Result<PageGuard> FetchCached(PageId id, LatchMode mode);
 
   // Page `id` for an optimistic read (see OptimisticGuard): on a hit it
   // takes no latch and writes no shared memory; on a miss it reads the page

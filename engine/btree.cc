@@ -100,12 +100,11 @@ Status BTree::ReadMeta(const char* p, PageId id, PageId* root, uint32_t* height)
   return Status::OK();
 }
 
-Status BTree::FetchNode(PageId id, LatchMode mode, uint32_t level, PageGuard* out,
-                        bool may_read) {
+Status BTree::FetchNode(PageId id, LatchMode mode, uint32_t level, PageGuard* out) {
   if (!id.valid() || id == meta_) {
     return Status::Corruption("btree: bad child page id " + std::to_string(id.value));
   }
-  auto r = may_read ? pool_->Fetch(id, mode) : pool_->FetchCached(id, mode);
+  auto r = pool_->Fetch(id, mode);
   if (!r.ok()) return r.status();
   // Constant time, on the cache line the search reads first anyway (the
   // miss it takes is the search's): what SearchSlots needs to read the slot
@@ -200,9 +199,8 @@ Status BTree::FindCell(const NodeView& v, std::string_view key, int* idx, bool* 
   return *found ? v.LeafCellAt(*idx, cell) : Status::OK();
 }
 
-Status BTree::FindInLeaf(std::string_view key, LatchMode leaf_mode, LeafSpot* spot,
-                         bool may_read) {
-  RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, leaf_mode, &spot->leaf, &spot->height, may_read));
+Status BTree::FindInLeaf(std::string_view key, LatchMode leaf_mode, LeafSpot* spot) {
+  RINGDB_RETURN_IF_ERROR(DescendToLeaf(key, leaf_mode, &spot->leaf, &spot->height));
   return FindCell(View(spot->leaf), key, &spot->idx, &spot->found, &spot->cell);
 }
 
@@ -220,16 +218,15 @@ Status BTree::InnerSearch(const NodeView& v, std::string_view key, bool strict, 
 }
 
 Status BTree::DescendToLeaf(std::string_view key, LatchMode leaf_mode, PageGuard* leaf,
-                            uint32_t* height, bool may_read) {
-  auto meta = may_read ? pool_->Fetch(meta_, LatchMode::kShared)
-                       : pool_->FetchCached(meta_, LatchMode::kShared);
+                            uint32_t* height) {
+  auto meta = pool_->Fetch(meta_, LatchMode::kShared);
   if (!meta.ok()) return meta.status();
   PageId root;
   RINGDB_RETURN_IF_ERROR(ReadMeta(*meta, &root, height));
   uint32_t level = *height - 1;
   PageGuard cur;
   RINGDB_RETURN_IF_ERROR(
-      FetchNode(root, level == 0 ? leaf_mode : LatchMode::kShared, level, &cur, may_read));
+      FetchNode(root, level == 0 ? leaf_mode : LatchMode::kShared, level, &cur));
   meta->Release();
   while (level > 0) {
     NodeView v = View(cur);
@@ -240,7 +237,7 @@ Status BTree::DescendToLeaf(std::string_view key, LatchMode leaf_mode, PageGuard
     --level;
     PageGuard next;
     RINGDB_RETURN_IF_ERROR(
-        FetchNode(child, level == 0 ? leaf_mode : LatchMode::kShared, level, &next, may_read));
+        FetchNode(child, level == 0 ? leaf_mode : LatchMode::kShared, level, &next));
     cur = std::move(next);  // releases the parent after the child is latched
   }
   *leaf = std::move(cur);
@@ -457,6 +454,17 @@ void BTree::MultiGet(std::span<const std::string_view> keys, std::vector<std::st
       (*statuses)[k] = GetPessimistic(keys[k], &(*values)[k]);
     }
   }
+}
+
+bool BTree::Cached(std::string_view key) {
+  std::string value;
+  Status result;
+  for (int restarts = 0; restarts < 16; ++restarts) {
+    OptimisticReadScope scope;
+    Opt o = GetOptimistic(key, &value, &result, /*may_read=*/false);
+    if (o != Opt::kRestart) return o != Opt::kMiss;
+  }
+  return true;  // busy pages: the caller's pessimistic path will do
 }
 
 void BTree::PrefetchKeys(std::span<const std::string_view> keys) {

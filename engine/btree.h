@@ -97,6 +97,9 @@ class BTree {
   void MultiGet(std::span<const std::string_view> keys, std::vector<std::string>* values,
                 std::vector<Status>* statuses);
 
+  // Whether the pages a lookup of `key` walks through are all cached, so
+  // that changing it would read nothing (a hint: it may change at once).
+  bool Cached(std::string_view key);
   // Reads the pages the lookups of `keys` (in key order) miss, by the
   // pipeline MultiGet uses, in chunks of a quarter of the pool. Best
   // effort: the lookups that follow read whatever is still missing.
@@ -120,10 +123,6 @@ class BTree {
   // fetching a sibling leaves a valid, underfull tree (counted in
   // rebalance_errors()).
   Status Delete(std::string_view key, Lsn lsn, bool* existed);
-  // Delete, unless the path to the key's leaf is not all cached: then
-  // *missed is set, nothing is read and the tree is unchanged (OK). For
-  // the delete buffer (engine/delete_buffer.h).
-  Status DeleteIfCached(std::string_view key, Lsn lsn, bool* existed, bool* missed);
 
   // What an iterator reads through instead of the tree's newest state
   // (DBImpl's snapshots): PatchLeaf may rewrite each leaf copy (entries,
@@ -300,10 +299,8 @@ class BTree {
   // times, then pessimistic() under batch_mu_ shared.
   template <typename Attempt, typename Pessimistic>
   Status Optimistically(Attempt&& attempt, Pessimistic&& pessimistic);
-  // Fetches a node and checks its header and level. With may_read false a
-  // page that is not cached is NotFound (nothing read).
-  Status FetchNode(PageId id, LatchMode mode, uint32_t level, PageGuard* out,
-                   bool may_read = true);
+  // Fetches a node and checks its header and level.
+  Status FetchNode(PageId id, LatchMode mode, uint32_t level, PageGuard* out);
   btree::NodeView View(const PageGuard& g) const {
     return btree::NodeView(g.data(), page_size_, g.id());
   }
@@ -337,8 +334,7 @@ class BTree {
     btree::LeafCell cell;
   };
   // DescendToLeaf, then FindCell.
-  Status FindInLeaf(std::string_view key, LatchMode leaf_mode, LeafSpot* spot,
-                    bool may_read = true);
+  Status FindInLeaf(std::string_view key, LatchMode leaf_mode, LeafSpot* spot);
   // Writes `cell` at slot idx of the exclusively latched leaf, over the
   // cell there when `replace`, and marks the leaf dirty at `lsn`.
   // Require: it fits (InsertFits).
@@ -349,10 +345,9 @@ class BTree {
                      bool inline_only = false);
 
   // Shared latch-coupled descent to the leaf holding `key`, latched in
-  // leaf_mode. With may_read false a page on the way that is not cached
-  // is NotFound (nothing read).
+  // leaf_mode.
   Status DescendToLeaf(std::string_view key, LatchMode leaf_mode, PageGuard* leaf,
-                       uint32_t* height, bool may_read = true);
+                       uint32_t* height);
   // The writers' pessimistic descent (btree_put.cc, btree_delete.cc):
   // latches the meta page, then every node on the way to the leaf holding
   // `key`, all exclusively. Each time `safe(node, is_root)` says a change
@@ -447,9 +442,6 @@ class BTree {
   // The writer's hint for the append pattern: the leaf whose last insert
   // landed after its last cell.
   void NoteInsert(PageId leaf, bool at_end) { last_append_leaf_ = at_end ? leaf : PageId{}; }
-  // Delete's body; with may_read false, FindInLeaf reads nothing and a miss
-  // sets *missed (once the leaf is latched, a merge may still read).
-  Status DeleteFrom(std::string_view key, Lsn lsn, bool may_read, bool* existed, bool* missed);
   Status DeletePessimistic(std::string_view key, Lsn lsn, bool* existed,
                            std::vector<PageId>* to_free);
   // Writes a blob for a separator too long to stay inline.

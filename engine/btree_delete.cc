@@ -21,27 +21,11 @@ bool Underfull(const NodeView& v) { return v.count() == 0 || v.Used() < MinUsed(
 }  // namespace
 
 Status BTree::Delete(std::string_view key, Lsn lsn, bool* existed) {
-  bool missed = false;
-  return DeleteFrom(key, lsn, /*may_read=*/true, existed, &missed);
-}
-
-Status BTree::DeleteIfCached(std::string_view key, Lsn lsn, bool* existed, bool* missed) {
-  return DeleteFrom(key, lsn, /*may_read=*/false, existed, missed);
-}
-
-Status BTree::DeleteFrom(std::string_view key, Lsn lsn, bool may_read, bool* existed,
-                         bool* missed) {
   *existed = false;
-  *missed = false;
   std::vector<PageId> to_free;
   {
     LeafSpot at;
-    Status s = FindInLeaf(key, LatchMode::kExclusive, &at, may_read);
-    if (!may_read && s.IsNotFound()) {  // a page on the way is not cached
-      *missed = true;
-      return Status::OK();
-    }
-    RINGDB_RETURN_IF_ERROR(s);
+    RINGDB_RETURN_IF_ERROR(FindInLeaf(key, LatchMode::kExclusive, &at));
     if (!at.found) return Status::OK();
     NodeView v = View(at.leaf);
     bool stays_full = v.count() > 1 && v.Used() - at.cell.size - kSlotSize >= MinUsed(v);

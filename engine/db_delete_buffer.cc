@@ -4,13 +4,15 @@
 
 namespace ringdb {
 
-Status DBImpl::MayBufferLocked(const WriteBatch& batch, bool recording, bool* may_buffer) {
-  *may_buffer = false;
+Status DBImpl::ShouldBufferLocked(const WriteBatch& batch, bool recording, std::string* key,
+                                  bool* buffer) {
+  *buffer = false;
   // A snapshot would need the value the delete replaces: the leaf is read
   // anyway. A batch of several must reach readers whole: it goes to the
   // tree under BeginBatch.
   std::string_view del;
-  if (!deletes_->enabled() || recording || !WriteBatchInternal::SingleDelete(batch, &del)) {
+  if (!deletes_->enabled() || recording || !WriteBatchInternal::SingleDelete(batch, &del) ||
+      tree_->Cached(del)) {
     return Status::OK();
   }
   if (!deletes_->HasRoom(del.size())) {
@@ -19,7 +21,8 @@ Status DBImpl::MayBufferLocked(const WriteBatch& batch, bool recording, bool* ma
     RINGDB_RETURN_IF_ERROR(ApplyBufferedDeletesLocked(half));
     if (!deletes_->HasRoom(del.size())) return Status::OK();  // held by snapshots
   }
-  *may_buffer = true;
+  key->assign(del);
+  *buffer = true;
   return Status::OK();
 }
 

@@ -39,11 +39,9 @@ class SizeChecker : public WriteBatch::Handler {
 // be told apart: nothing changed (soft) or part of the batch applied (hard).
 class Applier : public WriteBatch::Handler {
  public:
-  // A key the tree now holds a newer state of leaves `deletes`. With
-  // may_buffer, a delete whose leaf is not cached goes into `deletes`
-  // instead of the tree (delete_buffer.h).
-  Applier(BTree* tree, DeleteBuffer* deletes, Lsn lsn, bool may_buffer)
-      : tree_(tree), deletes_(deletes), lsn_(lsn), may_buffer_(may_buffer) {}
+  // A key the tree now holds a newer state of leaves `deletes`.
+  Applier(BTree* tree, DeleteBuffer* deletes, Lsn lsn)
+      : tree_(tree), deletes_(deletes), lsn_(lsn) {}
   Status Put(std::string_view key, std::string_view value) override {
     Status s = tree_->Put(key, value, lsn_);
     if (s.ok()) Applied(key);
@@ -52,18 +50,6 @@ class Applier : public WriteBatch::Handler {
   }
   Status Delete(std::string_view key) override {
     bool existed = false;
-    if (may_buffer_) {
-      bool missed = false;
-      Status s = tree_->DeleteIfCached(key, lsn_, &existed, &missed);
-      if (s.ok() && missed) {
-        deletes_->Add(key, lsn_);
-        applied_++;
-        return s;
-      }
-      if (s.ok()) Applied(key);
-      untouched_ = false;
-      return s;
-    }
     Status s = tree_->Delete(key, lsn_, &existed);
     if (s.ok()) Applied(key);
     untouched_ = false;  // BTree::Delete promises no such thing
@@ -81,7 +67,6 @@ class Applier : public WriteBatch::Handler {
   BTree* tree_;
   DeleteBuffer* deletes_;
   Lsn lsn_;
-  bool may_buffer_;
   size_t applied_ = 0;
   bool untouched_ = false;
 };
@@ -135,9 +120,8 @@ Status DBImpl::GateWrite(Lsn lsn) {
   return wal_->SyncTo(std::min(lsn, wal_->appended_lsn()));
 }
 
-Status DBImpl::Apply(const WriteBatch& batch, Lsn lsn, size_t* applied, bool* untouched,
-                     bool may_buffer) {
-  Applier applier(tree_.get(), deletes_.get(), lsn, may_buffer);
+Status DBImpl::Apply(const WriteBatch& batch, Lsn lsn, size_t* applied, bool* untouched) {
+  Applier applier(tree_.get(), deletes_.get(), lsn);
   Status s;
   if (batch.Count() > 1) {
     tree_->BeginBatch();
@@ -193,8 +177,9 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
       Status s = ReadOldValues(*batch, &olds);
       if (!s.ok()) return s.WithContext("reading the values an open snapshot needs (nothing written)");
     }
-    bool may_buffer = false;
-    RINGDB_RETURN_IF_ERROR(MayBufferLocked(*batch, scope.recording, &may_buffer));
+    std::string buffered_key;
+    bool buffer = false;
+    RINGDB_RETURN_IF_ERROR(ShouldBufferLocked(*batch, scope.recording, &buffered_key, &buffer));
     Result<Lsn> appended = wal_->Append(kBatchRecord, rep);
     if (!appended.ok()) {
       // A refused argument wrote nothing; anything else failed the log
@@ -212,7 +197,12 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     if (scope.recording) notice = versions_->Record(lsn, std::move(olds));
     size_t applied = 0;
     bool untouched = false;
-    Status s = Apply(*batch, lsn, &applied, &untouched, may_buffer);
+    Status s;
+    if (buffer) {
+      deletes_->Add(buffered_key, lsn);
+    } else {
+      s = Apply(*batch, lsn, &applied, &untouched);
+    }
     if (!s.ok()) {
       if (untouched && Classify(s) == Severity::kSoft) {
         // Nothing of the batch reached the tree. Its record is in the log:

@@ -170,16 +170,13 @@ class DBImpl final : public DB {
   Status CheckpointBodyLocked();
   // Applies the batch; *applied counts the operations that completed, and
   // *untouched says the failing one (if any) left the tree unchanged.
-  // `may_buffer` (from MayBufferLocked): a delete whose leaf is not cached
-  // goes into deletes_ instead.
-  Status Apply(const WriteBatch& batch, Lsn lsn, size_t* applied, bool* untouched,
-               bool may_buffer = false);
-  // db_delete_buffer.cc. Whether `batch` is a delete that may be buffered
-  // (see delete_buffer.h) if its leaf turns out not to be cached: a single
-  // delete, no snapshot open (`recording` false), room in the buffer,
-  // made first (applying buffered deletes) when it is full. Require:
-  // write_mu_ held.
-  Status MayBufferLocked(const WriteBatch& batch, bool recording, bool* may_buffer);
+  Status Apply(const WriteBatch& batch, Lsn lsn, size_t* applied, bool* untouched);
+  // db_delete_buffer.cc. Whether `batch` is one delete to buffer (see
+  // delete_buffer.h): a single delete, no snapshot open (`recording`
+  // false), a leaf that is not cached. Makes room first (applying
+  // buffered deletes) when the buffer is full. Require: write_mu_ held.
+  Status ShouldBufferLocked(const WriteBatch& batch, bool recording, std::string* key,
+                            bool* buffer);
   // Applies buffered deletes to the tree, in key order, a chunk of a
   // quarter of the pool at a time (their leaves read by one pipeline),
   // until the buffer holds at most `target_bytes` or nothing unapplied.

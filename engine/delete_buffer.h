@@ -4,9 +4,8 @@
 // Why: a B+tree delete must find its key's leaf. When the data is far
 // larger than the pool, that leaf is usually on disk, so each DB::Delete
 // cost one device read while an LSM writes a blind tombstone. Instead, a
-// single delete is logged as usual and tried on the tree without reading
-// (BTree::DeleteIfCached); when its leaf is not cached, its key is
-// recorded here; it reaches the tree later, many at a
+// single delete whose leaf is not cached (BTree::Cached) is logged as
+// usual and its key recorded here; it reaches the tree later, many at a
 // time in key order, with their leaves read by one pipelined prefetch
 // (DBImpl::ApplyBufferedDeletesLocked): when the buffer is full, at every
 // checkpoint (so the log a checkpoint deletes holds no delete that only

@@ -18,25 +18,6 @@ TEST_P(BufferPoolTest, SurvivesReopenBitForBit) {
   EXPECT_EQ(pool_->stats().misses, 200u);
 }
 
-// FetchCached (the delete buffer's no-read descent): a hit like Fetch, a
-// miss NotFound without reading.
-TEST_P(BufferPoolTest, FetchCachedNeverReads) {
-  MakePool(32);
-  WritePages(10);
-  MakePool(32);  // cold
-  Result<PageGuard> miss = pool_->FetchCached(PageId{3}, LatchMode::kShared);
-  EXPECT_TRUE(miss.status().IsNotFound()) << miss.status().ToString();
-  EXPECT_EQ(pool_->stats().reads, 0u);
-  {
-    Result<PageGuard> g = pool_->Fetch(PageId{3}, LatchMode::kShared);
-    ASSERT_TRUE(g.ok()) << g.status().ToString();
-  }
-  Result<PageGuard> hit = pool_->FetchCached(PageId{3}, LatchMode::kExclusive);
-  ASSERT_TRUE(hit.ok()) << hit.status().ToString();
-  EXPECT_TRUE(Matches(hit->data(), 3, 1));
-  EXPECT_EQ(pool_->stats().reads, 1u);
-}
-
 TEST_P(BufferPoolTest, SmallPoolServesManyPagesWithinBudget) {
   for (const std::string& policy : EvictionPolicyNames()) {
     SCOPED_TRACE(policy);
