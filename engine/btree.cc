@@ -409,7 +409,7 @@ void BTree::MultiGet(std::span<const std::string_view> keys, std::vector<std::st
   std::vector<size_t> order(keys.size());
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
-  size_t chunk = std::max<size_t>(8, pool_->num_frames() / 4);
+  const size_t chunk = PrefetchChunk();
   std::vector<std::string_view> sorted;
   // Optimistic: every key is looked up without reading; the keys whose
   // path missed are read level by level (PrefetchPaths, one submit per
@@ -465,13 +465,6 @@ bool BTree::Cached(std::string_view key) {
     if (o != Opt::kRestart) return o != Opt::kMiss;
   }
   return true;  // busy pages: the caller's pessimistic path will do
-}
-
-void BTree::PrefetchKeys(std::span<const std::string_view> keys) {
-  const size_t chunk = std::max<size_t>(8, pool_->num_frames() / 4);
-  for (size_t b = 0; b < keys.size(); b += chunk) {
-    PrefetchPaths(keys.subspan(b, std::min(chunk, keys.size() - b)));
-  }
 }
 
 void BTree::FreePages(const std::vector<PageId>& ids) {

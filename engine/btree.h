@@ -52,6 +52,7 @@
 // read back into the pool behind the allocator's back.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -100,10 +101,13 @@ class BTree {
   // Whether the pages a lookup of `key` walks through are all cached, so
   // that changing it would read nothing (a hint: it may change at once).
   bool Cached(std::string_view key);
-  // Reads the pages the lookups of `keys` (in key order) miss, by the
-  // pipeline MultiGet uses, in chunks of a quarter of the pool. Best
-  // effort: the lookups that follow read whatever is still missing.
-  void PrefetchKeys(std::span<const std::string_view> keys);
+  // Reads the pages the lookups of `keys` (in key order, at most
+  // PrefetchChunk() of them, so that what is read stays cached) miss, by
+  // the pipeline MultiGet uses. Best effort: the lookups that follow read
+  // whatever is still missing.
+  void PrefetchKeys(std::span<const std::string_view> keys) { PrefetchPaths(keys); }
+  // Keys per prefetch: their pages take at most a quarter of the pool.
+  size_t PrefetchChunk() const { return std::max<size_t>(8, pool_->num_frames() / 4); }
 
   // Inserts or overwrites. InvalidArgument beyond kMaxKeySize /
   // kMaxValueSize. On failure the tree is unchanged.

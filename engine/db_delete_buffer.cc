@@ -4,8 +4,8 @@
 
 namespace ringdb {
 
-Status DBImpl::ShouldBufferLocked(const WriteBatch& batch, bool recording, std::string* key,
-                                  bool* buffer) {
+Status DBImpl::ShouldBufferLocked(const WriteBatch& batch, bool recording,
+                                  std::string_view* key, bool* buffer) {
   *buffer = false;
   // A snapshot would need the value the delete replaces: the leaf is read
   // anyway. A batch of several must reach readers whole: it goes to the
@@ -17,11 +17,10 @@ Status DBImpl::ShouldBufferLocked(const WriteBatch& batch, bool recording, std::
   }
   if (!deletes_->HasRoom(del.size())) {
     // Full: apply entries, in key order, until half is free; then buffer.
-    const uint64_t half = deletes_->stats().max_bytes / 2;
-    RINGDB_RETURN_IF_ERROR(ApplyBufferedDeletesLocked(half));
+    RINGDB_RETURN_IF_ERROR(ApplyBufferedDeletesLocked(deletes_->max_bytes() / 2));
     if (!deletes_->HasRoom(del.size())) return Status::OK();  // held by snapshots
   }
-  key->assign(del);
+  *key = del;
   *buffer = true;
   return Status::OK();
 }
@@ -30,7 +29,7 @@ Status DBImpl::ApplyBufferedDeletesLocked(uint64_t target_bytes) {
   if (deletes_->empty()) return Status::OK();
   // Entries applied while a snapshot was open, which none needs now.
   if (!versions_->HasSnapshots()) deletes_->EraseApplied();
-  const size_t chunk = std::max<size_t>(8, pool_->num_frames() / 4);
+  const size_t chunk = tree_->PrefetchChunk();
   std::vector<std::pair<std::string, Lsn>> pending;
   deletes_->Unapplied(&pending);  // in key order
   std::vector<std::string_view> keys;

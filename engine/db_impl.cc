@@ -177,7 +177,7 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
       Status s = ReadOldValues(*batch, &olds);
       if (!s.ok()) return s.WithContext("reading the values an open snapshot needs (nothing written)");
     }
-    std::string buffered_key;
+    std::string_view buffered_key;
     bool buffer = false;
     RINGDB_RETURN_IF_ERROR(ShouldBufferLocked(*batch, scope.recording, &buffered_key, &buffer));
     Result<Lsn> appended = wal_->Append(kBatchRecord, rep);

@@ -173,9 +173,10 @@ class DBImpl final : public DB {
   Status Apply(const WriteBatch& batch, Lsn lsn, size_t* applied, bool* untouched);
   // db_delete_buffer.cc. Whether `batch` is one delete to buffer (see
   // delete_buffer.h): a single delete, no snapshot open (`recording`
-  // false), a leaf that is not cached. Makes room first (applying
-  // buffered deletes) when the buffer is full. Require: write_mu_ held.
-  Status ShouldBufferLocked(const WriteBatch& batch, bool recording, std::string* key,
+  // false), a leaf that is not cached; *key is then its key (a view into
+  // `batch`). Makes room first (applying buffered deletes) when the buffer
+  // is full. Require: write_mu_ held.
+  Status ShouldBufferLocked(const WriteBatch& batch, bool recording, std::string_view* key,
                             bool* buffer);
   // Applies buffered deletes to the tree, in key order, a chunk of a
   // quarter of the pool at a time (their leaves read by one pipeline),

@@ -75,6 +75,7 @@ class DeleteBuffer {
 
   // --- The writer (under DBImpl's write_mu_).
   bool enabled() const { return max_bytes_ > 0; }
+  uint64_t max_bytes() const { return max_bytes_; }
   // Whether an entry for a key of `key_size` bytes fits max_bytes.
   bool HasRoom(size_t key_size) const EXCLUDES(mu_);
   // Records the delete of `key` logged at `lsn` (replacing an entry).
