@@ -71,6 +71,23 @@ class Applier : public WriteBatch::Handler {
   bool untouched_ = false;
 };
 
+// Calls RowCache::BeginWrite for each key of a batch.
+class RowWriteMarker : public WriteBatch::Handler {
+ public:
+  RowWriteMarker(RowCache* rows, RowCache::Writes* writes) : rows_(rows), writes_(writes) {}
+  Status Put(std::string_view key, std::string_view) override { return Mark(key); }
+  Status Delete(std::string_view key) override { return Mark(key); }
+
+ private:
+  Status Mark(std::string_view key) {
+    rows_->BeginWrite(key, writes_);
+    return Status::OK();
+  }
+
+  RowCache* rows_;
+  RowCache::Writes* writes_;
+};
+
 }  // namespace
 
 DBImpl::DBImpl(const Options& options, std::string dir, std::shared_ptr<io::IoBackend> backend)
@@ -82,6 +99,7 @@ DBImpl::DBImpl(const Options& options, std::string dir, std::shared_ptr<io::IoBa
           : options.delete_buffer_bytes == Options::kAutoDeleteBufferBytes
               ? options.buffer_pool_bytes / 4
               : options.delete_buffer_bytes)),
+      rows_(std::make_unique<RowCache>(options.row_cache_bytes)),
       versions_(std::make_unique<VersionStore>(VersionStore::Limits{
           options.snapshot_max_bytes, options.snapshot_notice_bytes})) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
@@ -198,6 +216,21 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     size_t applied = 0;
     bool untouched = false;
     Status s;
+    // Every key of the batch leaves the row cache before the tree (or the
+    // delete buffer) changes, and no fill is kept until after
+    // (row_cache.h); EndWrites runs on every way out.
+    struct RowScope {
+      RowCache* rows;
+      bool on;
+      RowCache::Writes writes;
+      ~RowScope() {
+        if (on) rows->EndWrites(writes);
+      }
+    } row_scope{rows_.get(), rows_->enabled(), {}};
+    if (row_scope.on) {
+      RowWriteMarker begin(rows_.get(), &row_scope.writes);
+      (void)batch->Iterate(&begin);
+    }
     if (buffer) {
       deletes_->Add(buffered_key, lsn);
     } else {
@@ -278,10 +311,21 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
   const SnapshotImpl* snap = nullptr;
   bool owned = false;
   RINGDB_RETURN_IF_ERROR(ReadSnapshot(options, /*implicit=*/false, &snap, &owned));
-  // The buffer before the tree (delete_buffer.h).
-  Status s = !deletes_->empty() && deletes_->Contains(key) ? Status::NotFound()
-                                                           : tree_->Get(key, value);
-  return snap == nullptr ? s : ResolveAt(snap, key, std::move(s), value);
+  if (snap != nullptr) {
+    // The buffer before the tree (delete_buffer.h).
+    Status s = !deletes_->empty() && deletes_->Contains(key) ? Status::NotFound()
+                                                             : tree_->Get(key, value);
+    return ResolveAt(snap, key, std::move(s), value);
+  }
+  // The row cache, then the delete buffer, then the tree. The ticket is
+  // taken before the buffer is checked, so a delete buffered after that
+  // check refuses the fill (row_cache.h).
+  RowCache::Ticket ticket;
+  if (rows_->Lookup(key, value, &ticket)) return Status::OK();
+  if (!deletes_->empty() && deletes_->Contains(key)) return Status::NotFound();
+  Status s = tree_->Get(key, value);
+  if (s.ok()) rows_->Fill(key, *value, ticket);
+  return s;
 }
 
 std::vector<Status> DBImpl::MultiGet(const ReadOptions& options,

@@ -48,11 +48,15 @@
 // cached is logged and kept in deletes_ instead of the tree; readers look
 // there before the tree; checkpoints (and a full buffer) apply them.
 //
+// Row cache (row_cache.h): Get without a snapshot looks there first and
+// fills it from the tree; a writer drops each key of its batch from it
+// before changing the tree and refuses fills until it is done.
+//
 // Lock order: write_mu_ -> the tree's batch mutex -> page latches -> wal_mu_ (shared, in
 // the pool's write gate) -> LogWriter's and the pool's internal mutexes.
 // A checkpoint holds write_mu_ and briefly wal_mu_ exclusive to swap the
 // log writer, never while holding a page latch. error_mu_, and the mutexes
-// inside deletes_ and versions_, are leaves: taken under any of them (or
+// inside deletes_, rows_ and versions_, are leaves: taken under any of them (or
 // none), with nothing taken under them.
 #pragma once
 
@@ -72,6 +76,7 @@
 #include "engine/btree.h"
 #include "engine/delete_buffer.h"
 #include "engine/page_store.h"
+#include "engine/row_cache.h"
 #include "engine/superblock.h"
 #include "engine/version_store.h"
 #include "engine/wal.h"
@@ -353,6 +358,9 @@ class DBImpl final : public DB {
   // Deletes logged but not yet in the tree (delete_buffer.h); disabled
   // for a read-only handle. Made in the constructor.
   std::unique_ptr<DeleteBuffer> deletes_;
+  // Hot pairs for Get (row_cache.h; disabled when row_cache_bytes is 0).
+  // Made in the constructor.
+  std::unique_ptr<RowCache> rows_;
   // Old versions for snapshots (version_store.h). Made in the constructor
   // and kept until the destructor, so ReleaseSnapshot works after Close.
   std::unique_ptr<VersionStore> versions_;

@@ -146,6 +146,7 @@ DBImpl::PropertyMap DBImpl::CounterProperties() {
   const PageStoreStats& st = t.store;
   const VersionStore::Stats vs = versions_->stats();
   const DeleteBuffer::Stats ds = deletes_->stats();
+  const RowCache::Stats rs = rows_->stats();
   return {
       {"ringdb.pool.hits", Num(p.hits)},
       {"ringdb.pool.misses", Num(p.misses)},
@@ -200,6 +201,14 @@ DBImpl::PropertyMap DBImpl::CounterProperties() {
       {"ringdb.delete_buffer.max_bytes", Num(ds.max_bytes)},
       {"ringdb.delete_buffer.buffered", Num(ds.buffered)},
       {"ringdb.delete_buffer.applied", Num(ds.applied)},
+      {"ringdb.row_cache.capacity", Num(rs.capacity)},
+      {"ringdb.row_cache.entries", Num(rs.entries)},
+      {"ringdb.row_cache.bytes", Num(rs.bytes)},
+      {"ringdb.row_cache.hits", Num(rs.hits)},
+      {"ringdb.row_cache.misses", Num(rs.misses)},
+      {"ringdb.row_cache.fills", Num(rs.fills)},
+      {"ringdb.row_cache.refused", Num(rs.refused)},
+      {"ringdb.row_cache.evictions", Num(rs.evictions)},
   };
 }
 
@@ -316,6 +325,18 @@ std::string DBImpl::StatsString() {
   s += "dels:  " + Num(ds.entries) + " buffered (" + Num(ds.unapplied) + " not yet in the tree), " +
        Bytes(ds.bytes) + " of " + Bytes(ds.max_bytes) + "; since open buffered " +
        Num(ds.buffered) + ", applied " + Num(ds.applied) + "\n";
+  const RowCache::Stats rs = rows_->stats();
+  if (rs.capacity > 0) {
+    const uint64_t lookups = rs.hits + rs.misses;
+    const std::string ratio =
+        Ratio(lookups == 0 ? 0.0 : static_cast<double>(rs.hits) / static_cast<double>(lookups));
+    s += "rows:  " + Num(rs.entries) + " pairs, " + Bytes(rs.bytes) + " of " +
+         Bytes(rs.capacity) + "; hits " + Num(rs.hits) + ", misses " + Num(rs.misses) +
+         ", hit ratio " + ratio + ", fills " + Num(rs.fills) + " (" + Num(rs.refused) +
+         " refused: a write intervened), evictions " + Num(rs.evictions) + "\n";
+  } else {
+    s += "rows:  off (row_cache_bytes 0)\n";
+  }
   s += ErrorStateLine();
   const std::string notices = Notices();
   if (!notices.empty()) s += "notes: " + notices;

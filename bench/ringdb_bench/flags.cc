@@ -73,6 +73,13 @@ DEFINE_string(ringdb_delete_buffer, "auto",
               "ringdb Options::delete_buffer_bytes: auto = its default (a quarter of the "
               "budget; deletes whose leaf is not cached wait there), or a size as "
               "--cache_size (0: every delete reads its leaf)");
+DEFINE_double(ringdb_row_cache, 0,
+              "Share of the budget (0 to 0.9) given to ringdb's Options::row_cache_bytes, a "
+              "cache of hot key-value pairs for Get; it is taken out of buffer_pool_bytes, so "
+              "the budget stays the same");
+DEFINE_double(rocksdb_row_cache, 0,
+              "Share of the budget (0 to 0.9) given to RocksDB's row_cache (an LRU cache of "
+              "key-value pairs for Get); it is taken out of the block cache");
 DEFINE_string(warmup, "read",
               "How each engine's cache is prepared before a read phase, the same for every "
               "engine (untimed): read = one full scan of the keys before every in-memory read "
@@ -246,6 +253,16 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
     return Fail("bad --ringdb_delete_buffer '" + FLAGS_ringdb_delete_buffer +
                 "' (auto, or a size: 0, 4MiB, ...)");
   }
+  if (FLAGS_ringdb_row_cache < 0 || FLAGS_ringdb_row_cache > 0.9) {
+    return Fail("bad --ringdb_row_cache " + std::to_string(FLAGS_ringdb_row_cache) +
+                " (a share of the budget, 0 to 0.9)");
+  }
+  if (FLAGS_rocksdb_row_cache < 0 || FLAGS_rocksdb_row_cache > 0.9) {
+    return Fail("bad --rocksdb_row_cache " + std::to_string(FLAGS_rocksdb_row_cache) +
+                " (a share of the budget, 0 to 0.9)");
+  }
+  f->ringdb_row_cache = FLAGS_ringdb_row_cache;
+  f->rocksdb_row_cache = FLAGS_rocksdb_row_cache;
   f->warmup = FLAGS_warmup;
   f->flush_writes = FLAGS_flush_writes;
   f->mrc = FLAGS_mrc;

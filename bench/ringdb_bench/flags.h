@@ -36,6 +36,10 @@ struct BenchFlags {
   bool rocksdb_partitioned_index = true;
   // ringdb's Options::delete_buffer_bytes; UINT64_MAX: its default.
   uint64_t ringdb_delete_buffer = UINT64_MAX;
+  // Shares of the budget given to a row cache (taken out of the pool or
+  // block cache): --ringdb_row_cache, --rocksdb_row_cache.
+  double ringdb_row_cache = 0;
+  double rocksdb_row_cache = 0;
   int rocksdb_max_write_buffer_number = 2;
   std::string warmup = "read";  // read, cold or none (see --warmup)
   bool flush_writes = true;     // see --flush_writes

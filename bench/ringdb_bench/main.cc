@@ -59,6 +59,7 @@ bool MakeEngines(const BenchFlags& f, std::vector<std::unique_ptr<KvEngine>>* en
       rs.write_buffer_size = f.rocksdb_write_buffer_size;
       rs.max_write_buffer_number = f.rocksdb_max_write_buffer_number;
       rs.partitioned_index = f.rocksdb_partitioned_index;
+      rs.row_cache_fraction = f.rocksdb_row_cache;
       engines->push_back(NewRocksDbEngine(rs));
       continue;
     }
@@ -66,7 +67,7 @@ bool MakeEngines(const BenchFlags& f, std::vector<std::unique_ptr<KvEngine>>* en
       for (const std::string& policy : f.policies) {
         std::string error;
         std::unique_ptr<KvEngine> engine =
-            NewRingdbEngine(backend, policy, f.ringdb_delete_buffer, &error);
+            NewRingdbEngine(backend, policy, f.ringdb_delete_buffer, f.ringdb_row_cache, &error);
         if (!engine) {
           std::fprintf(stderr, "ringdb_bench: %s\n", error.c_str());
           return false;

@@ -24,11 +24,12 @@ class RingdbEngine final : public KvEngine {
  public:
   // delete_buffer_bytes: Options::delete_buffer_bytes (UINT64_MAX: the default).
   RingdbEngine(ringdb::IoBackendKind backend, std::string backend_name, std::string policy,
-               uint64_t delete_buffer_bytes)
+               uint64_t delete_buffer_bytes, double row_cache_fraction)
       : backend_(backend),
         backend_name_(std::move(backend_name)),
         policy_(std::move(policy)),
-        delete_buffer_bytes_(delete_buffer_bytes) {}
+        delete_buffer_bytes_(delete_buffer_bytes),
+        row_cache_fraction_(row_cache_fraction) {}
   ~RingdbEngine() override { (void)Close(); }
 
   std::string Name() const override { return "ringdb[" + backend_name_ + "," + policy_ + "]"; }
@@ -44,13 +45,18 @@ class RingdbEngine final : public KvEngine {
              delete_buffer_bytes_ == ringdb::Options::kAutoDeleteBufferBytes
                  ? "default (a quarter of buffer_pool_bytes)"
                  : std::to_string(delete_buffer_bytes_)},
+            {"row_cache_bytes", std::to_string(options_.row_cache_bytes) +
+                                    " (taken out of the budget)"},
             {"wal", "on (always)"}};
   }
 
   EngineStatus Open(const EngineConfig& config, const std::string& dir) override {
     options_ = ringdb::Options();
     options_.create_if_missing = true;
-    options_.buffer_pool_bytes = config.cache_bytes;
+    // One budget: the row cache's share comes out of the pool.
+    options_.row_cache_bytes =
+        static_cast<uint64_t>(static_cast<double>(config.cache_bytes) * row_cache_fraction_);
+    options_.buffer_pool_bytes = config.cache_bytes - options_.row_cache_bytes;
     options_.delete_buffer_bytes = delete_buffer_bytes_;
     options_.eviction_policy = policy_;
     options_.io_backend = backend_;
@@ -198,6 +204,7 @@ class RingdbEngine final : public KvEngine {
   const std::string policy_;
   ringdb::Options options_;
   const uint64_t delete_buffer_bytes_;
+  const double row_cache_fraction_;
   std::unique_ptr<ringdb::DB> db_;
 };
 
@@ -205,7 +212,8 @@ class RingdbEngine final : public KvEngine {
 
 std::unique_ptr<KvEngine> NewRingdbEngine(const std::string& io_backend,
                                           const std::string& policy,
-                                          uint64_t delete_buffer_bytes, std::string* error) {
+                                          uint64_t delete_buffer_bytes,
+                                          double row_cache_fraction, std::string* error) {
   ringdb::IoBackendKind kind;
   if (io_backend == "io_uring") {
     kind = ringdb::IoBackendKind::kIoUring;
@@ -223,7 +231,8 @@ std::unique_ptr<KvEngine> NewRingdbEngine(const std::string& io_backend,
     *error = "unknown --policies entry '" + policy + "' (" + names + ")";
     return nullptr;
   }
-  return std::make_unique<RingdbEngine>(kind, io_backend, policy, delete_buffer_bytes);
+  return std::make_unique<RingdbEngine>(kind, io_backend, policy, delete_buffer_bytes,
+                                        row_cache_fraction);
 }
 
 std::string RingdbVersion() { return ringdb::Version(); }

@@ -40,7 +40,7 @@ class RocksDbEngine final : public KvEngine {
   std::map<std::string, std::string> Describe() const override {
     size_t memtables = settings_.write_buffer_size * settings_.max_write_buffer_number;
     return {
-        {"block_cache_bytes", std::to_string(cache_bytes_)},
+        {"block_cache_bytes", std::to_string(cache_bytes_ - row_cache_bytes_)},
         {"block_cache", "LRUCache, cache_index_and_filter_blocks=true, with high priority"},
         {"index", settings_.partitioned_index
                       ? "kTwoLevelIndexSearch, partition_filters, pin_top_level_index_and_filter"
@@ -55,6 +55,7 @@ class RocksDbEngine final : public KvEngine {
         {"max_background_jobs", std::to_string(settings_.max_background_jobs)},
         {"wal", "on"},
         {"block_size", "4096"},
+        {"row_cache_bytes", std::to_string(row_cache_bytes_) + " (taken out of the budget)"},
     };
   }
 
@@ -76,7 +77,11 @@ class RocksDbEngine final : public KvEngine {
 
     rocksdb::BlockBasedTableOptions table;
     rocksdb::LRUCacheOptions cache_options;
-    cache_options.capacity = config.cache_bytes;
+    const size_t row_bytes =
+        static_cast<size_t>(static_cast<double>(config.cache_bytes) * settings_.row_cache_fraction);
+    cache_options.capacity = config.cache_bytes - row_bytes;
+    if (row_bytes > 0) options.row_cache = rocksdb::NewLRUCache(row_bytes);
+    row_cache_bytes_ = row_bytes;
     cache_options.high_pri_pool_ratio = 0.5;
     table.block_cache = rocksdb::NewLRUCache(cache_options);
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -228,6 +233,7 @@ class RocksDbEngine final : public KvEngine {
  private:
   const RocksDbSettings settings_;
   size_t cache_bytes_ = 0;
+  size_t row_cache_bytes_ = 0;  // of cache_bytes_
   rocksdb::Options options_;
   std::shared_ptr<rocksdb::Statistics> statistics_;
   std::unique_ptr<rocksdb::DB> db_;

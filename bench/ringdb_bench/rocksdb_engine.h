@@ -25,6 +25,9 @@ struct RocksDbSettings {
   // small cache split into shards: a read then fetches it again, which is
   // not how RocksDB is run when they do not fit.
   bool partitioned_index = true;
+  // Share of the budget given to options.row_cache (an LRU cache of pairs
+  // for Get), taken out of the block cache. 0: none (RocksDB's default).
+  double row_cache_fraction = 0;
 };
 
 // RocksDB with: no compression at any level, a 10-bit Bloom filter, an LRU

@@ -170,6 +170,18 @@ struct Options {
   static constexpr uint64_t kAutoDeleteBufferBytes = ~uint64_t{0};
   uint64_t delete_buffer_bytes = kAutoDeleteBufferBytes;
 
+  // A cache of hot key-value pairs for DB::Get, beside the buffer pool
+  // (RocksDB's row_cache). It helps skewed reads when the data does not
+  // fit: the pool keeps whole pages, so a cached leaf holding one hot key
+  // spends 4 KiB on it, while this cache spends the key and value plus
+  // about 96 bytes. Gets without a snapshot read it first and fill it on a
+  // miss; writes drop their keys from it, so it never returns a replaced
+  // value. MultiGet, iterators and snapshot reads do not use it. Memory on
+  // the heap, on top of buffer_pool_bytes: to keep one budget, take it out
+  // of the pool (ringdb_bench's --ringdb_row_cache does). 0 (the default):
+  // off. Properties "ringdb.row_cache.*" and the stats line show it.
+  uint64_t row_cache_bytes = 0;
+
   // Receives one-line notices (fallbacks, recovery, write errors and
   // resumes). Default: stderr. May be called from the auto-resume thread.
   std::function<void(std::string_view)> info_log;

@@ -3,6 +3,8 @@
 // values and values that spill to overflow pages, deletes, batches, some
 // sync), point readers, MultiGet, forward and backward iterators and
 // checkpoints at once on one DB, checked against the writers' models.
+// The 64-page cells also run with a row cache (Options::row_cache_bytes),
+// so their Gets race the writers through it.
 //
 // While running: every value read for a key is one a writer stored for
 // that key (values embed their key, a generation and a checksum); one
@@ -113,6 +115,7 @@ class StressMatrixTest : public ::testing::TestWithParam<Cell> {
     options_.io_backend = backend;
     options_.lock_pool_memory = false;
     options_.info_log = [](std::string_view) {};
+    if (frames == 64) options_.row_cache_bytes = 64 << 10;
   }
 
   void Fail(const std::string& what) {
@@ -287,6 +290,11 @@ TEST_P(StressMatrixTest, MixedWorkloadMatchesModel) {
   EXPECT_GT(writes.load(), 0u);
   EXPECT_GT(reads.load(), 0u);
   EXPECT_GT(scans.load(), 0u);
+  if (options_.row_cache_bytes > 0) {
+    std::string hits;
+    ASSERT_TRUE(db->GetProperty("ringdb.row_cache.hits", &hits));
+    EXPECT_GT(std::stoull(hits), 0u) << "Gets should have hit the row cache";
+  }
   std::printf("writes %llu (%llu overflowing), read rounds %llu, scans %llu, checkpoints %llu\n",
               static_cast<unsigned long long>(writes.load()),
               static_cast<unsigned long long>(overflow_writes.load()),

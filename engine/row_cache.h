@@ -1,0 +1,152 @@
+// RowCache: hot key-value pairs kept beside the buffer pool, for DB::Get.
+//
+// Why: a page cache keeps whole leaves. When reads are skewed (Zipfian)
+// but the hot keys are spread over the key space, each cached leaf holds
+// one or two hot pairs and thirty cold ones, so with the data far larger
+// than memory most hot keys still miss. A pair cache spends its bytes on
+// the pairs that are read (RocksDB's row_cache, off by default there too).
+//
+// Who uses it: DBImpl::Get without a snapshot looks here first; on a miss
+// it reads the tree and offers the value back (Fill). MultiGet, iterators
+// and snapshot reads go to the tree only (they need one consistent view).
+//
+// Staleness: a fill must never cache a value a write has since replaced.
+// Each shard keeps a generation and a count of writes in progress. The
+// writer calls BeginWrite for each key of a batch before the batch changes
+// anything (it erases the key and bumps the generation) and EndWrites after
+// (bumps it again). A reader's Lookup, on a miss, returns a Ticket holding
+// the shard's generation, or an invalid one while a write to the shard is
+// in progress; Fill inserts only when the generation is unchanged. So a
+// filled value was read while no write to any key of its shard began or
+// was in progress: it is the key's current value, and stays so until the
+// next BeginWrite of the key erases it. Readers that must see a key absent
+// for another reason (DeleteBuffer) check that after taking the ticket.
+//
+// Memory: capacity_bytes bounds key + value + kEntryOverhead per entry, on
+// the heap beside the pool; split into kShards shards with an LRU list
+// each (one allocation per pair). A pair larger than an eighth of a shard
+// is not cached.
+//
+// Thread-safety: every method may be called from any thread. Each shard's
+// mu is a leaf lock. A writer's BeginWrites are ended by one EndWrites
+// with the Writes they filled (DBImpl calls them under write_mu_).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "util/thread_annotations.h"
+
+namespace ringdb {
+
+class RowCache {
+ public:
+  // Bytes counted per entry besides its key and value: the node's header
+  // and malloc's rounding, the index's node and bucket. Measured with
+  // mallinfo2 for 16-byte keys and 100-byte values (row_cache_test).
+  static constexpr uint64_t kEntryOverhead = 96;
+  static constexpr size_t kShards = 16;
+
+  // capacity_bytes 0: disabled (every call is a no-op, Lookup misses).
+  explicit RowCache(uint64_t capacity_bytes);
+  ~RowCache();
+  RowCache(const RowCache&) = delete;
+  RowCache& operator=(const RowCache&) = delete;
+
+  bool enabled() const { return capacity_ > 0; }
+  uint64_t capacity() const { return capacity_; }
+
+  // What Fill needs to know that no write intervened since the miss.
+  struct Ticket {
+    size_t shard = 0;
+    uint64_t gen = 0;
+    bool valid = false;
+  };
+  // A hit copies the value into *value and returns true. A miss returns
+  // false and sets *ticket.
+  bool Lookup(std::string_view key, std::string* value, Ticket* ticket);
+  // Offers `value`, read from the tree after the Lookup that gave
+  // `ticket`; kept only if no write to the shard began since.
+  void Fill(std::string_view key, std::string_view value, const Ticket& ticket);
+
+  // The writer, around a batch: BeginWrite for each key before the batch
+  // changes anything (it counts the key's shard in *writes), EndWrites
+  // once after, with the same counts (see above).
+  struct Writes {
+    uint32_t per_shard[kShards] = {};
+  };
+  void BeginWrite(std::string_view key, Writes* writes);
+  void EndWrites(const Writes& writes);
+
+  struct Stats {
+    uint64_t capacity = 0;
+    uint64_t entries = 0;
+    uint64_t bytes = 0;
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+    uint64_t fills = 0;      // values cached
+    uint64_t refused = 0;    // fills refused: a write intervened
+    uint64_t evictions = 0;
+  };
+  Stats stats() const;
+
+ private:
+  // One allocation per pair: the LRU links, the sizes, then the key and
+  // value bytes (data()). The shard's index holds pointers to nodes.
+  struct Node {
+    Node* prev;
+    Node* next;
+    uint32_t key_size;
+    uint32_t value_size;
+    char* data() { return reinterpret_cast<char*>(this + 1); }
+    const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+    std::string_view key() const { return std::string_view(data(), key_size); }
+    std::string_view value() const { return std::string_view(data() + key_size, value_size); }
+  };
+  struct NodeHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
+    size_t operator()(const Node* n) const { return (*this)(n->key()); }
+  };
+  struct NodeEq {
+    using is_transparent = void;
+    static std::string_view K(std::string_view k) { return k; }
+    static std::string_view K(const Node* n) { return n->key(); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return K(a) == K(b); }
+  };
+  struct alignas(64) Shard {
+    Shard() { head.prev = head.next = &head; }
+    ~Shard();
+    mutable Mutex mu;
+    // The LRU ring through head: head.next is the most recently used.
+    Node head GUARDED_BY(mu){};
+    std::unordered_set<Node*, NodeHash, NodeEq> index GUARDED_BY(mu);
+    uint64_t bytes GUARDED_BY(mu) = 0;
+    uint64_t gen GUARDED_BY(mu) = 0;
+    uint32_t writing GUARDED_BY(mu) = 0;  // BeginWrites not yet ended
+    uint64_t hits GUARDED_BY(mu) = 0;
+    uint64_t misses GUARDED_BY(mu) = 0;
+    uint64_t fills GUARDED_BY(mu) = 0;
+    uint64_t refused GUARDED_BY(mu) = 0;
+    uint64_t evictions GUARDED_BY(mu) = 0;
+  };
+  static uint64_t Cost(size_t key_size, size_t value_size) {
+    return key_size + value_size + kEntryOverhead;
+  }
+  Shard& ShardOf(std::string_view key, size_t* index);
+  static void EraseLocked(Shard& s, Node* n) REQUIRES(s.mu);
+  static void Unlink(Node* n);
+  static void PushFront(Shard& s, Node* n) REQUIRES(s.mu);
+
+  const uint64_t capacity_;
+  const uint64_t shard_capacity_;
+  std::unique_ptr<Shard[]> shards_;
+};
+
+}  // namespace ringdb
