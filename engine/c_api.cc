@@ -107,6 +107,13 @@ void ringdb_options_set_reserved_disk_bytes(ringdb_options_t* o, uint64_t bytes)
   static_assert(RINGDB_RESERVED_DISK_BYTES_AUTO == Options::kAutoReservedDiskBytes);
   o->rep.reserved_disk_bytes = bytes;
 }
+void ringdb_options_set_delete_buffer_bytes(ringdb_options_t* o, uint64_t bytes) {
+  static_assert(RINGDB_DELETE_BUFFER_BYTES_AUTO == Options::kAutoDeleteBufferBytes);
+  o->rep.delete_buffer_bytes = bytes;
+}
+void ringdb_options_set_row_cache_bytes(ringdb_options_t* o, uint64_t bytes) {
+  o->rep.row_cache_bytes = bytes;
+}
 void ringdb_options_set_auto_resume_interval_ms(ringdb_options_t* o, uint32_t ms) {
   o->rep.auto_resume_interval_ms = ms;
 }

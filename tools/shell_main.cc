@@ -140,6 +140,7 @@ bool OpenDatabase(const ShellOptions& so, std::unique_ptr<DB>* db, std::string* 
     if (pool != 0) options.buffer_pool_bytes = pool;
   }
   if (!so.policy.empty()) options.eviction_policy = so.policy;
+  options.row_cache_bytes = so.row_cache_bytes;
   // The engine's notices go to stderr as before, except the one about
   // memory locking: once a day per database (`stats` shows it always).
   const std::string path = so.path;

@@ -30,6 +30,7 @@ enum LongOnly {
   kOptVersion,
   kOptTimer,
   kOptFormat,
+  kOptRowCache,
 };
 
 std::string Lower(std::string_view s) {
@@ -50,6 +51,7 @@ ParseOutcome ParseFlags(int argc, char* const* argv, ShellOptions* options, int*
   static const option kLongOptions[] = {
       {"pool", required_argument, nullptr, kOptPool},
       {"policy", required_argument, nullptr, kOptPolicy},
+      {"row-cache", required_argument, nullptr, kOptRowCache},
       {"sync", no_argument, nullptr, kOptSync},
       {"create", no_argument, nullptr, kOptCreate},
       {"no-create", no_argument, nullptr, kOptNoCreate},
@@ -76,6 +78,15 @@ ParseOutcome ParseFlags(int argc, char* const* argv, ShellOptions* options, int*
         } else {
           *error = std::string("bad --pool size '") + optarg +
                    "' (examples: 64MiB, 1GiB, 512KiB, 1048576)";
+          return ParseOutcome::kUsageError;
+        }
+        break;
+      case kOptRowCache:
+        if (uint64_t bytes = 0; cli::ParseSize(optarg, &bytes)) {
+          options->row_cache_bytes = bytes;
+        } else {
+          *error = std::string("bad --row-cache size '") + optarg +
+                   "' (examples: 16MiB, 0 for none)";
           return ParseOutcome::kUsageError;
         }
         break;
@@ -170,6 +181,9 @@ editing and history) or one per line from standard input.
 Options (before PATH, or between PATH and COMMAND):
   --pool SIZE     buffer pool size, e.g. 64MiB, 1GiB, 512KiB or bytes
   --policy NAME   eviction policy: lru, clock, midpoint, sieve, s3fifo
+  --row-cache SIZE  a cache of hot key-value pairs for get, on top of the
+                  pool (default 0: none); helps skewed reads of data larger
+                  than the pool
   --sync          make every write durable before printing its result
   --create        create the database when missing (the default)
   --no-create     fail when the database does not exist

@@ -31,6 +31,7 @@ struct ShellOptions {
   std::vector<std::string> command;
   size_t pool_bytes = 0;  // 0: the engine's default.
   std::string policy;     // Empty: the engine's default.
+  uint64_t row_cache_bytes = 0;  // Options::row_cache_bytes
   bool sync = false;
   bool create = true;
   bool read_only = false;

@@ -76,7 +76,7 @@ DEFINE_string(ringdb_delete_buffer, "auto",
 DEFINE_double(ringdb_row_cache, 0,
               "Share of the budget (0 to 0.9) given to ringdb's Options::row_cache_bytes, a "
               "cache of hot key-value pairs for Get; it is taken out of buffer_pool_bytes, so "
-              "the budget stays the same");
+              "the budget stays the same (the delete buffer stays a quarter of the budget)");
 DEFINE_double(rocksdb_row_cache, 0,
               "Share of the budget (0 to 0.9) given to RocksDB's row_cache (an LRU cache of "
               "key-value pairs for Get); it is taken out of the block cache");

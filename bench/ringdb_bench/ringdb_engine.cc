@@ -43,7 +43,7 @@ class RingdbEngine final : public KvEngine {
             {"page_size", std::to_string(options_.page_size)},
             {"delete_buffer_bytes",
              delete_buffer_bytes_ == ringdb::Options::kAutoDeleteBufferBytes
-                 ? "default (a quarter of buffer_pool_bytes)"
+                 ? "default (a quarter of the budget)"
                  : std::to_string(delete_buffer_bytes_)},
             {"row_cache_bytes", std::to_string(options_.row_cache_bytes) +
                                     " (taken out of the budget)"},
@@ -57,7 +57,13 @@ class RingdbEngine final : public KvEngine {
     options_.row_cache_bytes =
         static_cast<uint64_t>(static_cast<double>(config.cache_bytes) * row_cache_fraction_);
     options_.buffer_pool_bytes = config.cache_bytes - options_.row_cache_bytes;
-    options_.delete_buffer_bytes = delete_buffer_bytes_;
+    // The delete buffer's default is a quarter of the pool; with a row
+    // cache it stays a quarter of the whole budget, so the row cache's
+    // share does not shrink it.
+    options_.delete_buffer_bytes =
+        delete_buffer_bytes_ == ringdb::Options::kAutoDeleteBufferBytes && row_cache_fraction_ > 0
+            ? config.cache_bytes / 4
+            : delete_buffer_bytes_;
     options_.eviction_policy = policy_;
     options_.io_backend = backend_;
     // Fallback notices go to stderr once each; keep them visible.

@@ -68,6 +68,14 @@ void ringdb_options_set_checkpoint_log_bytes(ringdb_options_t* options, uint64_t
  * and 1/8 of the file system. */
 #define RINGDB_RESERVED_DISK_BYTES_AUTO UINT64_MAX
 void ringdb_options_set_reserved_disk_bytes(ringdb_options_t* options, uint64_t bytes);
+/* Options::delete_buffer_bytes: deletes whose leaf is not cached wait in
+ * memory (logged) and reach the tree later, in key order. 0 turns it off;
+ * RINGDB_DELETE_BUFFER_BYTES_AUTO (the default) is a quarter of the pool. */
+#define RINGDB_DELETE_BUFFER_BYTES_AUTO UINT64_MAX
+void ringdb_options_set_delete_buffer_bytes(ringdb_options_t* options, uint64_t bytes);
+/* Options::row_cache_bytes: a cache of hot key-value pairs for ringdb_get,
+ * on top of the pool (default 0: off). */
+void ringdb_options_set_row_cache_bytes(ringdb_options_t* options, uint64_t bytes);
 /* After a soft write error, a background thread calls ringdb_resume after
  * this many milliseconds, with backoff (default 1000); 0 disables it. */
 void ringdb_options_set_auto_resume_interval_ms(ringdb_options_t* options, uint32_t ms);

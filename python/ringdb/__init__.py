@@ -139,6 +139,8 @@ _set_backend = _fn("ringdb_options_set_io_backend", None, _vp, ctypes.c_int)
 _set_lock = _fn("ringdb_options_set_lock_pool_memory", None, _vp, ctypes.c_ubyte)
 _set_quiet = _fn("ringdb_options_set_quiet", None, _vp, ctypes.c_ubyte)
 _set_reserve = _fn("ringdb_options_set_reserved_disk_bytes", None, _vp, ctypes.c_uint64)
+_set_row_cache = _fn("ringdb_options_set_row_cache_bytes", None, _vp, ctypes.c_uint64)
+_set_delete_buffer = _fn("ringdb_options_set_delete_buffer_bytes", None, _vp, ctypes.c_uint64)
 _set_auto_resume = _fn("ringdb_options_set_auto_resume_interval_ms", None, _vp,
                        ctypes.c_uint32)
 _readoptions_create = _fn("ringdb_readoptions_create", _vp)
@@ -317,7 +319,8 @@ class DB:
 
     def __init__(self, path, pool="64MiB", create=True, error_if_exists=False,
                  read_only=False, policy=None, io_backend=None, lock_memory=True,
-                 quiet=True, reserved_disk_bytes=None, auto_resume_interval_ms=None):
+                 quiet=True, reserved_disk_bytes=None, auto_resume_interval_ms=None,
+                 row_cache=None, delete_buffer=None):
         self._h = None
         opts = _options_create()
         try:
@@ -333,6 +336,10 @@ class DB:
                 _set_reserve(opts, parse_size(reserved_disk_bytes))
             if auto_resume_interval_ms is not None:
                 _set_auto_resume(opts, int(auto_resume_interval_ms))
+            if row_cache is not None:
+                _set_row_cache(opts, parse_size(row_cache))
+            if delete_buffer is not None:
+                _set_delete_buffer(opts, parse_size(delete_buffer))
             if io_backend is not None:
                 if io_backend not in _BACKENDS:
                     raise ValueError(f"ringdb: io_backend must be one of {sorted(_BACKENDS)}")
@@ -612,7 +619,11 @@ def open(path, **options):  # noqa: A001 - mirrors the built-in's role
     ('io_uring', 'pread', 'buffered'), lock_memory, quiet,
     reserved_disk_bytes (free space kept on the file system, bytes or '8MiB';
     0 turns the check off; default: min(64MiB, 1/8 of the file system)),
-    auto_resume_interval_ms (0: call DB.resume yourself; default 1000).
+    auto_resume_interval_ms (0: call DB.resume yourself; default 1000),
+    row_cache (bytes or '16MiB' for a cache of hot key-value pairs for get,
+    on top of the pool; default 0: off), delete_buffer (bytes or '4MiB' of
+    deletes kept in memory when their page is not cached; 0 turns it off;
+    default: a quarter of the pool).
     """
     return DB(path, **options)
 

@@ -139,6 +139,20 @@ def test_stats_checkpoint_verify_and_properties(db):
     assert db.property("ringdb.nope") is None
 
 
+def test_row_cache_and_delete_buffer_options(path):
+    with ringdb.open(path, pool="1MiB", lock_memory=False, row_cache="256KiB",
+                     delete_buffer="64KiB") as d:
+        d[b"k"] = b"v"
+        assert d[b"k"] == b"v"
+        assert d[b"k"] == b"v"
+        st = d.stats()
+        assert st["row_cache.capacity"] == 256 << 10
+        assert st["row_cache.hits"] >= 1
+        assert st["delete_buffer.max_bytes"] == 64 << 10
+        del d[b"k"]
+        assert d.get(b"k") is None
+
+
 def test_resume_after_no_space(path):
     # A reserve larger than any disk: every write is refused with NoSpace and
     # the database turns read-only until resume() succeeds.

@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   ringdb_options_set_io_backend(options, ringdb_io_pread);
   ringdb_options_set_page_size(options, 4096);
   ringdb_options_set_checkpoint_log_bytes(options, 1 << 20);
+  ringdb_options_set_row_cache_bytes(options, 1 << 20);
+  ringdb_options_set_delete_buffer_bytes(options, RINGDB_DELETE_BUFFER_BYTES_AUTO);
 
   /* Error paths of open: missing without create_if_missing, unknown policy. */
   ringdb_options_set_create_if_missing(options, 0);
@@ -242,6 +244,21 @@ int main(int argc, char** argv) {
   CHECK(prop != NULL && strcmp(prop, "pread") == 0);
   ringdb_free(prop);
   CHECK(ringdb_property_value(db, "ringdb.no-such-property") == NULL);
+  /* The row cache set above answers a repeated get. */
+  ringdb_put(db, wo, "row", 3, "rv", 2, &err);
+  CHECK_NO_ERROR(err);
+  for (int i = 0; i < 2; i++) {
+    got = ringdb_get(db, ro, "row", 3, &len, &err);
+    CHECK_NO_ERROR(err);
+    CHECK(got != NULL && equal_bytes(got, len, "rv", 2));
+    ringdb_free(got);
+  }
+  prop = ringdb_property_value(db, "ringdb.row_cache.hits");
+  CHECK(prop != NULL && strtoull(prop, NULL, 10) > 0);
+  ringdb_free(prop);
+  prop = ringdb_property_value(db, "ringdb.delete_buffer.max_bytes");
+  CHECK(prop != NULL && strtoull(prop, NULL, 10) == 64 * 4096 / 4);
+  ringdb_free(prop);
 
   /* Backup into a fresh directory, then the copy opens with the data. */
   char backup_dir[4096];

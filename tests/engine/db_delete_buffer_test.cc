@@ -16,6 +16,7 @@
 #include "engine/db_impl.h"
 #include "io/fault_backend.h"
 #include "tests/engine/crash_child_util.h"
+#include "tests/util/key_states.h"
 #include "tests/util/model_scan.h"
 #include "tests/util/temp_dir.h"
 #include "ringdb/db.h"
@@ -300,54 +301,36 @@ TEST(DeleteBufferConcurrencyTest, ReadersSeeEveryBufferedDeleteAtOnce) {
   constexpr int kN = 1500;
   std::unique_ptr<DB> db;
   ASSERT_TRUE(DB::Open(options, tmp.File("db"), &db).ok());
-  // state[k]: writes to k so far (odd: present with value gen, even:
-  // absent), kBusy while a write to k is under way.
-  constexpr uint32_t kBusy = 1u << 31;
-  std::vector<std::atomic<uint32_t>> state(kN);
-  for (int i = 0; i < kN; i++) {
-    ASSERT_TRUE(db->Put(WriteOptions(), Key(i), Value(i, 1)).ok());
-    state[i].store(1);
-  }
-  auto expect = [&](int k, uint32_t st, const Status& s, std::string_view v) -> std::string {
-    if (st & kBusy) return "";  // either state may be seen
-    if (st % 2 == 0) return s.IsNotFound() ? "" : Key(k) + " should be absent: " + s.ToString();
-    if (!s.ok()) return Key(k) + " should be present: " + s.ToString();
-    return v == Value(k, static_cast<int>(st)) ? "" : Key(k) + " has an old value";
-  };
-  std::atomic<bool> stop{false};
-  std::mutex err_mu;
-  std::string error;
-  auto fail = [&](const std::string& e) {
-    std::lock_guard<std::mutex> l(err_mu);
-    if (error.empty()) error = e;
-    stop = true;
-  };
+  test::KeyStates states(kN, 1, Key,
+                         [](int k, uint32_t gen) { return Value(k, static_cast<int>(gen)); });
+  for (int i = 0; i < kN; i++) ASSERT_TRUE(db->Put(WriteOptions(), Key(i), Value(i, 1)).ok());
+  test::FirstError err;
   std::thread writer([&] {
     std::mt19937 rng(1);
-    for (int n = 0; n < 12000 && !stop; n++) {
+    for (int n = 0; n < 12000 && !err.stopped(); n++) {
       int k = static_cast<int>(rng() % kN);
-      uint32_t next = state[k].load() + 1;
-      state[k].store(next - 1 + kBusy);
-      Status s = next % 2 == 1 ? db->Put(WriteOptions(), Key(k), Value(k, static_cast<int>(next)))
-                               : db->Delete(WriteOptions(), Key(k));
-      if (!s.ok()) return fail("write: " + s.ToString());
-      state[k].store(next);
+      const uint32_t next = states.BeginWrite(k);
+      Status s = test::KeyStates::Present(next)
+                     ? db->Put(WriteOptions(), Key(k), Value(k, static_cast<int>(next)))
+                     : db->Delete(WriteOptions(), Key(k));
+      if (!s.ok()) return err.Fail("write: " + s.ToString());
+      states.Publish(k, next);
     }
-    stop = true;
+    err.Stop();
   });
   std::vector<std::thread> readers;
   for (int t = 0; t < 3; t++) {
     readers.emplace_back([&, t] {
       std::mt19937 rng(100 + t);
-      while (!stop) {
+      while (!err.stopped()) {
         if (t == 0) {  // Get
           int k = static_cast<int>(rng() % kN);
-          uint32_t before = state[k].load();
+          uint32_t before = states.Load(k);
           std::string v;
           Status s = db->Get(ReadOptions(), Key(k), &v);
-          if (state[k].load() == before) {
-            std::string e = expect(k, before, s, v);
-            if (!e.empty()) fail("Get: " + e);
+          if (states.Load(k) == before) {
+            std::string e = states.Check(k, before, s, v);
+            if (!e.empty()) err.Fail("Get: " + e);
           }
         } else if (t == 1) {  // MultiGet (an implicit snapshot too)
           std::this_thread::sleep_for(std::chrono::microseconds(300));
@@ -356,36 +339,36 @@ TEST(DeleteBufferConcurrencyTest, ReadersSeeEveryBufferedDeleteAtOnce) {
           std::vector<uint32_t> before;
           int first = static_cast<int>(rng() % kN);
           for (int j = 0; j < 16; j++) keys.push_back(Key((first + j * 37) % kN));
-          for (int j = 0; j < 16; j++) before.push_back(state[(first + j * 37) % kN].load());
+          for (int j = 0; j < 16; j++) before.push_back(states.Load((first + j * 37) % kN));
           for (const auto& k : keys) views.push_back(k);
           std::vector<std::string> values;
           std::vector<Status> st = db->MultiGet(ReadOptions(), views, &values);
           for (int j = 0; j < 16; j++) {
             int k = (first + j * 37) % kN;
-            if (state[k].load() != before[j]) continue;
-            std::string e = expect(k, before[j], st[j], values[j]);
-            if (!e.empty()) fail("MultiGet: " + e);
+            if (states.Load(k) != before[j]) continue;
+            std::string e = states.Check(k, before[j], st[j], values[j]);
+            if (!e.empty()) err.Fail("MultiGet: " + e);
           }
         } else {  // a scan of 200 keys, now and then: an open iterator
                   // (a snapshot) sends deletes to the tree
           std::this_thread::sleep_for(std::chrono::milliseconds(2));
           int first = static_cast<int>(rng() % (kN - 200));
           std::vector<uint32_t> before(200);
-          for (int j = 0; j < 200; j++) before[j] = state[first + j].load();
+          for (int j = 0; j < 200; j++) before[j] = states.Load(first + j);
           std::vector<std::pair<std::string, std::string>> seen;
           std::unique_ptr<Iterator> it = db->NewIterator(ReadOptions());
           for (it->Seek(Key(first)); it->Valid() && it->key() < Key(first + 200); it->Next()) {
             seen.emplace_back(it->key(), it->value());
           }
-          if (!it->status().ok()) return fail("scan: " + it->status().ToString());
+          if (!it->status().ok()) return err.Fail("scan: " + it->status().ToString());
           size_t p = 0;
           for (int j = 0; j < 200; j++) {
             const int k = first + j;
             const bool there = p < seen.size() && seen[p].first == Key(k);
-            if (state[k].load() == before[j]) {
-              std::string e = expect(k, before[j], there ? Status::OK() : Status::NotFound(),
-                                     there ? seen[p].second : "");
-              if (!e.empty()) fail("scan: " + e);
+            if (states.Load(k) == before[j]) {
+              std::string e = states.Check(k, before[j], there ? Status::OK() : Status::NotFound(),
+                                           there ? seen[p].second : "");
+              if (!e.empty()) err.Fail("scan: " + e);
             }
             if (there) p++;
           }
@@ -395,13 +378,13 @@ TEST(DeleteBufferConcurrencyTest, ReadersSeeEveryBufferedDeleteAtOnce) {
   }
   writer.join();
   for (auto& r : readers) r.join();
-  ASSERT_EQ(error, "");
+  ASSERT_EQ(err.error(), "");
   std::string v;
   ASSERT_TRUE(db->GetProperty("ringdb.delete_buffer.buffered", &v));
   EXPECT_GT(std::stoull(v), 100u) << "the deletes should have been buffered";
   for (int k = 0; k < kN; k++) {
     Status s = db->Get(ReadOptions(), Key(k), &v);
-    ASSERT_EQ(expect(k, state[k].load(), s, v), "");
+    ASSERT_EQ(states.Check(k, states.Load(k), s, v), "");
   }
 }
 

@@ -15,6 +15,7 @@
 
 #include "engine/delete_buffer.h"
 #include "engine/row_cache.h"
+#include "tests/util/key_states.h"
 #include "tests/util/temp_dir.h"
 #include "ringdb/db.h"
 #include "ringdb/write_batch.h"
@@ -332,86 +333,59 @@ TEST_P(RowCacheConcurrencyTest, GetsNeverSeeAReplacedValue) {
   constexpr int kN = 1500;
   std::unique_ptr<DB> db;
   ASSERT_TRUE(DB::Open(options, tmp.File("db"), &db).ok());
-  // state[k]: writes to k so far (odd: present with value gen, even:
-  // absent), kBusy while a write to k is under way.
-  constexpr uint32_t kBusy = 1u << 31;
-  std::vector<std::atomic<uint32_t>> state(kN);
-  for (int i = 0; i < kN; i++) {
-    ASSERT_TRUE(db->Put(WriteOptions(), Key(i), Value(i, 1)).ok());
-    state[i].store(1);
-  }
-  auto expect = [&](int k, uint32_t st, const Status& s, std::string_view v) -> std::string {
-    if (st & kBusy) return "";  // either state may be seen
-    if (st % 2 == 0) return s.IsNotFound() ? "" : Key(k) + " should be absent: " + s.ToString();
-    if (!s.ok()) return Key(k) + " should be present: " + s.ToString();
-    return v == Value(k, static_cast<int>(st)) ? "" : Key(k) + " has an old value";
-  };
+  test::KeyStates states(kN, 1, Key,
+                         [](int k, uint32_t gen) { return Value(k, static_cast<int>(gen)); });
+  for (int i = 0; i < kN; i++) ASSERT_TRUE(db->Put(WriteOptions(), Key(i), Value(i, 1)).ok());
   // 64 hot keys spread over every leaf: their pairs stay in the row cache
   // while their leaves leave the pool, so some of their deletes are
   // buffered.
   auto hot = [](uint32_t r) { return static_cast<int>((r % 64) * 23 % kN); };
-  std::atomic<bool> stop{false};
-  std::mutex err_mu;
-  std::string error;
-  auto fail = [&](const std::string& e) {
-    std::lock_guard<std::mutex> l(err_mu);
-    if (error.empty()) error = e;
-    stop = true;
+  auto add = [](WriteBatch* b, int key, uint32_t next) {
+    if (test::KeyStates::Present(next)) {
+      b->Put(Key(key), Value(key, static_cast<int>(next)));
+    } else {
+      b->Delete(Key(key));
+    }
   };
+  test::FirstError err;
   std::thread writer([&] {
     std::mt19937 rng(1);
-    for (int n = 0; n < 15000 && !stop; n++) {
-      // Mostly a small hot set, so that readers fill what the writer changes.
+    for (int n = 0; n < 15000 && !err.stopped(); n++) {
+      // Mostly the hot keys, so that readers fill what the writer changes.
       const int k = rng() % 4 == 0 ? static_cast<int>(rng() % kN) : hot(rng());
-      if (n % 16 == 15) {  // a batch of two keys
-        const int k2 = (k + 1 + static_cast<int>(rng() % 100)) % kN;
-        const uint32_t n1 = state[k].load() + 1, n2 = state[k2].load() + 1;
-        state[k].store(n1 - 1 + kBusy);
-        state[k2].store(n2 - 1 + kBusy);
-        WriteBatch b;
-        auto add = [&](int key, uint32_t next) {
-          if (next % 2 == 1) {
-            b.Put(Key(key), Value(key, static_cast<int>(next)));
-          } else {
-            b.Delete(Key(key));
-          }
-        };
-        add(k, n1);
-        add(k2, n2);
-        Status s = db->Write(WriteOptions(), &b);
-        if (!s.ok()) return fail("batch: " + s.ToString());
-        state[k].store(n1);
-        state[k2].store(n2);
-        continue;
-      }
-      const uint32_t next = state[k].load() + 1;
-      state[k].store(next - 1 + kBusy);
-      Status s = next % 2 == 1 ? db->Put(WriteOptions(), Key(k), Value(k, static_cast<int>(next)))
-                               : db->Delete(WriteOptions(), Key(k));
-      if (!s.ok()) return fail("write: " + s.ToString());
-      state[k].store(next);
+      // Every sixteenth write is a batch of two keys, else one key.
+      const int k2 = n % 16 == 15 ? (k + 1 + static_cast<int>(rng() % 100)) % kN : -1;
+      WriteBatch b;
+      const uint32_t n1 = states.BeginWrite(k);
+      add(&b, k, n1);
+      const uint32_t n2 = k2 >= 0 ? states.BeginWrite(k2) : 0;
+      if (k2 >= 0) add(&b, k2, n2);
+      Status s = db->Write(WriteOptions(), &b);
+      if (!s.ok()) return err.Fail("write: " + s.ToString());
+      states.Publish(k, n1);
+      if (k2 >= 0) states.Publish(k2, n2);
     }
-    stop = true;
+    err.Stop();
   });
   std::vector<std::thread> readers;
   for (int t = 0; t < 3; t++) {
     readers.emplace_back([&, t] {
       std::mt19937 rng(100 + t);
-      while (!stop) {
+      while (!err.stopped()) {
         const int k = rng() % 8 != 0 ? hot(rng()) : static_cast<int>(rng() % kN);
-        const uint32_t before = state[k].load();
+        const uint32_t before = states.Load(k);
         std::string v;
         Status s = db->Get(ReadOptions(), Key(k), &v);
-        if (state[k].load() == before) {
-          std::string e = expect(k, before, s, v);
-          if (!e.empty()) fail("Get: " + e);
+        if (states.Load(k) == before) {
+          std::string e = states.Check(k, before, s, v);
+          if (!e.empty()) err.Fail("Get: " + e);
         }
       }
     });
   }
   writer.join();
   for (auto& r : readers) r.join();
-  ASSERT_EQ(error, "");
+  ASSERT_EQ(err.error(), "");
   std::string v;
   ASSERT_TRUE(db->GetProperty("ringdb.row_cache.hits", &v));
   EXPECT_GT(std::stoull(v), 1000u) << "Gets should have hit the row cache";
@@ -419,7 +393,7 @@ TEST_P(RowCacheConcurrencyTest, GetsNeverSeeAReplacedValue) {
   EXPECT_GT(std::stoull(v), 100u) << "some deletes should have been buffered";
   for (int k = 0; k < kN; k++) {
     Status s = db->Get(ReadOptions(), Key(k), &v);
-    ASSERT_EQ(expect(k, state[k].load(), s, v), "");
+    ASSERT_EQ(states.Check(k, states.Load(k), s, v), "");
   }
 }
 

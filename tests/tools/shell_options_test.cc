@@ -103,6 +103,11 @@ TEST(ParseShellArgsTest, Flags) {
   p = Parse({"--pool=64MiB", "db"});
   ASSERT_EQ(p.outcome, ParseOutcome::kRun);
   EXPECT_EQ(p.options.pool_bytes, 64u << 20);
+  EXPECT_EQ(p.options.row_cache_bytes, 0u);
+
+  p = Parse({"--row-cache", "16MiB", "db"});
+  ASSERT_EQ(p.outcome, ParseOutcome::kRun);
+  EXPECT_EQ(p.options.row_cache_bytes, 16u << 20);
 
   EXPECT_EQ(Parse({"--help", "db"}).outcome, ParseOutcome::kHelp);
   EXPECT_EQ(Parse({"-h"}).outcome, ParseOutcome::kHelp);
@@ -117,6 +122,10 @@ TEST(ParseShellArgsTest, UsageErrors) {
   p = Parse({"--pool"});
   EXPECT_EQ(p.outcome, ParseOutcome::kUsageError);
   EXPECT_NE(p.error.find("--pool needs a value"), std::string::npos) << p.error;
+
+  p = Parse({"--row-cache", "some", "db"});
+  EXPECT_EQ(p.outcome, ParseOutcome::kUsageError);
+  EXPECT_NE(p.error.find("bad --row-cache size 'some'"), std::string::npos) << p.error;
 
   p = Parse({"--frobnicate", "db"});
   EXPECT_EQ(p.outcome, ParseOutcome::kUsageError);
