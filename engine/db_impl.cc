@@ -392,7 +392,7 @@ Status DBImpl::CheckpointLocked() {
 Status DBImpl::CheckpointBodyLocked() {
   if (backup_running_) return Status::Busy("a backup is copying the last checkpoint");
   // 0. The log this checkpoint makes unneeded may hold buffered deletes.
-  RINGDB_RETURN_IF_ERROR(ApplyBufferedDeletesLocked(/*target_bytes=*/0));
+  RINGDB_RETURN_IF_ERROR(ApplyBufferedDeletesLocked(SIZE_MAX));
   // 1. Rotate the log: everything before `start` will be in the pages.
   Lsn start;
   uint64_t next_segment = segment_ + 1;

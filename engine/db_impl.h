@@ -183,13 +183,13 @@ class DBImpl final : public DB {
   // is full. Require: write_mu_ held.
   Status ShouldBufferLocked(const WriteBatch& batch, bool recording, std::string_view* key,
                             bool* buffer);
-  // Applies buffered deletes to the tree, in key order, a chunk of a
-  // quarter of the pool at a time (their leaves read by one pipeline),
-  // until the buffer holds at most `target_bytes` or nothing unapplied.
+  // Applies up to `max_entries` buffered deletes to the tree (all of them:
+  // SIZE_MAX), in key order, a chunk of a quarter of the pool at a time
+  // (their leaves read by one pipeline).
   // Applied entries are erased when no snapshot is open. A failure is a
   // hard error (the tree may hold part of a delete; the log holds them
   // all). Require: write_mu_ held.
-  Status ApplyBufferedDeletesLocked(uint64_t target_bytes);
+  Status ApplyBufferedDeletesLocked(size_t max_entries);
   // Hands the log up to `lsn` to the kernel, or makes it durable (sync).
   // `gen` is the generation of the writer that holds the record.
   Status CommitLog(Lsn lsn, uint64_t gen, bool sync);
@@ -358,6 +358,9 @@ class DBImpl final : public DB {
   // Deletes logged but not yet in the tree (delete_buffer.h); disabled
   // for a read-only handle. Made in the constructor.
   std::unique_ptr<DeleteBuffer> deletes_;
+  // Where a full buffer's next partial apply starts (the last key applied);
+  // guarded by write_mu_.
+  std::string apply_cursor_;
   // Hot pairs for Get (row_cache.h; disabled when row_cache_bytes is 0).
   // Made in the constructor.
   std::unique_ptr<RowCache> rows_;

@@ -60,6 +60,27 @@ void DeleteBuffer::Unapplied(std::vector<std::pair<std::string, Lsn>>* out) cons
   std::sort(out->begin(), out->end());
 }
 
+void DeleteBuffer::UnappliedFrom(std::string_view from, size_t limit,
+                                 std::vector<std::pair<std::string, Lsn>>* out) const {
+  out->clear();
+  using Ref = std::pair<std::string_view, Lsn>;
+  const auto by_key = [](const Ref& a, const Ref& b) { return a.first < b.first; };
+  // Takes the `n` smallest of `refs` (all when fewer).
+  const auto take = [&](std::vector<Ref>& refs, size_t n) {
+    if (refs.size() > n) std::nth_element(refs.begin(), refs.begin() + n, refs.end(), by_key);
+    for (size_t i = 0; i < std::min(n, refs.size()); i++) out->emplace_back(refs[i]);
+  };
+  ReaderLock lock(&mu_);
+  std::vector<Ref> above, below;
+  for (const auto& [key, e] : entries_) {
+    if (e.applied) continue;
+    (std::string_view(key) >= from ? above : below).emplace_back(key, e.lsn);
+  }
+  take(above, limit);
+  if (out->size() < limit) take(below, limit - out->size());
+  std::sort(out->begin(), out->end());
+}
+
 void DeleteBuffer::MarkApplied(std::span<const std::pair<std::string, Lsn>> keys, bool erase) {
   WriterLock lock(&mu_);
   for (const auto& [key, lsn] : keys) {

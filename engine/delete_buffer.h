@@ -7,7 +7,8 @@
 // single delete whose leaf is not cached (BTree::Cached) is logged as
 // usual and its key recorded here; it reaches the tree later, many at a
 // time in key order, with their leaves read by one pipelined prefetch
-// (DBImpl::ApplyBufferedDeletesLocked): when the buffer is full, at every
+// (DBImpl::ApplyBufferedDeletesLocked): one chunk, the run of keys after
+// the last applied, when the buffer is full (UnappliedFrom); all at every
 // checkpoint (so the log a checkpoint deletes holds no delete that only
 // the buffer knows) and so at Close.
 //
@@ -85,6 +86,12 @@ class DeleteBuffer {
   void Erase(std::string_view key) EXCLUDES(mu_);
   // Every entry not yet applied, in key order.
   void Unapplied(std::vector<std::pair<std::string, Lsn>>* out) const EXCLUDES(mu_);
+  // Up to `limit` entries not yet applied, in key order: those with the
+  // smallest keys >= `from`, then (wrapping around) the smallest keys.
+  // A run of neighbouring keys, so that their deletes share leaves as
+  // densely as the whole buffer's would; without sorting the buffer.
+  void UnappliedFrom(std::string_view from, size_t limit,
+                     std::vector<std::pair<std::string, Lsn>>* out) const EXCLUDES(mu_);
   // The entries for `keys` were applied to the tree: erased when `erase`
   // (no snapshot is open), else kept, marked applied.
   void MarkApplied(std::span<const std::pair<std::string, Lsn>> keys, bool erase) EXCLUDES(mu_);

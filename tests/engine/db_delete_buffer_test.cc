@@ -7,6 +7,7 @@
 // writer racing readers on a 16-page pool.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -170,10 +171,15 @@ TEST_P(DeleteBufferTest, SnapshotsSeeTheirStateWhileDeletesAreApplied) {
 TEST_P(DeleteBufferTest, AFullBufferIsAppliedAndStaysBounded) {
   options_.delete_buffer_bytes = 40 * (DeleteBuffer::kEntryOverhead + Key(0).size());
   Load();
+  // A delete that finds the buffer full applies one prefetch chunk (a
+  // quarter of the pool, at least 8), not half the buffer: a short stall.
+  const uint64_t chunk = std::max<uint64_t>(8, GetParam() / 4);
   std::mt19937 rng(7);
   for (int n = 0; n < 600; n++) {
+    const uint64_t applied = Prop("applied");
     Delete(Key(static_cast<int>(rng() % kKeys)));
     ASSERT_LE(Prop("bytes"), options_.delete_buffer_bytes);
+    ASSERT_LE(Prop("applied") - applied, chunk) << "one delete applied more than a chunk";
   }
   EXPECT_GT(Prop("buffered"), 100u);
   EXPECT_GT(Prop("applied"), 0u);
@@ -289,6 +295,30 @@ TEST(DeleteBufferFaultTest, AFailedApplyStopsWritesAndReopenRecovers) {
 // readers (Get, MultiGet, scans) on a 16-page pool. Each key's history is
 // published after every write: a read that began and ended with no write
 // to its key in between must see exactly that key's state.
+// A full buffer applies a run of neighbouring keys after the last one
+// applied, wrapping around: each part of the key space waits its turn.
+TEST(DeleteBufferUnitTest, UnappliedFromTakesTheRunAfterTheCursor) {
+  DeleteBuffer buffer(1 << 20);
+  for (int i = 0; i < 10; i++) buffer.Add(Key(i * 10), Lsn(100 + i));
+  std::vector<std::pair<std::string, Lsn>> out;
+  buffer.UnappliedFrom(Key(35), 3, &out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].first, Key(40));
+  EXPECT_EQ(out[1].first, Key(50));
+  EXPECT_EQ(out[2].first, Key(60));
+  EXPECT_EQ(out[0].second, Lsn(104));
+  buffer.MarkApplied(out, /*erase=*/false);  // applied entries are skipped
+  buffer.UnappliedFrom(Key(35), 5, &out);  // wraps: 70, 80, 90, then 0, 10
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out[0].first, Key(0));
+  EXPECT_EQ(out[1].first, Key(10));
+  EXPECT_EQ(out[2].first, Key(70));
+  EXPECT_EQ(out[4].first, Key(90));
+  buffer.UnappliedFrom("", 100, &out);  // all unapplied, in key order
+  ASSERT_EQ(out.size(), 7u);
+  EXPECT_TRUE(std::is_sorted(out.begin(), out.end()));
+}
+
 TEST(DeleteBufferConcurrencyTest, ReadersSeeEveryBufferedDeleteAtOnce) {
   test::TempDir tmp("delete_buffer");
   Options options;
