@@ -32,7 +32,6 @@
 // with the Writes they filled (DBImpl calls them under write_mu_).
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
