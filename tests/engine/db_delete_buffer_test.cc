@@ -27,14 +27,8 @@ namespace {
 
 using Model = std::map<std::string, std::string>;
 
-std::string Key(int i) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "key%06d", i);
-  return buf;
-}
-std::string Value(int i, int gen = 0) {
-  return "value-" + std::to_string(i) + "-" + std::to_string(gen) + std::string(80, 'v');
-}
+std::string Key(int i) { return test::NumberedKey(i); }
+std::string Value(int i, int gen = 0) { return test::NumberedValue(i, gen); }
 
 class DeleteBufferTest : public ::testing::TestWithParam<size_t> {
  protected:

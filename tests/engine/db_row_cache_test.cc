@@ -147,14 +147,8 @@ TEST(RowCacheUnitTest, OffAndOversizedPairsAreNotCached) {
   EXPECT_EQ(small.stats().fills, 0u);
 }
 
-std::string Key(int i) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "key%06d", i);
-  return buf;
-}
-std::string Value(int i, int gen = 0) {
-  return "value-" + std::to_string(i) + "-" + std::to_string(gen) + std::string(80, 'v');
-}
+std::string Key(int i) { return test::NumberedKey(i); }
+std::string Value(int i, int gen = 0) { return test::NumberedValue(i, gen); }
 
 class RowCacheDBTest : public ::testing::TestWithParam<size_t> {
  protected:

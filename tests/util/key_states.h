@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -24,6 +25,17 @@
 #include "ringdb/status.h"
 
 namespace ringdb::test {
+
+// The keys and values the DB tests that use KeyStates write: "key000042",
+// and a value naming its key and generation, 80 bytes of padding.
+inline std::string NumberedKey(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "key%06d", i);
+  return buf;
+}
+inline std::string NumberedValue(int i, int gen = 0) {
+  return "value-" + std::to_string(i) + "-" + std::to_string(gen) + std::string(80, 'v');
+}
 
 class KeyStates {
  public:
