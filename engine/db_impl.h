@@ -326,6 +326,9 @@ class DBImpl final : public DB {
   // thread's state.
   Mutex error_mu_;
   Status bg_error_ GUARDED_BY(error_mu_);
+  // bg_error_ is not OK: set and cleared with it, under error_mu_. A writer
+  // reads it without the lock and takes error_mu_ only when it is set.
+  std::atomic<bool> bg_error_set_{false};
   Severity bg_severity_ GUARDED_BY(error_mu_) = Severity::kNone;
   std::string bg_what_ GUARDED_BY(error_mu_);  // what failed
   uint64_t resumes_ GUARDED_BY(error_mu_) = 0;         // successful

@@ -63,6 +63,7 @@ void DBImpl::SetBackgroundError(const Status& s, Severity severity, const std::s
                     ? "; writes are refused until the database is reopened"
                     : "; the database is read-only until Resume() succeeds" + hint));
     stored = bg_error_;
+    bg_error_set_.store(true, std::memory_order_release);
   }
   error_cv_.notify_all();
   Log(std::string(severity == Severity::kHard ? "fatal" : "soft") +
@@ -227,6 +228,7 @@ Status DBImpl::ResumeLocked(bool check_space) {
   {
     MutexLock lock(&error_mu_);
     bg_error_ = Status::OK();
+    bg_error_set_.store(false, std::memory_order_release);
     bg_severity_ = Severity::kNone;
     bg_what_.clear();
     resumes_++;
