@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <string>
 #include <thread>
 
 #include "ringdb/db.h"
+#include "tests/util/page_cache.h"
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
@@ -29,8 +31,23 @@ uint64_t Property(DB* db, const std::string& name) {
   return std::strtoull(v.c_str(), nullptr, 10);
 }
 
+// About 80% of a checkpoint interval of keys in order: the cleaner starts
+// at a quarter and writes every leaf idle for 1/16 of the interval.
+constexpr int kKeys = 24000;
+
 class PageCleanerTest : public ::testing::TestWithParam<bool> {
  protected:
+  // Opens the database and writes kKeys keys in order, within one
+  // checkpoint interval.
+  void OpenAndLoad(std::unique_ptr<DB>* db) {
+    ASSERT_TRUE(DB::Open(options_, dir_, db).ok());
+    const uint64_t checkpoints = Property(db->get(), "ringdb.checkpoints");
+    for (int i = 0; i < kKeys; i++) {
+      ASSERT_TRUE((*db)->Put(WriteOptions(), Key(i), Value(i)).ok());
+    }
+    ASSERT_EQ(Property(db->get(), "ringdb.checkpoints"), checkpoints)
+        << "the load crossed a checkpoint: make kKeys smaller";
+  }
   void SetUp() override {
     options_.buffer_pool_bytes = 64ull << 20;
     options_.lock_pool_memory = false;
@@ -43,20 +60,11 @@ class PageCleanerTest : public ::testing::TestWithParam<bool> {
   Options options_;
 };
 
-// About 80% of a checkpoint interval of keys in order: the cleaner starts
-// at a quarter and writes every leaf idle for 1/16 of the interval.
-constexpr int kKeys = 24000;
-
 TEST_P(PageCleanerTest, CheckpointAfterABulkLoadWritesOnlyRecentPages) {
   const bool cleaner = GetParam();
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
-  const uint64_t checkpoints = Property(db.get(), "ringdb.checkpoints");
-  for (int i = 0; i < kKeys; i++) {
-    ASSERT_TRUE(db->Put(WriteOptions(), Key(i), Value(i)).ok());
-  }
-  ASSERT_EQ(Property(db.get(), "ringdb.checkpoints"), checkpoints)
-      << "the load crossed a checkpoint: make kKeys smaller";
+  OpenAndLoad(&db);
+  if (HasFatalFailure()) return;
   const uint64_t live = Property(db.get(), "ringdb.store.live_pages");
   ASSERT_GT(live, 500u);
   if (cleaner) {
@@ -136,6 +144,28 @@ TEST_P(PageCleanerTest, OverwritesWhileTheCleanerRunsLoseNothing) {
   }
   std::string report;
   ASSERT_TRUE(db->Verify(&report).ok()) << report;
+}
+
+// The log leaves the page cache as it is written: the writers' leaders
+// start the write-back of every MiB written and drop the MiB before it
+// (LogWriterOptions::cache_drop_bytes), so at most the last two steps stay
+// cached, with the page cleaner on or off.
+TEST_P(PageCleanerTest, TheLogLeavesThePageCache) {
+  std::unique_ptr<DB> db;
+  OpenAndLoad(&db);
+  if (HasFatalFailure()) return;
+  std::string segment;  // the newest: the one written to
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("wal-", 0) == 0 && e.path().string() > segment) segment = e.path().string();
+  }
+  ASSERT_FALSE(segment.empty());
+  constexpr size_t kStep = (1u << 20) / 4096;  // LogWriterOptions::cache_drop_bytes
+  size_t total = 0;
+  const size_t resident = test::ResidentPages(segment, &total);
+  ASSERT_GT(total, 2 * kStep + 1) << "too little log to tell";
+  EXPECT_LE(resident, 2 * kStep + 1) << "of " << total << " pages";
+  ASSERT_TRUE(db->Close().ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Cleaner, PageCleanerTest, ::testing::Bool(),
