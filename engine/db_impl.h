@@ -313,7 +313,7 @@ class DBImpl final : public DB {
   std::vector<uint64_t> failed_gens_;
   Status failed_gen_status_;
   // Free-space check (reserved_disk_bytes); guarded by write_mu_.
-  std::chrono::steady_clock::time_point space_checked_at_{};
+  std::chrono::steady_clock::time_point space_checked_at_{};  // CoarseNow() (db_resume.cc)
   bool space_checked_ = false;
   uint64_t space_margin_ = 0;  // free - reserve - checkpoint at the last check
   uint64_t bytes_since_space_check_ = 0;  // log bytes appended since

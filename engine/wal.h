@@ -260,6 +260,12 @@ class LogWriter {
   Lsn appended_lsn_;          // GUARDED_BY(mu_); end of last complete record
   Lsn written_lsn_;           // GUARDED_BY(mu_); ... of last one written
   Lsn durable_lsn_;           // GUARDED_BY(mu_); ... of last one synced
+  // Copies of written_lsn_ and durable_lsn_, stored (release) under mu_
+  // after them: written_lsn() and durable_lsn() read them without mu_ (the
+  // DB asks before every commit whether another leader already wrote its
+  // record).
+  std::atomic<uint64_t> written_copy_;
+  std::atomic<uint64_t> durable_copy_;
   bool io_busy_ = false;      // GUARDED_BY(mu_); a leader does I/O
   bool append_busy_ = false;  // GUARDED_BY(mu_); a record is half copied
   bool closed_ = false;       // GUARDED_BY(mu_)

@@ -139,7 +139,9 @@ LogWriter::LogWriter(io::IoBackend* io, std::string path, io::FileId file,
       cur_base_(kSegmentHeaderSize),
       appended_lsn_(start_lsn + kSegmentHeaderSize),
       written_lsn_(start_lsn + kSegmentHeaderSize),
-      durable_lsn_(start_lsn + kSegmentHeaderSize) {}
+      durable_lsn_(start_lsn + kSegmentHeaderSize),
+      written_copy_(written_lsn_.value),
+      durable_copy_(durable_lsn_.value) {}
 
 LogWriter::~LogWriter() {
   // Unwritten records are dropped on purpose (see the header); closing the
@@ -158,13 +160,11 @@ Lsn LogWriter::appended_lsn() const {
 }
 
 Lsn LogWriter::written_lsn() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return written_lsn_;
+  return Lsn(written_copy_.load(std::memory_order_acquire));
 }
 
 Lsn LogWriter::durable_lsn() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return durable_lsn_;
+  return Lsn(durable_copy_.load(std::memory_order_acquire));
 }
 
 LogWriterStats LogWriter::stats() const {
@@ -278,8 +278,10 @@ Status LogWriter::WriteOut(std::unique_lock<std::mutex>& lock, bool sync) {
   // Every byte up to `end` (and so every record complete at the snapshot)
   // is now in the file.
   written_lsn_ = std::max(written_lsn_, complete);
+  written_copy_.store(written_lsn_.value, std::memory_order_release);
   if (sync) {
     durable_lsn_ = written_lsn_;
+    durable_copy_.store(durable_lsn_.value, std::memory_order_release);
     stats_.syncs++;
   }
   return Status::OK();
