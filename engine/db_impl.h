@@ -219,9 +219,10 @@ class DBImpl final : public DB {
   // Disk space a checkpoint with `dirty_pages` dirty pages may need: each
   // page in a fresh slot, the page map and a new log segment's first block.
   uint64_t CheckpointBytes(uint64_t dirty_pages);
-  // With the log writer failed: closes it without writing, cuts its file
-  // back to its last whole record written and syncs it, so the next
-  // segment continues the log from log_end_. Require: write_mu_ held and
+  // With the log writer failed: closes it without writing. Then cuts
+  // abandoned_ (that writer's file, or a torn last segment recovery found)
+  // back to its last whole record and syncs it, so the next segment
+  // continues the log from log_end_. Require: write_mu_ held and
   // wal_mu_ held exclusive.
   Status RepairLogLocked();
   // Resume's work; `check_space` false lets Close use the reserve.
@@ -297,8 +298,10 @@ class DBImpl final : public DB {
   Lsn log_end_;
   // The current writer failed (its errors are sticky); guarded by write_mu_.
   bool log_failed_ = false;
-  // A failed writer taken out of service whose file is not yet cut back
-  // (RepairLogLocked); guarded by write_mu_.
+  // A segment to cut back to its last whole record before the next one is
+  // started (RepairLogLocked): a failed writer's taken out of service, or
+  // the last segment recovery found with a torn tail (set by an open that
+  // will write); guarded by write_mu_.
   struct AbandonedLog {
     std::string path;
     Lsn start;        // the segment's start LSN

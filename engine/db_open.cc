@@ -374,6 +374,7 @@ class DBImpl::Recovery {
     }
     if (mode_ == WalRecoveryMode::kPointInTimeRecovery ||
         mode_ == WalRecoveryMode::kSkipAnyCorruptedRecords) {
+      if (torn) CutBackAtOpen(reader);
       if (!torn) {
         stopped_ = mode_ == WalRecoveryMode::kPointInTimeRecovery;
         db_->Log(std::string(ModeName(mode_)) + " recovery: " + DescribeDamage(reader, damage) +
@@ -385,7 +386,10 @@ class DBImpl::Recovery {
       }
       return Status::OK();
     }
-    if (torn && mode_ == WalRecoveryMode::kTolerateCorruptedTailRecords) return Status::OK();
+    if (torn && mode_ == WalRecoveryMode::kTolerateCorruptedTailRecords) {
+      CutBackAtOpen(reader);
+      return Status::OK();
+    }
     return Status::Corruption(DescribeDamage(reader, damage) +
                               (torn ? " (a torn tail; refused by wal_recovery_mode "
                                       "absolute-consistency)"
@@ -393,6 +397,22 @@ class DBImpl::Recovery {
                               ". To salvage, open with wal_recovery_mode point-in-time "
                               "or skip-any-corrupted (shell: ringdb salvage DB "
                               "point-in-time|skip [FILE])");
+  }
+
+  // The last segment ends in a torn tail. The open's checkpoint creates
+  // the next segment where the valid log ends; until its superblock is
+  // durable, recovery reads this segment again, and then as one followed
+  // by another, where a torn tail is damage ("acknowledged writes after it
+  // would be lost"). So the checkpoint first cuts the segment back to its
+  // valid end and syncs it (RepairLogLocked, as for a failed writer's
+  // segment). A read-only open writes nothing.
+  void CutBackAtOpen(const wal::LogReader& reader) {
+    if (db_->options_.read_only || reader.end_of_valid_log() - reader.start_lsn() >=
+                                       reader.file_size()) {
+      return;
+    }
+    db_->abandoned_ =
+        AbandonedLog{reader.path(), reader.start_lsn(), reader.end_of_valid_log()};
   }
 
   // Applies one record of segment `path`, ending at LSN `end`.

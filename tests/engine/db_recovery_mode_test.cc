@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "crash_child_util.h"
+#include "engine/db_impl.h"
 #include "engine/wal.h"
 #include "engine/wal_format.h"
+#include "io/fault_backend.h"
 #include "io/io_backend.h"
 #include "ringdb/db.h"
 #include "tests/util/temp_dir.h"
@@ -193,6 +195,40 @@ TEST_F(RecoveryModeTest, TornTailOpensQuietly) {
     EXPECT_NE(s.message().find("offset " + std::to_string(last)), std::string::npos)
         << s.ToString();
     Restore();
+  }
+}
+
+// A machine crash during the open that follows a torn tail. That open's
+// checkpoint creates the next segment where the valid log ends; until its
+// superblock is durable, the next open reads the torn segment again, now
+// followed by another segment. The bug: it refused to open ("acknowledged
+// writes after it would be lost") though nothing was lost. The crash hits
+// every write of the open in turn (io::FaultBackend: the nth write fails
+// and the machine dies, then a power cut drops what was not synced).
+TEST_F(RecoveryModeTest, TornTailThenACrashAtEveryWriteOfTheNextOpen) {
+  const uint64_t last = record_start_.back();
+  WriteBytes(segment_, log_.substr(0, last + wal::kHeaderSize + 17));
+  Snapshot();
+  for (uint64_t nth = 1;; nth++) {
+    SCOPED_TRACE("crash at write " + std::to_string(nth) + " of the open");
+    Restore();
+    auto backend = std::make_shared<io::FaultBackend>(io::NewPreadBackend());
+    backend->TrackUnsynced(true);
+    backend->Arm(io::Fault{io::FaultOp::kWrite, nth, io::FaultKind::kEio, 0, /*crash=*/true});
+    Options o = options_;
+    Status opened = OpenWithBackend(o, dir_, backend, &db_);
+    const bool fired = backend->fired();
+    db_.reset();
+    ASSERT_TRUE(backend->PowerCut(nth, /*tear=*/true).ok());
+    backend->Disarm();
+    ASSERT_TRUE(Open(WalRecoveryMode::kTolerateCorruptedTailRecords).ok())
+        << (opened.ok() ? std::string("the open succeeded") : opened.ToString()) << "; then "
+        << Open(WalRecoveryMode::kTolerateCorruptedTailRecords).ToString();
+    std::vector<bool> present = Present();
+    for (uint32_t i = 0; i < kWrites; i++) EXPECT_EQ(present[i], i + 1 < kWrites) << i;
+    EXPECT_EQ(notes_.find("damaged"), std::string::npos) << notes_;
+    if (HasFailure() || !fired) break;
+    ASSERT_LT(nth, 1000u) << "the open never got through";
   }
 }
 
