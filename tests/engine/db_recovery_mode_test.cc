@@ -123,6 +123,10 @@ class RecoveryModeTest : public ::testing::Test {
     std::filesystem::copy(dir_ + ".snap", dir_, std::filesystem::copy_options::recursive);
   }
 
+  // Crashes the open of the killed writer's database (its last record cut
+  // off when `torn`) at each of the open's writes in turn, then reopens.
+  void CrashAtEveryWriteOfTheOpen(bool torn);
+
   test::TempDir tmp_{"rec"};
   std::string dir_;
   Options options_;
@@ -205,9 +209,24 @@ TEST_F(RecoveryModeTest, TornTailOpensQuietly) {
 // writes after it would be lost") though nothing was lost. The crash hits
 // every write of the open in turn (io::FaultBackend: the nth write fails
 // and the machine dies, then a power cut drops what was not synced).
+// The same crashes after a log that ends cleanly (the killed writer's)
+// run as a check of the other case.
 TEST_F(RecoveryModeTest, TornTailThenACrashAtEveryWriteOfTheNextOpen) {
+  const std::string killed = dir_ + ".killed";
+  std::filesystem::copy(dir_, killed, std::filesystem::copy_options::recursive);
+  for (bool torn : {true, false}) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::copy(killed, dir_, std::filesystem::copy_options::recursive);
+    CrashAtEveryWriteOfTheOpen(torn);
+    if (HasFailure()) return;
+  }
+}
+
+void RecoveryModeTest::CrashAtEveryWriteOfTheOpen(bool torn) {
+  SCOPED_TRACE(torn ? "torn tail" : "clean end");
   const uint64_t last = record_start_.back();
-  WriteBytes(segment_, log_.substr(0, last + wal::kHeaderSize + 17));
+  WriteBytes(segment_, torn ? log_.substr(0, last + wal::kHeaderSize + 17) : log_);
+  const uint32_t kept = torn ? kWrites - 1 : kWrites;
   Snapshot();
   for (uint64_t nth = 1;; nth++) {
     SCOPED_TRACE("crash at write " + std::to_string(nth) + " of the open");
@@ -225,7 +244,7 @@ TEST_F(RecoveryModeTest, TornTailThenACrashAtEveryWriteOfTheNextOpen) {
         << (opened.ok() ? std::string("the open succeeded") : opened.ToString()) << "; then "
         << Open(WalRecoveryMode::kTolerateCorruptedTailRecords).ToString();
     std::vector<bool> present = Present();
-    for (uint32_t i = 0; i < kWrites; i++) EXPECT_EQ(present[i], i + 1 < kWrites) << i;
+    for (uint32_t i = 0; i < kWrites; i++) EXPECT_EQ(present[i], i < kept) << i;
     EXPECT_EQ(notes_.find("damaged"), std::string::npos) << notes_;
     if (HasFailure() || !fired) break;
     ASSERT_LT(nth, 1000u) << "the open never got through";
