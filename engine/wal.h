@@ -258,14 +258,12 @@ class LogWriter {
   uint64_t cur_base_ = 0;     // GUARDED_BY(mu_)
   size_t cur_len_ = 0;        // GUARDED_BY(mu_)
   Lsn appended_lsn_;          // GUARDED_BY(mu_); end of last complete record
-  Lsn written_lsn_;           // GUARDED_BY(mu_); ... of last one written
-  Lsn durable_lsn_;           // GUARDED_BY(mu_); ... of last one synced
-  // Copies of written_lsn_ and durable_lsn_, stored (release) under mu_
-  // after them: written_lsn() and durable_lsn() read them without mu_ (the
-  // DB asks before every commit whether another leader already wrote its
-  // record).
-  std::atomic<uint64_t> written_copy_;
-  std::atomic<uint64_t> durable_copy_;
+  // Written under mu_ (release); written_lsn() and durable_lsn() read them
+  // without it (the DB asks before every commit whether another leader
+  // already wrote its record).
+  std::atomic<Lsn> written_lsn_;  // end of last complete record written
+  std::atomic<Lsn> durable_lsn_;  // ... of last one synced
+  static_assert(std::atomic<Lsn>::is_always_lock_free);
   bool io_busy_ = false;      // GUARDED_BY(mu_); a leader does I/O
   bool append_busy_ = false;  // GUARDED_BY(mu_); a record is half copied
   bool closed_ = false;       // GUARDED_BY(mu_)

@@ -139,9 +139,7 @@ LogWriter::LogWriter(io::IoBackend* io, std::string path, io::FileId file,
       cur_base_(kSegmentHeaderSize),
       appended_lsn_(start_lsn + kSegmentHeaderSize),
       written_lsn_(start_lsn + kSegmentHeaderSize),
-      durable_lsn_(start_lsn + kSegmentHeaderSize),
-      written_copy_(written_lsn_.value),
-      durable_copy_(durable_lsn_.value) {}
+      durable_lsn_(start_lsn + kSegmentHeaderSize) {}
 
 LogWriter::~LogWriter() {
   // Unwritten records are dropped on purpose (see the header); closing the
@@ -160,11 +158,11 @@ Lsn LogWriter::appended_lsn() const {
 }
 
 Lsn LogWriter::written_lsn() const {
-  return Lsn(written_copy_.load(std::memory_order_acquire));
+  return written_lsn_.load(std::memory_order_acquire);
 }
 
 Lsn LogWriter::durable_lsn() const {
-  return Lsn(durable_copy_.load(std::memory_order_acquire));
+  return durable_lsn_.load(std::memory_order_acquire);
 }
 
 LogWriterStats LogWriter::stats() const {
@@ -182,7 +180,7 @@ Result<Lsn> LogWriter::Append(uint8_t type, std::string_view payload) {
   if (closed_) return Status::InvalidArgument("log is closed: " + path_);
 
   // Every fragment records what was durable when the record was appended.
-  const Lsn durable = durable_lsn_;
+  const Lsn durable = durable_lsn_.load(std::memory_order_relaxed);
   Lsn pos = start_lsn_ + cur_base_ + cur_len_;
   bool first = true;
   Status s;
@@ -277,11 +275,10 @@ Status LogWriter::WriteOut(std::unique_lock<std::mutex>& lock, bool sync) {
   stats_.cache_advice_errors += errors;
   // Every byte up to `end` (and so every record complete at the snapshot)
   // is now in the file.
-  written_lsn_ = std::max(written_lsn_, complete);
-  written_copy_.store(written_lsn_.value, std::memory_order_release);
+  const Lsn written = std::max(written_lsn_.load(std::memory_order_relaxed), complete);
+  written_lsn_.store(written, std::memory_order_release);
   if (sync) {
-    durable_lsn_ = written_lsn_;
-    durable_copy_.store(durable_lsn_.value, std::memory_order_release);
+    durable_lsn_.store(written, std::memory_order_release);
     stats_.syncs++;
   }
   return Status::OK();
@@ -338,7 +335,8 @@ Status LogWriter::WriteTo(Lsn lsn) {
     return Status::InvalidArgument("WriteTo past the end of log " + path_);
   }
   bool led;
-  return LeadUntil(lock, /*sync=*/false, [&] { return written_lsn_ >= lsn; },
+  return LeadUntil(lock, /*sync=*/false,
+                   [&] { return written_lsn_.load(std::memory_order_relaxed) >= lsn; },
                    &led);
 }
 
@@ -349,10 +347,11 @@ Status LogWriter::SyncTo(Lsn lsn) {
   if (lsn > appended_lsn_) {
     return Status::InvalidArgument("SyncTo past the end of log " + path_);
   }
-  const bool needed = durable_lsn_ < lsn;
+  const bool needed = durable_lsn_.load(std::memory_order_relaxed) < lsn;
   bool led;
   RINGDB_RETURN_IF_ERROR(LeadUntil(
-      lock, /*sync=*/true, [&] { return durable_lsn_ >= lsn; }, &led));
+      lock, /*sync=*/true,
+      [&] { return durable_lsn_.load(std::memory_order_relaxed) >= lsn; }, &led));
   if (needed && !led) stats_.group_commits++;
   return Status::OK();
 }

@@ -5,11 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
 #include <string>
 #include <thread>
 
+#include "engine/wal.h"
 #include "ringdb/db.h"
 #include "tests/util/page_cache.h"
 #include "tests/util/temp_dir.h"
@@ -154,13 +154,10 @@ TEST_P(PageCleanerTest, TheLogLeavesThePageCache) {
   std::unique_ptr<DB> db;
   OpenAndLoad(&db);
   if (HasFatalFailure()) return;
-  std::string segment;  // the newest: the one written to
-  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("wal-", 0) == 0 && e.path().string() > segment) segment = e.path().string();
-  }
-  ASSERT_FALSE(segment.empty());
-  constexpr size_t kStep = (1u << 20) / 4096;  // LogWriterOptions::cache_drop_bytes
+  Result<std::vector<uint64_t>> segs = wal::ListSegments(dir_);
+  ASSERT_TRUE(segs.ok() && !segs->empty());
+  const std::string segment = wal::SegmentPath(dir_, segs->back());  // the one written to
+  const size_t kStep = wal::LogWriterOptions().cache_drop_bytes / 4096;
   size_t total = 0;
   const size_t resident = test::ResidentPages(segment, &total);
   ASSERT_GT(total, 2 * kStep + 1) << "too little log to tell";

@@ -234,15 +234,14 @@ void RecoveryModeTest::CrashAtEveryWriteOfTheOpen(bool torn) {
     auto backend = std::make_shared<io::FaultBackend>(io::NewPreadBackend());
     backend->TrackUnsynced(true);
     backend->Arm(io::Fault{io::FaultOp::kWrite, nth, io::FaultKind::kEio, 0, /*crash=*/true});
-    Options o = options_;
-    Status opened = OpenWithBackend(o, dir_, backend, &db_);
+    const Status crashed = OpenWithBackend(options_, dir_, backend, &db_);
     const bool fired = backend->fired();
     db_.reset();
     ASSERT_TRUE(backend->PowerCut(nth, /*tear=*/true).ok());
     backend->Disarm();
-    ASSERT_TRUE(Open(WalRecoveryMode::kTolerateCorruptedTailRecords).ok())
-        << (opened.ok() ? std::string("the open succeeded") : opened.ToString()) << "; then "
-        << Open(WalRecoveryMode::kTolerateCorruptedTailRecords).ToString();
+    const Status reopened = Open(WalRecoveryMode::kTolerateCorruptedTailRecords);
+    ASSERT_TRUE(reopened.ok()) << "the crashed open: " << crashed.ToString()
+                               << "; the reopen: " << reopened.ToString();
     std::vector<bool> present = Present();
     for (uint32_t i = 0; i < kWrites; i++) EXPECT_EQ(present[i], i < kept) << i;
     EXPECT_EQ(notes_.find("damaged"), std::string::npos) << notes_;

@@ -459,8 +459,6 @@ TEST_P(SnapshotTest, RetainedVersionsAreReportedReclaimedAndBounded) {
   db_->ReleaseSnapshot(again);
 }
 
-// Writes with no snapshot open save nothing; a snapshot of another DB is
-// refused; after Close, GetSnapshot gives null and ReleaseSnapshot works.
 // DB::Put and DB::Delete build their batch in one kept per thread
 // (db_impl.cc). A write made by the info_log callback while a Put is in
 // progress (the snapshot notice is logged from inside it) gets a batch of
@@ -498,6 +496,8 @@ TEST_P(SnapshotTest, AWriteFromTheLogCallbackInsideAPutLandsWhole) {
   EXPECT_EQ("s", Get("small"));
 }
 
+// Writes with no snapshot open save nothing; a snapshot of another DB is
+// refused; after Close, GetSnapshot gives null and ReleaseSnapshot works.
 TEST_P(SnapshotTest, LifecycleAndMisuse) {
   for (int i = 0; i < 50; i++) Put("k" + std::to_string(i), "v");
   EXPECT_EQ(0u, Prop("ringdb.snapshots.retained_versions"));
