@@ -460,6 +460,9 @@ Status DBImpl::CheckpointBodyLocked() {
     }
     wal::LogWriterOptions wo;
     wo.buffer = log_buffer_.get();
+    // Commits copy into a mapping of the segment instead of a write(2)
+    // each: twice the rate of small unsynced writes (bench/results).
+    wo.map_bytes = kLogMapBytes;
     Result<std::unique_ptr<wal::LogWriter>> w =
         wal::LogWriter::Create(io_.get(), dir_, next_segment, start, wo);
     if (!w.ok()) {

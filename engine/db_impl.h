@@ -95,6 +95,9 @@ inline constexpr const char* kReadersFileName = "READERS";
 inline constexpr const char* kBackupMarkerName = "BACKUP-INCOMPLETE";
 // Log record types.
 inline constexpr uint8_t kBatchRecord = 1;
+// The log writer's mapped window (wal::LogWriterOptions::map_bytes): also
+// the most a writer that was not closed leaves reserved past its records.
+inline constexpr size_t kLogMapBytes = 256u << 10;
 
 // "12.3 MiB": bytes for messages (db_properties.cc).
 std::string HumanBytes(uint64_t bytes);

@@ -361,6 +361,14 @@ class DBImpl::Recovery {
     }
     wal::LogDamage damage;
     RINGDB_RETURN_IF_ERROR(reader.Diagnose(&damage));
+    if (last && tail == wal::LogTail::kZeroFill && damage.zero_to_end) {
+      // Zeros from the last record to the end of the file: the blocks a
+      // mapped writer reserved ahead (LogWriterOptions::map_bytes) and did
+      // not reach before it stopped. The clean end of the log in every
+      // mode; the open's checkpoint cuts the file back.
+      CutBackAtOpen(reader);
+      return Status::OK();
+    }
     // A segment followed by another was closed cleanly (synced in full)
     // before the rotation: it has no torn tail.
     const bool torn = last && damage.TornTail();

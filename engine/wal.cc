@@ -364,7 +364,16 @@ Status LogReader::Diagnose(LogDamage* damage) {
     damage->next_lsn = start_lsn_ + p;
     break;
   }
-  if (!damage->followed) return Status::OK();
+  if (!damage->followed) {
+    char block[kSectorSize];
+    damage->zero_to_end = true;
+    for (uint64_t p = failed_offset_; damage->zero_to_end && p < file_size_; p += kSectorSize) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kSectorSize, file_size_ - p));
+      RINGDB_RETURN_IF_ERROR(Copy(p, n, block));
+      damage->zero_to_end = std::all_of(block, block + n, [](char c) { return c == 0; });
+    }
+    return Status::OK();
+  }
   // 2. The records from there on, to the end or the next damage.
   for (uint64_t p = damage->next_offset;;) {
     uint8_t type = 0;

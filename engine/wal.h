@@ -98,6 +98,18 @@ struct LogWriterOptions {
   // the previous step's pages; after a sync it drops every synced page once
   // this many have accumulated. 0 turns it off.
   size_t cache_drop_bytes = 1u << 20;
+  // Writes by copying into a shared mapping of the segment (a window of
+  // this many bytes, a multiple of 4096) instead of one write(2) per group
+  // commit: a copy reaches the file as a write does (it survives a crash
+  // of the process), without a system call. The window's blocks are
+  // reserved (fallocate) before it is mapped, which extends the file, so a
+  // writer that was not closed leaves zeros after its last record;
+  // recovery reads a zero tail as the end of the log (wal_format.h), and
+  // Close cuts the file back to its last record. 0 writes with write(2).
+  // Falls back to write(2) where the backend (the fault backend) or the
+  // file system cannot map or reserve, and for a write the full disk
+  // leaves no reserve for (it then fails as write(2) does).
+  size_t map_bytes = 0;
 };
 
 struct LogWriterStats {
@@ -113,13 +125,17 @@ struct LogWriterStats {
   uint64_t group_commits = 0;
   uint64_t cache_drops = 0;       // page-cache drop hints issued
   uint64_t cache_advice_errors = 0;  // hints the kernel refused
+  uint64_t mapped_writes = 0;  // writes done by copying into the mapping
 };
 
 // Appends records to one segment.
 //
 // The file is opened through the page cache (IoBackend::OpenBuffered) and
-// only ever appended to; see wal_format.h. Create writes and syncs the
-// segment header.
+// records are only ever added after the last one; see wal_format.h. Create
+// writes and syncs the segment header. With LogWriterOptions::map_bytes the
+// leader copies into a mapping of the file instead of writing, and the file
+// is reserved ahead of its records (its size runs ahead of them until
+// Close cuts it back).
 //
 // Memory: appended records are copied into the active buffer (buffer_bytes,
 // 4 MiB by default). WriteTo, SyncTo and Close write everything appended so
@@ -238,6 +254,21 @@ class LogWriter {
   // `synced`). Runs with mu_ released; returns the hints issued and failed.
   void DropCache(uint64_t end, bool synced, uint64_t* drops,
                  uint64_t* errors);
+  // The leader's write of the file's bytes [base, base + len) from `buf`:
+  // through the mapping when it can (sets *mapped), else with write(2).
+  Status WriteBytes(uint64_t base, const char* buf, size_t len, bool* mapped);
+  // Copies into the mapping, mapping and reserving windows as it goes.
+  // False when it cannot (the caller writes instead): the backend or file
+  // system cannot map or reserve (map_off_ is then set), or the disk is
+  // full.
+  bool CopyToMapping(uint64_t base, const char* buf, size_t len);
+  // Maps the window starting at `start` in place of the current one and
+  // reserves its blocks.
+  bool MapWindow(uint64_t start);
+  void UnmapWindow();
+  // Close's last step for a reserved file: unmaps, cuts the file to its
+  // `end` (the last record) and syncs the new size.
+  Status TrimReserve(uint64_t end);
 
   io::IoBackend* const io_;
   const std::string path_;
@@ -273,6 +304,17 @@ class LogWriter {
   // and those dropped from the page cache.
   uint64_t wb_end_ = 0;
   uint64_t dropped_end_ = 0;
+  // The leader's too: the mapped window [map_start_, map_start_ +
+  // map_bytes_) or null, whether it is mlocked (so a write never faults in
+  // a page from the device, where a read error would be SIGBUS), the file
+  // bytes reserved (the file's size once reserving started), and whether
+  // mapping was found impossible.
+  const size_t map_bytes_;
+  char* map_ = nullptr;
+  uint64_t map_start_ = 0;
+  bool map_locked_ = false;
+  uint64_t reserved_ = 0;
+  bool map_off_ = false;
 };
 
 // Why a LogReader stopped.
@@ -304,6 +346,10 @@ struct LogDamage {
   Lsn max_durable_after;
   // An all-zero, kSectorSize-aligned sector lies in [offset, next_offset).
   bool zero_sector = false;
+  // Nothing but zeros from offset to the end of the file (not followed):
+  // the reserved tail of a mapped writer that was not closed, or pages a
+  // machine crash lost up to the end (see wal_format.h).
+  bool zero_to_end = false;
 
   // True when the stop is explainable by a crash (see wal_format.h): the
   // normal, quiet end of a log. False: the log is damaged.

@@ -7,9 +7,12 @@
 //
 //   LSN of byte k of the segment = start_lsn + k.
 //
-// The file is written through the page cache (not O_DIRECT) with plain
-// appends: no block structure, no padding. It holds exactly the bytes
-// written, so a clean segment ends at the end of the file.
+// The file is written through the page cache (not O_DIRECT): no block
+// structure, no padding. The writer appends with write(2), or copies into
+// a shared mapping of blocks it reserved ahead (fallocate, which extends
+// the file with zeros; LogWriterOptions::map_bytes). A closed segment is
+// cut to its last record, so it ends at the end of the file; the segment
+// being written may go on in zeros (its reserve).
 //
 //   segment := segment_header fragment*
 //   segment_header (kSegmentHeaderSize = 24 bytes, at offset 0):
@@ -64,7 +67,13 @@
 //   - otherwise (the damage lies past what was durable and looks like lost
 //     pages): a machine crash that wrote back later pages before earlier
 //     ones; treated as a torn tail.
-// (LogDamage::TornTail in engine/wal.h is this rule.)
+// (LogDamage::TornTail in engine/wal.h is this rule.) Zeros from where a
+// record should begin to the end of the last segment (LogDamage::
+// zero_to_end) are the reserve of a mapped writer that was not closed:
+// recovery reads them as the end of the log in every mode, as RocksDB's
+// reader does the zeros of its mapped, preallocated log. A machine crash
+// that lost pages up to the end looks the same; those bytes were not
+// synced (a sync writes them), so no durable record is behind the zeros.
 //
 // Format history: version 1 (no segment header, 17-byte headers, no
 // fragments, written with O_DIRECT in padded 4 KiB blocks) is not read by

@@ -68,7 +68,7 @@ Result<std::unique_ptr<LogWriter>> LogWriter::Create(
   LogBuffer* const shared = options.buffer;
   const size_t buffer_bytes =
       shared != nullptr ? shared->buffer_bytes() : options.buffer_bytes;
-  if (io == nullptr || !ValidBufferBytes(buffer_bytes)) {
+  if (io == nullptr || !ValidBufferBytes(buffer_bytes) || options.map_bytes % kBlock != 0) {
     return Status::InvalidArgument("LogWriter::Create: bad arguments for " +
                                    path);
   }
@@ -139,11 +139,16 @@ LogWriter::LogWriter(io::IoBackend* io, std::string path, io::FileId file,
       cur_base_(kSegmentHeaderSize),
       appended_lsn_(start_lsn + kSegmentHeaderSize),
       written_lsn_(start_lsn + kSegmentHeaderSize),
-      durable_lsn_(start_lsn + kSegmentHeaderSize) {}
+      durable_lsn_(start_lsn + kSegmentHeaderSize),
+      map_bytes_(options.map_bytes),
+      reserved_(kSegmentHeaderSize),
+      map_off_(options.map_bytes == 0) {}
 
 LogWriter::~LogWriter() {
   // Unwritten records are dropped on purpose (see the header); closing the
-  // descriptor writes nothing.
+  // descriptor writes nothing, and a reserved tail stays (zeros, which
+  // recovery reads as the end of the log).
+  UnmapWindow();
   if (!closed_) (void)io_->Close(file_);
   if (shared_ != nullptr) {
     shared_->in_use_.store(false);
@@ -254,7 +259,8 @@ Status LogWriter::WriteOut(std::unique_lock<std::mutex>& lock, bool sync) {
   lock.unlock();
 
   Status s;
-  if (len > 0) s = io_->Write(file_, base, buf, static_cast<uint32_t>(len));
+  bool mapped = false;
+  if (len > 0) s = WriteBytes(base, buf, len, &mapped);
   if (s.ok() && sync) s = io_->Sync(file_);
   uint64_t drops = 0;
   uint64_t errors = 0;
@@ -270,6 +276,7 @@ Status LogWriter::WriteOut(std::unique_lock<std::mutex>& lock, bool sync) {
   if (len > 0) {
     stats_.writes++;
     stats_.bytes_written += len;
+    if (mapped) stats_.mapped_writes++;
   }
   stats_.cache_drops += drops;
   stats_.cache_advice_errors += errors;
@@ -284,11 +291,86 @@ Status LogWriter::WriteOut(std::unique_lock<std::mutex>& lock, bool sync) {
   return Status::OK();
 }
 
+Status LogWriter::WriteBytes(uint64_t base, const char* buf, size_t len, bool* mapped) {
+  *mapped = !map_off_ && CopyToMapping(base, buf, len);
+  if (*mapped) return Status::OK();
+  // Also after a partial copy: writing the same bytes again is harmless.
+  return io_->Write(file_, base, buf, static_cast<uint32_t>(len));
+}
+
+bool LogWriter::CopyToMapping(uint64_t base, const char* buf, size_t len) {
+  const uint64_t end = base + len;
+  while (base < end) {
+    const uint64_t start = base - base % map_bytes_;
+    if ((map_ == nullptr || start != map_start_) && !MapWindow(start)) return false;
+    const uint64_t to = std::min<uint64_t>(end, map_start_ + map_bytes_);
+    if (to > reserved_) {
+      // The disk was too full to reserve the whole window: reserve what
+      // this copy needs, or let write(2) report the full disk.
+      const uint64_t want = (to + kBlock - 1) / kBlock * kBlock;
+      if (!io_->Allocate(file_, reserved_, want - reserved_).ok()) return false;
+      reserved_ = want;
+    }
+    std::memcpy(map_ + (base - map_start_), buf, to - base);
+    buf += to - base;
+    base = to;
+  }
+  return true;
+}
+
+bool LogWriter::MapWindow(uint64_t start) {
+  UnmapWindow();
+  // Mapped before it is reserved, so that a backend that cannot map never
+  // sees the file extended.
+  Result<char*> m = io_->MapShared(file_, start, map_bytes_);
+  if (!m.ok()) {
+    if (m.status().IsNotSupported()) map_off_ = true;
+    return false;
+  }
+  map_ = *m;
+  map_start_ = start;
+  const uint64_t end = start + map_bytes_;
+  if (reserved_ < end) {
+    Status r = io_->Allocate(file_, reserved_, end - reserved_);
+    if (r.IsNotSupported()) {
+      map_off_ = true;
+      UnmapWindow();
+      return false;
+    }
+    // A full disk: CopyToMapping reserves what each copy needs.
+    if (r.ok()) reserved_ = end;
+  }
+  // Resident pages cannot be evicted and read back, so a copy never waits
+  // for (or fails on) the device. Best effort: RLIMIT_MEMLOCK may refuse.
+  if (reserved_ >= end) map_locked_ = ::mlock(map_, map_bytes_) == 0;
+  return true;
+}
+
+void LogWriter::UnmapWindow() {
+  if (map_ == nullptr) return;
+  if (map_locked_) (void)::munlock(map_, map_bytes_);
+  ::munmap(map_, map_bytes_);
+  map_ = nullptr;
+  map_locked_ = false;
+}
+
+Status LogWriter::TrimReserve(uint64_t end) {
+  UnmapWindow();
+  if (reserved_ <= end) return Status::OK();
+  RINGDB_RETURN_IF_ERROR(io_->Truncate(file_, end));
+  reserved_ = end;
+  // The new size must be durable before a later segment exists: recovery
+  // reads a zero tail in a segment that is not the last as damage.
+  return io_->Sync(file_);
+}
+
 void LogWriter::DropCache(uint64_t end, bool synced, uint64_t* drops,
                           uint64_t* errors) {
   // Only whole pages: the page holding the end of the file is appended to
   // next, and dropping it would make the next write read it back.
   const uint64_t aligned = AlignDown(end);
+  // Pages of the mapped window stay cached while mapped: drop only below it.
+  const uint64_t droppable = map_ != nullptr ? std::min(aligned, map_start_) : aligned;
   auto advise = [&](uint64_t from, uint64_t to, io::CacheAdvice advice) {
     if (to <= from) return;
     if (advice == io::CacheAdvice::kDrop) ++*drops;
@@ -296,17 +378,18 @@ void LogWriter::DropCache(uint64_t end, bool synced, uint64_t* drops,
   };
   if (synced) {
     // Synced pages are clean: dropping them costs no I/O.
-    if (aligned >= dropped_end_ + cache_drop_bytes_) {
-      advise(dropped_end_, aligned, io::CacheAdvice::kDrop);
-      dropped_end_ = aligned;
+    if (droppable >= dropped_end_ + cache_drop_bytes_) {
+      advise(dropped_end_, droppable, io::CacheAdvice::kDrop);
+      dropped_end_ = droppable;
       wb_end_ = std::max(wb_end_, aligned);
     }
   } else if (aligned >= wb_end_ + cache_drop_bytes_) {
     // Start the write-back of the new step and drop the previous one,
     // whose write-back was started a step ago (usually done by now).
     advise(wb_end_, aligned, io::CacheAdvice::kStartWriteBack);
-    advise(dropped_end_, wb_end_, io::CacheAdvice::kDrop);
-    dropped_end_ = std::max(dropped_end_, wb_end_);
+    const uint64_t to = std::min(wb_end_, droppable);
+    advise(dropped_end_, to, io::CacheAdvice::kDrop);
+    dropped_end_ = std::max(dropped_end_, to);
     wb_end_ = aligned;
   }
 }
@@ -377,6 +460,9 @@ Status LogWriter::Close() {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
   }
+  // A failed writer's file is cut back by its owner (to written_lsn()).
+  if (s.ok()) s = TrimReserve(end - start_lsn_);
+  UnmapWindow();
   // Everything is synced and no more appends come: drop the whole file
   // (length 0: to its end). A hint; its failure loses nothing.
   if (s.ok() && cache_drop_bytes_ > 0) {

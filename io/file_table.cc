@@ -2,6 +2,7 @@
 #include "io/file_table.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -229,6 +230,22 @@ Status FileTable::Allocate(FileId file, uint64_t offset, uint64_t len) const {
     return ErrnoStatus(errno, "fallocate", Path(file), offset);
   }
   return Status::OK();
+}
+
+Result<char*> FileTable::MapShared(FileId file, uint64_t offset, size_t len) const {
+  int fd = Fd(file);
+  if (fd < 0) {
+    return Status::InvalidArgument("io: map of unknown file id " + std::to_string(file.value));
+  }
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                   static_cast<off_t>(offset));
+  if (p == MAP_FAILED) {
+    if (errno == ENODEV) {
+      return Status::NotSupported(Path(file) + ": the file system cannot map files");
+    }
+    return ErrnoStatus(errno, "mmap", Path(file), offset);
+  }
+  return static_cast<char*>(p);
 }
 
 Result<uint64_t> FileTable::AllocatedBytes(FileId file) const {

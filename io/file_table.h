@@ -89,6 +89,7 @@ class FileTable {
   Status PunchHole(FileId file, uint64_t offset, uint64_t len) const;
   Status Allocate(FileId file, uint64_t offset, uint64_t len) const;
   Result<uint64_t> AllocatedBytes(FileId file) const;
+  Result<char*> MapShared(FileId file, uint64_t offset, size_t len) const;
   // fstat of an open file.
   Result<struct stat> Stat(FileId file) const;
 
@@ -139,6 +140,9 @@ class FileTableBackend : public IoBackend {
     return files_.Allocate(file, offset, len);
   }
   Result<uint64_t> AllocatedBytes(FileId file) override { return files_.AllocatedBytes(file); }
+  Result<char*> MapShared(FileId file, uint64_t offset, size_t len) override {
+    return files_.MapShared(file, offset, len);
+  }
   std::string PathOf(FileId file) const override { return files_.Path(file); }
   IoStats stats() const override { return counters_.Snapshot(); }
 

@@ -186,6 +186,18 @@ class IoBackend {
   }
   // Bytes the file occupies on disk (allocated blocks).
   virtual Result<uint64_t> AllocatedBytes(FileId file) = 0;
+  // Maps [offset, offset + len) of a file opened with OpenBuffered,
+  // readable and writable and shared (MAP_SHARED): a store into the
+  // mapping is in the file as a write is (it survives a crash of the
+  // process; Sync makes it durable). `offset` is a multiple of the page
+  // size. Touching a byte past the end of the file raises SIGBUS, so the
+  // caller extends the file first (Allocate). The caller unmaps with
+  // munmap(2). NotSupported where the backend cannot: the fault backend,
+  // which sees only the requests it is given, so the engine's fault tests
+  // run the plain-write path.
+  virtual Result<char*> MapShared(FileId, uint64_t, size_t) {
+    return Status::NotSupported("io: this backend cannot map files");
+  }
 
   // The path a file was opened with ("" for an unknown id).
   virtual std::string PathOf(FileId file) const = 0;

@@ -82,8 +82,17 @@ class RecoveryModeTest : public ::testing::Test {
       record_start_.push_back(offset);
       offset = end - start;
     }
-    ASSERT_EQ((*reader)->tail(), wal::LogTail::kEndOfFile);
     ASSERT_EQ(record_start_.size(), kWrites);
+    // The writer copied into a mapping of the segment, whose blocks it
+    // reserved ahead: the killed writer's file goes on in zeros. The tests
+    // below damage the records alone (as a writer using write(2) leaves
+    // them); KilledWritersReservedTailOpensInEveryMode opens it as it was.
+    ASSERT_EQ((*reader)->tail(), wal::LogTail::kZeroFill);
+    ASSERT_GT(log_.size(), offset);
+    ASSERT_EQ(log_.find_first_not_of('\0', offset), std::string::npos);
+    killed_log_ = log_;
+    log_.resize(offset);
+    WriteBytes(segment_, log_);
   }
   void TearDown() override { db_.reset(); }
 
@@ -132,7 +141,8 @@ class RecoveryModeTest : public ::testing::Test {
   Options options_;
   std::string notes_;
   std::string segment_;
-  std::string log_;
+  std::string log_;         // the killed writer's records
+  std::string killed_log_;  // and its reserved tail
   std::vector<uint64_t> record_start_;
   std::unique_ptr<DB> db_;
 };
@@ -261,6 +271,33 @@ TEST_F(RecoveryModeTest, IntactLogOpensInEveryMode) {
     ASSERT_TRUE(s.ok()) << s.ToString();
     std::vector<bool> present = Present();
     for (uint32_t i = 0; i < kWrites; i++) EXPECT_TRUE(present[i]) << i;
+  }
+}
+
+// A mapped log writer reserves blocks ahead of its records; killed, it
+// leaves zeros from its last record to the end of the file. That is the
+// clean end of the log: every mode opens it, absolute consistency
+// included, without a word about damage, and the open cuts the file back.
+TEST_F(RecoveryModeTest, KilledWritersReservedTailOpensInEveryMode) {
+  WriteBytes(segment_, killed_log_);
+  Snapshot();
+  for (WalRecoveryMode mode :
+       {WalRecoveryMode::kTolerateCorruptedTailRecords, WalRecoveryMode::kAbsoluteConsistency,
+        WalRecoveryMode::kPointInTimeRecovery, WalRecoveryMode::kSkipAnyCorruptedRecords}) {
+    SCOPED_TRACE(static_cast<int>(mode));
+    Restore();
+    Status s = Open(mode);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    std::vector<bool> present = Present();
+    for (uint32_t i = 0; i < kWrites; i++) EXPECT_TRUE(present[i]) << i;
+    EXPECT_EQ(notes_.find("damage"), std::string::npos) << notes_;
+    // Cut back (or deleted with the checkpoint that made it unneeded).
+    std::error_code ec;
+    const uint64_t size = std::filesystem::file_size(segment_, ec);
+    EXPECT_TRUE(ec || size == log_.size()) << size;
+    db_.reset();
+    ASSERT_TRUE(Open(WalRecoveryMode::kAbsoluteConsistency).ok());
+    for (uint32_t i = 0; i < kWrites; i++) EXPECT_TRUE(Present()[i]) << i;
   }
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <thread>
@@ -242,6 +243,30 @@ TEST_P(LogFaultTest, EveryWaiterInTheFailedWriteGetsTheError) {
   }
   fault_->Disarm();
   EXPECT_TRUE(w->SyncTo(Lsn()).IsIOError());
+}
+
+// The fault backend cannot map (it sees only the requests it is given): a
+// writer asked to map writes with write(2) and reserves nothing, so these
+// fault tests cover the plain-write path and the file holds exactly the
+// records.
+TEST_P(LogFaultTest, AMappedWriterFallsBackToWritesWhereItCannotMap) {
+  LogWriterOptions options;
+  options.buffer = buffer_.get();
+  options.map_bytes = 64 << 10;
+  Result<std::unique_ptr<LogWriter>> w = LogWriter::Create(io_.get(), dir_.path(), 1, Lsn(), options);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  Lsn end;
+  for (int i = 0; i < 50; ++i) {
+    Result<Lsn> lsn = (*w)->Append(1, MakePayload(i, 700));
+    ASSERT_TRUE(lsn.ok());
+    end = *lsn;
+    ASSERT_TRUE((*w)->WriteTo(end).ok());
+  }
+  EXPECT_EQ((*w)->stats().writes, 50u);
+  EXPECT_EQ((*w)->stats().mapped_writes, 0u);
+  EXPECT_EQ(std::filesystem::file_size(SegmentPath(dir_.path(), 1)), end.value);
+  ASSERT_TRUE((*w)->Close().ok());
+  EXPECT_EQ(std::filesystem::file_size(SegmentPath(dir_.path(), 1)), end.value);
 }
 
 INSTANTIATE_TEST_SUITE_P(Wal, LogFaultTest,

@@ -5,12 +5,14 @@
 // fault injection in wal_fault_test.cc.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "engine/wal.h"
 #include "engine/wal_format.h"
+#include "tests/util/tmpfs_mount.h"
 #include "wal_test_util.h"
 
 namespace ringdb::wal {
@@ -371,6 +373,127 @@ TEST_P(LogTest, EmptySegmentReadsAsEmpty) {
   EXPECT_TRUE(got.records.empty());
   EXPECT_EQ(got.end_of_valid_log, Lsn(55));
   EXPECT_EQ(got.tail, LogTail::kEndOfFile);
+}
+
+// The mapped writer (LogWriterOptions::map_bytes): small windows, so that
+// records and buffer-full writes cross many of them, with and without
+// syncs. Every write is a copy into the mapping; the file runs ahead of
+// the records (reserved) until Close cuts it to the last one.
+TEST_P(LogTest, MappedWritesReadBackAndCloseCutsTheReserve) {
+  std::mt19937_64 rng(11);
+  std::vector<size_t> sizes;
+  for (int i = 0; i < 300; ++i) sizes.push_back(i % 50 == 7 ? rng() % 70000 : rng() % 300);
+  for (bool sync_each : {false, true}) {
+    const uint64_t segment = sync_each ? 2 : 1;
+    LogWriterOptions options;
+    options.buffer = small_buffer_.get();
+    options.map_bytes = 8192;
+    options.cache_drop_bytes = 16384;
+    std::unique_ptr<LogWriter> w = NewWriter(segment, Lsn(3), options);
+    ASSERT_NE(w, nullptr);
+    std::vector<Lsn> ends;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      Result<Lsn> lsn = w->Append(static_cast<uint8_t>(1 + i % 200), MakePayload(i, sizes[i]));
+      ASSERT_TRUE(lsn.ok()) << lsn.status().ToString();
+      ends.push_back(*lsn);
+      ASSERT_TRUE((sync_each ? w->SyncTo(*lsn) : w->WriteTo(*lsn)).ok());
+    }
+    const std::string path = SegmentPath(dir_.path(), segment);
+    const uint64_t records_end = ends.back() - Lsn(3);
+    EXPECT_GT(std::filesystem::file_size(path), records_end);  // reserved ahead
+    ASSERT_TRUE(w->Close().ok());
+    const LogWriterStats st = w->stats();
+    EXPECT_GT(st.writes, sizes.size());
+    EXPECT_EQ(st.mapped_writes, st.writes);
+    EXPECT_EQ(std::filesystem::file_size(path), records_end);
+    ReadResult got = ReadAll(io_.get(), path, Lsn(3));
+    ExpectRecords(got, sizes, ends, 0, sizes.size());
+    EXPECT_EQ(got.tail, LogTail::kEndOfFile);
+  }
+}
+
+// A mapped writer destroyed without Close (as in a crash of the process)
+// leaves every record it wrote, then zeros to the end of its reserve: the
+// reader stops there, and the damage diagnosis calls it a zero tail.
+TEST_P(LogTest, MappedWriterLeftOpenEndsInZeros) {
+  LogWriterOptions options;
+  options.buffer = buffer_.get();
+  options.map_bytes = 64 << 10;
+  std::unique_ptr<LogWriter> w = NewWriter(1, Lsn(0), options);
+  ASSERT_NE(w, nullptr);
+  std::vector<size_t> sizes(500, 100);
+  std::vector<Lsn> ends = AppendAll(w.get(), sizes, 0, /*sync_each=*/false);
+  ASSERT_TRUE(w->Flush().ok());
+  ASSERT_TRUE(w->Append(1, "appended, never written").ok());
+  EXPECT_EQ(w->stats().mapped_writes, w->stats().writes);
+  w.reset();
+  const std::string path = SegmentPath(dir_.path(), 1);
+  const std::string bytes = ReadFileBytes(path);
+  const uint64_t records_end = ends.back().value;
+  ASSERT_EQ(bytes.size(), 64u << 10);
+  EXPECT_EQ(bytes.find_first_not_of('\0', records_end), std::string::npos);
+  ReadResult got = ReadAll(io_.get(), path, Lsn(0));
+  ExpectRecords(got, sizes, ends, 0, sizes.size());
+  EXPECT_EQ(got.tail, LogTail::kZeroFill);
+  Result<std::unique_ptr<LogReader>> reader = LogReader::Open(io_.get(), path, Lsn(0));
+  ASSERT_TRUE(reader.ok());
+  std::string payload;
+  uint8_t type;
+  Lsn end;
+  for (bool eof = false; !eof;) ASSERT_TRUE((*reader)->Next(&payload, &type, &end, &eof).ok());
+  LogDamage damage;
+  ASSERT_TRUE((*reader)->Diagnose(&damage).ok());
+  EXPECT_FALSE(damage.followed);
+  EXPECT_TRUE(damage.zero_to_end);
+  EXPECT_TRUE(damage.TornTail());
+  // A byte that is not zero after the records is not a reserve.
+  std::string dirty = bytes;
+  dirty[dirty.size() - 100] = 1;
+  WriteFileBytes(path, dirty);
+  reader = LogReader::Open(io_.get(), path, Lsn(0));
+  ASSERT_TRUE(reader.ok());
+  for (bool eof = false; !eof;) ASSERT_TRUE((*reader)->Next(&payload, &type, &end, &eof).ok());
+  ASSERT_TRUE((*reader)->Diagnose(&damage).ok());
+  EXPECT_FALSE(damage.zero_to_end);
+}
+
+// A full disk: a mapped writer whose window cannot be reserved reserves
+// what each copy needs, and once nothing is left its write fails with
+// NoSpace (as write(2) does; touching unreserved mapped bytes would be
+// SIGBUS). The records written before read back.
+TEST(MappedLogTest, AFullDiskIsNoSpaceAndEarlierRecordsReadBack) {
+  std::string why;
+  std::unique_ptr<test::TmpfsMount> mnt = test::TmpfsMount::Create("maplog", "1m", &why);
+  if (mnt == nullptr) GTEST_SKIP() << why;
+  std::unique_ptr<io::IoBackend> io = io::NewPreadBackend();
+  LogWriterOptions options;
+  options.buffer_bytes = 8192;
+  options.map_bytes = 256 << 10;
+  Result<std::unique_ptr<LogWriter>> w = LogWriter::Create(io.get(), mnt->path(), 1, Lsn(), options);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  std::vector<size_t> sizes;
+  std::vector<Lsn> ends;
+  Status s;
+  for (size_t i = 0; s.ok() && i < 100000; ++i) {
+    Result<Lsn> lsn = (*w)->Append(1, MakePayload(i, 1000));
+    s = lsn.status();
+    if (s.ok()) s = (*w)->WriteTo(*lsn);
+    if (s.ok()) {
+      sizes.push_back(1000);
+      ends.push_back(*lsn);
+    }
+  }
+  ASSERT_TRUE(s.IsNoSpace()) << s.ToString();
+  EXPECT_GT(sizes.size(), 500u);  // the disk filled, not the first window
+  EXPECT_GT((*w)->stats().mapped_writes, 0u);
+  w->reset();
+  ReadResult got = ReadAll(io.get(), SegmentPath(mnt->path(), 1), Lsn());
+  ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+  ASSERT_GE(got.records.size(), sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    ASSERT_EQ(got.records[i].payload, MakePayload(i, 1000)) << i;
+    ASSERT_EQ(got.records[i].end_lsn, ends[i]) << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Wal, LogTest,
