@@ -4,6 +4,11 @@
 // wal_damage_test.cc. Concurrency is in wal_concurrency_test.cc,
 // fault injection in wal_fault_test.cc.
 #include <gtest/gtest.h>
+#include <grp.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -494,6 +499,51 @@ TEST(MappedLogTest, AFullDiskIsNoSpaceAndEarlierRecordsReadBack) {
     ASSERT_EQ(got.records[i].payload, MakePayload(i, 1000)) << i;
     ASSERT_EQ(got.records[i].end_lsn, ends[i]) << i;
   }
+}
+
+// A user whose RLIMIT_MEMLOCK is smaller than a window (a normal user has
+// 8 MiB, and the pool may use it): the window is not locked, and the
+// mapped writer works the same. Runs in a child dropped to uid 65534 under
+// a 64 KiB limit (root alone can switch users; elsewhere it skips).
+TEST(MappedLogTest, WorksWhereTheWindowCannotBeLocked) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to uid 65534";
+  ScratchDir dir;
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0777), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child: gtest assertions do not reach the parent, so exit codes.
+    struct rlimit rl = {64 << 10, 64 << 10};
+    if (::setrlimit(RLIMIT_MEMLOCK, &rl) != 0 || ::setgroups(0, nullptr) != 0 ||
+        ::setgid(65534) != 0 || ::setuid(65534) != 0) {
+      ::_exit(2);
+    }
+    std::unique_ptr<io::IoBackend> io = io::NewPreadBackend();
+    LogWriterOptions options;
+    options.buffer_bytes = 8192;
+    options.map_bytes = 256 << 10;
+    Result<std::unique_ptr<LogWriter>> w = LogWriter::Create(io.get(), dir.path(), 1, Lsn(), options);
+    if (!w.ok()) ::_exit(3);
+    for (size_t i = 0; i < 2000; ++i) {
+      Result<Lsn> lsn = (*w)->Append(1, MakePayload(i, 300));
+      if (!lsn.ok() || !(*w)->WriteTo(*lsn).ok()) ::_exit(4);
+    }
+    if ((*w)->stats().mapped_writes != 2000) ::_exit(5);
+    if (!(*w)->Close().ok()) ::_exit(6);
+    ReadResult got = ReadAll(io.get(), SegmentPath(dir.path(), 1), Lsn());
+    if (!got.status.ok() || got.records.size() != 2000 || got.tail != LogTail::kEndOfFile) {
+      ::_exit(7);
+    }
+    for (size_t i = 0; i < 2000; ++i) {
+      if (got.records[i].payload != MakePayload(i, 300)) ::_exit(8);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died: signal " << WTERMSIG(status);
+  if (WEXITSTATUS(status) == 2) GTEST_SKIP() << "could not drop to uid 65534";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's step that failed (see the test)";
 }
 
 INSTANTIATE_TEST_SUITE_P(Wal, LogTest,
