@@ -214,9 +214,11 @@ class LogWriter {
   // WriteTo(appended_lsn()).
   Status Flush();
 
-  // Writes and syncs everything appended, drops the file from the page
-  // cache, then closes it. Returns the first error (the file is closed
-  // anyway). Calling it again returns OK.
+  // Writes and syncs everything appended, cuts a reserved tail off (the
+  // file then ends at its last record) and syncs the size, drops the file
+  // from the page cache, then closes it. Returns the first error (the file
+  // is closed anyway; a reserve is then left for the owner to cut, as
+  // DBImpl::RepairLogLocked does). Calling it again returns OK.
   Status Close();
 
   // The segment's first LSN; the LSN just past the last appended record;
