@@ -340,6 +340,11 @@ bool LogWriter::MapWindow(uint64_t start) {
     // A full disk: CopyToMapping reserves what each copy needs.
     if (r.ok()) reserved_ = end;
   }
+  // No read-around: a fault in the window would otherwise read the pages
+  // around it, the log's dropped pages before the window among them, back
+  // from the device (a fill read as many bytes as it wrote). A reserved
+  // page reads as zeros without I/O.
+  (void)::madvise(map_, map_bytes_, MADV_RANDOM);
   // Resident pages cannot be evicted and read back, so a copy never waits
   // for (or fails on) the device. Best effort: RLIMIT_MEMLOCK may refuse.
   if (reserved_ >= end) map_locked_ = ::mlock(map_, map_bytes_) == 0;
