@@ -344,6 +344,16 @@ Status LogReader::Diagnose(LogDamage* damage) {
   if (tail_ == LogTail::kNotReached || tail_ == LogTail::kEndOfFile) {
     return Status::OK();
   }
+  // 0. Nothing but zeros to the end (a mapped writer's reserve): no record
+  //    follows, and the byte-by-byte search below need not run over it.
+  char block[kSectorSize];
+  damage->zero_to_end = true;
+  for (uint64_t p = failed_offset_; damage->zero_to_end && p < file_size_; p += kSectorSize) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kSectorSize, file_size_ - p));
+    RINGDB_RETURN_IF_ERROR(Copy(p, n, block));
+    damage->zero_to_end = std::all_of(block, block + n, [](char c) { return c == 0; });
+  }
+  if (damage->zero_to_end) return Status::OK();
   // 1. The first later position holding a valid record: its header's lsn
   //    field names its own position (checked first, it is cheap).
   std::string payload;
@@ -364,16 +374,7 @@ Status LogReader::Diagnose(LogDamage* damage) {
     damage->next_lsn = start_lsn_ + p;
     break;
   }
-  if (!damage->followed) {
-    char block[kSectorSize];
-    damage->zero_to_end = true;
-    for (uint64_t p = failed_offset_; damage->zero_to_end && p < file_size_; p += kSectorSize) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(kSectorSize, file_size_ - p));
-      RINGDB_RETURN_IF_ERROR(Copy(p, n, block));
-      damage->zero_to_end = std::all_of(block, block + n, [](char c) { return c == 0; });
-    }
-    return Status::OK();
-  }
+  if (!damage->followed) return Status::OK();
   // 2. The records from there on, to the end or the next damage.
   for (uint64_t p = damage->next_offset;;) {
     uint8_t type = 0;

@@ -268,8 +268,8 @@ class LogWriter {
   // reserves its blocks.
   bool MapWindow(uint64_t start);
   void UnmapWindow();
-  // Close's last step for a reserved file: unmaps, cuts the file to its
-  // `end` (the last record) and syncs the new size.
+  // Close's last step for a reserved file (unmapped by then): cuts the
+  // file to its `end` (the last record) and syncs the new size.
   Status TrimReserve(uint64_t end);
 
   io::IoBackend* const io_;

@@ -360,7 +360,6 @@ void LogWriter::UnmapWindow() {
 }
 
 Status LogWriter::TrimReserve(uint64_t end) {
-  UnmapWindow();
   if (reserved_ <= end) return Status::OK();
   RINGDB_RETURN_IF_ERROR(io_->Truncate(file_, end));
   reserved_ = end;
@@ -465,9 +464,9 @@ Status LogWriter::Close() {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
   }
+  UnmapWindow();
   // A failed writer's file is cut back by its owner (to written_lsn()).
   if (s.ok()) s = TrimReserve(end - start_lsn_);
-  UnmapWindow();
   // Everything is synced and no more appends come: drop the whole file
   // (length 0: to its end). A hint; its failure loses nothing.
   if (s.ok() && cache_drop_bytes_ > 0) {
