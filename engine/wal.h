@@ -319,6 +319,14 @@ class LogWriter {
   bool map_off_ = false;
 };
 
+// Copies `n` bytes from `src` to `dst` storing them in increasing address
+// order, at most 8 bytes per store, so that a process killed during the
+// copy leaves a prefix of it in `dst`. The mapped log writer copies with
+// it: memcpy has no such order (glibc stores the first bytes of a long copy
+// last), and a killed copy then left a record header of zeros in front of
+// whole records, which recovery must read as damage, not as a torn tail.
+void CopyInOrder(char* dst, const char* src, size_t n);
+
 // Why a LogReader stopped.
 enum class LogTail : uint8_t {
   kNotReached,   // Next has not returned eof yet

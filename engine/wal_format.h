@@ -10,7 +10,8 @@
 // The file is written through the page cache (not O_DIRECT): no block
 // structure, no padding. The writer appends with write(2), or copies into
 // a shared mapping of blocks it reserved ahead (fallocate, which extends
-// the file with zeros; LogWriterOptions::map_bytes). A closed segment is
+// the file with zeros; LogWriterOptions::map_bytes) in address order, so a
+// writer killed mid-write leaves a prefix of its bytes either way. A closed segment is
 // cut to its last record, so it ends at the end of the file; the segment
 // being written may go on in zeros (its reserve).
 //

@@ -1,11 +1,16 @@
 // LogWriter: appends to a log segment with group commit (see engine/wal.h).
 #include <sys/mman.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <type_traits>
 
 #include "engine/wal.h"
 #include "engine/wal_format.h"
@@ -311,11 +316,58 @@ bool LogWriter::CopyToMapping(uint64_t base, const char* buf, size_t len) {
       if (!io_->Allocate(file_, reserved_, want - reserved_).ok()) return false;
       reserved_ = want;
     }
-    std::memcpy(map_ + (base - map_start_), buf, to - base);
+    CopyInOrder(map_ + (base - map_start_), buf, to - base);
     buf += to - base;
     base = to;
   }
   return true;
+}
+
+namespace {
+
+// Stores `width` bytes from src at dst, a store the compiler may neither
+// merge with its neighbours nor move across them.
+template <size_t width>
+inline void StoreInOrder(char* dst, const char* src) {
+#if defined(__SSE2__)
+  if constexpr (width == 16) {
+    _mm_store_si128(reinterpret_cast<__m128i*>(dst),
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
+    asm volatile("" ::: "memory");
+    return;
+  }
+#endif
+  if constexpr (width == 16) {
+    StoreInOrder<8>(dst, src);
+    StoreInOrder<8>(dst + 8, src + 8);
+  } else {
+    char word[width];
+    std::memcpy(word, src, width);
+    std::memcpy(dst, word, width);
+    asm volatile("" ::: "memory");
+  }
+}
+
+}  // namespace
+
+void CopyInOrder(char* dst, const char* src, size_t n) {
+  // Single stores up to a 16-byte aligned destination (so that no store
+  // straddles two pages), then 16 bytes at a time, then the rest.
+  size_t i = 0;
+  auto step = [&](auto width) {
+    constexpr size_t w = decltype(width)::value;
+    StoreInOrder<w>(dst + i, src + i);
+    i += w;
+  };
+  if (n - i >= 1 && reinterpret_cast<uintptr_t>(dst + i) & 1) step(std::integral_constant<size_t, 1>());
+  if (n - i >= 2 && reinterpret_cast<uintptr_t>(dst + i) & 2) step(std::integral_constant<size_t, 2>());
+  if (n - i >= 4 && reinterpret_cast<uintptr_t>(dst + i) & 4) step(std::integral_constant<size_t, 4>());
+  if (n - i >= 8 && reinterpret_cast<uintptr_t>(dst + i) & 8) step(std::integral_constant<size_t, 8>());
+  while (n - i >= 16) step(std::integral_constant<size_t, 16>());
+  if (n - i >= 8) step(std::integral_constant<size_t, 8>());
+  if (n - i >= 4) step(std::integral_constant<size_t, 4>());
+  if (n - i >= 2) step(std::integral_constant<size_t, 2>());
+  if (n - i >= 1) step(std::integral_constant<size_t, 1>());
 }
 
 bool LogWriter::MapWindow(uint64_t start) {

@@ -4,12 +4,16 @@
 // wal_damage_test.cc. Concurrency is in wal_concurrency_test.cc,
 // fault injection in wal_fault_test.cc.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -591,6 +595,80 @@ INSTANTIATE_TEST_SUITE_P(Wal, LogTest,
                            return info.param == "io_uring" ? "IoUring"
                                                            : "Pread";
                          });
+
+TEST(CopyInOrderTest, CopiesEveryLengthAtEveryAlignment) {
+  std::string src(200, '\0');
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<char>(i * 7 + 1);
+  alignas(16) char dst[256];
+  for (size_t align = 0; align < 16; ++align) {
+    for (size_t n = 0; n <= 200; ++n) {
+      std::memset(dst, 0, sizeof(dst));
+      CopyInOrder(dst + align, src.data(), n);
+      ASSERT_EQ(std::string(dst, align), std::string(align, '\0')) << align << " " << n;
+      ASSERT_EQ(std::string(dst + align, n), src.substr(0, n)) << align << " " << n;
+      ASSERT_EQ(std::string(dst + align + n, sizeof(dst) - align - n),
+                std::string(sizeof(dst) - align - n, '\0'))
+          << align << " " << n;
+    }
+  }
+}
+
+// A copy into a shared file mapping that stops part way, here at a
+// write-protected page as a kill stops it anywhere, leaves exactly a prefix
+// of the source in the file. The mapped log writer relies on it: a killed
+// memcpy left zeros where a record began and whole records after them
+// (StressCrashDriver.NoSyncAcknowledgedWritesSurviveKill, "damaged at
+// offset 8980 (zero fill) and 1 valid log record(s) follow").
+TEST(CopyInOrderTest, ACopyStoppedPartWayLeavesAPrefix) {
+  constexpr size_t kPage = 4096;
+  ScratchDir dir;
+  const std::string path = dir.path() + "/map";
+  for (size_t start : {size_t{0}, size_t{788}, size_t{4000}}) {
+    for (size_t stop_page : {size_t{1}, size_t{3}, size_t{5}}) {
+      SCOPED_TRACE("start " + std::to_string(start) + ", page " + std::to_string(stop_page));
+      const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+      ASSERT_GE(fd, 0);
+      ASSERT_EQ(::ftruncate(fd, 8 * kPage), 0);
+      char* map = static_cast<char*>(
+          ::mmap(nullptr, 8 * kPage, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+      ASSERT_NE(map, MAP_FAILED);
+      ASSERT_EQ(::mprotect(map + stop_page * kPage, kPage, PROT_READ), 0);
+      std::string src(7 * kPage - 100, '\0');
+      std::mt19937 rng(static_cast<uint32_t>(start + stop_page));
+      for (char& c : src) c = static_cast<char>(1 + rng() % 255);
+      const pid_t pid = ::fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) {
+        ::signal(SIGSEGV, SIG_DFL);  // no sanitizer report: die as a kill would
+        CopyInOrder(map + start, src.data(), src.size());
+        ::_exit(0);
+      }
+      int status = 0;
+      ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+      ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) << status;
+      ::munmap(map, 8 * kPage);
+      ::close(fd);
+      const std::string bytes = ReadFileBytes(path);
+      ASSERT_EQ(bytes.size(), 8 * kPage);
+      const size_t stop = stop_page * kPage;
+      EXPECT_EQ(bytes.substr(0, start), std::string(start, '\0'));
+      // The copied bytes: src up to some point, then nothing. A store that
+      // straddles the stop faults whole, so the point may lie a store's
+      // width (8 bytes) before it.
+      size_t copied = 0;
+      while (start + copied < bytes.size() && copied < src.size() &&
+             bytes[start + copied] == src[copied]) {
+        ++copied;
+      }
+      EXPECT_GE(start + copied + 8, stop) << "the copy did not reach the stop";
+      EXPECT_LE(start + copied, stop);
+      EXPECT_EQ(bytes.find_first_not_of('\0', start + copied), std::string::npos)
+          << "bytes after the first one not copied were copied (at "
+          << bytes.find_first_not_of('\0', start + copied) << ", first missing "
+          << start + copied << ")";
+    }
+  }
+}
 
 }  // namespace
 }  // namespace ringdb::wal
