@@ -12,15 +12,19 @@ cd "$ROOT"
 # here so a failure replays with RINGDB_SEED=<seed> scripts/test.sh.
 export RINGDB_SEED="${RINGDB_SEED:-$(date +%s)}"
 echo "== seed: RINGDB_SEED=$RINGDB_SEED"
+# Stage headers carry the wall clock and the minutes since the start, so a
+# slow CI run shows which stage took the time.
+START=$SECONDS
+stage() { echo "== $* [$(date -u +%T), $(( (SECONDS - START) / 60 )) min $(( (SECONDS - START) % 60 )) s in]"; }
 PASSED=0  # tests run, summed over the stages (each stage stops the script on a failure)
 count() { PASSED=$((PASSED + $(cd "$1" && ctest -N "${@:2}" | sed -n 's/^Total Tests: //p'))); }
 
-echo "== release build"
+stage "release build"
 ringdb_build build -DRINGDB_WERROR=ON
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 count build
 
-echo "== install, then build examples/hello.cc against the installed package"
+stage "install, then build examples/hello.cc against the installed package"
 prefix="$(mktemp -d)"
 cmake --install build --prefix "$prefix" >/dev/null
 cmake -S examples -B "$prefix/hello-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
@@ -38,14 +42,14 @@ unset PKG_CONFIG_PATH
 rm -rf "$prefix" /tmp/hello.ringdb
 echo "embedding example, pkg-config build of the C API test and installed Python package: OK"
 
-echo "== Python package (pytest, Debian's python3)"
+stage "Python package (pytest, Debian's python3)"
 RINGDB_LIBRARY="$ROOT/build/libringdb.so" PYTHONPATH="$ROOT/python" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider "$ROOT/python/tests"
 PASSED=$((PASSED + $(RINGDB_LIBRARY="$ROOT/build/libringdb.so" PYTHONPATH="$ROOT/python" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider --collect-only "$ROOT/python/tests" | grep -c '::')))
 
 if [ "${RINGDB_FAST:-0}" != 1 ]; then
-  echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+  stage "AddressSanitizer + UndefinedBehaviorSanitizer build"
   # Debug (assertions on) at -O1: the suite runs about twice as fast as at
   # -O0 and ASan still reports every access it checks. -g1 (line tables
   # only) is all a sanitizer's stack trace uses, and compiles faster than -g.
@@ -56,7 +60,7 @@ if [ "${RINGDB_FAST:-0}" != 1 ]; then
      ctest --output-on-failure -j2 --timeout 1200)
   count build-asan
 
-  echo "== ThreadSanitizer build: every multi-threaded test (ctest label concurrency)"
+  stage "ThreadSanitizer build: every multi-threaded test (ctest label concurrency)"
   ringdb_build build-tsan -DRINGDB_SANITIZE=thread -DRINGDB_BUILD_BENCH=OFF -DRINGDB_BUILD_TOOLS=OFF \
     -DRINGDB_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
@@ -75,7 +79,8 @@ if [ "${RINGDB_FAST:-0}" != 1 ]; then
      ctest -L concurrency --output-on-failure -j2 --timeout 1200)
   count build-tsan -L concurrency
 
-  echo "== short fuzz run"
+  stage "short fuzz run"
   bash scripts/fuzz_short.sh  # FUZZ_SECONDS per target, default 10
 fi
+stage "done"
 echo "ringdb: $PASSED passed, 0 failed"
