@@ -11,9 +11,9 @@
 // structure, no padding. The writer appends with write(2), or copies into
 // a shared mapping of blocks it reserved ahead (fallocate, which extends
 // the file with zeros; LogWriterOptions::map_bytes) in address order, so a
-// writer killed mid-write leaves a prefix of its bytes either way. A closed segment is
-// cut to its last record, so it ends at the end of the file; the segment
-// being written may go on in zeros (its reserve).
+// writer killed mid-write leaves a prefix of its bytes either way. A closed
+// segment is cut to its last record, so it ends at the end of the file; the
+// segment being written may go on in zeros (its reserve).
 //
 //   segment := segment_header fragment*
 //   segment_header (kSegmentHeaderSize = 24 bytes, at offset 0):

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <filesystem>
 #include <system_error>
-#include <type_traits>
 
 #include "engine/wal.h"
 #include "engine/wal_format.h"
@@ -325,10 +324,14 @@ bool LogWriter::CopyToMapping(uint64_t base, const char* buf, size_t len) {
 
 namespace {
 
-// Stores `width` bytes from src at dst, a store the compiler may neither
-// merge with its neighbours nor move across them.
+// Stores `width` bytes from src + *i at dst + *i and advances *i: one store
+// (two without SSE2) that the compiler may neither merge with its
+// neighbours into a memcpy call nor move across them.
 template <size_t width>
-inline void StoreInOrder(char* dst, const char* src) {
+inline void StoreInOrder(char* dst, const char* src, size_t* i) {
+  dst += *i;
+  src += *i;
+  *i += width;
 #if defined(__SSE2__)
   if constexpr (width == 16) {
     _mm_store_si128(reinterpret_cast<__m128i*>(dst),
@@ -338,8 +341,9 @@ inline void StoreInOrder(char* dst, const char* src) {
   }
 #endif
   if constexpr (width == 16) {
-    StoreInOrder<8>(dst, src);
-    StoreInOrder<8>(dst + 8, src + 8);
+    size_t half = 0;
+    StoreInOrder<8>(dst, src, &half);
+    StoreInOrder<8>(dst, src, &half);
   } else {
     char word[width];
     std::memcpy(word, src, width);
@@ -354,20 +358,18 @@ void CopyInOrder(char* dst, const char* src, size_t n) {
   // Single stores up to a 16-byte aligned destination (so that no store
   // straddles two pages), then 16 bytes at a time, then the rest.
   size_t i = 0;
-  auto step = [&](auto width) {
-    constexpr size_t w = decltype(width)::value;
-    StoreInOrder<w>(dst + i, src + i);
-    i += w;
+  auto misaligned = [&](size_t width) {
+    return n - i >= width && (reinterpret_cast<uintptr_t>(dst + i) & width) != 0;
   };
-  if (n - i >= 1 && reinterpret_cast<uintptr_t>(dst + i) & 1) step(std::integral_constant<size_t, 1>());
-  if (n - i >= 2 && reinterpret_cast<uintptr_t>(dst + i) & 2) step(std::integral_constant<size_t, 2>());
-  if (n - i >= 4 && reinterpret_cast<uintptr_t>(dst + i) & 4) step(std::integral_constant<size_t, 4>());
-  if (n - i >= 8 && reinterpret_cast<uintptr_t>(dst + i) & 8) step(std::integral_constant<size_t, 8>());
-  while (n - i >= 16) step(std::integral_constant<size_t, 16>());
-  if (n - i >= 8) step(std::integral_constant<size_t, 8>());
-  if (n - i >= 4) step(std::integral_constant<size_t, 4>());
-  if (n - i >= 2) step(std::integral_constant<size_t, 2>());
-  if (n - i >= 1) step(std::integral_constant<size_t, 1>());
+  if (misaligned(1)) StoreInOrder<1>(dst, src, &i);
+  if (misaligned(2)) StoreInOrder<2>(dst, src, &i);
+  if (misaligned(4)) StoreInOrder<4>(dst, src, &i);
+  if (misaligned(8)) StoreInOrder<8>(dst, src, &i);
+  while (n - i >= 16) StoreInOrder<16>(dst, src, &i);
+  if (n - i >= 8) StoreInOrder<8>(dst, src, &i);
+  if (n - i >= 4) StoreInOrder<4>(dst, src, &i);
+  if (n - i >= 2) StoreInOrder<2>(dst, src, &i);
+  if (n - i >= 1) StoreInOrder<1>(dst, src, &i);
 }
 
 bool LogWriter::MapWindow(uint64_t start) {

@@ -614,8 +614,8 @@ TEST(CopyInOrderTest, CopiesEveryLengthAtEveryAlignment) {
 }
 
 // A copy into a shared file mapping that stops part way, here at a
-// write-protected page as a kill stops it anywhere, leaves exactly a prefix
-// of the source in the file. The mapped log writer relies on it: a killed
+// write-protected page as a kill stops it anywhere, leaves a prefix of the
+// source in the file and nothing after it. The mapped log writer relies on it: a killed
 // memcpy left zeros where a record began and whole records after them
 // (StressCrashDriver.NoSyncAcknowledgedWritesSurviveKill, "damaged at
 // offset 8980 (zero fill) and 1 valid log record(s) follow").
@@ -653,14 +653,14 @@ TEST(CopyInOrderTest, ACopyStoppedPartWayLeavesAPrefix) {
       const size_t stop = stop_page * kPage;
       EXPECT_EQ(bytes.substr(0, start), std::string(start, '\0'));
       // The copied bytes: src up to some point, then nothing. A store that
-      // straddles the stop faults whole, so the point may lie a store's
-      // width (8 bytes) before it.
+      // straddled the stop would fault whole, so the point may lie up to a
+      // store's width (16 bytes) before it.
       size_t copied = 0;
       while (start + copied < bytes.size() && copied < src.size() &&
              bytes[start + copied] == src[copied]) {
         ++copied;
       }
-      EXPECT_GE(start + copied + 8, stop) << "the copy did not reach the stop";
+      EXPECT_GE(start + copied + 16, stop) << "the copy did not reach the stop";
       EXPECT_LE(start + copied, stop);
       EXPECT_EQ(bytes.find_first_not_of('\0', start + copied), std::string::npos)
           << "bytes after the first one not copied were copied (at "
