@@ -321,10 +321,11 @@ class LogWriter {
 
 // Copies `n` bytes from `src` to `dst` storing them in increasing address
 // order (stores of up to 16 bytes, none straddling two pages), so that a
-// process killed during the copy leaves a prefix of it in `dst`. The mapped log writer copies with
-// it: memcpy has no such order (glibc stores the first bytes of a long copy
-// last), and a killed copy then left a record header of zeros in front of
-// whole records, which recovery must read as damage, not as a torn tail.
+// process killed during the copy leaves a prefix of it in `dst`. The mapped
+// log writer copies with it: memcpy has no such order (glibc stores the
+// first bytes of a long copy last), and a killed copy then left a record
+// header of zeros in front of whole records, which recovery must read as
+// damage, not as a torn tail.
 void CopyInOrder(char* dst, const char* src, size_t n);
 
 // Why a LogReader stopped.
