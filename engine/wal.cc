@@ -22,14 +22,6 @@
 
 namespace ringdb::wal {
 
-namespace {
-
-constexpr uint64_t kBlock = io::kDirectIoAlignment;
-
-uint64_t AlignDown(uint64_t v) { return v & ~(kBlock - 1); }
-
-}  // namespace
-
 uint32_t SegmentHeaderChecksum(const char* header) {
   return static_cast<uint32_t>(XXH3_64bits(header, kSegmentChecksumOffset));
 }

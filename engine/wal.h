@@ -31,6 +31,11 @@
 
 namespace ringdb::wal {
 
+// The unit of the log's direct I/O: segment writes, reads and the mapped
+// window are aligned to it (shared by wal.cc and wal_writer.cc).
+inline constexpr uint64_t kBlock = io::kDirectIoAlignment;
+inline constexpr uint64_t AlignDown(uint64_t v) { return v & ~(kBlock - 1); }
+
 // "wal-<16 hex digits>.log".
 std::string SegmentFileName(uint64_t segment);
 // dir + "/" + SegmentFileName(segment).

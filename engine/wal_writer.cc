@@ -19,10 +19,6 @@ namespace ringdb::wal {
 
 namespace {
 
-constexpr uint64_t kBlock = io::kDirectIoAlignment;
-
-uint64_t AlignDown(uint64_t v) { return v & ~(kBlock - 1); }
-
 bool ValidBufferBytes(size_t n) {
   return n % kBlock == 0 && n >= 2 * kBlock && n <= (size_t{1} << 30);
 }

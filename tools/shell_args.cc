@@ -2,21 +2,15 @@
 // "did you mean" suggestion for a mistyped command name (see
 // shell_commands.h).
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <optional>
 
+#include "parse_size.h"
 #include "shell_commands.h"
 
 namespace ringdb::shell {
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Edit distance with transpositions (optimal string alignment), for "did
 // you mean": "gte" is one edit from "get".
@@ -39,7 +33,7 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::string SuggestCommand(std::string_view name) {
-  const std::string lower = Lower(name);
+  const std::string lower = cli::AsciiLower(name);
   std::string best;
   size_t best_distance = SIZE_MAX;
   for (const CommandSpec& spec : Commands()) {

@@ -477,8 +477,7 @@ const std::vector<CommandSpec>& Commands() {
 }
 
 const CommandSpec* FindCommand(std::string_view name) {
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = cli::AsciiLower(name);
   for (const CommandSpec& spec : Commands()) {
     if (lower == spec.name) return &spec;
   }

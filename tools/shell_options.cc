@@ -9,7 +9,6 @@
 
 #include <getopt.h>
 
-#include <cctype>
 #include <cstdint>
 
 #include "parse_size.h"
@@ -32,16 +31,6 @@ enum LongOnly {
   kOptFormat,
   kOptRowCache,
 };
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
-
-namespace {
 
 // Parses the options in argv[1..] up to the first non-option with
 // getopt_long. Returns kRun (stopped at *next), kHelp, kVersion or
@@ -98,7 +87,7 @@ ParseOutcome ParseFlags(int argc, char* const* argv, ShellOptions* options, int*
         }
         break;
       case kOptFormat:
-        options->format = Lower(optarg);
+        options->format = cli::AsciiLower(optarg);
         if (options->format != "text" && options->format != "tsv" &&
             options->format != "csv" && options->format != "json") {
           *error = std::string("unknown --format '") + optarg + "' (text, tsv, csv or json)";

@@ -9,7 +9,7 @@
 
 namespace ringdb {
 namespace test {
-namespace {
+namespace buffer_pool_cleaner_test {
 
 TEST_P(BufferPoolTest, FlushColdWritesOnlyOldUnlatchedDirtyPages) {
   constexpr uint64_t kPages = 8;
@@ -73,6 +73,6 @@ TEST_P(BufferPoolTest, FlushColdWritesOnlyOldUnlatchedDirtyPages) {
   EXPECT_EQ(n.value(), 0u);
 }
 
-}  // namespace
+}  // namespace buffer_pool_cleaner_test
 }  // namespace test
 }  // namespace ringdb

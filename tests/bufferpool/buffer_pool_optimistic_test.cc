@@ -8,7 +8,7 @@
 
 namespace ringdb {
 namespace test {
-namespace {
+namespace buffer_pool_optimistic_test {
 
 // Payload words are read and written through atomic_ref so that racing an
 // optimistic reader with a writer is well defined (and quiet under TSan).
@@ -136,6 +136,6 @@ TEST_P(BufferPoolTest, ValidatedOptimisticReadsAreNeverTorn) {
   EXPECT_TRUE(o->Validate());
 }
 
-}  // namespace
+}  // namespace buffer_pool_optimistic_test
 }  // namespace test
 }  // namespace ringdb

@@ -13,7 +13,7 @@
 
 namespace ringdb {
 namespace test {
-namespace {
+namespace buffer_pool_resident_test {
 
 using BufferPoolResidentTest = BufferPoolTest;
 
@@ -147,6 +147,6 @@ TEST_P(BufferPoolResidentTest, ConcurrentMarkAndEvict) {
 INSTANTIATE_TEST_SUITE_P(Backends, BufferPoolResidentTest, ::testing::Values("io_uring", "pread"),
                          [](const auto& info) { return info.param == "io_uring" ? "uring" : "pread"; });
 
-}  // namespace
+}  // namespace buffer_pool_resident_test
 }  // namespace test
 }  // namespace ringdb

@@ -17,7 +17,7 @@
 
 namespace ringdb {
 namespace test {
-namespace {
+namespace buffer_pool_resize_test {
 
 class BufferPoolResizeTest : public BufferPoolTest {
  protected:
@@ -220,6 +220,6 @@ TEST_P(BufferPoolResizeTest, ConcurrentResizeAcrossChunks) {
 INSTANTIATE_TEST_SUITE_P(Backends, BufferPoolResizeTest, ::testing::Values("io_uring", "pread"),
                          [](const auto& info) { return info.param; });
 
-}  // namespace
+}  // namespace buffer_pool_resize_test
 }  // namespace test
 }  // namespace ringdb

@@ -4,7 +4,7 @@
 
 namespace ringdb {
 namespace test {
-namespace {
+namespace buffer_pool_test {
 
 TEST_P(BufferPoolTest, SurvivesReopenBitForBit) {
   MakePool(32);
@@ -260,6 +260,6 @@ TEST_P(BufferPoolTest, BadOptionsAreClearErrors) {
 INSTANTIATE_TEST_SUITE_P(Backends, BufferPoolTest, ::testing::Values("io_uring", "pread"),
                          [](const auto& info) { return info.param == "io_uring" ? "IoUring" : "Pread"; });
 
-}  // namespace
+}  // namespace buffer_pool_test
 }  // namespace test
 }  // namespace ringdb

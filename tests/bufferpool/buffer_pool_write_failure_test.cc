@@ -10,7 +10,7 @@
 
 namespace ringdb {
 namespace test {
-namespace {
+namespace buffer_pool_write_failure_test {
 
 // Forwards to the fixture's FaultBackend; while full() every write fails
 // with ENOSPC as on a full file system (the FaultBackend fires only once).
@@ -113,6 +113,6 @@ TEST_P(BufferPoolTest, PoolFullOfUnwritablePagesSaysSoAndRecovers) {
   EXPECT_TRUE(Matches(g->data(), 30, 1));
 }
 
-}  // namespace
+}  // namespace buffer_pool_write_failure_test
 }  // namespace test
 }  // namespace ringdb

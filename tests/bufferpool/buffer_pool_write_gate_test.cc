@@ -10,7 +10,7 @@
 
 namespace ringdb {
 namespace test {
-namespace {
+namespace buffer_pool_write_gate_test {
 
 // A gate standing for the log: LSNs up to `durable` are durable; a write
 // needing more is refused (the engine's gate would flush the log first; a
@@ -129,6 +129,6 @@ TEST_P(BufferPoolTest, PoolFullOfPagesPastTheDurableLogRefusesAReadWithoutWritin
   EXPECT_TRUE(Matches(g->data(), 17, 1));
 }
 
-}  // namespace
+}  // namespace buffer_pool_write_gate_test
 }  // namespace test
 }  // namespace ringdb

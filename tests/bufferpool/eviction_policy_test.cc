@@ -18,7 +18,7 @@
 #include "ringdb/eviction_policy.h"
 
 namespace ringdb {
-namespace {
+namespace eviction_policy_test {
 
 // Refuses the frames marked in `refused` (pinned, or already chosen).
 class SetFilter final : public FrameFilter {
@@ -508,5 +508,5 @@ TEST(FrameListTest, LinksAndUnlinks) {
   EXPECT_EQ(list.size(), 3u);
 }
 
-}  // namespace
+}  // namespace eviction_policy_test
 }  // namespace ringdb

@@ -21,7 +21,7 @@
 #include "ringdb/eviction_policy.h"
 
 namespace ringdb {
-namespace {
+namespace mrc_test {
 
 // The exact LRU miss ratio of `trace` with `frames` frames.
 double ExactLru(const std::vector<uint64_t>& trace, size_t frames) {
@@ -175,5 +175,5 @@ INSTANTIATE_TEST_SUITE_P(Zipf, MrcAccuracyTest,
                                                           : std::string("Theta099");
                          });
 
-}  // namespace
+}  // namespace mrc_test
 }  // namespace ringdb

@@ -13,7 +13,7 @@
 #include "bufferpool/page_table.h"
 
 namespace ringdb {
-namespace {
+namespace page_state_test {
 
 TEST(PageStateTest, LatchModesAndVersions) {
   PageState s;
@@ -166,5 +166,5 @@ TEST(PageTableTest, LockFreeLookupsDuringChanges) {
   RecordProperty("lock_free_misses", static_cast<int>(misses));
 }
 
-}  // namespace
+}  // namespace page_state_test
 }  // namespace ringdb

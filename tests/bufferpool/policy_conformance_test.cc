@@ -15,7 +15,7 @@
 #include "ringdb/eviction_policy.h"
 
 namespace ringdb {
-namespace {
+namespace policy_conformance_test {
 
 class PinFilter final : public FrameFilter {
  public:
@@ -84,5 +84,5 @@ INSTANTIATE_TEST_SUITE_P(Builtin, PolicyConformanceTest,
                            return info.param;
                          });
 
-}  // namespace
+}  // namespace policy_conformance_test
 }  // namespace ringdb

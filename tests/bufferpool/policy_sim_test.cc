@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 namespace ringdb {
-namespace {
+namespace policy_sim_test {
 
 TEST(PolicySimulatorTest, LruSimulatorMatchesExactLruOnACycle) {
   auto sim = PolicySimulator::Create("lru", 50);
@@ -37,5 +37,5 @@ TEST(PolicySimulatorTest, S3FifoGhostsLetReturningPagesIntoMain) {
   EXPECT_TRUE(sim->Access(1));
 }
 
-}  // namespace
+}  // namespace policy_sim_test
 }  // namespace ringdb

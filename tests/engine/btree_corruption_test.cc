@@ -14,7 +14,7 @@
 #include "engine/btree_format.h"
 
 namespace ringdb::test {
-namespace {
+namespace btree_corruption_test {
 
 constexpr int kKeys = 5000;
 
@@ -190,5 +190,5 @@ TEST(BTreeCorruptionTest, GarbageWithValidChecksumIsReported) {
   }
 }
 
-}  // namespace
+}  // namespace btree_corruption_test
 }  // namespace ringdb::test

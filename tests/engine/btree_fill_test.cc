@@ -20,7 +20,7 @@
 #include "engine/btree_format.h"
 
 namespace ringdb::test {
-namespace {
+namespace btree_fill_test {
 
 constexpr int kLoadKeys = 200000;
 constexpr size_t kValueLen = 100;
@@ -384,5 +384,5 @@ TEST(BTreeFillTest, ComputeFillCounts) {
   EXPECT_EQ(f.live_page_bytes, (2u + 4u) * 4096);
 }
 
-}  // namespace
+}  // namespace btree_fill_test
 }  // namespace ringdb::test

@@ -17,7 +17,7 @@
 #include "engine/btree.h"
 
 namespace ringdb::test {
-namespace {
+namespace btree_multiget_test {
 
 // (backend name, pool frames)
 using Param = std::tuple<std::string, uint32_t>;
@@ -183,5 +183,5 @@ INSTANTIATE_TEST_SUITE_P(
       return name + "_" + std::to_string(std::get<1>(info.param)) + "pages";
     });
 
-}  // namespace
+}  // namespace btree_multiget_test
 }  // namespace ringdb::test

@@ -15,7 +15,7 @@
 #include "engine/btree_node.h"
 
 namespace ringdb::test {
-namespace {
+namespace btree_node_test {
 
 using btree::KeyHead;
 using btree::KeyRef;
@@ -284,5 +284,5 @@ TEST(BTreeNodeTest, ValidateCellsCatchesDamagedSlotFields) {
   EXPECT_TRUE(node.view().Validate().IsCorruption());
 }
 
-}  // namespace
+}  // namespace btree_node_test
 }  // namespace ringdb::test

@@ -19,7 +19,7 @@
 #include "engine/btree_node.h"
 
 namespace ringdb::test {
-namespace {
+namespace btree_prefix_test {
 
 using btree::KeyRef;
 using btree::NodeView;
@@ -342,5 +342,5 @@ TEST(BTreePrefixTest, ValidateCellsCatchesDamageToTheNewFields) {
   }
 }
 
-}  // namespace
+}  // namespace btree_prefix_test
 }  // namespace ringdb::test

@@ -18,7 +18,7 @@
 #include "ringdb/db.h"
 
 namespace ringdb::test {
-namespace {
+namespace btree_prefix_tree_test {
 
 using btree::NodeView;
 
@@ -209,5 +209,5 @@ TEST_P(PrefixModelTest, RandomOpsMatchStdMap) {
 
 INSTANTIATE_TEST_SUITE_P(BTreePrefixPageSizes, PrefixModelTest, ::testing::Values(4096u, 16384u));
 
-}  // namespace
+}  // namespace btree_prefix_tree_test
 }  // namespace ringdb::test

@@ -11,7 +11,7 @@
 #include "engine/btree.h"
 
 namespace ringdb::test {
-namespace {
+namespace btree_readahead_test {
 
 constexpr int kKeys = 30000;  // about 1000 full 4 KiB leaves of 30 entries
 
@@ -154,5 +154,5 @@ TEST_F(ReadAheadTest, BackwardScanIsReadAhead) {
       << io_after.reads - io_before.reads << " reads in " << submits << " submits";
 }
 
-}  // namespace
+}  // namespace btree_readahead_test
 }  // namespace ringdb::test

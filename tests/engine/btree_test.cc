@@ -16,7 +16,7 @@
 #include "ringdb/db.h"
 
 namespace ringdb::test {
-namespace {
+namespace btree_test {
 
 void ExpectSeeksMatch(BTree* tree, const std::map<std::string, std::string>& model,
                       std::mt19937_64& rng, int count) {
@@ -529,5 +529,5 @@ TEST(BTreeTest, OneWriterManyReaders) {
   EXPECT_EQ(h.env.alloc()->double_frees(), 0u);
 }
 
-}  // namespace
+}  // namespace btree_test
 }  // namespace ringdb::test

@@ -22,7 +22,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace cache_insight_test {
 
 constexpr size_t kPoolBytes = 1024 * 4096;  // sampled at 25%
 constexpr int kKeys = 240000;  // ~100-byte values: about 10x the pool
@@ -343,5 +343,5 @@ TEST_F(CacheInsightTest, SetEvictionPolicyTakesAUserObject) {
   EXPECT_GT(policy->accesses_.load(), 0u);
 }
 
-}  // namespace
+}  // namespace cache_insight_test
 }  // namespace ringdb

@@ -15,7 +15,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_approximate_sizes_test {
 
 class ApproximateSizesTest : public ::testing::Test {
  protected:
@@ -99,5 +99,5 @@ TEST_F(ApproximateSizesTest, NullArraysAreInvalidAndZeroRangesAreFine) {
   EXPECT_TRUE(db_->GetApproximateSizes(nullptr, 0, nullptr).ok());
 }
 
-}  // namespace
+}  // namespace db_approximate_sizes_test
 }  // namespace ringdb

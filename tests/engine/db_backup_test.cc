@@ -17,7 +17,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_backup_test {
 
 namespace fs = std::filesystem;
 
@@ -200,5 +200,5 @@ TEST(FileCopyTest, EveryMethodCopiesTheSameBytes) {
                    .ok());
 }
 
-}  // namespace
+}  // namespace db_backup_test
 }  // namespace ringdb

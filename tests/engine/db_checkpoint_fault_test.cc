@@ -16,7 +16,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_checkpoint_fault_test {
 
 namespace fs = std::filesystem;
 
@@ -121,5 +121,5 @@ TEST_F(CheckpointFaultTest, EveryFailedCheckpointWriteIsSurvived) {
   EXPECT_GT(failures, 3) << "the fault never hit the checkpoint's page, map and superblock writes";
 }
 
-}  // namespace
+}  // namespace db_checkpoint_fault_test
 }  // namespace ringdb

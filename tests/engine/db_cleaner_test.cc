@@ -16,7 +16,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_cleaner_test {
 
 std::string Key(int i) {
   char buf[24];
@@ -176,5 +176,5 @@ INSTANTIATE_TEST_SUITE_P(Cleaner, PageCleanerTest, ::testing::Bool(),
                            return p.param ? std::string("On") : std::string("Off");
                          });
 
-}  // namespace
+}  // namespace db_cleaner_test
 }  // namespace ringdb

@@ -16,7 +16,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_compact_test {
 
 namespace fs = std::filesystem;
 
@@ -244,5 +244,5 @@ TEST_F(CompactTest, PowerCutAtEveryWriteOfACompaction) {
   EXPECT_LE(fs::file_size(dir_ + "/ringdb.data"), compacted + 16 * 4096);
 }
 
-}  // namespace
+}  // namespace db_compact_test
 }  // namespace ringdb

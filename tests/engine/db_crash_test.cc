@@ -15,7 +15,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_crash_test {
 
 using Model = std::map<std::string, std::string>;
 
@@ -233,5 +233,5 @@ INSTANTIATE_TEST_SUITE_P(Backends, CrashTest,
                            return info.param == IoBackendKind::kIoUring ? "IoUring" : "Pread";
                          });
 
-}  // namespace
+}  // namespace db_crash_test
 }  // namespace ringdb

@@ -23,7 +23,7 @@
 #include "ringdb/db.h"
 
 namespace ringdb {
-namespace {
+namespace db_delete_buffer_test {
 
 using Model = std::map<std::string, std::string>;
 
@@ -412,5 +412,5 @@ TEST(DeleteBufferConcurrencyTest, ReadersSeeEveryBufferedDeleteAtOnce) {
   }
 }
 
-}  // namespace
+}  // namespace db_delete_buffer_test
 }  // namespace ringdb

@@ -12,7 +12,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_delete_range_test {
 
 class DeleteRangeTest : public ::testing::Test {
  protected:
@@ -104,5 +104,5 @@ TEST_F(DeleteRangeTest, ReadOnlyIsRefused) {
   EXPECT_EQ(Contents().size(), 1u);
 }
 
-}  // namespace
+}  // namespace db_delete_range_test
 }  // namespace ringdb

@@ -14,7 +14,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_directory_test {
 
 namespace fs = std::filesystem;
 
@@ -138,5 +138,5 @@ TEST_F(DBDirectoryTest, SyncedWritesSurviveAPowerCutThatDropsUnsyncedDirectoryEn
   ASSERT_TRUE(db->Close().ok());
 }
 
-}  // namespace
+}  // namespace db_directory_test
 }  // namespace ringdb

@@ -16,7 +16,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_durability_test {
 
 using testing::WriteInChildThenKill;
 
@@ -138,5 +138,5 @@ INSTANTIATE_TEST_SUITE_P(Backends, DurabilityTest,
                            return info.param == IoBackendKind::kIoUring ? "IoUring" : "Pread";
                          });
 
-}  // namespace
+}  // namespace db_durability_test
 }  // namespace ringdb

@@ -12,7 +12,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_fill_property_test {
 
 namespace fs = std::filesystem;
 
@@ -100,5 +100,5 @@ TEST_F(FillPropertyTest, ReportsTheTreeAfterASequentialLoad) {
   ASSERT_TRUE(db->Close().ok());
 }
 
-}  // namespace
+}  // namespace db_fill_property_test
 }  // namespace ringdb

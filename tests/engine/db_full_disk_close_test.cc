@@ -20,7 +20,7 @@
 #include "ringdb/write_batch.h"
 
 namespace ringdb {
-namespace {
+namespace db_full_disk_close_test {
 
 constexpr uint64_t kFsBytes = 24ull << 20;
 
@@ -169,5 +169,5 @@ TEST_F(FullDiskCloseTest, WritesCheckpointEarlyToFreeTheLogThenCloseCleanly) {
   CloseCleanlyAndCheck();
 }
 
-}  // namespace
+}  // namespace db_full_disk_close_test
 }  // namespace ringdb

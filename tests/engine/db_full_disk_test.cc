@@ -24,7 +24,7 @@
 #include "tests/util/tmpfs_mount.h"
 
 namespace ringdb {
-namespace {
+namespace db_full_disk_test {
 
 // Child -> parent messages: {tag, value}.
 enum Tag : uint32_t {
@@ -230,5 +230,5 @@ INSTANTIATE_TEST_SUITE_P(
              (info.param.reserve ? "DefaultReserve" : "NoReserve");
     });
 
-}  // namespace
+}  // namespace db_full_disk_test
 }  // namespace ringdb

@@ -11,7 +11,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_lifecycle_test {
 
 namespace fs = std::filesystem;
 
@@ -105,5 +105,5 @@ TEST_F(DBLifecycleTest, OpenInAMissingParentNamesThePathWithoutAnOffset) {
   EXPECT_EQ(s.ToString().find("offset"), std::string::npos) << s.ToString();
 }
 
-}  // namespace
+}  // namespace db_lifecycle_test
 }  // namespace ringdb

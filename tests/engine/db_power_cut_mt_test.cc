@@ -37,7 +37,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_power_cut_mt_test {
 
 using Model = std::map<std::string, std::string>;
 
@@ -399,5 +399,5 @@ INSTANTIATE_TEST_SUITE_P(Backends, MultiThreadPowerCutTest,
                            return info.param == IoBackendKind::kIoUring ? "IoUring" : "Pread";
                          });
 
-}  // namespace
+}  // namespace db_power_cut_mt_test
 }  // namespace ringdb

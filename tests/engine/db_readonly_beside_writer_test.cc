@@ -18,7 +18,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_readonly_beside_writer_test {
 
 std::string Key(int i) {
   char buf[16];
@@ -199,5 +199,5 @@ TEST_F(ReadOnlyBesideWriterTest, DestroyWaitsForReadersBesideAWriter) {
   EXPECT_FALSE(std::filesystem::exists(path_));
 }
 
-}  // namespace
+}  // namespace db_readonly_beside_writer_test
 }  // namespace ringdb

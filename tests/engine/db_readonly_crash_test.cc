@@ -16,7 +16,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_readonly_crash_test {
 
 namespace fs = std::filesystem;
 
@@ -107,5 +107,5 @@ TEST(ReadOnlyCrashTest, CrashedDatabaseIsLeftUntouched) {
   }
 }
 
-}  // namespace
+}  // namespace db_readonly_crash_test
 }  // namespace ringdb

@@ -22,7 +22,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_recovery_mode_test {
 
 constexpr uint32_t kWrites = 40;
 
@@ -301,5 +301,5 @@ TEST_F(RecoveryModeTest, KilledWritersReservedTailOpensInEveryMode) {
   }
 }
 
-}  // namespace
+}  // namespace db_recovery_mode_test
 }  // namespace ringdb

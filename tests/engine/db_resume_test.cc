@@ -23,7 +23,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_resume_test {
 
 namespace fs = std::filesystem;
 
@@ -484,5 +484,5 @@ TEST_F(ResumeTest, ConcurrentAutoResumeAfterTheDiskHasRoom) {
   CheckModel("after reopen");
 }
 
-}  // namespace
+}  // namespace db_resume_test
 }  // namespace ringdb

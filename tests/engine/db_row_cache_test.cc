@@ -21,7 +21,7 @@
 #include "ringdb/write_batch.h"
 
 namespace ringdb {
-namespace {
+namespace db_row_cache_test {
 
 TEST(RowCacheUnitTest, MissFillHit) {
   RowCache rows(1 << 20);
@@ -394,5 +394,5 @@ TEST_P(RowCacheConcurrencyTest, GetsNeverSeeAReplacedValue) {
 INSTANTIATE_TEST_SUITE_P(Policies, RowCacheConcurrencyTest,
                          ::testing::Values("clock", "lru", "s3fifo"));
 
-}  // namespace
+}  // namespace db_row_cache_test
 }  // namespace ringdb

@@ -15,7 +15,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_snapshot_test {
 
 using Model = std::map<std::string, std::string>;
 
@@ -732,5 +732,5 @@ TEST_P(SnapshotTest, ScansSeeEveryKeyWhileBatchesRewriteValues) {
 INSTANTIATE_TEST_SUITE_P(Pools, SnapshotTest, ::testing::Values(16, 1024),
                          [](const auto& info) { return std::to_string(info.param) + "pages"; });
 
-}  // namespace
+}  // namespace db_snapshot_test
 }  // namespace ringdb

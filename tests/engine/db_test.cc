@@ -16,7 +16,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace db_test {
 
 // Why a database asked to use io_uring would not run on it here (empty when
 // it does): probed once by opening a scratch database and reading
@@ -538,5 +538,5 @@ INSTANTIATE_TEST_SUITE_P(Backends, DBTest,
                            return info.param == IoBackendKind::kIoUring ? "IoUring" : "Pread";
                          });
 
-}  // namespace
+}  // namespace db_test
 }  // namespace ringdb

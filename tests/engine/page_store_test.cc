@@ -16,7 +16,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace page_store_test {
 
 class PageStoreTest : public ::testing::Test {
  protected:
@@ -158,5 +158,5 @@ TEST_F(PageStoreTest, NewSlotsLandInReservedBlocksAndCloseCutsThem) {
   EXPECT_EQ(*size, slots * kPageSize);
 }
 
-}  // namespace
+}  // namespace page_store_test
 }  // namespace ringdb

@@ -12,7 +12,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace superblock_test {
 
 constexpr uint32_t kPage = 4096;
 
@@ -129,5 +129,5 @@ TEST_F(SuperblockTest, NewerFormatIsNotSupported) {
   EXPECT_TRUE(ReadSuperblock(io_.get(), file_).status().IsNotSupported());
 }
 
-}  // namespace
+}  // namespace superblock_test
 }  // namespace ringdb

@@ -14,7 +14,7 @@
 #include "wal_test_util.h"
 
 namespace ringdb::wal {
-namespace {
+namespace wal_concurrency_test {
 
 using testing::MakeBackend;
 using testing::MakePayload;
@@ -212,5 +212,5 @@ INSTANTIATE_TEST_SUITE_P(Wal, LogConcurrencyTest,
                                                            : "Pread";
                          });
 
-}  // namespace
+}  // namespace wal_concurrency_test
 }  // namespace ringdb::wal

@@ -11,7 +11,7 @@
 #include "wal_test_util.h"
 
 namespace ringdb::wal {
-namespace {
+namespace wal_damage_test {
 
 using testing::MakePayload;
 using testing::ScratchDir;
@@ -219,5 +219,5 @@ TEST_F(LogDamageTest, FormatVersionOneIsRefusedByName) {
   EXPECT_NE(r.status().message().find("format version 1"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace wal_damage_test
 }  // namespace ringdb::wal

@@ -17,7 +17,7 @@
 #include "wal_test_util.h"
 
 namespace ringdb::wal {
-namespace {
+namespace wal_fault_test {
 
 using testing::MakeBackend;
 using testing::MakePayload;
@@ -277,5 +277,5 @@ INSTANTIATE_TEST_SUITE_P(Wal, LogFaultTest,
                                                            : "Pread";
                          });
 
-}  // namespace
+}  // namespace wal_fault_test
 }  // namespace ringdb::wal

@@ -26,7 +26,7 @@
 #include "wal_test_util.h"
 
 namespace ringdb::wal {
-namespace {
+namespace wal_test {
 
 using testing::MakeBackend;
 using testing::MakePayload;
@@ -673,5 +673,5 @@ TEST(CopyInOrderTest, ACopyStoppedPartWayLeavesAPrefix) {
   }
 }
 
-}  // namespace
+}  // namespace wal_test
 }  // namespace ringdb::wal

@@ -12,7 +12,7 @@
 #include "ringdb/write_batch.h"
 
 namespace ringdb {
-namespace {
+namespace write_batch_test {
 
 // Records the operations a batch replays.
 class Recorder : public WriteBatch::Handler {
@@ -107,5 +107,5 @@ TEST(WriteBatchFormatTest, MalformedInputIsCorruption) {
   }
 }
 
-}  // namespace
+}  // namespace write_batch_test
 }  // namespace ringdb

@@ -12,7 +12,7 @@
 #include "io_test_util.h"
 
 namespace ringdb::io {
-namespace {
+namespace backend_test {
 
 using testing::AlignedBuffer;
 using testing::FillPattern;
@@ -359,5 +359,5 @@ INSTANTIATE_TEST_SUITE_P(AllBackends, BackendTest,
                            return n;
                          });
 
-}  // namespace
+}  // namespace backend_test
 }  // namespace ringdb::io

@@ -10,7 +10,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb::io {
-namespace {
+namespace dir_ops_test {
 
 TEST(DirOpsTest, ListsKindsAndRemoves) {
   test::TempDir tmp("dir_ops");
@@ -38,5 +38,5 @@ TEST(DirOpsTest, ListsKindsAndRemoves) {
   EXPECT_FALSE(SyncDirectoryPlain(dir).ok());
 }
 
-}  // namespace
+}  // namespace dir_ops_test
 }  // namespace ringdb::io

@@ -24,7 +24,7 @@
 #include "io_test_util.h"
 
 namespace ringdb::io {
-namespace {
+namespace fallback_test {
 
 using testing::RunInChild;
 using testing::TempDir;
@@ -154,5 +154,5 @@ TEST(FallbackTest, LowMemlockLimitKeepsUnregisteredBuffersWorking) {
   ExpectChildOk(RunInChild(MemlockChild, dir.path()));
 }
 
-}  // namespace
+}  // namespace fallback_test
 }  // namespace ringdb::io

@@ -12,7 +12,7 @@
 #include "io_test_util.h"
 
 namespace ringdb::io {
-namespace {
+namespace fault_backend_test {
 
 using testing::AlignedBuffer;
 using testing::FillPattern;
@@ -313,5 +313,5 @@ INSTANTIATE_TEST_SUITE_P(Inner, FaultBackendTest,
                            return n;
                          });
 
-}  // namespace
+}  // namespace fault_backend_test
 }  // namespace ringdb::io

@@ -9,7 +9,7 @@
 #include "io_test_util.h"
 
 namespace ringdb::io {
-namespace {
+namespace io_backend_test {
 
 TEST(IoHelpersTest, IsAligned) {
   alignas(4096) static char block[8192];
@@ -81,5 +81,5 @@ TEST(DirectIoTest, FilesystemRefusingODirectNamesPathAndOption) {
   EXPECT_TRUE(buffered->Close(*g).ok());
 }
 
-}  // namespace
+}  // namespace io_backend_test
 }  // namespace ringdb::io

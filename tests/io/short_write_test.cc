@@ -18,7 +18,7 @@
 #include "io_test_util.h"
 
 namespace ringdb::io {
-namespace {
+namespace short_write_test {
 
 using testing::AlignedBuffer;
 using testing::FillPattern;
@@ -100,5 +100,5 @@ INSTANTIATE_TEST_SUITE_P(Backends, ShortWriteTest,
                                                            : info.param;
                          });
 
-}  // namespace
+}  // namespace short_write_test
 }  // namespace ringdb::io

@@ -11,7 +11,7 @@
 #include "io_test_util.h"
 
 namespace ringdb::io {
-namespace {
+namespace uring_backend_test {
 
 using testing::AlignedBuffer;
 using testing::FillPattern;
@@ -127,5 +127,5 @@ TEST(UringBackendTest, BatchLargerThanQueueDepth) {
   EXPECT_TRUE(NewUringBackend(1u << 20).status().IsInvalidArgument());
 }
 
-}  // namespace
+}  // namespace uring_backend_test
 }  // namespace ringdb::io

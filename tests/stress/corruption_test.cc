@@ -26,7 +26,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace corruption_test {
 
 namespace fs = std::filesystem;
 using Model = std::map<std::string, std::string>;
@@ -463,5 +463,5 @@ TEST_F(CorruptionTest, LogSegmentDamageBeforeIntactRecordsIsReported) {
   }
 }
 
-}  // namespace
+}  // namespace corruption_test
 }  // namespace ringdb

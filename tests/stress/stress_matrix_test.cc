@@ -33,7 +33,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
-namespace {
+namespace stress_matrix_test {
 
 
 constexpr int kWriters = 2;
@@ -343,5 +343,5 @@ INSTANTIATE_TEST_SUITE_P(
              std::to_string(std::get<2>(info.param)) + "pages";
     });
 
-}  // namespace
+}  // namespace stress_matrix_test
 }  // namespace ringdb

@@ -22,7 +22,7 @@
 #include "temp_db.h"
 
 namespace ringdb::shell {
-namespace {
+namespace shell_commands_test {
 
 class CommandsTest : public ::testing::Test {
  protected:
@@ -428,5 +428,5 @@ TEST_F(CommandsTest, DumpToFullDiskFails) {
   EXPECT_NE(r.message.find(strerror(ENOSPC)), std::string::npos) << r.message;
 }
 
-}  // namespace
+}  // namespace shell_commands_test
 }  // namespace ringdb::shell

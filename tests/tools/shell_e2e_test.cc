@@ -18,7 +18,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb::shell {
-namespace {
+namespace shell_e2e_test {
 
 using testing::Child;
 using testing::ProcessResult;
@@ -426,5 +426,5 @@ TEST_F(ShellE2eTest, KillDuringSyncPutsKeepsAcknowledgedWrites) {
   EXPECT_EQ(Shell({"verify"}).out, "OK\n");
 }
 
-}  // namespace
+}  // namespace shell_e2e_test
 }  // namespace ringdb::shell

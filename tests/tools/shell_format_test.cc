@@ -7,7 +7,7 @@
 #include "shell_commands.h"
 
 namespace ringdb::shell {
-namespace {
+namespace shell_format_test {
 
 ShellContext WithFormat(const std::string& format) {
   ShellContext ctx;
@@ -104,5 +104,5 @@ TEST(SuggestTest, TyposOnly) {
   EXPECT_EQ(SuggestCommand("get"), "");  // Not a typo.
 }
 
-}  // namespace
+}  // namespace shell_format_test
 }  // namespace ringdb::shell

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 namespace ringdb::shell {
-namespace {
+namespace shell_memlock_test {
 
 constexpr size_t kDefault = 64 << 20;
 
@@ -32,5 +32,5 @@ TEST(ChooseDefaultPoolTest, TooLittleToLockLeavesTheEngineDefault) {
   EXPECT_EQ(note, "");
 }
 
-}  // namespace
+}  // namespace shell_memlock_test
 }  // namespace ringdb::shell

@@ -19,7 +19,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb::shell {
-namespace {
+namespace shell_polish_test {
 
 using testing::ProcessResult;
 using testing::RunProcess;
@@ -430,5 +430,5 @@ TEST_F(ShellPolishTest, UnwritableDatabaseSuggestsReadOnly) {
   }
 }
 
-}  // namespace
+}  // namespace shell_polish_test
 }  // namespace ringdb::shell

@@ -19,7 +19,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb::shell {
-namespace {
+namespace shell_pty_test {
 
 const std::string kShell = RINGDB_SHELL_PATH;
 constexpr int kPatienceMs = 60000;
@@ -232,5 +232,5 @@ TEST(ShellPtyTest, LoadShowsProgressOnATerminal) {
   }
 }
 
-}  // namespace
+}  // namespace shell_pty_test
 }  // namespace ringdb::shell

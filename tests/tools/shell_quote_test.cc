@@ -6,7 +6,7 @@
 #include <random>
 
 namespace ringdb::shell {
-namespace {
+namespace shell_quote_test {
 
 std::vector<std::string> Values(const std::vector<Arg>& args) {
   std::vector<std::string> out;
@@ -210,5 +210,5 @@ TEST(DumpLineTest, Errors) {
   EXPECT_FALSE(ParseDumpLine("k\tv\tw", &k, &v, &error));
 }
 
-}  // namespace
+}  // namespace shell_quote_test
 }  // namespace ringdb::shell

@@ -11,7 +11,7 @@
 #include "temp_db.h"
 
 namespace ringdb::shell {
-namespace {
+namespace shell_runner_test {
 
 struct Captured {
   int status;
@@ -147,5 +147,5 @@ TEST(OneShotTest, ArgumentsAreLiteral) {
   EXPECT_EQ(db.Get("\"q\""), "a\\n");
 }
 
-}  // namespace
+}  // namespace shell_runner_test
 }  // namespace ringdb::shell

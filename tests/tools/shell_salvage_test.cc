@@ -18,7 +18,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb::shell {
-namespace {
+namespace shell_salvage_test {
 
 constexpr int kWrites = 20;
 constexpr int kDamaged = 7;
@@ -143,5 +143,5 @@ TEST_F(SalvageTest, UsageAndParsing) {
   EXPECT_FALSE(FindCommand("salvage")->needs_db);
 }
 
-}  // namespace
+}  // namespace shell_salvage_test
 }  // namespace ringdb::shell

@@ -19,7 +19,7 @@
 #include "tests/util/temp_dir.h"
 
 namespace ringdb::shell {
-namespace {
+namespace shell_signal_test {
 
 using testing::Child;
 using testing::ProcessResult;
@@ -130,5 +130,5 @@ TEST_F(ShellSignalTest, ClosedOutputInABatchClosesTheDatabaseCleanly) {
   EXPECT_EQ(replayed, 0u);
 }
 
-}  // namespace
+}  // namespace shell_signal_test
 }  // namespace ringdb::shell

@@ -7,7 +7,7 @@
 #include <string>
 
 namespace ringdb {
-namespace {
+namespace result_test {
 
 Result<int> Half(int x) {
   if (x % 2 != 0) return Status::InvalidArgument("odd");
@@ -42,5 +42,5 @@ TEST(ResultDeathTest, ValueOfAnErrorAborts) {
   EXPECT_DEATH({ (void)s->size(); }, "check failed");
 }
 
-}  // namespace
+}  // namespace result_test
 }  // namespace ringdb

@@ -1,10 +1,17 @@
 // The size parser shared by the shell and the bench. See parse_size.h.
 #include "parse_size.h"
 
-#include <cctype>
 #include <string>
 
 namespace ringdb::cli {
+
+std::string AsciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
 
 bool ParseSize(std::string_view text, uint64_t* bytes) {
   size_t i = 0;
@@ -17,8 +24,7 @@ bool ParseSize(std::string_view text, uint64_t* bytes) {
   }
   if (i == 0) return false;
   if (i < text.size() && text[i] == ' ') ++i;
-  std::string unit(text.substr(i));
-  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string unit = AsciiLower(text.substr(i));
   static constexpr struct {
     std::string_view name;
     uint64_t mult;
