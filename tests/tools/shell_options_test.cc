@@ -60,6 +60,16 @@ TEST(ParseSizeTest, Rejects) {
   }
 }
 
+// Command names, option values and size units match case-insensitively.
+TEST(AsciiLowerTest, LowersOnlyAsciiLetters) {
+  EXPECT_EQ(cli::AsciiLower("GeT 64MiB"), "get 64mib");
+  EXPECT_EQ(cli::AsciiLower("@[`{09az"), "@[`{09az");  // the bytes around A-Z and a-z
+  const std::string utf8 = "\xc3\x84PFEL";               // "ÄPFEL": the UTF-8 bytes stay
+  EXPECT_EQ(cli::AsciiLower(utf8), "\xc3\x84pfel");
+  EXPECT_EQ(cli::AsciiLower(std::string("A\0B", 3)), std::string("a\0b", 3));
+  EXPECT_EQ(cli::AsciiLower(""), "");
+}
+
 TEST(ParseShellArgsTest, PathAndCommand) {
   Parsed p = Parse({"--pool", "1GiB", "--sync", "db", "put", "k", "--v"});
   ASSERT_EQ(p.outcome, ParseOutcome::kRun) << p.error;
