@@ -8,7 +8,7 @@
 #include "parse_size.h"
 
 namespace ringdb::shell {
-namespace {
+namespace shell_options_test {
 
 struct Parsed {
   ParseOutcome outcome;
@@ -159,12 +159,6 @@ TEST(ParseShellArgsTest, OptionsAfterPathBelongToTheCommand) {
   EXPECT_EQ(p.options.command, (std::vector<std::string>{"scan", "--limit", "3"}));
 }
 
-}  // namespace
-}  // namespace ringdb::shell
-
-namespace ringdb::shell {
-namespace {
-
 TEST(ParseShellArgsTest, OptionsBetweenPathAndCommand) {
   Parsed p = Parse({"x.db", "--no-create", "--format", "json", "get", "k", "--no-create"});
   ASSERT_EQ(p.outcome, ParseOutcome::kRun) << p.error;
@@ -190,5 +184,5 @@ TEST(ParseShellArgsTest, OptionsBetweenPathAndCommand) {
   EXPECT_EQ(p.error, "option --pool needs a value");
 }
 
-}  // namespace
+}  // namespace shell_options_test
 }  // namespace ringdb::shell
