@@ -217,6 +217,14 @@ Status BTree::InnerSearch(const NodeView& v, std::string_view key, bool strict, 
   return SearchNode(v, key, !strict, child, &found, inline_only);
 }
 
+Status BTree::LatchRootShared(PageGuard* root, uint32_t* height) {
+  auto meta = pool_->Fetch(meta_, LatchMode::kShared);
+  if (!meta.ok()) return meta.status();
+  PageId id;
+  RINGDB_RETURN_IF_ERROR(ReadMeta(*meta, &id, height));
+  return FetchNode(id, LatchMode::kShared, *height - 1, root);
+}
+
 Status BTree::DescendToLeaf(std::string_view key, LatchMode leaf_mode, PageGuard* leaf,
                             uint32_t* height) {
   auto meta = pool_->Fetch(meta_, LatchMode::kShared);

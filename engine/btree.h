@@ -184,6 +184,21 @@ class BTree {
   // that cannot be read ends the walk with its error.
   Status ComputeFill(FillStats* out);
 
+  // Packs the leaves (DBImpl::Compact, btree_pack.cc): under each parent of
+  // leaves, left to right, moves cells from each leaf into its left sibling
+  // until that one holds `fill` (0.5 to 1) of a page's usable bytes, and
+  // merges a leaf whose cells all fit there (it is freed). Keys and values
+  // do not change, only which leaf holds them; each step rewrites a pair of
+  // leaves and their parent as Delete's rebalancing does, so readers see
+  // the tree before or after it. Require: the single writer (btree.h).
+  // Stops at the first error (the tree stays valid, packed up to there).
+  struct PackStats {
+    uint64_t leaves_before = 0, leaves_after = 0;
+    uint64_t merged = 0;  // leaves emptied into their left sibling and freed
+    uint64_t moved = 0;   // pairs whose split point moved right
+  };
+  Status PackLeaves(double fill, Lsn lsn, PackStats* stats);
+
   PageId meta_page() const { return meta_; }
   // Current height (1 = the root is a leaf); 0 when the meta page cannot be
   // read.
@@ -348,6 +363,9 @@ class BTree {
   Status InnerSearch(const btree::NodeView& v, std::string_view key, bool strict, int* child,
                      bool inline_only = false);
 
+  // The root latched shared, and the tree's height, read through the meta
+  // page (released on return). For walks of the whole tree.
+  Status LatchRootShared(PageGuard* root, uint32_t* height);
   // Shared latch-coupled descent to the leaf holding `key`, latched in
   // leaf_mode.
   Status DescendToLeaf(std::string_view key, LatchMode leaf_mode, PageGuard* leaf,
@@ -479,6 +497,13 @@ class BTree {
                       std::span<const std::string_view> all, size_t split, Lsn lsn,
                       std::vector<PageId>* to_free);
   void ShrinkRoot(Path* path, Lsn lsn, std::vector<PageId>* to_free);
+  // PackLeaves' steps: the parents of leaves (level 1) in key order, and
+  // the packing of one parent's children (latches it and two leaves at a
+  // time, exclusively, left before right).
+  Status CollectLeafParents(std::vector<PageId>* ids);
+  Status PackChildren(PageId parent_id, uint64_t budget, Lsn lsn, PackStats* stats,
+                      std::vector<PageId>* to_free);
+
   // Frees pages under free_gate_. Require: no latches held.
   void FreePages(const std::vector<PageId>& ids);
 

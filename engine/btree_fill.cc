@@ -62,13 +62,7 @@ Status BTree::ComputeFill(FillStats* out) {
   };
   PageGuard root_guard;
   uint32_t height;
-  {
-    auto meta = pool_->Fetch(meta_, LatchMode::kShared);
-    if (!meta.ok()) return meta.status();
-    PageId root;
-    RINGDB_RETURN_IF_ERROR(ReadMeta(*meta, &root, &height));
-    RINGDB_RETURN_IF_ERROR(FetchNode(root, LatchMode::kShared, height - 1, &root_guard));
-  }
+  RINGDB_RETURN_IF_ERROR(LatchRootShared(&root_guard, &height));
   // Should the root change meanwhile, the walk sees the latched old root's
   // subtree, still a whole tree of the keys under it.
   RINGDB_RETURN_IF_ERROR(walk(root_guard, height - 1));

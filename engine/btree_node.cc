@@ -582,6 +582,19 @@ size_t BalancedSplit(std::span<const std::string_view> cells, bool leaf, uint32_
   return best;
 }
 
+size_t PackedPrefix(std::span<const std::string_view> cells, uint64_t budget,
+                    uint32_t page_size) {
+  const uint32_t cap = NodeCapacity(page_size);
+  PackedRuns runs(cells, /*leaf=*/true, page_size);
+  // Both sizes move one way with s (a longer run never packs smaller), so
+  // the answer is the last s whose left side fits, if its right side does.
+  size_t best = 0;
+  for (size_t s = 1; s < cells.size() && runs.Size(0, s) <= budget; ++s) {
+    if (runs.Size(s, cells.size()) <= cap) best = s;
+  }
+  return best;
+}
+
 std::string_view ShortestSeparator(std::string_view left, std::string_view right) {
   size_t n = std::min(left.size(), right.size());
   size_t lcp = 0;

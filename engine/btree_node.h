@@ -266,6 +266,14 @@ uint64_t PackedSize(std::span<const std::string_view> cells, bool leaf, uint32_t
 // order, at least 2 (3 for inner cells). Returns 0 when no split fits.
 size_t BalancedSplit(std::span<const std::string_view> cells, bool leaf, uint32_t page_size);
 
+// The largest s such that leaf cells [0, s) pack into at most `budget`
+// bytes (PackedSize) and [s, n) into at most NodeCapacity(page_size), so
+// the left page is as full as `budget` allows (DBImpl::Compact packs
+// leaves with it). Require: whole leaf cells in key order whose
+// PackedSize exceeds `budget`. Returns 0 when no s fits both sides.
+size_t PackedPrefix(std::span<const std::string_view> cells, uint64_t budget,
+                    uint32_t page_size);
+
 // The shortest key s with left < s <= right (a prefix of right).
 // Require: left < right.
 std::string_view ShortestSeparator(std::string_view left, std::string_view right);

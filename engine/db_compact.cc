@@ -1,5 +1,6 @@
-// DBImpl::Compact: moves live pages down so the data file can shrink to
-// about the pages in use. See db.h.
+// DBImpl::Compact: packs the leaves (BTree::PackLeaves), then moves live
+// pages down so the data file can shrink to about the pages in use. See
+// db.h.
 //
 // A checkpointed page is never rewritten in place (page_store.h), so
 // marking a page dirty and checkpointing moves it to the lowest free slot.
@@ -15,6 +16,15 @@ Status DBImpl::Compact() {
   RINGDB_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) return Status::InvalidArgument("database is open read-only");
   std::lock_guard<std::mutex> lock(write_mu_);
+  RINGDB_RETURN_IF_ERROR(CheckpointLocked());
+  // First the leaves are packed (btree_pack.cc), which frees the pages it
+  // empties; a checkpoint makes their slots free, and the rounds below move
+  // the pages beyond the new size into them. The pages change content, not
+  // keys: they take the LSN of the last batch applied (every log record up
+  // to it is durable after the checkpoint above).
+  BTree::PackStats packed;
+  Status s = tree_->PackLeaves(options_.compact_leaf_fill, applied_lsn_.load(), &packed);
+  if (!s.ok()) return s.WithContext("compact: packing leaves");
   RINGDB_RETURN_IF_ERROR(CheckpointLocked());
   constexpr int kMaxRounds = 4;
   for (int round = 0; round < kMaxRounds; round++) {

@@ -85,6 +85,11 @@ Status DBImpl::OpenOrCreate() {
     return Status::InvalidArgument("page_size " + std::to_string(options_.page_size) +
                                    " is not a power of two from 4096 to 65536");
   }
+  if (!(options_.compact_leaf_fill >= 0.5 && options_.compact_leaf_fill <= 1.0)) {
+    return Status::InvalidArgument("compact_leaf_fill " +
+                                   std::to_string(options_.compact_leaf_fill) +
+                                   " is not from 0.5 to 1");
+  }
   io::PathKind kind = io::PathKindOf(dir_);
   bool exists = kind != io::PathKind::kMissing;
   if (exists && kind != io::PathKind::kDirectory) {

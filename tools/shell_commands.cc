@@ -465,7 +465,7 @@ const std::vector<CommandSpec>& Commands() {
       {"salvage", "salvage DB point-in-time|skip [FILE]",
        "open DB past log damage (repairing it) and dump what is readable", 2, 3, false, CmdSalvage},
       {"verify", "verify", "check checksums and tree order; prints OK or the problems", 0, 0, true, CmdVerify},
-      {"compact", "compact", "move pages down and shrink the data file to the live data", 0, 0,
+      {"compact", "compact", "pack the leaves, move pages down, shrink the data file", 0, 0,
        true, CmdCompact},
       {"backup", "backup DIR", "copy the open database into the new directory DIR while it is in use",
        1, 1, true, CmdBackup},

@@ -142,13 +142,17 @@ class DB {
   // InvalidArgument on a read-only database; Busy while a backup runs.
   virtual Status Checkpoint() = 0;
 
-  // Shrinks the data file to about the pages in use: checkpoints, rewrites
-  // the live pages that sit beyond that size into free slots at lower
-  // offsets, and checkpoints again so the end of the file can be cut off.
-  // (Every checkpoint already cuts free slots off the end and punches holes
-  // in free slots, so the disk space follows the data down; Compact also
-  // moves pages.) Blocks writers while it runs, not readers. Busy while a
-  // backup runs; InvalidArgument on a read-only database.
+  // Shrinks the data file to about what the data needs: checkpoints, packs
+  // the leaves (moves entries into each leaf's left neighbour until it is
+  // Options::compact_leaf_fill full, freeing the leaves that empty; reads
+  // every leaf once), checkpoints, rewrites the live pages that sit beyond
+  // the new size into free slots at lower offsets, and checkpoints again so
+  // the end of the file can be cut off. (Every checkpoint already cuts free
+  // slots off the end and punches holes in free slots, so the disk space
+  // follows the data down; Compact also packs and moves pages.) Keys and
+  // values do not change; a crash during Compact loses nothing. Blocks
+  // writers while it runs, not readers. Busy while a backup runs;
+  // InvalidArgument on a read-only database.
   virtual Status Compact() = 0;
 
   // Deletes every key in [start, end) and stores how many in *deleted (when

@@ -209,6 +209,35 @@ TEST(BTreePrefixTest, SplitExistsWhenTheWholeCellsWouldNotFitTwoPages) {
             btree::NodeCapacity(kPage));
 }
 
+// PackedPrefix (Compact's leaf packing) gives the largest left side within
+// the budget whose right side fits a page, counting each side's prefix:
+// checked against trying every split, for keys that share a long stem
+// (where the prefix makes a side pack smaller than its whole cells).
+TEST(BTreePrefixTest, PackedPrefixIsTheLargestLeftSideWithinTheBudget) {
+  const std::string stem(300, 's');
+  std::vector<std::string> cells;
+  for (int i = 0; i < 80; ++i) {
+    std::string key = i < 40 ? Padded(stem, i) : Padded("t", i);
+    cells.push_back(WholeCell(key, true, std::string(20 + i % 37, 'v')));
+  }
+  std::vector<std::string_view> views = btree::CellViews(cells);
+  const uint32_t cap = btree::NodeCapacity(kPage);
+  ASSERT_GT(btree::PackedSize(views, true, kPage), cap);
+  for (uint64_t budget : {uint64_t{cap}, uint64_t{cap} * 9 / 10, uint64_t{cap} / 2, uint64_t{64}}) {
+    SCOPED_TRACE("budget " + std::to_string(budget));
+    size_t want = 0;
+    for (size_t s = 1; s < views.size(); ++s) {
+      if (btree::PackedSize(std::span(views).first(s), true, kPage) <= budget &&
+          btree::PackedSize(std::span(views).subspan(s), true, kPage) <= cap) {
+        want = s;
+      }
+    }
+    EXPECT_EQ(btree::PackedPrefix(views, budget, kPage), want);
+  }
+  // Nothing fits a budget smaller than the first cell.
+  EXPECT_EQ(btree::PackedPrefix(views, 8, kPage), 0u);
+}
+
 TEST(BTreePrefixTest, EmptyNodeAndKeysEqualToThePrefix) {
   PrefixNode node;
   node.ExpectContent();

@@ -8,6 +8,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "engine/db_impl.h"
@@ -31,6 +34,28 @@ uint64_t Prop(DB* db, const char* name) {
   std::string v;
   EXPECT_TRUE(db->GetProperty(name, &v)) << name;
   return std::strtoull(v.c_str(), nullptr, 10);
+}
+
+// A number from the "ringdb.btree.fill" property ("name=value ...").
+double FillFigure(DB* db, const std::string& name) {
+  std::string v;
+  EXPECT_TRUE(db->GetProperty("ringdb.btree.fill", &v));
+  size_t at = v.find(name + "=");
+  EXPECT_NE(at, std::string::npos) << v;
+  return at == std::string::npos ? 0 : std::strtod(v.c_str() + at + name.size() + 1, nullptr);
+}
+
+// Values of 40 to 239 bytes, so leaves hold cells of many sizes.
+std::string MixedValue(int i) {
+  return std::string(40 + (i * 7919) % 200, static_cast<char>('a' + i % 26));
+}
+
+// The keys 0..n-1 in a fixed random order.
+std::vector<int> Shuffled(int n, uint64_t seed) {
+  std::vector<int> order(n);
+  for (int i = 0; i < n; i++) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
+  return order;
 }
 
 class CompactTest : public ::testing::Test {
@@ -91,6 +116,101 @@ TEST_F(CompactTest, FileFollowsTheDataDownAfterMassDeletes) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) count++;
   EXPECT_EQ(count, static_cast<int>(kept.size()));
   it.reset();
+  ASSERT_TRUE(db->Close().ok());
+}
+
+// Random inserts leave leaves about 85% full; Compact packs them to the
+// fill asked for, frees the leaves that empty and shrinks the file, with
+// every key and value as before, and the tree takes inserts afterwards.
+TEST_F(CompactTest, PacksLeavesLoadedAtRandom) {
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
+  const int n = 20000;
+  for (int i : Shuffled(n, 11)) ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
+  ASSERT_TRUE(db->Checkpoint().ok());
+  const double fill_before = FillFigure(db.get(), "leaf_fill");
+  const double leaves_before = FillFigure(db.get(), "leaf_pages");
+  const uint64_t live_before = Prop(db.get(), "ringdb.store.live_pages");
+  ASSERT_TRUE(db->Compact().ok());
+  const double fill_after = FillFigure(db.get(), "leaf_fill");
+  const double leaves_after = FillFigure(db.get(), "leaf_pages");
+  const uint64_t live_after = Prop(db.get(), "ringdb.store.live_pages");
+  const uint64_t file_after = Prop(db.get(), "ringdb.store.file_bytes");
+  std::printf("leaf fill %.3f -> %.3f, leaves %.0f -> %.0f, live pages %llu -> %llu, file %llu\n",
+              fill_before, fill_after, leaves_before, leaves_after,
+              (unsigned long long)live_before, (unsigned long long)live_after,
+              (unsigned long long)file_after);
+  EXPECT_LT(fill_before, 0.9) << "the load did not leave room to pack";
+  EXPECT_GE(fill_after, 0.95);
+  EXPECT_LE(leaves_after, leaves_before * fill_before / fill_after + 16);
+  EXPECT_LT(live_after, live_before);
+  EXPECT_LE(file_after, (live_after + 16) * 4096);
+  auto check_all = [&](const char* when) {
+    std::string report;
+    ASSERT_TRUE(db->Verify(&report).ok()) << when << ": " << report;
+    std::unique_ptr<Iterator> it = db->NewIterator(ReadOptions());
+    int i = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next(), i++) {
+      ASSERT_EQ(it->key(), Key(i)) << when;
+      ASSERT_EQ(it->value(), MixedValue(i)) << when;
+    }
+    ASSERT_TRUE(it->status().ok()) << when << ": " << it->status().ToString();
+    ASSERT_EQ(i, n) << when;
+    for (int k = 0; k < n; k += 97) {
+      std::string v;
+      ASSERT_TRUE(db->Get(ReadOptions(), Key(k), &v).ok()) << when << " key " << k;
+      ASSERT_EQ(v, MixedValue(k)) << when;
+    }
+  };
+  check_all("after Compact");
+  ASSERT_TRUE(db->Close().ok());
+  db.reset();
+  ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
+  check_all("reopened");
+  // Full leaves split again as inserts arrive.
+  for (int i : Shuffled(n, 12)) {
+    if (i % 3 == 0) {
+      ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i + 1)).ok());
+    }
+  }
+  std::string report;
+  ASSERT_TRUE(db->Verify(&report).ok()) << report;
+  for (int i = 0; i < n; i += 3) {
+    std::string v;
+    ASSERT_TRUE(db->Get(ReadOptions(), Key(i), &v).ok());
+    ASSERT_EQ(v, MixedValue(i + 1));
+  }
+  ASSERT_TRUE(db->Close().ok());
+}
+
+// Options::compact_leaf_fill leaves room in each leaf; Open refuses values
+// outside [0.5, 1] and names the option.
+TEST_F(CompactTest, LeafFillOptionIsHonouredAndChecked) {
+  for (double bad : {0.4, 1.01, -1.0, std::nan("")}) {
+    Options o = options_;
+    o.compact_leaf_fill = bad;
+    std::unique_ptr<DB> db;
+    Status s = DB::Open(o, dir_, &db);
+    ASSERT_TRUE(s.IsInvalidArgument()) << bad << ": " << s.ToString();
+    EXPECT_NE(s.ToString().find("compact_leaf_fill"), std::string::npos) << s.ToString();
+  }
+  options_.compact_leaf_fill = 0.9;
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
+  for (int i : Shuffled(20000, 13)) {
+    ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
+  }
+  const double fill_before = FillFigure(db.get(), "leaf_fill");
+  ASSERT_TRUE(db->Compact().ok());
+  const double fill_after = FillFigure(db.get(), "leaf_fill");
+  std::printf("random load: leaf fill %.3f, after Compact at 0.9: %.3f\n", fill_before,
+              fill_after);
+  // Leaves under 0.9 are filled to it (less at most one cell); fuller ones
+  // are left as they are, so the mean lands between the two.
+  EXPECT_GT(fill_after, fill_before + 0.02);
+  EXPECT_LT(fill_after, 0.93);
+  std::string report;
+  ASSERT_TRUE(db->Verify(&report).ok()) << report;
   ASSERT_TRUE(db->Close().ok());
 }
 
@@ -167,26 +287,24 @@ TEST_F(CompactTest, KilledCompactionLosesNothing) {
 // the nth write fails and every later I/O too, then a power cut drops what
 // was not synced): the reopened database holds exactly what it held
 // before, and a later Compact() brings the file to within 16 pages of
-// where a compaction without a crash left it.
-TEST_F(CompactTest, PowerCutAtEveryWriteOfACompaction) {
-  constexpr int kKeys = 6000;
+// where a compaction without a crash left it. `load` fills the database
+// (closed afterwards); key i of [0, keys) then holds value(i) when
+// kept(i), else nothing.
+void PowerCutAtEveryWrite(const Options& options, const std::string& dir, int keys,
+                          const std::function<void(DB*)>& load,
+                          const std::function<bool(int)>& kept,
+                          const std::function<std::string(int)>& value) {
   {
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
-    for (int i = 0; i < kKeys; i++) ASSERT_TRUE(db->Put(WriteOptions(), Key(i), Value(i)).ok());
-    ASSERT_TRUE(db->Checkpoint().ok());
-    for (int i = 0; i < kKeys; i++) {
-      if (i % 10 != 0) {
-        ASSERT_TRUE(db->Delete(WriteOptions(), Key(i)).ok());
-      }
-    }
+    ASSERT_TRUE(DB::Open(options, dir, &db).ok());
+    load(db.get());
     ASSERT_TRUE(db->Close().ok());
   }
-  const std::string saved = dir_ + ".saved";
-  fs::copy(dir_, saved, fs::copy_options::recursive);
+  const std::string saved = dir + ".saved";
+  fs::copy(dir, saved, fs::copy_options::recursive);
   auto restore = [&] {
-    fs::remove_all(dir_);
-    fs::copy(saved, dir_, fs::copy_options::recursive);
+    fs::remove_all(dir);
+    fs::copy(saved, dir, fs::copy_options::recursive);
   };
   // A run without a fault counts the compaction's writes.
   uint64_t total = 0;
@@ -194,16 +312,16 @@ TEST_F(CompactTest, PowerCutAtEveryWriteOfACompaction) {
   {
     auto backend = std::make_shared<io::FaultBackend>(io::NewPreadBackend());
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(OpenWithBackend(options_, dir_, backend, &db).ok());
+    ASSERT_TRUE(OpenWithBackend(options, dir, backend, &db).ok());
     const uint64_t before = backend->count(io::FaultOp::kWrite);
     ASSERT_TRUE(db->Compact().ok());
     total = backend->count(io::FaultOp::kWrite) - before;
     ASSERT_TRUE(db->Close().ok());
-    compacted = fs::file_size(dir_ + "/ringdb.data");
+    compacted = fs::file_size(dir + "/ringdb.data");
   }
   ASSERT_LT(compacted, fs::file_size(saved + "/ringdb.data"));
   ASSERT_GT(total, 10u);
-  const uint64_t step = total > 150 ? total / 150 + 1 : 1;
+  const uint64_t step = total > 60 ? total / 60 + 1 : 1;
   std::printf("compaction: %llu writes; a crash at every %llu\n",
               static_cast<unsigned long long>(total), static_cast<unsigned long long>(step));
   for (uint64_t nth = 1; nth <= total; nth += step) {
@@ -211,7 +329,7 @@ TEST_F(CompactTest, PowerCutAtEveryWriteOfACompaction) {
     restore();
     auto backend = std::make_shared<io::FaultBackend>(io::NewPreadBackend());
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(OpenWithBackend(options_, dir_, backend, &db).ok());
+    ASSERT_TRUE(OpenWithBackend(options, dir, backend, &db).ok());
     backend->TrackUnsynced(true);
     backend->Arm(io::Fault{io::FaultOp::kWrite, nth, io::FaultKind::kEio, 0, /*crash=*/true});
     Status c = db->Compact();
@@ -220,16 +338,16 @@ TEST_F(CompactTest, PowerCutAtEveryWriteOfACompaction) {
     db.reset();  // the machine is dead: its close fails too
     ASSERT_TRUE(backend->PowerCut(nth, /*tear=*/true).ok());
     backend->Disarm();
-    Status o = DB::Open(options_, dir_, &db);
+    Status o = DB::Open(options, dir, &db);
     ASSERT_TRUE(o.ok()) << o.ToString();
     std::string report;
     ASSERT_TRUE(db->Verify(&report).ok()) << report;
-    for (int i = 0; i < kKeys; i++) {
+    for (int i = 0; i < keys; i++) {
       std::string v;
       Status g = db->Get(ReadOptions(), Key(i), &v);
-      if (i % 10 == 0) {
+      if (kept(i)) {
         ASSERT_TRUE(g.ok()) << "key " << i << ": " << g.ToString();
-        ASSERT_EQ(v, Value(i));
+        ASSERT_EQ(v, value(i));
       } else {
         ASSERT_TRUE(g.IsNotFound()) << "key " << i << ": " << g.ToString();
       }
@@ -238,10 +356,37 @@ TEST_F(CompactTest, PowerCutAtEveryWriteOfACompaction) {
   }
   // After the last crash, a compaction runs to the end.
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
+  ASSERT_TRUE(DB::Open(options, dir, &db).ok());
   ASSERT_TRUE(db->Compact().ok());
   ASSERT_TRUE(db->Close().ok());
-  EXPECT_LE(fs::file_size(dir_ + "/ringdb.data"), compacted + 16 * 4096);
+  EXPECT_LE(fs::file_size(dir + "/ringdb.data"), compacted + 16 * 4096);
+}
+
+// Mass deletes: the compaction merges leaves and moves pages.
+TEST_F(CompactTest, PowerCutAtEveryWriteOfACompaction) {
+  constexpr int kKeys = 6000;
+  auto load = [&](DB* db) {
+    for (int i = 0; i < kKeys; i++) ASSERT_TRUE(db->Put(WriteOptions(), Key(i), Value(i)).ok());
+    ASSERT_TRUE(db->Checkpoint().ok());
+    for (int i = 0; i < kKeys; i++) {
+      if (i % 10 != 0) {
+        ASSERT_TRUE(db->Delete(WriteOptions(), Key(i)).ok());
+      }
+    }
+  };
+  PowerCutAtEveryWrite(options_, dir_, kKeys, load, [](int i) { return i % 10 == 0; }, Value);
+}
+
+// A random load: the compaction mostly moves entries between leaves (and
+// frees the leaves that empty) before it moves pages.
+TEST_F(CompactTest, PowerCutAtEveryWriteOfLeafPacking) {
+  constexpr int kKeys = 5000;
+  auto load = [&](DB* db) {
+    for (int i : Shuffled(kKeys, 21)) {
+      ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
+    }
+  };
+  PowerCutAtEveryWrite(options_, dir_, kKeys, load, [](int) { return true; }, MixedValue);
 }
 
 }  // namespace db_compact_test

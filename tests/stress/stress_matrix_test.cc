@@ -1,8 +1,9 @@
 // The stress matrix: every io backend x every eviction policy x pool sizes
 // from the 16-page minimum up, each cell running writers (puts with small
 // values and values that spill to overflow pages, deletes, batches, some
-// sync), point readers, MultiGet, forward and backward iterators and
-// checkpoints at once on one DB, checked against the writers' models.
+// sync), point readers, MultiGet, forward and backward iterators,
+// checkpoints and compactions at once on one DB, checked against the
+// writers' models.
 // The 64-page cells also run with a row cache (Options::row_cache_bytes),
 // so their Gets race the writers through it.
 //
@@ -159,7 +160,8 @@ TEST_P(StressMatrixTest, MixedWorkloadMatchesModel) {
   ASSERT_TRUE(open.ok()) << open.ToString();
   DB* d = db.get();
   std::vector<std::map<std::string, std::string>> models(kWriters);
-  std::atomic<uint64_t> writes{0}, overflow_writes{0}, reads{0}, scans{0}, checkpoints{0};
+  std::atomic<uint64_t> writes{0}, overflow_writes{0}, reads{0}, scans{0}, checkpoints{0},
+      compactions{0};
 
   std::vector<std::thread> threads;
   for (int w = 0; w < kWriters; w++) {
@@ -265,21 +267,26 @@ TEST_P(StressMatrixTest, MixedWorkloadMatchesModel) {
       scans++;
     }
   });
-  threads.emplace_back([&] {  // checkpoints and properties
-    while (!stop_) {
+  threads.emplace_back([&] {  // checkpoints, compactions and properties
+    for (int round = 0; !stop_; round++) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      Status s = d->Checkpoint();
-      if (!s.ok()) return Fail("Checkpoint: " + s.ToString());
+      // Every third round a Compact: it packs the leaves (moving entries
+      // between leaves under the readers) and moves pages.
+      const bool compact = round % 3 == 2;
+      Status s = compact ? d->Compact() : d->Checkpoint();
+      if (!s.ok()) return Fail((compact ? "Compact: " : "Checkpoint: ") + s.ToString());
       std::string stats;
       if (!d->GetProperty("ringdb.stats", &stats)) return Fail("no ringdb.stats");
       checkpoints++;
+      if (compact) compactions++;
     }
   });
 
   // The cell's time, then on until every kind of work has run a few times
   // (a loaded machine can stall a 300 ms cell), or an error stops it.
   std::this_thread::sleep_for(std::chrono::milliseconds(CellMillis()));
-  for (int i = 0; i < 6000 && (writes.load() < 20 || reads.load() < 5 || scans.load() < 5) &&
+  for (int i = 0; i < 6000 && (writes.load() < 20 || reads.load() < 5 || scans.load() < 5 ||
+                   compactions.load() < 1) &&
                   !stop_.load();
        i++) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -288,6 +295,7 @@ TEST_P(StressMatrixTest, MixedWorkloadMatchesModel) {
   for (std::thread& t : threads) t.join();
   ASSERT_EQ(first_error_, "");
   EXPECT_GT(writes.load(), 0u);
+  EXPECT_GT(compactions.load(), 0u);
   EXPECT_GT(reads.load(), 0u);
   EXPECT_GT(scans.load(), 0u);
   if (options_.row_cache_bytes > 0) {
