@@ -28,18 +28,29 @@ EngineStatus OpenAt(KvEngine* engine, size_t cache_bytes, const std::string& dir
   return engine->Open(EngineConfig{cache_bytes}, dir);
 }
 
+// One line per phase as it ends; compact (one call) gives its time and the
+// disk space before and after instead of a rate.
 void PrintPhaseLine(const PhaseResult& p) {
+  constexpr double kMiB = 1024.0 * 1024.0;
   if (!p.ran) {
     std::printf("%-24s %-18s : skipped (%s)\n", p.engine.c_str(), p.workload.c_str(),
                 p.skip_reason.c_str());
+    std::fflush(stdout);
+    return;
+  }
+  const char* errors = p.errors || p.wrong_values ? " ERRORS" : "";
+  if (p.maintenance) {
+    std::printf("%-24s %-18s : %10.3f s, disk %.1f -> %.1f MiB (file sizes %.1f -> %.1f MiB)%s\n",
+                p.engine.c_str(), p.workload.c_str(), p.seconds,
+                p.disk_before.allocated_bytes / kMiB, p.disk_after.allocated_bytes / kMiB,
+                p.disk_before.file_bytes / kMiB, p.disk_after.file_bytes / kMiB, errors);
   } else {
     std::printf("%-24s %-18s : %10.3f micros/op %11.0f ops/sec %6.1f s%s%s\n", p.engine.c_str(),
                 p.workload.c_str(), p.calls ? p.hist.MeanNanos() / 1000.0 : 0.0,
-                p.OpsPerSecond(), p.seconds, p.capped ? " (capped)" : "",
-                p.errors || p.wrong_values ? " ERRORS" : "");
-    if (!p.first_error.empty()) std::printf("    first error: %s\n", p.first_error.c_str());
-    for (const std::string& w : p.warnings) std::printf("    warning: %s\n", w.c_str());
+                p.OpsPerSecond(), p.seconds, p.capped ? " (capped)" : "", errors);
   }
+  if (!p.first_error.empty()) std::printf("    first error: %s\n", p.first_error.c_str());
+  for (const std::string& w : p.warnings) std::printf("    warning: %s\n", w.c_str());
   std::fflush(stdout);
 }
 
@@ -72,10 +83,11 @@ void DropPageCache(const std::string& dir) {
   }
 }
 
-// Phases that only write: no cache to warm before them.
-bool OnlyWrites(const std::string& base) {
+// Phases that only write, and compact (engine upkeep, not reads): no cache
+// to warm before them.
+bool NeedsNoWarmup(const std::string& base) {
   return base == "fillseq" || base == "fillrandom" || base == "fillsync" ||
-         base == "overwrite" || base == "deleterandom";
+         base == "overwrite" || base == "deleterandom" || base == "compact";
 }
 
 // Splits "readrandom@disk" into ("readrandom", "disk").
@@ -87,7 +99,8 @@ void SplitVariant(const std::string& w, std::string* base, std::string* variant)
 
 // Flags figures that cannot be right, so nobody quotes them.
 void CheckPhase(const WorkloadPlan& plan, const BenchSettings& settings, PhaseResult* r) {
-  if (r->calls > 0 && r->found + r->not_found + r->errors == 0 && !plan.writes) {
+  if (r->calls > 0 && r->found + r->not_found + r->errors == 0 && !plan.writes &&
+      !plan.maintenance) {
     r->warnings.push_back("a read workload that read nothing");
   }
   const bool sync = plan.name == "fillsync" || settings.sync;
@@ -174,6 +187,14 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
     }
     if (variant == "disk" && !engine->HasBudget()) {
       p.skip_reason = "no memory budget of its own (reads through the page cache)";
+      p.unsupported = true;
+      run.phases.push_back(p);
+      PrintPhaseLine(p);
+      continue;
+    }
+    if (base == "compact" && !engine->HasCompaction()) {
+      p.skip_reason = "no in-place compaction: freed pages are reused, the file does not shrink";
+      p.unsupported = true;
       run.phases.push_back(p);
       PrintPhaseLine(p);
       continue;
@@ -202,10 +223,10 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
     // The --mrc phase starts cold whatever --warmup says: its reruns do.
     const bool mrc = w == flags.mrc && engine->Kind() == "ringdb";
     std::string warm;
-    if (!OnlyWrites(base) && flags.warmup == "read" && variant != "disk" && !mrc) {
+    if (!NeedsNoWarmup(base) && flags.warmup == "read" && variant != "disk" && !mrc) {
       s = WarmByScan(engine);
       warm = "scan";
-    } else if (!OnlyWrites(base) && (flags.warmup == "cold" || mrc)) {
+    } else if (!NeedsNoWarmup(base) && (flags.warmup == "cold" || mrc)) {
       s = ReopenCold(engine, open_cache, dir);
       warm = "cold";
       if (!s.ok()) {
@@ -226,8 +247,10 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
     const std::string label = run.name + " " + w;
     RunOptions phase_ro = ro;
     if (mrc) phase_ro.duration_seconds = 0;  // every rerun does the same operations
+    const DiskUsage disk_before = DiskUsageOf(dir);
     PhaseResult r = RunPlan(plan, &state, phase_ro, flags.settings, label);
     r.db_page_cache_bytes = PageCacheBytesOf(dir);
+    r.disk_before = disk_before;
     r.warmup = warm;
     // What the phase left in memory is written now and counted as its own
     // (--flush_writes), untimed.
@@ -239,6 +262,7 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
       r.flushed = true;
       if (!fs.ok()) r.warnings.push_back("flush after the phase failed: " + fs.message());
     }
+    r.disk_after = DiskUsageOf(dir);
     r.workload = w;
     r.engine = run.name;
     r.cache_bytes = open_cache;

@@ -1,10 +1,12 @@
 // The charts, drawn by gnuplot from data files and scripts written next to
 // the PNGs (removed after them unless --keep):
-// - <png>: ops/s per workload, one bar per engine row, log scale;
+// - <png>: ops/s per workload, one bar per engine row, log scale (none for
+//   compact: one op, not a rate);
 // - <png>-ratio: ringdb's ops/s divided by RocksDB's (and LMDB's) per
 //   workload, log scale around 1 (when ringdb and another engine ran);
 // - <png>-memory: ops/s against total memory (RSS + page-cache growth),
-//   one point per engine row and workload: the direct-I/O comparison;
+//   one point per engine row and workload but compact: the direct-I/O
+//   comparison;
 // - <png>-mrc: ringdb's predicted miss-ratio curve against the measured
 //   reruns (--mrc).
 #include <sstream>
@@ -85,7 +87,7 @@ bool DrawOpsChart(const RunReport& r, const std::string& png, std::string* error
       "set logscale y\nset ylabel \"ops/s\"\n", columns,
       [&](size_t i, size_t c) {
         const PhaseResult* p = Ran(r.engines[c], i);
-        return p ? p->OpsPerSecond() : 0;
+        return p && !p->maintenance ? p->OpsPerSecond() : 0;  // compact: 1 op, not a rate
       },
       error);
 }
@@ -140,7 +142,7 @@ bool DrawMemoryChart(const RunReport& r, const std::string& png, bool* drew,
       bool any = false;
       for (const EngineRun& e : r.engines) {
         const PhaseResult* p = Ran(e, i);
-        if (p == nullptr) continue;
+        if (p == nullptr || p->maintenance) continue;
         const PhaseMemory m = MemoryOf(e, *p);
         d << m.total_bytes / kMiB << "\t" << p->OpsPerSecond() << "\t" << GnuplotQuote(e.name)
           << "\n";

@@ -20,7 +20,8 @@ DEFINE_string(benchmarks,
               "suffix @disk runs with the budget cut to (user data)/--mem_ratio, so the data "
               "is >= mem_ratio x the budget (the DB is reopened for it). Names: fillseq, "
               "fillrandom, overwrite, fillsync, readrandom, multiget, readseq, seekrandom, "
-              "readwhilewriting, deleterandom, ycsba..ycsbf");
+              "readwhilewriting, deleterandom, ycsba..ycsbf, and compact (not in the default: "
+              "compacts the whole database once and reports its seconds and disk usage)");
 DEFINE_string(engines, "ringdb,rocksdb,lmdb",
               "Engines to run, in order: ringdb, rocksdb, lmdb (lmdb: in-memory workloads only; "
               "left out of the default when the bench was built without LMDB)");

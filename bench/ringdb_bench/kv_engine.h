@@ -7,8 +7,9 @@
 //
 // Thread-safety: after Open returns and until Close is called, Put, Get,
 // Delete, Write, MultiGet and Scan may be called from many threads at once.
-// Open, Close, Stats and Property are called from the main thread only, with no
-// operation in flight.
+// Open, Close, Flush, Stats and Property are called from the main thread
+// only, with no operation in flight; Compact from one thread (the compact
+// phase's), with no other operation in flight.
 #pragma once
 
 #include <cstddef>
@@ -86,6 +87,9 @@ class KvEngine {
   // through the kernel page cache): the bench then skips its @disk phases,
   // which are defined by the budget, and reports its page-cache growth.
   virtual bool HasBudget() const { return true; }
+  // False for an engine that cannot compact its database in place (LMDB):
+  // the bench then skips its compact phase rather than time a no-op.
+  virtual bool HasCompaction() const { return true; }
   // The engine's version string.
   virtual std::string Version() const = 0;
   // The options the engine was configured with, for the JSON report.
@@ -100,6 +104,13 @@ class KvEngine {
   // the flush and the compactions it triggers), so that a phase's device
   // bytes include what it deferred. No operation may be in flight.
   virtual EngineStatus Flush() = 0;
+  // Compacts the whole database once and returns when that is finished,
+  // background work included (ringdb: DB::Compact, which packs leaves,
+  // moves live pages down and cuts the end of the file off; RocksDB:
+  // CompactRange over every key, bottommost level included, then waits as
+  // Flush does). Keys and values do not change. An engine whose
+  // HasCompaction() is false returns OK and changes nothing.
+  virtual EngineStatus Compact() = 0;
   // Removes the database in `dir` (the engine must be closed).
   virtual EngineStatus Destroy(const std::string& dir) = 0;
 

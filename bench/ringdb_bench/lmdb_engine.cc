@@ -54,6 +54,11 @@ class LmdbEngine final : public KvEngine {
   std::string Kind() const override { return "lmdb"; }
   std::string Version() const override { return LmdbVersion(); }
   bool HasBudget() const override { return false; }
+  // LMDB has no in-place compaction: pages freed by deletes go to its free
+  // list and are reused by later writes, and the file never shrinks.
+  // mdb_env_copy2(MDB_CP_COMPACT) writes a compacted copy to another path,
+  // which is a backup, not a compaction of the open database.
+  bool HasCompaction() const override { return false; }
 
   std::map<std::string, std::string> Describe() const override {
     return {
@@ -96,6 +101,9 @@ class LmdbEngine final : public KvEngine {
     int rc = mdb_env_sync(env_, 1);  // the page cache's dirty pages to the file
     return rc == 0 ? EngineStatus::OK() : Error("sync", rc);
   }
+
+  // Nothing to do (HasCompaction() is false: the bench skips the phase).
+  EngineStatus Compact() override { return EngineStatus::OK(); }
 
   // A read transaction: LMDB keeps the pages it sees (writers then take
   // fresh pages, and the file grows) until it ends.

@@ -40,18 +40,27 @@ std::string FoundCell(const PhaseResult& p) {
   return Fmt("%.1f", 100.0 * p.found / looked);
 }
 
-// User bytes (keys and values read or written) per second, in MB (10^6).
+// User bytes (keys and values read or written) per second, in MB (10^6);
+// -1 ("-") for compact, which reads and writes no keys.
 double UserMBps(const PhaseResult& p) {
+  if (p.maintenance) return -1;
   return p.seconds > 0 ? (p.user_bytes_read + p.user_bytes_written) / p.seconds / 1e6 : -1;
+}
+
+// ops/s, or "-" for compact (one op: its figure is its time, in the
+// COMPACT note under the table).
+std::string OpsCell(const PhaseResult& p) {
+  return p.maintenance ? "-" : Fmt("%.0f", p.OpsPerSecond());
 }
 
 void PrintPhases(const RunReport& r, std::FILE* out) {
   std::fprintf(out,
-               "%-17s %-24s %11s %8s %6s %9s %9s %9s %9s %9s %8s %8s %8s %9s %9s %6s %6s\n",
+               "%-17s %-24s %11s %8s %6s %9s %9s %9s %9s %9s %8s %8s %8s %9s %9s %6s %6s %9s\n",
                "workload", "engine", "ops/s", "MB/s", "found%", "p50 us", "p99 us", "p99.9 us",
                "p99.99 us", "max us", "rssd MiB", "peak MiB", "pcd MiB", "rd MiB", "wr MiB", "WA",
-               "hit%");
+               "hit%", "disk MiB");
   std::vector<std::string> nothing_found;
+  std::vector<std::string> compactions;
   for (size_t i = 0; i < r.flags->benchmarks.size(); i++) {
     const std::string& w = r.flags->benchmarks[i];
     for (const EngineRun& e : r.engines) {
@@ -63,11 +72,20 @@ void PrintPhases(const RunReport& r, std::FILE* out) {
         continue;
       }
       if (p->found == 0 && p->not_found > 0) nothing_found.push_back(e.name + " " + w);
+      if (p->maintenance) {
+        char note[256];
+        std::snprintf(note, sizeof(note),
+                      "%s %s took %.3f s; disk %.1f -> %.1f MiB (file sizes %.1f -> %.1f MiB)",
+                      w.c_str(), e.name.c_str(), p->seconds, p->disk_before.allocated_bytes / kMiB,
+                      p->disk_after.allocated_bytes / kMiB, p->disk_before.file_bytes / kMiB,
+                      p->disk_after.file_bytes / kMiB);
+        compactions.push_back(note);
+      }
       const double hit = p->CacheHitRatio();
       std::fprintf(
           out,
-          "%-17s %-24s %11.0f %8s %6s %9s %9s %9s %9s %9s %8s %8s %8s %9s %9s %6s %6s%s%s%s\n",
-          w.c_str(), e.name.c_str(), p->OpsPerSecond(), Fmt("%.1f", UserMBps(*p)).c_str(),
+          "%-17s %-24s %11s %8s %6s %9s %9s %9s %9s %9s %8s %8s %8s %9s %9s %6s %6s %9.1f%s%s%s\n",
+          w.c_str(), e.name.c_str(), OpsCell(*p).c_str(), Fmt("%.1f", UserMBps(*p)).c_str(),
           FoundCell(*p).c_str(), Fmt("%.1f", p->hist.PercentileNanos(50) / 1e3).c_str(),
           Fmt("%.1f", p->hist.PercentileNanos(99) / 1e3).c_str(),
           Fmt("%.1f", p->hist.PercentileNanos(99.9) / 1e3).c_str(),
@@ -78,8 +96,8 @@ void PrintPhases(const RunReport& r, std::FILE* out) {
           FmtSigned(Delta(p->after.page_cache_bytes, p->before.page_cache_bytes) / kMiB).c_str(),
           Fmt("%.1f", p->DevRead() / kMiB).c_str(), Fmt("%.1f", p->DevWritten() / kMiB).c_str(),
           Fmt("%.2f", p->WriteAmp()).c_str(), hit < 0 ? "-" : Fmt("%.1f", hit * 100).c_str(),
-          p->capped ? " capped" : "", (p->errors || p->wrong_values) ? " ERRORS" : "",
-          p->warnings.empty() ? "" : " WARN");
+          p->disk_after.allocated_bytes / kMiB, p->capped ? " capped" : "",
+          (p->errors || p->wrong_values) ? " ERRORS" : "", p->warnings.empty() ? "" : " WARN");
     }
   }
   std::fprintf(out,
@@ -91,13 +109,16 @@ void PrintPhases(const RunReport& r, std::FILE* out) {
                "when the kernel allows); pcd: change of the page cache (Cached:, machine-wide); "
                "rd/wr: bytes this process read/wrote on the device (/proc/self/io)%s; WA: device "
                "bytes written / user bytes written; hit%%: the engine's cache hit ratio in the "
-               "phase (RocksDB: block cache); capped: stopped by --duration.\n",
+               "phase (RocksDB: block cache); disk: space the database's files take at the end "
+               "of the phase (allocated blocks, as du; after the flush); capped: stopped by "
+               "--duration.\n",
                r.flags->flush_writes
                    ? ", wr including the untimed flush after a phase that wrote (what it left "
                      "dirty: ringdb's checkpoint, RocksDB's memtable flush and compactions, "
                      "LMDB's sync)"
                    : ", wr NOT including what a phase left dirty (--flush_writes=false: "
                      "deferred to a later phase or Close)");
+  for (const std::string& c : compactions) std::fprintf(out, "  COMPACT: %s\n", c.c_str());
   for (const std::string& n : nothing_found) {
     std::fprintf(out, "  NOTE: %s found none of the keys it looked up (an empty database? its "
                       "ops/s measure misses only)\n", n.c_str());

@@ -35,12 +35,15 @@ void WritePhase(JsonWriter& j, const EngineRun& e, const PhaseResult& p) {
   j.Key("ran").Bool(p.ran);
   if (!p.ran) {
     j.Key("skip_reason").Str(p.skip_reason);
+    j.Key("unsupported_by_engine").Bool(p.unsupported);
     j.EndObject();
     return;
   }
   j.Key("cache_bytes").UInt(p.cache_bytes);
   j.Key("threads").Num(p.threads);
   j.Key("latency_unit").Str(p.unit);
+  // compact: one op, engine upkeep; `seconds` is its figure, not ops_per_second.
+  j.Key("maintenance").Bool(p.maintenance);
   j.Key("ops").UInt(p.ops);
   j.Key("calls").UInt(p.calls);
   j.Key("seconds").Num(p.seconds);
@@ -79,6 +82,14 @@ void WritePhase(JsonWriter& j, const EngineRun& e, const PhaseResult& p) {
   j.Key("flushed_after").Bool(p.flushed);
   j.Key("flush_seconds").Num(p.flush_seconds);
   j.Key("warmup").Str(p.warmup);
+  // The database's files before the timed part and after the phase (and
+  // its flush): allocated blocks (du) and file sizes.
+  j.Key("disk").BeginObject();
+  j.Key("allocated_bytes_before").UInt(p.disk_before.allocated_bytes);
+  j.Key("allocated_bytes_after").UInt(p.disk_after.allocated_bytes);
+  j.Key("file_bytes_before").UInt(p.disk_before.file_bytes);
+  j.Key("file_bytes_after").UInt(p.disk_after.file_bytes);
+  j.EndObject();
   const double wa = p.WriteAmp();
   if (wa >= 0) {
     j.Key("write_amplification").Num(wa);

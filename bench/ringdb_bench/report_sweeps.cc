@@ -36,8 +36,10 @@ void PrintMemory(const RunReport& r, std::FILE* out) {
       if (i >= e.phases.size() || !e.phases[i].ran) continue;
       const PhaseResult& p = e.phases[i];
       const PhaseMemory m = MemoryOf(e, p);
-      std::fprintf(out, "%-17s %-24s %11.0f %11.1f %+12.1f %10.1f\n",
-                   r.flags->benchmarks[i].c_str(), e.name.c_str(), p.OpsPerSecond(),
+      char ops[32] = "-";  // compact: one op, judged by its time
+      if (!p.maintenance) std::snprintf(ops, sizeof(ops), "%.0f", p.OpsPerSecond());
+      std::fprintf(out, "%-17s %-24s %11s %11.1f %+12.1f %10.1f\n",
+                   r.flags->benchmarks[i].c_str(), e.name.c_str(), ops,
                    m.anon_rss_bytes / kMiB, m.page_cache_growth_bytes / kMiB, m.total_bytes / kMiB);
     }
   }

@@ -85,6 +85,11 @@ class RingdbEngine final : public KvEngine {
     return Convert(db_->Checkpoint());  // every dirty page, then the page map
   }
 
+  EngineStatus Compact() override {
+    if (!db_) return EngineStatus::Error("ringdb is not open");
+    return Convert(db_->Compact());  // synchronous: returns after its last checkpoint
+  }
+
   EngineStatus Destroy(const std::string& dir) override {
     return Convert(ringdb::DestroyDB(dir));
   }

@@ -110,16 +110,21 @@ class RocksDbEngine final : public KvEngine {
     fo.wait = true;
     rocksdb::Status s = db_->Flush(fo);
     if (!s.ok()) return Convert(s);
-    // RocksDB 7.8 has no WaitForCompact: poll until no flush or compaction
-    // runs or is pending (at most a minute).
-    for (int i = 0; i < 6000; i++) {
-      uint64_t pending = 0, compactions = 0, flushes = 0;
-      db_->GetIntProperty("rocksdb.compaction-pending", &pending);
-      db_->GetIntProperty("rocksdb.num-running-compactions", &compactions);
-      db_->GetIntProperty("rocksdb.num-running-flushes", &flushes);
-      if (pending == 0 && compactions == 0 && flushes == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    WaitForBackgroundWork();
+    return EngineStatus::OK();
+  }
+
+  // Every level into the bottommost one: CompactRange flushes the memtable
+  // first and returns when its own compactions are done; then, as in
+  // Flush, until nothing else runs. kForceOptimized rewrites the bottommost
+  // level's files too, but not the ones this compaction has just written.
+  EngineStatus Compact() override {
+    if (!db_) return EngineStatus::Error("rocksdb is not open");
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+    rocksdb::Status s = db_->CompactRange(co, nullptr, nullptr);
+    if (!s.ok()) return Convert(s);
+    WaitForBackgroundWork();
     return EngineStatus::OK();
   }
 
@@ -231,6 +236,19 @@ class RocksDbEngine final : public KvEngine {
   }
 
  private:
+  // RocksDB 7.8 has no WaitForCompact: polls until no flush or compaction
+  // runs or is pending (at most a minute).
+  void WaitForBackgroundWork() {
+    for (int i = 0; i < 6000; i++) {
+      uint64_t pending = 0, compactions = 0, flushes = 0;
+      db_->GetIntProperty("rocksdb.compaction-pending", &pending);
+      db_->GetIntProperty("rocksdb.num-running-compactions", &compactions);
+      db_->GetIntProperty("rocksdb.num-running-flushes", &flushes);
+      if (pending == 0 && compactions == 0 && flushes == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
   const RocksDbSettings settings_;
   size_t cache_bytes_ = 0;
   size_t row_cache_bytes_ = 0;  // of cache_bytes_

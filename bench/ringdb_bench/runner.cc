@@ -70,6 +70,7 @@ PhaseResult RunPlan(const WorkloadPlan& plan, EngineRunState* state, const RunOp
   PhaseResult r;
   r.unit = plan.unit;
   r.threads = plan.threads;
+  r.maintenance = plan.maintenance;
   r.ran = true;
 
   const int n = plan.threads;
@@ -122,7 +123,9 @@ PhaseResult RunPlan(const WorkloadPlan& plan, EngineRunState* state, const RunOp
           progress_ops.fetch_add(unreported, std::memory_order_relaxed);
           unreported = 0;
         }
-        if (has_cap && b >= deadline) {
+        // Past the cap with calls left: capped (a phase whose last call
+        // ends past it, e.g. compact's one call, ran in full).
+        if (has_cap && b >= deadline && call + 1 < plan.calls_per_thread) {
           capped.store(true);
           stop.store(true);
           break;

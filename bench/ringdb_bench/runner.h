@@ -22,9 +22,13 @@ struct PhaseResult {
   std::string engine;    // KvEngine::Name()
   std::string unit;      // what one latency sample covers
   int threads = 0;
+  bool maintenance = false;  // WorkloadPlan::maintenance (compact): 1 op, judged by its seconds
   size_t cache_bytes = 0;
   bool ran = false;
   std::string skip_reason;  // when !ran
+  // Skipped because the engine lacks what the phase needs (@disk without a
+  // budget, compact without compaction): not an error.
+  bool unsupported = false;
 
   uint64_t ops = 0;  // user operations (keys read or written, entries scanned)
   uint64_t calls = 0;
@@ -56,6 +60,10 @@ struct PhaseResult {
   // Page cache held by the database's files at the end of the phase
   // (PageCacheBytesOf), set by RunEngine.
   uint64_t db_page_cache_bytes = 0;
+  // The database's files just before the timed part (after any reopen and
+  // warm-up) and at the end of the phase, after its flush when flushed
+  // (DiskUsageOf), set by RunEngine.
+  DiskUsage disk_before, disk_after;
 
   double OpsPerSecond() const { return seconds > 0 ? ops / seconds : 0; }
   // Device bytes written by the phase, including its flush when flushed.

@@ -2,8 +2,9 @@
 # End-to-end checks of ringdb_bench's table and flags (ctest RingdbBench.*):
 # output paths refused before the run, sizes with units, the found% / MB/s /
 # p99.99 / max columns, the note for a read phase that found nothing, and a
-# chart that leaves no .dat/.gp behind, --mrc and the memory table. Runs
-# ringdb only, a few thousand keys.
+# chart that leaves no .dat/.gp behind, --mrc and the memory table, and
+# the compact phase with the disk column. Runs ringdb (and RocksDB and LMDB
+# where built in), a few thousand keys.
 # Usage: smoke_test.sh PATH/TO/ringdb_bench
 set -euo pipefail
 bench="$1"
@@ -92,7 +93,44 @@ if command -v gnuplot >/dev/null 2>&1; then
   [ -z "$(ls "$dir" | grep -E '\.(dat|gp)$')" ] || fail "stray .dat/.gp: $(ls "$dir")"
 fi
 
+# compact: one op, reported as its seconds and the disk space before and
+# after (its progress line, a COMPACT note, the JSON), no ops/s or MB/s;
+# every phase has its disk MiB (the last column). It changes no key: a
+# readrandom after it finds what one without it finds.
+compact_ok() {  # compact_ok ENGINE OUTPUT JSON
+  grep -qE "^$1.* compact +: +[0-9.]+ s, disk [0-9.]+ -> [0-9.]+ MiB" <<<"$2" ||
+    fail "no compact line for $1: $2"
+  grep -qE "^  COMPACT: compact $1.* took [0-9.]+ s; disk [0-9.]+ -> [0-9.]+ MiB" <<<"$2" ||
+    fail "no COMPACT note for $1: $2"
+  awk -v e="$1" '$1 == "compact" && index($2, e) == 1 { print $3, $4; exit }' <<<"$2" |
+    grep -qx -- "- -" || fail "compact row of $1 shows ops/s or MB/s: $2"
+  grep -q '"maintenance": *true' "$3" || fail "no maintenance phase in the JSON of $1"
+  grep -qE '"allocated_bytes_after": *[1-9]' "$3" || fail "no disk usage in the JSON of $1"
+}
+found_after() {  # found_after ENGINE [PHASE]: found% of a readrandom after deletes (and PHASE)
+  "$bench" "${small[@]}" --engines="$1" \
+    --benchmarks="fillrandom,deleterandom${2:+,$2},readrandom" 2>&1 |
+    awk '$1 == "readrandom" && !n++ { print $5 }'  # the phase table's row, not the memory table's
+}
+out=$("$bench" "${small[@]}" --benchmarks=fillrandom,deleterandom,compact --json="$dir/c.json" 2>&1) ||
+  fail "compact run failed: $out"
+compact_ok ringdb "$out" "$dir/c.json"
+grep -m1 '^workload' <<<"$out" | grep -q "disk MiB$" || fail "no disk MiB column: $out"
+a=$(found_after ringdb compact) b=$(found_after ringdb)
+[ -n "$a" ] && [ "$a" = "$b" ] || fail "readrandom found $a% after compact, $b% without"
+"$bench" "${small[@]}" --benchmarks=fillrandom,compact --mrc=compact >/dev/null 2>&1 &&
+  fail "--mrc on compact was accepted"
+# LMDB cannot compact in place: its phase is skipped, which is no error.
+if out=$("$bench" "${small[@]}" --engines=lmdb --benchmarks=fillrandom,compact 2>&1); then
+  grep -q "compact .*skipped.*no in-place compaction" <<<"$out" || fail "lmdb compact not skipped: $out"
+else
+  grep -q "built without LMDB" <<<"$out" || fail "lmdb compact run failed: $out"
+fi
+
 if "$bench" --helpshort 2>/dev/null | grep -q rocksdb; then
+  out=$("$bench" "${small[@]}" --engines=rocksdb --benchmarks=fillrandom,deleterandom,compact \
+    --json="$dir/c.json" 2>&1) || fail "rocksdb compact run failed: $out"
+  compact_ok rocksdb "$out" "$dir/c.json"
   pair=(--engines=ringdb,rocksdb --fio=false --duration=5 --num=30000 --cache_size=16MiB
         --db="$dir/db" --benchmarks=fillrandom,readrandom)
   # Without a warm-up RocksDB's first read phase after the fill reads its

@@ -106,15 +106,20 @@ int64_t FreeBytes(const std::string& path) {
   return static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
 }
 
-uint64_t DirectoryBytes(const std::string& dir) {
+uint64_t DirectoryBytes(const std::string& dir) { return DiskUsageOf(dir).file_bytes; }
+
+DiskUsage DiskUsageOf(const std::string& dir) {
   std::error_code ec;
-  uint64_t total = 0;
+  DiskUsage usage;
   for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    std::error_code fec;
-    if (it->is_regular_file(fec)) total += it->file_size(fec);
+    struct stat st;
+    // A file removed meanwhile (RocksDB deletes obsolete files) is skipped.
+    if (::stat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    usage.file_bytes += static_cast<uint64_t>(st.st_size);
+    usage.allocated_bytes += static_cast<uint64_t>(st.st_blocks) * 512;  // 512-byte units
   }
-  return total;
+  return usage;
 }
 
 uint64_t PageCacheBytesOf(const std::string& dir) {

@@ -45,6 +45,15 @@ int64_t FreeBytes(const std::string& path);
 // Total size of the regular files under `dir`; 0 when it does not exist.
 uint64_t DirectoryBytes(const std::string& dir);
 
+// The regular files under `dir` (zeros when it does not exist): their total
+// size, and the disk space allocated to them (st_blocks, as du counts: less
+// than the size where a file has holes, more where space was preallocated).
+struct DiskUsage {
+  uint64_t file_bytes = 0;
+  uint64_t allocated_bytes = 0;
+};
+DiskUsage DiskUsageOf(const std::string& dir);
+
 // Bytes of the regular files under `dir` that the kernel page cache holds
 // now (mmap + mincore per file): the page cache this database's files use,
 // unlike "Cached:", which counts every process on the machine.

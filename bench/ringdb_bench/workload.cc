@@ -1,4 +1,5 @@
-// The db_bench-style workloads (fills, point reads, scans, deletes).
+// The db_bench-style workloads (fills, point reads, scans, deletes) and
+// compact.
 #include "workload.h"
 
 #include <algorithm>
@@ -234,6 +235,16 @@ bool MakePlan(const std::string& name, const BenchSettings& s, EngineRunState* s
     plan->op = [st, num, count](ThreadCtx& t, uint64_t) { t.Scan(*st, t.rng.Uniform(num), count); };
     return true;
   }
+  if (name == "compact") {
+    // One call on one thread: the whole compaction is the latency sample.
+    plan->maintenance = true;
+    plan->threads = 1;
+    plan->calls_per_thread = 1;
+    plan->planned_ops = 1;
+    plan->unit = "compaction of the whole database";
+    plan->op = [st](ThreadCtx& t, uint64_t) { t.Record(st->engine->Compact()); };
+    return true;
+  }
   if (name.rfind("ycsb", 0) == 0 && MakeYcsbPlan(name, s, st, plan)) return true;
   *error = "unknown benchmark '" + name + "' (see --help for the list)";
   return false;
@@ -257,6 +268,8 @@ std::vector<std::pair<std::string, std::string>> WorkloadNames() {
       {"ycsbd", "YCSB D: 95% read latest, 5% insert"},
       {"ycsbe", "YCSB E: 95% scans of 1-100 entries, 5% insert, Zipfian"},
       {"ycsbf", "YCSB F: 50% read, 50% read-modify-write, Zipfian"},
+      {"compact", "compact the whole database once and wait until it is done (1 op: its time "
+                  "and the disk usage after it; LMDB: skipped)"},
   };
 }
 

@@ -88,6 +88,9 @@ struct WorkloadPlan {
   std::string unit = "op";   // what one latency sample covers
   bool fresh_db = false;     // start from an empty database
   bool writes = false;
+  // Engine upkeep rather than user operations (compact): one call, no keys
+  // read or written; its figure is the time it took, not a rate of ops.
+  bool maintenance = false;
   int threads = 1;
   uint64_t calls_per_thread = 0;
   uint64_t planned_ops = 0;  // for progress: calls * ops per call, all threads
@@ -106,7 +109,8 @@ bool MakePlan(const std::string& name, const BenchSettings& settings, EngineRunS
 bool MakeYcsbPlan(const std::string& name, const BenchSettings& settings,
                   EngineRunState* state, WorkloadPlan* plan);
 
-// Every name MakePlan accepts, in the default order, with a line each.
+// Every name MakePlan accepts, in the default order (then compact, which
+// the default leaves out), with a line each.
 std::vector<std::pair<std::string, std::string>> WorkloadNames();
 
 // The per-thread seed for `workload` (same for every engine).
