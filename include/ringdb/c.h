@@ -82,6 +82,9 @@ void ringdb_options_set_auto_resume_interval_ms(ringdb_options_t* options, uint3
 /* 1: drop notices (fallbacks, recovery) instead of printing them on
  * stderr. They stay readable through the "ringdb.stats" property. */
 void ringdb_options_set_quiet(ringdb_options_t* options, unsigned char v);
+/* Options::compact_leaf_fill: how full ringdb_compact packs each leaf, 0.5
+ * to 1 (default 1; ringdb_open refuses other values). */
+void ringdb_options_set_compact_leaf_fill(ringdb_options_t* options, double fill);
 
 ringdb_readoptions_t* ringdb_readoptions_create(void);
 void ringdb_readoptions_destroy(ringdb_readoptions_t* options);
@@ -158,6 +161,10 @@ const char* ringdb_iter_value(const ringdb_iterator_t* iter, size_t* vlen);
 void ringdb_iter_get_error(const ringdb_iterator_t* iter, char** errptr);
 
 void ringdb_checkpoint(ringdb_t* db, char** errptr);
+/* Shrinks the data file to about what the data needs (DB::Compact): packs
+ * the leaves to the fill set with ringdb_options_set_compact_leaf_fill and
+ * moves pages down. Blocks writers while it runs, not readers. */
+void ringdb_compact(ringdb_t* db, char** errptr);
 /* After a soft write error (a full disk, an I/O error; see DB::Resume) the
  * database is read-only: reads go on, writes fail with that error. Retries
  * the failed writes with a checkpoint and, on success, accepts writes again

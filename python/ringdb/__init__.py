@@ -141,6 +141,7 @@ _set_quiet = _fn("ringdb_options_set_quiet", None, _vp, ctypes.c_ubyte)
 _set_reserve = _fn("ringdb_options_set_reserved_disk_bytes", None, _vp, ctypes.c_uint64)
 _set_row_cache = _fn("ringdb_options_set_row_cache_bytes", None, _vp, ctypes.c_uint64)
 _set_delete_buffer = _fn("ringdb_options_set_delete_buffer_bytes", None, _vp, ctypes.c_uint64)
+_set_compact_fill = _fn("ringdb_options_set_compact_leaf_fill", None, _vp, ctypes.c_double)
 _set_auto_resume = _fn("ringdb_options_set_auto_resume_interval_ms", None, _vp,
                        ctypes.c_uint32)
 _readoptions_create = _fn("ringdb_readoptions_create", _vp)
@@ -180,6 +181,7 @@ _iter_key = _fn("ringdb_iter_key", _vp, _vp, _size_p)
 _iter_value = _fn("ringdb_iter_value", _vp, _vp, _size_p)
 _iter_error = _fn("ringdb_iter_get_error", None, _vp, _errp)
 _checkpoint = _fn("ringdb_checkpoint", None, _vp, _errp)
+_compact = _fn("ringdb_compact", None, _vp, _errp)
 _resume = _fn("ringdb_resume", None, _vp, _errp)
 _verify = _fn("ringdb_verify", _vp, _vp, _errp)
 _backup = _fn("ringdb_backup", None, _vp, ctypes.c_char_p, _errp)
@@ -320,7 +322,7 @@ class DB:
     def __init__(self, path, pool="64MiB", create=True, error_if_exists=False,
                  read_only=False, policy=None, io_backend=None, lock_memory=True,
                  quiet=True, reserved_disk_bytes=None, auto_resume_interval_ms=None,
-                 row_cache=None, delete_buffer=None):
+                 row_cache=None, delete_buffer=None, compact_leaf_fill=None):
         self._h = None
         opts = _options_create()
         try:
@@ -340,6 +342,8 @@ class DB:
                 _set_row_cache(opts, parse_size(row_cache))
             if delete_buffer is not None:
                 _set_delete_buffer(opts, parse_size(delete_buffer))
+            if compact_leaf_fill is not None:
+                _set_compact_fill(opts, float(compact_leaf_fill))
             if io_backend is not None:
                 if io_backend not in _BACKENDS:
                     raise ValueError(f"ringdb: io_backend must be one of {sorted(_BACKENDS)}")
@@ -548,6 +552,14 @@ class DB:
         _checkpoint(self._db(), ctypes.byref(err))
         _raise_if(err)
 
+    def compact(self):
+        """Packs the leaves (to compact_leaf_fill, 1 by default) and moves
+        pages down so the data file shrinks to about what the data needs.
+        Blocks writers while it runs, not readers."""
+        err = _errptr()
+        _compact(self._db(), ctypes.byref(err))
+        _raise_if(err)
+
     def resume(self):
         """Accepts writes again after a soft write error (a full disk, an I/O
         error): retries the failed log and page writes with a checkpoint
@@ -623,7 +635,8 @@ def open(path, **options):  # noqa: A001 - mirrors the built-in's role
     row_cache (bytes or '16MiB' for a cache of hot key-value pairs for get,
     on top of the pool; default 0: off), delete_buffer (bytes or '4MiB' of
     deletes kept in memory when their page is not cached; 0 turns it off;
-    default: a quarter of the pool).
+    default: a quarter of the pool), compact_leaf_fill (how full DB.compact
+    packs each leaf, 0.5 to 1; default 1).
     """
     return DB(path, **options)
 

@@ -139,6 +139,29 @@ def test_stats_checkpoint_verify_and_properties(db):
     assert db.property("ringdb.nope") is None
 
 
+def test_compact_packs_leaves_and_keeps_every_key(path):
+    import random
+    keys = list(range(5000))
+    random.Random(5).shuffle(keys)
+    with ringdb.open(path, pool="1MiB", lock_memory=False) as d:
+        for i in keys:
+            d[b"k%06d" % i] = b"v" * (50 + i % 100)
+        def leaf_fill():
+            pairs = dict(p.split("=") for p in d.property("ringdb.btree.fill").split())
+            return float(pairs["leaf_fill"])
+        before = leaf_fill()
+        d.compact()
+        assert before < 0.9 < leaf_fill()
+        assert d.verify() == ""
+        assert [k for k, _ in d.items()] == [b"k%06d" % i for i in range(5000)]
+        assert d[b"k004999"] == b"v" * (50 + 4999 % 100)
+    with pytest.raises(ringdb.InvalidArgumentError):
+        ringdb.open(path, compact_leaf_fill=0.2)
+    with ringdb.open(path, compact_leaf_fill=0.9, lock_memory=False) as d:
+        d.compact()
+        assert d.verify() == ""
+
+
 def test_row_cache_and_delete_buffer_options(path):
     with ringdb.open(path, pool="1MiB", lock_memory=False, row_cache="256KiB",
                      delete_buffer="64KiB") as d:

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   ringdb_options_set_page_size(options, 4096);
   ringdb_options_set_checkpoint_log_bytes(options, 1 << 20);
   ringdb_options_set_row_cache_bytes(options, 1 << 20);
+  ringdb_options_set_compact_leaf_fill(options, 0.95);
   ringdb_options_set_delete_buffer_bytes(options, RINGDB_DELETE_BUFFER_BYTES_AUTO);
 
   /* Error paths of open: missing without create_if_missing, unknown policy. */
@@ -233,8 +234,10 @@ int main(int argc, char** argv) {
   CHECK(equal_bytes(v, vlen, v1, sizeof(v1)));
   ringdb_iter_destroy(it);
 
-  /* Checkpoint, verify, properties. */
+  /* Checkpoint, compact, verify, properties. */
   ringdb_checkpoint(db, &err);
+  CHECK_NO_ERROR(err);
+  ringdb_compact(db, &err);
   CHECK_NO_ERROR(err);
   char* report = ringdb_verify(db, &err);
   CHECK_NO_ERROR(err);
