@@ -184,20 +184,25 @@ class BTree {
   // that cannot be read ends the walk with its error.
   Status ComputeFill(FillStats* out);
 
-  // Packs the leaves (DBImpl::Compact, btree_pack.cc): under each parent of
-  // leaves, left to right, moves cells from each leaf into its left sibling
-  // until that one holds `fill` (0.5 to 1) of a page's usable bytes, and
-  // merges a leaf whose cells all fit there (it is freed). Keys and values
-  // do not change, only which leaf holds them; each step rewrites a pair of
+  // Packs the leaves under one parent of leaves (DBImpl::Compact,
+  // btree_pack.cc): left to right, moves cells from each leaf into its left
+  // sibling until that one holds `fill` (0.5 to 1) of a page's usable
+  // bytes, and merges a leaf whose cells all fit there (it is freed). The
+  // parent is the first one when `first`, else the one whose keys include
+  // `from`. *next gets its high fence, where the next call starts; *more is
+  // false when it was the last (or the root is a leaf). Keys and values do
+  // not change, only which leaf holds them; each step rewrites a pair of
   // leaves and their parent as Delete's rebalancing does, so readers see
-  // the tree before or after it. Require: the single writer (btree.h).
-  // Stops at the first error (the tree stays valid, packed up to there).
+  // the tree before or after it. Require: the single writer (btree.h);
+  // writers may run between calls. Stops at the first error (the tree
+  // stays valid, packed up to there). Adds to *stats.
   struct PackStats {
     uint64_t leaves_before = 0, leaves_after = 0;
     uint64_t merged = 0;  // leaves emptied into their left sibling and freed
     uint64_t moved = 0;   // pairs whose split point moved right
   };
-  Status PackLeaves(double fill, Lsn lsn, PackStats* stats);
+  Status PackParent(double fill, bool first, std::string_view from, Lsn lsn, PackStats* stats,
+                    std::string* next, bool* more);
 
   PageId meta_page() const { return meta_; }
   // Current height (1 = the root is a leaf); 0 when the meta page cannot be
@@ -497,11 +502,13 @@ class BTree {
                       std::span<const std::string_view> all, size_t split, Lsn lsn,
                       std::vector<PageId>* to_free);
   void ShrinkRoot(Path* path, Lsn lsn, std::vector<PageId>* to_free);
-  // PackLeaves' steps: the parents of leaves (level 1) in key order, and
-  // the packing of one parent's children (latches it and two leaves at a
-  // time, exclusively, left before right).
-  Status CollectLeafParents(std::vector<PageId>* ids);
-  Status PackChildren(PageId parent_id, uint64_t budget, Lsn lsn, PackStats* stats,
+  // PackParent's steps. LatchLeafParent: the parent of leaves (level 1)
+  // for first/key, latched exclusively (invalid when the root is a leaf),
+  // and its high fence (*has_high false for the last one). PackChildren:
+  // packs its children, latching two leaves at a time, left before right.
+  Status LatchLeafParent(bool first, std::string_view key, PageGuard* parent, std::string* high,
+                         bool* has_high);
+  Status PackChildren(PageGuard* parent, uint64_t budget, Lsn lsn, PackStats* stats,
                       std::vector<PageId>* to_free);
 
   // Frees pages under free_gate_. Require: no latches held.

@@ -1,4 +1,4 @@
-// BTree::PackLeaves: rewrites the leaves nearly full, for DBImpl::Compact.
+// BTree::PackParent: rewrites the leaves nearly full, for DBImpl::Compact.
 //
 // Random inserts leave a B+tree's leaves about 85% full even with the
 // shifts into siblings Put does before a split (btree_put.cc): each split
@@ -7,12 +7,14 @@
 // that was loaded at random takes as few pages as its data needs (and a
 // scan or a cache holds more entries per page).
 //
-// The pass walks the parents of leaves in key order. Under one parent it
-// takes the leaves in pairs, left to right: when the pair's cells fit in
-// the left one within the budget the right one is merged into it and freed
-// (MergePair), else cells move left until the left one is as full as the
-// budget allows (MoveSplitPoint, with a new separator in the parent); then
-// the right one becomes the next left. Leaves are not moved across
+// Compact walks the parents of leaves in key order, one per call, and lets
+// writers in between (each call finds its parent by the high fence of the
+// last one, so splits and merges meanwhile do not lose its place). Under
+// one parent the leaves are taken in pairs, left to right: when the pair's
+// cells fit in the left one within the budget the right one is merged into
+// it and freed (MergePair), else cells move left until the left one is as
+// full as the budget allows (MoveSplitPoint, with a new separator in the
+// parent); then the right one becomes the next left. Leaves are not moved across
 // parents, so each parent's last leaf keeps what it has. Both steps are
 // the ones Delete's rebalancing uses (btree_rebalance.cc): they change a
 // pair and its parent under exclusive latches, and readers (optimistic or
@@ -25,56 +27,65 @@ namespace ringdb {
 
 using namespace btree;  // NOLINT: this file is the B+tree.
 
-Status BTree::PackLeaves(double fill, Lsn lsn, PackStats* stats) {
-  *stats = PackStats{};
+Status BTree::PackParent(double fill, bool first, std::string_view from, Lsn lsn,
+                         PackStats* stats, std::string* next, bool* more) {
+  *more = false;
   if (!(fill >= 0.5 && fill <= 1.0)) {
     return Status::InvalidArgument("leaf fill " + std::to_string(fill) + " is not in [0.5, 1]");
   }
   const uint64_t budget = static_cast<uint64_t>(fill * NodeCapacity(page_size_));
-  std::vector<PageId> parents;
-  RINGDB_RETURN_IF_ERROR(CollectLeafParents(&parents));
-  if (parents.empty()) {
-    stats->leaves_before = stats->leaves_after = 1;  // the root is the only leaf
-    return Status::OK();
-  }
   std::vector<PageId> to_free;
-  for (PageId p : parents) {
-    Status s = PackChildren(p, budget, lsn, stats, &to_free);
-    FreePages(to_free);  // no latch is held here
-    to_free.clear();
-    RINGDB_RETURN_IF_ERROR(s);
+  Status s;
+  {
+    PageGuard parent;
+    s = LatchLeafParent(first, from, &parent, next, more);
+    if (s.ok() && parent.valid()) s = PackChildren(&parent, budget, lsn, stats, &to_free);
   }
+  FreePages(to_free);  // no latch is held here
+  return s;
+}
+
+Status BTree::LatchLeafParent(bool first, std::string_view key, PageGuard* parent,
+                              std::string* high, bool* has_high) {
+  *has_high = false;
+  PageGuard cur;
+  uint32_t height;
+  RINGDB_RETURN_IF_ERROR(LatchRootShared(&cur, &height));
+  if (height < 2) return Status::OK();  // the root is the only leaf
+  uint32_t level = height - 1;
+  if (level == 1) {
+    // The root is the parent. Only this writer changes the tree, so it is
+    // still the root when latched again, exclusively.
+    const PageId id = cur.id();
+    cur.Release();
+    return FetchNode(id, LatchMode::kExclusive, 1, parent);
+  }
+  while (level > 1) {
+    NodeView v = View(cur);
+    int idx = 0;
+    if (!first) RINGDB_RETURN_IF_ERROR(InnerSearch(v, key, /*strict=*/false, &idx));
+    if (idx < v.count()) {
+      InnerCell c;
+      RINGDB_RETURN_IF_ERROR(v.InnerCellAt(idx, &c));
+      RINGDB_RETURN_IF_ERROR(FullKey(c.key, high));
+      *has_high = true;
+    }
+    PageId child;
+    RINGDB_RETURN_IF_ERROR(v.ChildAt(idx, &child));
+    --level;
+    PageGuard below;
+    RINGDB_RETURN_IF_ERROR(FetchNode(
+        child, level == 1 ? LatchMode::kExclusive : LatchMode::kShared, level, &below));
+    cur = std::move(below);
+  }
+  *parent = std::move(cur);
   return Status::OK();
 }
 
-Status BTree::CollectLeafParents(std::vector<PageId>* ids) {
-  std::function<Status(const PageGuard&, uint32_t)> walk = [&](const PageGuard& g,
-                                                               uint32_t level) -> Status {
-    if (level == 1) {
-      ids->push_back(g.id());
-      return Status::OK();
-    }
-    NodeView v = View(g);
-    for (int i = 0; i <= v.count(); ++i) {
-      PageId child;
-      RINGDB_RETURN_IF_ERROR(v.ChildAt(i, &child));
-      PageGuard cg;
-      RINGDB_RETURN_IF_ERROR(FetchNode(child, LatchMode::kShared, level - 1, &cg));
-      RINGDB_RETURN_IF_ERROR(walk(cg, level - 1));
-    }
-    return Status::OK();
-  };
-  PageGuard root;
-  uint32_t height;
-  RINGDB_RETURN_IF_ERROR(LatchRootShared(&root, &height));
-  if (height < 2) return Status::OK();
-  return walk(root, height - 1);
-}
-
-Status BTree::PackChildren(PageId parent_id, uint64_t budget, Lsn lsn, PackStats* stats,
+Status BTree::PackChildren(PageGuard* parent_guard, uint64_t budget, Lsn lsn, PackStats* stats,
                            std::vector<PageId>* to_free) {
-  PageGuard parent;
-  RINGDB_RETURN_IF_ERROR(FetchNode(parent_id, LatchMode::kExclusive, 1, &parent));
+  PageGuard& parent = *parent_guard;
+  const PageId parent_id = parent.id();
   RINGDB_RETURN_IF_ERROR(View(parent).ValidateCells());
   // The children as they are now. Each step consumes the next of them as
   // the right leaf of the pair, whether it is merged or becomes the left.

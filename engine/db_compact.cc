@@ -1,6 +1,6 @@
-// DBImpl::Compact: packs the leaves (BTree::PackLeaves), then moves live
-// pages down so the data file can shrink to about the pages in use. See
-// db.h.
+// DBImpl::Compact: packs the leaves (BTree::PackParent, one parent of
+// leaves at a time), then moves live pages down so the data file can
+// shrink to about the pages in use. See db.h.
 //
 // A checkpointed page is never rewritten in place (page_store.h), so
 // marking a page dirty and checkpointing moves it to the lowest free slot.
@@ -15,16 +15,32 @@ namespace ringdb {
 Status DBImpl::Compact() {
   RINGDB_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) return Status::InvalidArgument("database is open read-only");
-  std::lock_guard<std::mutex> lock(write_mu_);
-  RINGDB_RETURN_IF_ERROR(CheckpointLocked());
-  // First the leaves are packed (btree_pack.cc), which frees the pages it
-  // empties; a checkpoint makes their slots free, and the rounds below move
-  // the pages beyond the new size into them. The pages change content, not
-  // keys: they take the LSN of the last batch applied (every log record up
-  // to it is durable after the checkpoint above).
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    RINGDB_RETURN_IF_ERROR(CheckpointLocked());
+  }
+  // First the leaves are packed (btree_pack.cc), one parent of leaves at a
+  // time under write_mu_, so a writer waits for one parent's packing at
+  // most, not for the whole pass. The pages change content, not keys: they
+  // take the LSN of the last batch applied, so none is written before the
+  // log holds every change it carries (GateWrite).
   BTree::PackStats packed;
-  Status s = tree_->PackLeaves(options_.compact_leaf_fill, applied_lsn_.load(), &packed);
-  if (!s.ok()) return s.WithContext("compact: packing leaves");
+  std::string from, next;
+  for (bool first = true, more = true; more; first = false) {
+    if (compact_step_hook_) compact_step_hook_();
+    std::lock_guard<std::mutex> lock(write_mu_);
+    RINGDB_RETURN_IF_ERROR(CheckOpen());
+    RINGDB_RETURN_IF_ERROR(BackgroundError());
+    Status s = tree_->PackParent(options_.compact_leaf_fill, first, from,
+                                 applied_lsn_.load(std::memory_order_acquire), &packed, &next,
+                                 &more);
+    if (!s.ok()) return s.WithContext("compact: packing leaves");
+    from.swap(next);
+  }
+  // Packing freed the pages it emptied; a checkpoint makes their slots
+  // free, and the rounds below move the pages beyond the new size into
+  // them.
+  std::lock_guard<std::mutex> lock(write_mu_);
   RINGDB_RETURN_IF_ERROR(CheckpointLocked());
   constexpr int kMaxRounds = 4;
   for (int round = 0; round < kMaxRounds; round++) {

@@ -63,6 +63,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -138,6 +139,12 @@ class DBImpl final : public DB {
   Status Resume() override;
   Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes) override;
   Status Close() override;
+
+  // Tests: called by Compact before each step of its leaf packing, with no
+  // lock held (a write from another thread must then go through).
+  void SetCompactStepHookForTest(std::function<void()> hook) {
+    compact_step_hook_ = std::move(hook);
+  }
   const Snapshot* GetSnapshot() override;
   void ReleaseSnapshot(const Snapshot* snapshot) override;
 
@@ -282,6 +289,7 @@ class DBImpl final : public DB {
   // lock; Close itself must not race them (db.h), so this only keeps a
   // caller that breaks that rule from a data race on the flag.
   std::atomic<bool> closed_{false};
+  std::function<void()> compact_step_hook_;  // SetCompactStepHookForTest
   bool opened_ = false;  // OpenOrCreate succeeded
 
   std::shared_ptr<io::IoBackend> io_;

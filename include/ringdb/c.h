@@ -163,7 +163,7 @@ void ringdb_iter_get_error(const ringdb_iterator_t* iter, char** errptr);
 void ringdb_checkpoint(ringdb_t* db, char** errptr);
 /* Shrinks the data file to about what the data needs (DB::Compact): packs
  * the leaves to the fill set with ringdb_options_set_compact_leaf_fill and
- * moves pages down. Blocks writers while it runs, not readers. */
+ * moves pages down. Readers go on; writers wait for short steps of it. */
 void ringdb_compact(ringdb_t* db, char** errptr);
 /* After a soft write error (a full disk, an I/O error; see DB::Resume) the
  * database is read-only: reads go on, writes fail with that error. Retries

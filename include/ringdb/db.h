@@ -150,9 +150,11 @@ class DB {
   // the end of the file can be cut off. (Every checkpoint already cuts free
   // slots off the end and punches holes in free slots, so the disk space
   // follows the data down; Compact also packs and moves pages.) Keys and
-  // values do not change; a crash during Compact loses nothing. Blocks
-  // writers while it runs, not readers. Busy while a backup runs;
-  // InvalidArgument on a read-only database.
+  // values do not change; a crash during Compact loses nothing. Readers go
+  // on throughout; writers wait only while one parent's leaves (a few
+  // hundred) are packed, and during the checkpoints and the moves of pages
+  // at the end. Busy while a backup runs; InvalidArgument on a read-only
+  // database.
   virtual Status Compact() = 0;
 
   // Deletes every key in [start, end) and stores how many in *deleted (when

@@ -555,7 +555,7 @@ class DB:
     def compact(self):
         """Packs the leaves (to compact_leaf_fill, 1 by default) and moves
         pages down so the data file shrinks to about what the data needs.
-        Blocks writers while it runs, not readers."""
+        Readers go on; writers wait for short steps of it."""
         err = _errptr()
         _compact(self._db(), ctypes.byref(err))
         _raise_if(err)
