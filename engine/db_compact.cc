@@ -27,7 +27,7 @@ Status DBImpl::Compact() {
   BTree::PackStats packed;
   std::string from, next;
   for (bool first = true, more = true; more; first = false) {
-    if (compact_step_hook_) compact_step_hook_();
+    if (compact_step_hook_) compact_step_hook_("pack");
     std::lock_guard<std::mutex> lock(write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckOpen());
     RINGDB_RETURN_IF_ERROR(BackgroundError());
@@ -39,26 +39,61 @@ Status DBImpl::Compact() {
   }
   // Packing freed the pages it emptied; a checkpoint makes their slots
   // free, and the rounds below move the pages beyond the new size into
-  // them.
-  std::lock_guard<std::mutex> lock(write_mu_);
-  RINGDB_RETURN_IF_ERROR(CheckpointLocked());
-  constexpr int kMaxRounds = 4;
-  for (int round = 0; round < kMaxRounds; round++) {
-    uint64_t target = 0;
-    std::vector<PageId> movers = store_->PagesToMoveDown(&target);
-    if (movers.empty()) {
-      if (store_->stats().slots <= target || round > 0) break;
-      // Nothing can move yet, but the last checkpoint may have freed the
-      // end of the file: one more checkpoint lets the store cut it.
-    }
-    for (PageId id : movers) {
-      Result<PageGuard> g = pool_->Fetch(id, LatchMode::kExclusive);
-      if (!g.ok()) return g.status().WithContext("compact: reading page " + std::to_string(id.value));
-      g->MarkDirty(g->lsn());  // same contents, same LSN: only its place changes
-    }
+  // them. Before each checkpoint the pages to write are written without the
+  // writers' lock (WriteAhead), so the checkpoint, which holds writers
+  // back, finds little left to write.
+  WriteAhead();
+  if (compact_step_hook_) compact_step_hook_("checkpoint");
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    RINGDB_RETURN_IF_ERROR(CheckOpen());
     RINGDB_RETURN_IF_ERROR(CheckpointLocked());
   }
+  constexpr int kMaxRounds = 4;
+  for (int round = 0; round < kMaxRounds; round++) {
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      RINGDB_RETURN_IF_ERROR(CheckOpen());
+      uint64_t target = 0;
+      std::vector<PageId> movers = store_->PagesToMoveDown(&target);
+      if (movers.empty()) {
+        if (store_->stats().slots <= target || round > 0) break;
+        // Nothing can move yet, but the last checkpoint may have freed the
+        // end of the file: one more checkpoint lets the store cut it.
+      }
+      for (PageId id : movers) {
+        Result<PageGuard> g = pool_->Fetch(id, LatchMode::kExclusive);
+        if (!g.ok()) {
+          return g.status().WithContext("compact: reading page " + std::to_string(id.value));
+        }
+        g->MarkDirty(g->lsn());  // same contents, same LSN: only its place changes
+      }
+    }
+    WriteAhead();
+    if (compact_step_hook_) compact_step_hook_("checkpoint");
+    std::lock_guard<std::mutex> lock(write_mu_);
+    RINGDB_RETURN_IF_ERROR(CheckOpen());
+    RINGDB_RETURN_IF_ERROR(CheckpointLocked());
+  }
+  std::lock_guard<std::mutex> lock(write_mu_);
+  RINGDB_RETURN_IF_ERROR(CheckOpen());
   return store_->DropReservation();
+}
+
+void DBImpl::WriteAhead() {
+  // As the page cleaner writes cold pages (db_cleaner.cc): under shadow
+  // paging each goes to a slot no checkpoint names yet, so the write is
+  // safe at any time; the checkpoint then finds the page clean. Pages that
+  // writers change meanwhile (newer LSNs) are left to the checkpoint, and
+  // so are errors (the pages stay dirty and the checkpoint reports them).
+  const Lsn upto = applied_lsn_.load(std::memory_order_acquire);
+  constexpr size_t kBatch = 4096;
+  for (;;) {
+    if (background_severity() != Severity::kNone) return;
+    MutexLock flush(&flush_mu_);
+    Result<size_t> r = pool_->FlushCold(upto, kBatch);
+    if (!r.ok() || r.value() == 0) return;
+  }
 }
 
 }  // namespace ringdb

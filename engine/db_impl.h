@@ -140,9 +140,10 @@ class DBImpl final : public DB {
   Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes) override;
   Status Close() override;
 
-  // Tests: called by Compact before each step of its leaf packing, with no
-  // lock held (a write from another thread must then go through).
-  void SetCompactStepHookForTest(std::function<void()> hook) {
+  // Tests: called by Compact with no lock held (a write from another thread
+  // must then go through) before each step of its leaf packing ("pack")
+  // and before each checkpoint after the packing ("checkpoint").
+  void SetCompactStepHookForTest(std::function<void(std::string_view step)> hook) {
     compact_step_hook_ = std::move(hook);
   }
   const Snapshot* GetSnapshot() override;
@@ -249,6 +250,10 @@ class DBImpl final : public DB {
   // sixteenth of a checkpoint interval, once the log since the checkpoint
   // has passed a quarter of it. Returns the pages written.
   size_t CleanOnce() EXCLUDES(flush_mu_);
+  // db_compact.cc: writes every dirty page that no write has changed since
+  // it was called, as the cleaner does, without write_mu_ (so before a
+  // checkpoint that holds writers back, it leaves that one little to do).
+  void WriteAhead() EXCLUDES(flush_mu_);
   // Options::reserved_disk_bytes resolved for a file system of `total` bytes.
   uint64_t ReserveFor(uint64_t total) const;
   std::string ErrorStateLine() EXCLUDES(error_mu_);
@@ -289,7 +294,7 @@ class DBImpl final : public DB {
   // lock; Close itself must not race them (db.h), so this only keeps a
   // caller that breaks that rule from a data race on the flag.
   std::atomic<bool> closed_{false};
-  std::function<void()> compact_step_hook_;  // SetCompactStepHookForTest
+  std::function<void(std::string_view)> compact_step_hook_;  // SetCompactStepHookForTest
   bool opened_ = false;  // OpenOrCreate succeeded
 
   std::shared_ptr<io::IoBackend> io_;

@@ -230,7 +230,8 @@ TEST_F(CompactTest, WritersGoOnBetweenPackingSteps) {
   int steps = 0;
   std::mt19937 rng(5);
   std::map<int, std::string> written;  // what the hook wrote
-  static_cast<DBImpl*>(db.get())->SetCompactStepHookForTest([&] {
+  static_cast<DBImpl*>(db.get())->SetCompactStepHookForTest([&](std::string_view step) {
+    if (step != "pack") return;
     steps++;
     // A put into a random place (splitting a leaf packed already, or one
     // still to come) and a delete, each from another thread.
@@ -264,6 +265,34 @@ TEST_F(CompactTest, WritersGoOnBetweenPackingSteps) {
     ASSERT_EQ(v, w == written.end() ? MixedValue(i) : w->second) << i;
   }
   EXPECT_GT(FillFigure(db.get(), "leaf_fill"), 0.9);
+  ASSERT_TRUE(db->Close().ok());
+}
+
+// The pages Compact dirtied are written before each of its checkpoints
+// without the writers' lock, so a checkpoint, which holds writers back,
+// finds them clean: here, with a pool larger than the tree, nothing is
+// left dirty for the checkpoint after the packing (before, every packed
+// leaf was, and a writer waited 1.3 to 1.6 s at a million keys).
+TEST_F(CompactTest, CheckpointsFindThePackedPagesWritten) {
+  options_.buffer_pool_bytes = 4096 * 4096;  // 16 MiB: the whole tree stays cached
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
+  for (int i : Shuffled(20000, 19)) {
+    ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
+  }
+  std::vector<uint64_t> dirty;
+  static_cast<DBImpl*>(db.get())->SetCompactStepHookForTest([&](std::string_view step) {
+    if (step == "checkpoint") dirty.push_back(Prop(db.get(), "ringdb.pool.dirty_pages"));
+  });
+  ASSERT_TRUE(db->Compact().ok());
+  static_cast<DBImpl*>(db.get())->SetCompactStepHookForTest(nullptr);
+  ASSERT_FALSE(dirty.empty());
+  for (size_t i = 0; i < dirty.size(); i++) {
+    EXPECT_EQ(dirty[i], 0u) << "checkpoint " << i << " of the compaction had pages to write";
+  }
+  EXPECT_GT(FillFigure(db.get(), "leaf_fill"), 0.95);
+  std::string report;
+  ASSERT_TRUE(db->Verify(&report).ok()) << report;
   ASSERT_TRUE(db->Close().ok());
 }
 
