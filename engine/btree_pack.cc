@@ -14,11 +14,11 @@
 // cells fit in the left one within the budget the right one is merged into
 // it and freed (MergePair), else cells move left until the left one is as
 // full as the budget allows (MoveSplitPoint, with a new separator in the
-// parent); then the right one becomes the next left. Leaves are not moved across
-// parents, so each parent's last leaf keeps what it has. Both steps are
-// the ones Delete's rebalancing uses (btree_rebalance.cc): they change a
-// pair and its parent under exclusive latches, and readers (optimistic or
-// latching, btree.h) see the tree before or after each step.
+// parent); then the right one becomes the next left. Cells do not move
+// across parents, so each parent's last leaf keeps what it has. Both steps
+// are the ones Delete's rebalancing uses (btree_rebalance.cc): they change
+// a pair and its parent under exclusive latches, and readers (optimistic
+// or latching, btree.h) see the tree before or after each step.
 #include <algorithm>
 
 #include "engine/btree.h"

@@ -118,6 +118,7 @@ void ringdb_options_set_row_cache_bytes(ringdb_options_t* o, uint64_t bytes) {
 void ringdb_options_set_compact_leaf_fill(ringdb_options_t* o, double fill) {
   o->rep.compact_leaf_fill = fill;
 }
+
 void ringdb_options_set_auto_resume_interval_ms(ringdb_options_t* o, uint32_t ms) {
   o->rep.auto_resume_interval_ms = ms;
 }
@@ -271,6 +272,7 @@ void ringdb_iter_get_error(const ringdb_iterator_t* it, char** errptr) {
 void ringdb_checkpoint(ringdb_t* db, char** errptr) { SaveError(errptr, db->rep->Checkpoint()); }
 
 void ringdb_compact(ringdb_t* db, char** errptr) { SaveError(errptr, db->rep->Compact()); }
+
 void ringdb_resume(ringdb_t* db, char** errptr) { SaveError(errptr, db->rep->Resume()); }
 
 void ringdb_backup(ringdb_t* db, const char* dir, char** errptr) {
