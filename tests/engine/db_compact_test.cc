@@ -127,7 +127,7 @@ TEST_F(CompactTest, FileFollowsTheDataDownAfterMassDeletes) {
 TEST_F(CompactTest, PacksLeavesLoadedAtRandom) {
   std::unique_ptr<DB> db;
   ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
-  const int n = 20000;
+  const int n = 12000;
   for (int i : Shuffled(n, 11)) ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
   ASSERT_TRUE(db->Checkpoint().ok());
   const double fill_before = FillFigure(db.get(), "leaf_fill");
@@ -199,7 +199,7 @@ TEST_F(CompactTest, LeafFillOptionIsHonouredAndChecked) {
   options_.compact_leaf_fill = 0.9;
   std::unique_ptr<DB> db;
   ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
-  for (int i : Shuffled(20000, 13)) {
+  for (int i : Shuffled(12000, 13)) {
     ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
   }
   const double fill_before = FillFigure(db.get(), "leaf_fill");
@@ -223,7 +223,7 @@ TEST_F(CompactTest, LeafFillOptionIsHonouredAndChecked) {
 TEST_F(CompactTest, WritersGoOnBetweenPackingSteps) {
   std::unique_ptr<DB> db;
   ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
-  const int n = 20000;
+  const int n = 12000;
   for (int i : Shuffled(n, 17)) {
     ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
   }
