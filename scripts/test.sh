@@ -20,7 +20,11 @@ PASSED=0  # tests run, summed over the stages (each stage stops the script on a 
 count() { PASSED=$((PASSED + $(cd "$1" && ctest -N "${@:2}" | sed -n 's/^Total Tests: //p'))); }
 
 stage "release build"
-ringdb_build build -DRINGDB_WERROR=ON
+# A unity build (8 files per compile, as in the sanitizer stages below):
+# 2 min 23 s instead of 5 min 49 s on a 2-core VM. A unity build can hide a
+# source file's missing #include behind its neighbour's; a plain cmake
+# build (one file per compile, CMake's default) still shows it.
+ringdb_build build -DRINGDB_WERROR=ON -DCMAKE_UNITY_BUILD=ON
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 count build
 
@@ -53,9 +57,8 @@ if [ "${RINGDB_FAST:-0}" != 1 ]; then
   # Debug (assertions on) at -O1: the suite runs about twice as fast as at
   # -O0 and ASan still reports every access it checks. -g1 (line tables
   # only) is all a sanitizer's stack trace uses, and compiles faster than -g.
-  # The sanitizer builds are unity builds (8 files per compile): the ASan
-  # build takes 216 s instead of 407 s. The release build above stays one
-  # file per compile, so a file that misses an #include still fails there.
+  # The sanitizer builds are unity builds too: the ASan build takes 216 s
+  # instead of 407 s.
   ringdb_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1 -O1" \
     -DCMAKE_C_FLAGS_DEBUG="-g1 -O1" -DRINGDB_SANITIZE=address,undefined \
     -DRINGDB_BUILD_BENCH=OFF -DRINGDB_WERROR=ON -DCMAKE_UNITY_BUILD=ON

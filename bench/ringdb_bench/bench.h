@@ -18,6 +18,8 @@
 
 namespace ringdb_bench {
 
+inline constexpr double kMiB = 1024.0 * 1024.0;
+
 // ringdb_bench --mrc: the curve a phase predicted and the miss ratio the
 // same phase measured when rerun at each size of the grid.
 struct MrcPoint {

@@ -133,7 +133,6 @@ bool DrawRatioChart(const RunReport& r, const std::string& png, std::string* err
 // *drew: false when no phase ran (nothing drawn).
 bool DrawMemoryChart(const RunReport& r, const std::string& png, bool* drew,
                      std::string* error) {
-  constexpr double kMiB = 1024.0 * 1024.0;
   const std::string dat = png + ".dat";
   std::vector<std::string> workloads;  // one per data block written
   std::ostringstream d, g;

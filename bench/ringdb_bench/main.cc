@@ -31,8 +31,6 @@
 namespace ringdb_bench {
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
-
 std::string DirName(const std::string& engine_name) {
   std::string d;
   for (char c : engine_name) d += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';

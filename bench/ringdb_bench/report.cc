@@ -7,8 +7,6 @@
 namespace ringdb_bench {
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
-
 double Delta(uint64_t after, uint64_t before) {
   return static_cast<double>(after) - static_cast<double>(before);
 }

@@ -8,11 +8,6 @@
 #include "report.h"
 
 namespace ringdb_bench {
-namespace {
-
-constexpr double kMiB = 1024.0 * 1024.0;
-
-}  // namespace
 
 PhaseMemory MemoryOf(const EngineRun& e, const PhaseResult& p) {
   PhaseMemory m;
