@@ -31,7 +31,6 @@ EngineStatus OpenAt(KvEngine* engine, size_t cache_bytes, const std::string& dir
 // One line per phase as it ends; compact (one call) gives its time and the
 // disk space before and after instead of a rate.
 void PrintPhaseLine(const PhaseResult& p) {
-  constexpr double kMiB = 1024.0 * 1024.0;
   if (!p.ran) {
     std::printf("%-24s %-18s : skipped (%s)\n", p.engine.c_str(), p.workload.c_str(),
                 p.skip_reason.c_str());
@@ -169,10 +168,16 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
     PhaseResult p;
     p.workload = w;
     p.engine = run.name;
-    if (!open) {
-      p.skip_reason = "engine not open: " + run.error;
+    // A phase that does not run is still a row, with why (`unsupported`: the
+    // engine has no such feature, which is not a failure of the run).
+    auto skip = [&](std::string reason, bool unsupported = false) {
+      p.skip_reason = std::move(reason);
+      p.unsupported = unsupported;
       run.phases.push_back(p);
       PrintPhaseLine(p);
+    };
+    if (!open) {
+      skip("engine not open: " + run.error);
       continue;
     }
     std::string base, variant, error;
@@ -180,23 +185,16 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
     WorkloadPlan plan;
     if (!MakePlan(base, flags.settings, &state, &plan, &error) ||
         (!variant.empty() && variant != "disk")) {
-      p.skip_reason = error.empty() ? "unknown variant @" + variant : error;
-      run.phases.push_back(p);
-      PrintPhaseLine(p);
+      skip(error.empty() ? "unknown variant @" + variant : error);
       continue;
     }
     if (variant == "disk" && !engine->HasBudget()) {
-      p.skip_reason = "no memory budget of its own (reads through the page cache)";
-      p.unsupported = true;
-      run.phases.push_back(p);
-      PrintPhaseLine(p);
+      skip("no memory budget of its own (reads through the page cache)", /*unsupported=*/true);
       continue;
     }
     if (base == "compact" && !engine->HasCompaction()) {
-      p.skip_reason = "no in-place compaction: freed pages are reused, the file does not shrink";
-      p.unsupported = true;
-      run.phases.push_back(p);
-      PrintPhaseLine(p);
+      skip("no in-place compaction: freed pages are reused, the file does not shrink",
+           /*unsupported=*/true);
       continue;
     }
     const size_t want_cache = variant == "disk" ? run.disk_cache_bytes : run.cache_bytes;
@@ -211,9 +209,7 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
       if (!s.ok()) {
         open = false;
         run.error = s.message();
-        p.skip_reason = "reopen failed: " + run.error;
-        run.phases.push_back(p);
-        PrintPhaseLine(p);
+        skip("reopen failed: " + run.error);
         continue;
       }
       // Plans read key_count when built (YCSB): rebuild after a reset.
@@ -232,16 +228,12 @@ EngineRun RunEngine(KvEngine* engine, const BenchFlags& flags, const KeySpace& k
       if (!s.ok()) {
         open = false;
         run.error = s.message();
-        p.skip_reason = "cold reopen failed: " + run.error;
-        run.phases.push_back(p);
-        PrintPhaseLine(p);
+        skip("cold reopen failed: " + run.error);
         continue;
       }
     }
     if (s.IsError()) {
-      p.skip_reason = "warm-up failed: " + s.message();
-      run.phases.push_back(p);
-      PrintPhaseLine(p);
+      skip("warm-up failed: " + s.message());
       continue;
     }
     const std::string label = run.name + " " + w;
