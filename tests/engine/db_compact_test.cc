@@ -68,6 +68,16 @@ class CompactTest : public ::testing::Test {
     options_.lock_pool_memory = false;
     options_.info_log = [](std::string_view) {};
   }
+  // Opens dir_ with options_ and puts keys 0..n-1 (MixedValue) in the
+  // order Shuffled(n, seed) gives: leaves about 85% full, as random loads
+  // leave them.
+  void OpenLoadedAtRandom(int n, uint64_t seed, std::unique_ptr<DB>* db) {
+    ASSERT_TRUE(DB::Open(options_, dir_, db).ok());
+    for (int i : Shuffled(n, seed)) {
+      ASSERT_TRUE((*db)->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
+    }
+  }
+
   test::TempDir tmp_{"compact"};
   std::string dir_;
   Options options_;
@@ -126,9 +136,8 @@ TEST_F(CompactTest, FileFollowsTheDataDownAfterMassDeletes) {
 // every key and value as before, and the tree takes inserts afterwards.
 TEST_F(CompactTest, PacksLeavesLoadedAtRandom) {
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
   const int n = 12000;
-  for (int i : Shuffled(n, 11)) ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
+  ASSERT_NO_FATAL_FAILURE(OpenLoadedAtRandom(n, 11, &db));
   ASSERT_TRUE(db->Checkpoint().ok());
   const double fill_before = FillFigure(db.get(), "leaf_fill");
   const double leaves_before = FillFigure(db.get(), "leaf_pages");
@@ -198,10 +207,7 @@ TEST_F(CompactTest, LeafFillOptionIsHonouredAndChecked) {
   }
   options_.compact_leaf_fill = 0.9;
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
-  for (int i : Shuffled(12000, 13)) {
-    ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(OpenLoadedAtRandom(12000, 13, &db));
   const double fill_before = FillFigure(db.get(), "leaf_fill");
   ASSERT_TRUE(db->Compact().ok());
   const double fill_after = FillFigure(db.get(), "leaf_fill");
@@ -222,11 +228,8 @@ TEST_F(CompactTest, LeafFillOptionIsHonouredAndChecked) {
 // held the writers' lock from start to end, and such a write waited.
 TEST_F(CompactTest, WritersGoOnBetweenPackingSteps) {
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
   const int n = 12000;
-  for (int i : Shuffled(n, 17)) {
-    ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(OpenLoadedAtRandom(n, 17, &db));
   int steps = 0;
   std::mt19937 rng(5);
   std::map<int, std::string> written;  // what the hook wrote
@@ -276,10 +279,7 @@ TEST_F(CompactTest, WritersGoOnBetweenPackingSteps) {
 TEST_F(CompactTest, CheckpointsFindThePackedPagesWritten) {
   options_.buffer_pool_bytes = 4096 * 4096;  // 16 MiB: the whole tree stays cached
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
-  for (int i : Shuffled(20000, 19)) {
-    ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(OpenLoadedAtRandom(20000, 19, &db));
   std::vector<uint64_t> dirty;
   static_cast<DBImpl*>(db.get())->SetCompactStepHookForTest([&](std::string_view step) {
     if (step == "checkpoint") dirty.push_back(Prop(db.get(), "ringdb.pool.dirty_pages"));
