@@ -18,6 +18,13 @@ START=$SECONDS
 stage() { echo "== $* [$(date -u +%T), $(( (SECONDS - START) / 60 )) min $(( (SECONDS - START) % 60 )) s in]"; }
 PASSED=0  # tests run, summed over the stages (each stage stops the script on a failure)
 count() { PASSED=$((PASSED + $(cd "$1" && ctest -N "${@:2}" | sed -n 's/^Total Tests: //p'))); }
+# One test more than there are cores: many tests wait on the device (a
+# third of the machine sat idle during the release suite at -j2). On the
+# 2-core VM, -j3 took the release suite from 184 to 163 s, ASan's from 312
+# to 274 s and TSan's from 245 to 214 s (single runs, not back to back),
+# every test passing: the tests are written to pass on a loaded machine,
+# and this keeps them honest about it.
+JOBS=$(( $(nproc) + 1 ))
 
 stage "release build"
 # A unity build (8 files per compile, as in the sanitizer stages below):
@@ -25,7 +32,7 @@ stage "release build"
 # source file's missing #include behind its neighbour's; a plain cmake
 # build (one file per compile, CMake's default) still shows it.
 ringdb_build build -DRINGDB_WERROR=ON -DCMAKE_UNITY_BUILD=ON
-(cd build && ctest --output-on-failure -j2 --timeout 900)
+(cd build && ctest --output-on-failure -j"$JOBS" --timeout 900)
 count build
 
 stage "install, then build examples/hello.cc against the installed package"
@@ -63,7 +70,7 @@ if [ "${RINGDB_FAST:-0}" != 1 ]; then
     -DCMAKE_C_FLAGS_DEBUG="-g1 -O1" -DRINGDB_SANITIZE=address,undefined \
     -DRINGDB_BUILD_BENCH=OFF -DRINGDB_WERROR=ON -DCMAKE_UNITY_BUILD=ON
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-     ctest --output-on-failure -j2 --timeout 1200)
+     ctest --output-on-failure -j"$JOBS" --timeout 1200)
   count build-asan
 
   stage "ThreadSanitizer build: every multi-threaded test (ctest label concurrency)"
@@ -82,7 +89,7 @@ if [ "${RINGDB_FAST:-0}" != 1 ]; then
     exit 1
   fi
   (cd build-tsan && TSAN_OPTIONS="$TSAN_OPTIONS_CI" \
-     ctest -L concurrency --output-on-failure -j2 --timeout 1200)
+     ctest -L concurrency --output-on-failure -j"$JOBS" --timeout 1200)
   count build-tsan -L concurrency
 
   stage "short fuzz run"
