@@ -42,13 +42,14 @@ Status DBImpl::Compact() {
   // them. Before each checkpoint the pages to write are written without the
   // writers' lock (WriteAhead), so the checkpoint, which holds writers
   // back, finds little left to write.
-  WriteAhead();
-  if (compact_step_hook_) compact_step_hook_("checkpoint");
-  {
+  auto checkpoint = [this]() -> Status {
+    WriteAhead();
+    if (compact_step_hook_) compact_step_hook_("checkpoint");
     std::lock_guard<std::mutex> lock(write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckOpen());
-    RINGDB_RETURN_IF_ERROR(CheckpointLocked());
-  }
+    return CheckpointLocked();
+  };
+  RINGDB_RETURN_IF_ERROR(checkpoint());
   constexpr int kMaxRounds = 4;
   for (int round = 0; round < kMaxRounds; round++) {
     {
@@ -69,11 +70,7 @@ Status DBImpl::Compact() {
         g->MarkDirty(g->lsn());  // same contents, same LSN: only its place changes
       }
     }
-    WriteAhead();
-    if (compact_step_hook_) compact_step_hook_("checkpoint");
-    std::lock_guard<std::mutex> lock(write_mu_);
-    RINGDB_RETURN_IF_ERROR(CheckOpen());
-    RINGDB_RETURN_IF_ERROR(CheckpointLocked());
+    RINGDB_RETURN_IF_ERROR(checkpoint());
   }
   std::lock_guard<std::mutex> lock(write_mu_);
   RINGDB_RETURN_IF_ERROR(CheckOpen());
