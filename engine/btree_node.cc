@@ -72,7 +72,7 @@ Status NodeView::ValidateCells() const {
     RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
     KeyRef key;
     uint32_t size;
-    RINGDB_RETURN_IF_ERROR(ParseCellKey(raw, &key, &size));
+    RINGDB_RETURN_IF_ERROR(ParseCellKey(i, raw, &key, &size));
     if (size > MaxCellSize(page_size_)) return Corrupt("cell larger than the maximum");
     total += size;
     uint64_t inline_full = uint64_t{p} + key.inline_key.size();
@@ -107,10 +107,11 @@ Status NodeView::RawCell(int i, std::string_view* cell) const {
   return Status::OK();
 }
 
-Status NodeView::ParseCellKey(std::string_view raw, KeyRef* key, uint32_t* size) const {
+Status NodeView::ParseCellKey(int i, std::string_view raw, KeyRef* key, uint32_t* size) const {
   if (is_leaf()) {
     LeafCell c;
-    RINGDB_RETURN_IF_ERROR(ParseLeafCell(raw, id_, &c));
+    RINGDB_RETURN_IF_ERROR(
+        ParseStoredLeafCell(raw, id_, SlotKeyLen(i), prefix_len(), page_size_, &c));
     *key = c.key;
     *size = c.size;
   } else {
@@ -126,32 +127,29 @@ Status NodeView::KeyAt(int i, KeyRef* key) const {
   std::string_view raw;
   RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
   uint32_t size;
-  RINGDB_RETURN_IF_ERROR(ParseCellKey(raw, key, &size));
+  RINGDB_RETURN_IF_ERROR(ParseCellKey(i, raw, key, &size));
   key->prefix = prefix();
   return Status::OK();
 }
 
-Status ParseLeafCell(std::string_view raw, PageId page, LeafCell* c) {
-  if (raw.size() < kLeafCellHeader) return CorruptCell(page, "truncated leaf cell");
-  const char* p = raw.data();
-  uint8_t flags = static_cast<uint8_t>(p[0]);
-  if (flags & ~(kCellKeyOverflow | kCellValueOverflow)) return CorruptCell(page, "bad cell flags");
-  uint32_t k = Load<uint16_t>(p + 1);
-  uint32_t v = Load<uint16_t>(p + 3);
-  uint64_t need = kLeafCellHeader;
-  c->key.overflow = flags & kCellKeyOverflow;
-  c->value_overflow = flags & kCellValueOverflow;
-  if (c->key.overflow) need += kKeyOverflowFields;
-  if (c->value_overflow) need += kValueOverflowFields;
-  uint64_t fields_end = need;
-  need += uint64_t{k} + v;
+namespace {
+
+// The rest of a leaf cell after its header (of `header` bytes, whole or
+// stored), c's overflow flags set: the overflow fields, k key bytes and v
+// value bytes, all inside raw. An overflowed key must be longer than
+// `inline_len`, the inline bytes of its whole key.
+Status ParseLeafFields(std::string_view raw, PageId page, uint32_t header, uint32_t k,
+                       uint32_t v, uint32_t inline_len, LeafCell* c) {
+  const uint64_t fields_end = header + (c->key.overflow ? kKeyOverflowFields : 0) +
+                              (c->value_overflow ? kValueOverflowFields : 0);
+  const uint64_t need = fields_end + k + v;
   if (need > raw.size()) return CorruptCell(page, "leaf cell overruns the page");
-  const char* q = p + kLeafCellHeader;
+  const char* q = raw.data() + header;
   if (c->key.overflow) {
     c->key.full_len = Load<uint32_t>(q);
     c->key.blob = PageId{Load<uint64_t>(q + 4)};
     q += kKeyOverflowFields;
-    if (c->key.full_len <= k || c->key.full_len > kMaxKeySize) {
+    if (c->key.full_len <= inline_len || c->key.full_len > kMaxKeySize) {
       return CorruptCell(page, "bad overflowed key length");
     }
   } else {
@@ -167,10 +165,37 @@ Status ParseLeafCell(std::string_view raw, PageId page, LeafCell* c) {
     c->value_blob = PageId{};
   }
   c->key.prefix = {};
-  c->key.inline_key = std::string_view(p + fields_end, k);
-  c->inline_value = std::string_view(p + fields_end + k, v);
+  c->key.inline_key = std::string_view(raw.data() + fields_end, k);
+  c->inline_value = std::string_view(raw.data() + fields_end + k, v);
   c->size = static_cast<uint32_t>(need);
   return Status::OK();
+}
+
+}  // namespace
+
+Status ParseLeafCell(std::string_view raw, PageId page, LeafCell* c) {
+  if (raw.size() < kLeafCellHeader) return CorruptCell(page, "truncated leaf cell");
+  const char* p = raw.data();
+  uint8_t flags = static_cast<uint8_t>(p[0]);
+  if (flags & ~(kCellKeyOverflow | kCellValueOverflow)) return CorruptCell(page, "bad cell flags");
+  const uint32_t k = Load<uint16_t>(p + 1);
+  c->key.overflow = flags & kCellKeyOverflow;
+  c->value_overflow = flags & kCellValueOverflow;
+  return ParseLeafFields(raw, page, kLeafCellHeader, k, Load<uint16_t>(p + 3), k, c);
+}
+
+Status ParseStoredLeafCell(std::string_view raw, PageId page, uint32_t slot_key_len, uint32_t p,
+                           uint32_t page_size, LeafCell* c) {
+  if (raw.size() < kStoredLeafCellHeader) return CorruptCell(page, "truncated leaf cell");
+  const uint16_t hv = Load<uint16_t>(raw.data());
+  c->key.overflow = (hv & kStoredKeyOverflowBit) != 0;
+  c->value_overflow = (hv & kStoredValueOverflowBit) != 0;
+  // A torn image (an optimistic reader's) may hold any p and slot length:
+  // k comes out of range then, and the bounds refuse the cell.
+  const uint32_t inline_len = c->key.overflow ? KeyPrefixLen(page_size) : slot_key_len;
+  if (inline_len < p) return CorruptCell(page, "slot key length shorter than the node prefix");
+  return ParseLeafFields(raw, page, kStoredLeafCellHeader, inline_len - p,
+                         hv & kStoredValueLenMask, inline_len, c);
 }
 
 Status ParseInnerCell(std::string_view raw, PageId page, InnerCell* c) {
@@ -204,7 +229,8 @@ Status ParseInnerCell(std::string_view raw, PageId page, InnerCell* c) {
 Status NodeView::LeafCellAt(int i, LeafCell* cell) const {
   std::string_view raw;
   RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
-  RINGDB_RETURN_IF_ERROR(ParseLeafCell(raw, id_, cell));
+  RINGDB_RETURN_IF_ERROR(
+      ParseStoredLeafCell(raw, id_, SlotKeyLen(i), prefix_len(), page_size_, cell));
   cell->key.prefix = prefix();
   return Status::OK();
 }
@@ -222,15 +248,29 @@ Status NodeView::FullCell(int i, std::string* out) const {
   RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
   KeyRef key;
   uint32_t size;
-  RINGDB_RETURN_IF_ERROR(ParseCellKey(raw, &key, &size));
+  RINGDB_RETURN_IF_ERROR(ParseCellKey(i, raw, &key, &size));
   const std::string_view pre = prefix();
   const size_t fields_end = static_cast<size_t>(key.inline_key.data() - raw.data());
-  out->resize(size + pre.size());
+  const uint32_t k = static_cast<uint32_t>(key.inline_key.size() + pre.size());
+  // The whole cell's header: a leaf cell's is longer than its stored one.
+  size_t head = fields_end;
+  out->resize(size + pre.size() + (is_leaf() ? kLeafHeaderSaving : 0));
   char* q = out->data();
-  std::memcpy(q, raw.data(), fields_end);
-  Store<uint16_t>(q + 1, static_cast<uint16_t>(key.inline_key.size() + pre.size()));
-  if (!pre.empty()) std::memcpy(q + fields_end, pre.data(), pre.size());
-  std::memcpy(q + fields_end + pre.size(), raw.data() + fields_end, size - fields_end);
+  if (is_leaf()) {
+    const uint16_t hv = Load<uint16_t>(raw.data());
+    q[0] = static_cast<char>(((hv & kStoredKeyOverflowBit) ? kCellKeyOverflow : 0) |
+                             ((hv & kStoredValueOverflowBit) ? kCellValueOverflow : 0));
+    Store<uint16_t>(q + 1, static_cast<uint16_t>(k));
+    Store<uint16_t>(q + 3, static_cast<uint16_t>(hv & kStoredValueLenMask));
+    std::memcpy(q + kLeafCellHeader, raw.data() + kStoredLeafCellHeader,
+                fields_end - kStoredLeafCellHeader);
+    head = fields_end + kLeafHeaderSaving;
+  } else {
+    std::memcpy(q, raw.data(), fields_end);
+    Store<uint16_t>(q + 1, static_cast<uint16_t>(k));
+  }
+  if (!pre.empty()) std::memcpy(q + head, pre.data(), pre.size());
+  std::memcpy(q + head + pre.size(), raw.data() + fields_end, size - fields_end);
   return Status::OK();
 }
 
@@ -364,13 +404,32 @@ uint32_t RangePrefix(const KeyRef& first, const KeyRef& last, uint32_t page_size
                       std::min(PrefixCap(first, page_size), PrefixCap(last, page_size)));
 }
 
-// Stores whole cell `cell` (whose key is `key`) without the first p key
-// bytes at dst.
-void StoreStripped(std::string_view cell, const KeyRef& key, uint32_t p, char* dst) {
+// Stores whole cell `cell` (whose key is `key`) at dst as a stored cell of
+// a node with prefix length p: without the first p key bytes, and a leaf
+// cell with its stored header (btree_format.h). Writes StoredCellSize
+// bytes.
+void StoreStripped(bool leaf, std::string_view cell, const KeyRef& key, uint32_t p,
+                   uint32_t page_size, char* dst) {
   const size_t fields_end = static_cast<size_t>(key.inline_key.data() - cell.data());
-  std::memcpy(dst, cell.data(), fields_end);
-  Store<uint16_t>(dst + 1, static_cast<uint16_t>(key.inline_key.size() - p));
-  std::memcpy(dst + fields_end, cell.data() + fields_end + p, cell.size() - fields_end - p);
+  size_t head = fields_end;
+  if (leaf) {
+    // The key length goes: the slot holds it.
+    RINGDB_CHECK(!key.overflow || key.inline_key.size() == KeyPrefixLen(page_size));
+    const uint8_t flags = static_cast<uint8_t>(cell[0]);
+    const uint16_t v = Load<uint16_t>(cell.data() + 3);
+    RINGDB_CHECK(v <= kStoredValueLenMask);
+    const uint16_t hv = static_cast<uint16_t>(
+        v | ((flags & kCellKeyOverflow) ? kStoredKeyOverflowBit : 0) |
+        ((flags & kCellValueOverflow) ? kStoredValueOverflowBit : 0));
+    Store<uint16_t>(dst, hv);
+    std::memcpy(dst + kStoredLeafCellHeader, cell.data() + kLeafCellHeader,
+                fields_end - kLeafCellHeader);
+    head = fields_end - kLeafHeaderSaving;
+  } else {
+    std::memcpy(dst, cell.data(), fields_end);
+    Store<uint16_t>(dst + 1, static_cast<uint16_t>(key.inline_key.size() - p));
+  }
+  std::memcpy(dst + head, cell.data() + fields_end + p, cell.size() - fields_end - p);
 }
 
 // Slot i for whole key `key` stored at cell_off in a node with prefix p.
@@ -388,8 +447,13 @@ uint32_t CellSizeAt(const char* page, uint32_t page_size, int i) {
   RINGDB_CHECK(v.RawCell(i, &raw).ok());
   KeyRef key;
   uint32_t size = 0;
-  RINGDB_CHECK(v.ParseCellKey(raw, &key, &size).ok());
+  RINGDB_CHECK(v.ParseCellKey(i, raw, &key, &size).ok());
   return size;
+}
+
+// The bytes whole cell `cell` takes stored in a node with prefix length p.
+uint64_t StoredCellSize(bool leaf, size_t whole_size, uint32_t p) {
+  return whole_size - p - (leaf ? kLeafHeaderSaving : 0);
 }
 
 // Moves the cells together at the end of the cell area (the prefix stays).
@@ -432,7 +496,8 @@ bool InsertFits(const NodeView& v, std::string_view cell, int replacing) {
                                    std::min(p, PrefixCap(key, v.page_size())));
   // The new cell without the prefix, and each other cell longer by the
   // bytes the prefix loses (the prefix itself shrinks by as many).
-  uint64_t need = cell.size() - np + kSlotSize + uint64_t{p - np} * (n - 1);
+  uint64_t need =
+      StoredCellSize(v.is_leaf(), cell.size(), np) + kSlotSize + uint64_t{p - np} * (n - 1);
   return need <= free;
 }
 
@@ -462,10 +527,10 @@ void InsertCell(char* page, uint32_t page_size, int i, std::string_view cell) {
       return;
     }
   }
-  const uint32_t size = static_cast<uint32_t>(cell.size()) - p;
+  const uint32_t size = static_cast<uint32_t>(StoredCellSize(v.is_leaf(), cell.size(), p));
   if (v.FreeContiguous() < size + kSlotSize) Compact(page, page_size);
   uint32_t cs = Load<uint32_t>(page + kNodeCellStartOff) - size;
-  StoreStripped(cell, key, p, page + cs);
+  StoreStripped(v.is_leaf(), cell, key, p, page_size, page + cs);
   std::memmove(SlotAt(page, i + 1), SlotAt(page, i), kSlotSize * (n - i));
   WriteSlot(page, i, cs, key, p);
   Store<uint32_t>(page + kNodeCellStartOff, cs);
@@ -498,15 +563,15 @@ void RebuildNode(char* page, uint32_t page_size, std::span<const std::string_vie
   uint64_t need = kSlotArrayOff + uint64_t{kSlotSize} * n + p;
   for (size_t i = 0; i < n; ++i) {
     RINGDB_CHECK(keys[i].inline_key.substr(0, p) == prefix);  // cells in key order
-    need += cells[i].size() - p;
+    need += StoredCellSize(leaf, cells[i].size(), p);
   }
   RINGDB_CHECK(need <= page_size);
   char* tmp = Scratch(page_size);
   uint32_t pos = page_size - p;
   if (p > 0) std::memcpy(tmp + pos, prefix.data(), p);  // data() may be null when empty
   for (size_t i = 0; i < n; ++i) {
-    pos -= static_cast<uint32_t>(cells[i].size()) - p;
-    StoreStripped(cells[i], keys[i], p, tmp + pos);
+    pos -= static_cast<uint32_t>(StoredCellSize(leaf, cells[i].size(), p));
+    StoreStripped(leaf, cells[i], keys[i], p, page_size, tmp + pos);
     WriteSlot(tmp, static_cast<int>(i), pos, keys[i], p);
   }
   std::memcpy(page + kSlotArrayOff, tmp + kSlotArrayOff, kSlotSize * n);
@@ -543,7 +608,7 @@ class PackedRuns {
     keys_.reserve(cells.size());
     for (size_t i = 0; i < cells.size(); ++i) {
       keys_.push_back(WholeKey(leaf, cells[i]));
-      sums_[i + 1] = sums_[i] + cells[i].size() + kSlotSize;
+      sums_[i + 1] = sums_[i] + StoredCellSize(leaf, cells[i].size(), 0) + kSlotSize;
     }
   }
   uint64_t Size(size_t a, size_t b) const {

@@ -129,9 +129,9 @@ class NodeView {
   // Child i in [0, count()]: 0 is link0, i > 0 is cell i-1's child.
   Status ChildAt(int i, PageId* child) const;
 
-  // Parses raw cell bytes as a cell of this node's kind: its key (prefix
-  // left empty) and its encoded size.
-  Status ParseCellKey(std::string_view raw, KeyRef* key, uint32_t* size) const;
+  // Parses cell i's raw bytes (RawCell) as a stored cell of this node's
+  // kind: its key (prefix left empty) and its stored size.
+  Status ParseCellKey(int i, std::string_view raw, KeyRef* key, uint32_t* size) const;
 
   Status Corrupt(std::string_view what) const;
 
@@ -205,8 +205,13 @@ Status SearchSlots(const NodeView& v, std::string_view key, bool upper, TieCompa
 // type (meta and overflow pages are checked where they are read).
 Status VerifyNodePage(PageId id, const char* page, uint32_t page_size);
 
-// Parses one cell from raw bytes (used on cells not yet in a page).
+// Parses one whole cell from raw bytes (cells not in a page: EncodeLeafCell,
+// FullCell).
 Status ParseLeafCell(std::string_view raw, PageId page, LeafCell* cell);
+// Parses a leaf cell stored in a node with prefix length p, from its raw
+// bytes (RawCell) and its slot's full key length.
+Status ParseStoredLeafCell(std::string_view raw, PageId page, uint32_t slot_key_len, uint32_t p,
+                           uint32_t page_size, LeafCell* cell);
 Status ParseInnerCell(std::string_view raw, PageId page, InnerCell* cell);
 
 // Encodes whole cells into *out (replacing its contents): the key's prefix

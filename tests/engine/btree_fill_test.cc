@@ -377,9 +377,9 @@ TEST(BTreeFillTest, ComputeFillCounts) {
   EXPECT_EQ(f.overflow_pages, 4u);
   const uint32_t cap = btree::NodeCapacity(4096);
   // The keys share the node prefix "k", stored once; each cell keeps the
-  // one byte after it.
-  const uint32_t used = 2 * btree::kSlotSize + (btree::kLeafCellHeader + 1 + 500) +
-                        (btree::kLeafCellHeader + btree::kValueOverflowFields + 1) + 1;
+  // one byte after it, behind the 2-byte stored header.
+  const uint32_t used = 2 * btree::kSlotSize + (2 + 1 + 500) +
+                        (2 + btree::kValueOverflowFields + 1) + 1;
   EXPECT_DOUBLE_EQ(f.leaf_fill, static_cast<double>(used) / cap);
   EXPECT_EQ(f.live_page_bytes, (2u + 4u) * 4096);
 }

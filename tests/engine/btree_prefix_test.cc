@@ -1,6 +1,7 @@
-// Tests for prefix truncation in the node layout (format v3,
+// Tests for prefix truncation in the node layout (formats v3 and v4,
 // engine/btree_format.h): a node stores its keys' common prefix once at the
-// page end and the cells hold only suffixes. Inserts that shorten the
+// page end and the cells hold only suffixes (and, from v4, leaf cells hold
+// no key length: the slot does). Inserts that shorten the
 // prefix, inserts that no longer fit once it is shortened, splits and
 // merges that recompute it, empty nodes, keys equal to the prefix,
 // overflowed and binary keys, and damage the whole-node check must catch.
@@ -107,7 +108,10 @@ TEST(BTreePrefixTest, CellsHoldOnlySuffixes) {
   EXPECT_EQ(node.view().prefix_len(), stem.size() + 4);
   uint64_t whole = 0;
   for (const std::string& k : node.keys()) whole += WholeCell(k, true).size() + btree::kSlotSize;
-  EXPECT_EQ(node.view().Used(), whole - 39 * node.view().prefix_len());
+  // Each stored leaf cell also holds a shorter header than the whole cell
+  // (format 4: the key length lives in the slot only).
+  EXPECT_EQ(node.view().Used(),
+            whole - 39 * node.view().prefix_len() - 40 * btree::kLeafHeaderSaving);
 }
 
 TEST(BTreePrefixTest, InsertThatBreaksThePrefixRewritesTheCells) {
@@ -342,10 +346,25 @@ TEST(BTreePrefixTest, ValidateCellsCatchesDamageToTheNewFields) {
          btree::Store<uint16_t>(p + btree::kNodePrefixLenOff,
                                 static_cast<uint16_t>(v.prefix_len() - 1));
        }},
-      {"a cell's stored key length",
-       [&](char* p, const NodeView& v) { p[cell_off(v, 4) + 1] ^= 1; }},
+      // Format v4: a leaf cell's key length is its slot's key length less
+      // the prefix.
+      {"a slot's key length one longer",
+       [](char* p, const NodeView&) {
+         char* len = p + btree::kSlotArrayOff + btree::kSlotSize * 4 + btree::kSlotKeyLenOff;
+         btree::Store<uint16_t>(len, static_cast<uint16_t>(btree::Load<uint16_t>(len) + 1));
+       }},
+      {"a slot's key length shorter than the prefix",
+       [](char* p, const NodeView& v) {
+         btree::Store<uint16_t>(
+             p + btree::kSlotArrayOff + btree::kSlotSize * 4 + btree::kSlotKeyLenOff,
+             static_cast<uint16_t>(v.prefix_len() - 1));
+       }},
       {"a cell's value length",
-       [&](char* p, const NodeView& v) { p[cell_off(v, 4) + 3] ^= 1; }},
+       [&](char* p, const NodeView& v) { p[cell_off(v, 4)] ^= 1; }},
+      {"a cell's key-overflow bit",
+       [&](char* p, const NodeView& v) { p[cell_off(v, 4) + 1] ^= 0x40; }},
+      {"a cell's value-overflow bit",
+       [&](char* p, const NodeView& v) { p[cell_off(v, 4) + 1] ^= 0x80; }},
       {"two slots swapped (keys out of order)",
        [](char* p, const NodeView&) {
          char tmp[btree::kSlotSize];
