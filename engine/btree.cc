@@ -15,13 +15,6 @@ using namespace btree;  // NOLINT: this file is the B+tree.
 
 namespace {
 
-std::string MetaVersionMismatch(PageId id, uint16_t version) {
-  return "btree meta page " + std::to_string(id.value) + ": tree format version " +
-         std::to_string(version) + ", this build reads only version " +
-         std::to_string(kMetaFormatVersion) +
-         " (dump it with the ringdb that wrote it, then load it into a new database)";
-}
-
 Status MetaCorrupt(PageId id, std::string_view what) {
   return Status::Corruption("btree meta page " + std::to_string(id.value) + ": " +
                             std::string(what));
@@ -79,30 +72,26 @@ Result<std::unique_ptr<BTree>> BTree::Open(BufferPool* pool, PageAllocator* allo
   });
   auto g = pool->Fetch(meta, LatchMode::kShared);
   if (!g.ok()) return g.status();
-  // A tree of another format version is not damaged, only older (or
-  // newer): NotSupported, as the superblock and the log say for theirs.
-  // The same field changing later, in a page opened fine, is damage
-  // (ReadMeta).
-  const char* p = g->data();
-  if (Load<uint16_t>(p + kMetaTypeOff) == kPageTypeMeta &&
-      Load<uint64_t>(p + kMetaTagOff) == kMetaFormatTag) {
-    if (uint16_t version = Load<uint16_t>(p + kMetaVersionOff); version != kMetaFormatVersion) {
-      return Status::NotSupported(MetaVersionMismatch(meta, version));
-    }
-  }
   PageId root;
   uint32_t height;
-  RINGDB_RETURN_IF_ERROR(tree->ReadMeta(*g, &root, &height));
+  RINGDB_RETURN_IF_ERROR(tree->ReadMeta(g->data(), meta, &root, &height, /*at_open=*/true));
   return tree;
 }
 
-Status BTree::ReadMeta(const char* p, PageId id, PageId* root, uint32_t* height) const {
+Status BTree::ReadMeta(const char* p, PageId id, PageId* root, uint32_t* height,
+                       bool at_open) const {
   if (Load<uint16_t>(p + kMetaTypeOff) != kPageTypeMeta ||
       Load<uint64_t>(p + kMetaTagOff) != kMetaFormatTag) {
     return MetaCorrupt(id, "not a tree meta page");
   }
   if (uint16_t version = Load<uint16_t>(p + kMetaVersionOff); version != kMetaFormatVersion) {
-    return Status::Corruption(MetaVersionMismatch(id, version));
+    // As the superblock and the log answer for their versions.
+    std::string what = "btree meta page " + std::to_string(id.value) + ": tree format version " +
+                       std::to_string(version) + ", this build reads only version " +
+                       std::to_string(kMetaFormatVersion) +
+                       " (dump it with the ringdb that wrote it, then load it into a new"
+                       " database)";
+    return at_open ? Status::NotSupported(what) : Status::Corruption(what);
   }
   if (Load<uint32_t>(p + kMetaPageSizeOff) != page_size_) {
     return MetaCorrupt(id, "formatted for another page size");

@@ -283,11 +283,14 @@ class BTree {
     std::vector<PathEntry> nodes;
   };
 
-  // Reads root and height from a meta page image.
+  // Reads root and height from a meta page image. Another format version
+  // is NotSupported `at_open` (an older or newer file, not a damaged one)
+  // and Corruption afterwards (the field changed in a tree opened fine).
   Status ReadMeta(const PageGuard& meta, PageId* root, uint32_t* height) const {
     return ReadMeta(meta.data(), meta.id(), root, height);
   }
-  Status ReadMeta(const char* p, PageId id, PageId* root, uint32_t* height) const;
+  Status ReadMeta(const char* p, PageId id, PageId* root, uint32_t* height,
+                  bool at_open = false) const;
 
   // Optimistic reading (see the file comment). kRestart: a version moved,
   // try again; kFallback: take the pessimistic path; kMiss: a page on the

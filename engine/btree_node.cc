@@ -80,6 +80,8 @@ Status NodeView::ValidateCells() const {
       if (key.full_len <= inline_full) return Corrupt("overflowed key not longer than inline");
       if (key.inline_key.size() < kKeyHeadSize) return Corrupt("overflowed key shorter than a head");
     }
+    // A leaf cell's inline key length comes from its slot (format v4), so
+    // this checks inner cells and overflowed keys.
     uint64_t full = key.overflow ? key.full_len : inline_full;
     if (full != SlotKeyLen(i)) return Corrupt("slot key length does not match its cell");
     if (KeyHead(key.inline_key, 0) != SlotHead(i)) return Corrupt("slot head does not match key");
@@ -133,6 +135,18 @@ Status NodeView::KeyAt(int i, KeyRef* key) const {
 }
 
 namespace {
+
+// A stored leaf cell's header from a whole cell's flags and inline value
+// length, and back (btree_format.h).
+uint16_t StoredLeafHeader(uint8_t flags, uint16_t v) {
+  RINGDB_CHECK(v <= kStoredValueLenMask);
+  return static_cast<uint16_t>(v | ((flags & kCellKeyOverflow) ? kStoredKeyOverflowBit : 0) |
+                               ((flags & kCellValueOverflow) ? kStoredValueOverflowBit : 0));
+}
+uint8_t WholeLeafFlags(uint16_t hv) {
+  return static_cast<uint8_t>(((hv & kStoredKeyOverflowBit) ? kCellKeyOverflow : 0) |
+                              ((hv & kStoredValueOverflowBit) ? kCellValueOverflow : 0));
+}
 
 // The rest of a leaf cell after its header (of `header` bytes, whole or
 // stored), c's overflow flags set: the overflow fields, k key bytes and v
@@ -188,8 +202,9 @@ Status ParseStoredLeafCell(std::string_view raw, PageId page, uint32_t slot_key_
                            uint32_t page_size, LeafCell* c) {
   if (raw.size() < kStoredLeafCellHeader) return CorruptCell(page, "truncated leaf cell");
   const uint16_t hv = Load<uint16_t>(raw.data());
-  c->key.overflow = (hv & kStoredKeyOverflowBit) != 0;
-  c->value_overflow = (hv & kStoredValueOverflowBit) != 0;
+  const uint8_t flags = WholeLeafFlags(hv);
+  c->key.overflow = flags & kCellKeyOverflow;
+  c->value_overflow = flags & kCellValueOverflow;
   // A torn image (an optimistic reader's) may hold any p and slot length:
   // k comes out of range then, and the bounds refuse the cell.
   const uint32_t inline_len = c->key.overflow ? KeyPrefixLen(page_size) : slot_key_len;
@@ -258,8 +273,7 @@ Status NodeView::FullCell(int i, std::string* out) const {
   char* q = out->data();
   if (is_leaf()) {
     const uint16_t hv = Load<uint16_t>(raw.data());
-    q[0] = static_cast<char>(((hv & kStoredKeyOverflowBit) ? kCellKeyOverflow : 0) |
-                             ((hv & kStoredValueOverflowBit) ? kCellValueOverflow : 0));
+    q[0] = static_cast<char>(WholeLeafFlags(hv));
     Store<uint16_t>(q + 1, static_cast<uint16_t>(k));
     Store<uint16_t>(q + 3, static_cast<uint16_t>(hv & kStoredValueLenMask));
     std::memcpy(q + kLeafCellHeader, raw.data() + kStoredLeafCellHeader,
@@ -415,13 +429,8 @@ void StoreStripped(bool leaf, std::string_view cell, const KeyRef& key, uint32_t
   if (leaf) {
     // The key length goes: the slot holds it.
     RINGDB_CHECK(!key.overflow || key.inline_key.size() == KeyPrefixLen(page_size));
-    const uint8_t flags = static_cast<uint8_t>(cell[0]);
-    const uint16_t v = Load<uint16_t>(cell.data() + 3);
-    RINGDB_CHECK(v <= kStoredValueLenMask);
-    const uint16_t hv = static_cast<uint16_t>(
-        v | ((flags & kCellKeyOverflow) ? kStoredKeyOverflowBit : 0) |
-        ((flags & kCellValueOverflow) ? kStoredValueOverflowBit : 0));
-    Store<uint16_t>(dst, hv);
+    Store<uint16_t>(dst, StoredLeafHeader(static_cast<uint8_t>(cell[0]),
+                                          Load<uint16_t>(cell.data() + 3)));
     std::memcpy(dst + kStoredLeafCellHeader, cell.data() + kLeafCellHeader,
                 fields_end - kLeafCellHeader);
     head = fields_end - kLeafHeaderSaving;
