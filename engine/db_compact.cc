@@ -15,8 +15,18 @@ namespace ringdb {
 Status DBImpl::Compact() {
   RINGDB_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) return Status::InvalidArgument("database is open read-only");
+  // No holes are punched until the end, and the ones in the part of the
+  // file the live pages will fill get blocks again (PageStore::
+  // HoldFreeBlocks): the pages packed and moved below are written into
+  // allocated blocks. On every way out the hold ends; DropReservation at
+  // the end punches the free slots left.
+  struct EndHold {
+    PageStore* store;
+    ~EndHold() { store->HoldFreeBlocks(false); }
+  } end_hold{store_.get()};
   {
     std::lock_guard<std::mutex> lock(write_mu_);
+    store_->HoldFreeBlocks(true);
     RINGDB_RETURN_IF_ERROR(CheckpointLocked());
   }
   // First the leaves are packed (btree_pack.cc), one parent of leaves at a

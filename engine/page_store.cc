@@ -177,8 +177,40 @@ void PageStore::ReserveAheadLocked() {
   reserved_end_ = to;  // also after a failure: the next chunk is tried later
 }
 
-Status PageStore::DropReservation() {
+void PageStore::HoldFreeBlocks(bool hold) {
+  uint64_t end;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_free_blocks_ = hold;
+    if (!hold || !reserve_supported_) return;
+    end = std::min(TargetSlotsLocked(), slot_count_);
+  }
+  if (end <= 2) return;
+  // Without mu_: fallocate keeps the data of blocks already allocated, so
+  // writes to live slots may go on meanwhile.
+  Status s = io_->Allocate(file_, 2 * uint64_t{page_size_}, (end - 2) * page_size_);
   std::lock_guard<std::mutex> lock(mu_);
+  if (s.IsNotSupported()) reserve_supported_ = false;
+  if (!s.ok()) return;
+  for (auto it = free_slots_.begin(); it != free_slots_.end() && *it < end; ++it) {
+    to_punch_.insert(*it);
+  }
+}
+
+uint64_t PageStore::TargetSlotsLocked() const {
+  uint64_t live = 0;
+  for (uint64_t id = 0; id < map_.size(); id++) live += live_[id];
+  const uint64_t per_page = EntriesPerMapPage(page_size_);
+  const uint64_t map_pages = std::max<uint64_t>(1, (map_.size() + per_page - 1) / per_page);
+  return 2 + live + map_pages + 8;
+}
+
+Status PageStore::DropReservation() {
+  HoldFreeBlocks(false);
+  // Best effort, as after a checkpoint: the blocks stay if it fails.
+  Status released = ReleaseSpace();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!released.ok()) release_errors_++;
   Result<uint64_t> size = io_->FileSize(file_);
   if (!size.ok()) return size.status();
   reserved_end_ = slot_count_;
@@ -338,6 +370,7 @@ Status PageStore::ReleaseSpace() {
     }
     // 2. Free slots inside the file: reserved while their holes are
     // punched without the mutex.
+    if (hold_free_blocks_) return Status::OK();
     if (!punch_supported_) to_punch_.clear();
     for (uint64_t t : to_punch_) {
       if (free_slots_.erase(t) != 0) punch.push_back(t);
@@ -491,12 +524,7 @@ PageStoreStats PageStore::stats() {
 
 std::vector<PageId> PageStore::PagesToMoveDown(uint64_t* target_slots) {
   std::lock_guard<std::mutex> lock(mu_);
-  uint64_t live = 0;
-  for (uint64_t id = 0; id < map_.size(); id++) live += live_[id];
-  const uint64_t per_page = EntriesPerMapPage(page_size_);
-  const uint64_t map_pages = std::max<uint64_t>(1, (map_.size() + per_page - 1) / per_page);
-  // Superblocks, every live page, the next map and a little slack.
-  uint64_t target = 2 + live + map_pages + 8;
+  const uint64_t target = TargetSlotsLocked();
   *target_slots = target;
   // Only as many pages as there are free slots below the target to take
   // them (a moved page takes the lowest free slot; without one it would

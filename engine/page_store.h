@@ -117,8 +117,21 @@ class PageStore : public PageLocator, public PageAllocator {
   // kernel worker, one into reserved blocks is not (a 4096-page write test
   // here: 5.3 s extending, 0.7 s into reserved blocks). The reservation is
   // free space the file holds: checkpoints keep at most one chunk of it,
-  // and this cuts it off (Close and Compact call it).
+  // and this cuts it off (Close and Compact call it). It also punches the
+  // free slots whose blocks HoldFreeBlocks kept, and ends the hold.
   Status DropReservation();
+
+  // While held, checkpoints still cut free slots off the end of the file
+  // but punch no holes, and the holes already in the part of the file the
+  // live pages will fill are allocated again (one fallocate over it):
+  // Compact's rounds write pages into the lowest free slots, and an
+  // O_DIRECT write into a hole waits for the file system to allocate its
+  // blocks (io_uring hands it to a kernel worker), while a punch waits for
+  // every request in flight on the file. Close's DropReservation, or the
+  // next checkpoint after HoldFreeBlocks(false), punches what the hold
+  // kept. Best effort: a failed fallocate leaves the holes. Require: no
+  // checkpoint runs meanwhile (the DB's writer lock).
+  void HoldFreeBlocks(bool hold);
 
  private:
   // Slots a file of `count` slots may hold reserved past them.
@@ -127,6 +140,9 @@ class PageStore : public PageLocator, public PageAllocator {
   // Best effort: a failure leaves new slots to extend the file as writes.
   // Require: mu_ held.
   void ReserveAheadLocked();
+  // Slots the file needs for the live pages: the superblocks, every live
+  // page, the next map and a little slack. Require: mu_ held.
+  uint64_t TargetSlotsLocked() const;
   bool InCheckpoint(uint64_t slot) const {
     return slot < ckpt_.size() && ckpt_[slot] != 0;
   }
@@ -167,6 +183,7 @@ class PageStore : public PageLocator, public PageAllocator {
   std::unordered_set<uint64_t> landing_;
   std::set<uint64_t> free_slots_;  // ordered: the lowest is handed out first
   std::set<uint64_t> to_punch_;    // free slots whose blocks the file system still holds
+  bool hold_free_blocks_ = false;  // HoldFreeBlocks: no holes punched for now
   bool punch_supported_ = true;
   uint64_t truncated_slots_ = 0;   // slots cut off the end of the file, in total
   uint64_t release_errors_ = 0;    // failed ReleaseSpace calls
