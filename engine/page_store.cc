@@ -190,8 +190,12 @@ void PageStore::HoldFreeBlocks(bool hold) {
   // writes to live slots may go on meanwhile.
   Status s = io_->Allocate(file_, 2 * uint64_t{page_size_}, (end - 2) * page_size_);
   std::lock_guard<std::mutex> lock(mu_);
-  if (s.IsNotSupported()) reserve_supported_ = false;
-  if (!s.ok()) return;
+  if (s.IsNotSupported()) {
+    reserve_supported_ = false;
+    return;
+  }
+  // Also after a failure (a full disk): fallocate may have allocated part
+  // of the range before it stopped, and those blocks must be punched too.
   for (auto it = free_slots_.begin(); it != free_slots_.end() && *it < end; ++it) {
     to_punch_.insert(*it);
   }

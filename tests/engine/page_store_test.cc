@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <set>
 
+#include "tests/util/half_allocate_backend.h"
 #include "tests/util/temp_dir.h"
 
 namespace ringdb {
@@ -156,6 +157,53 @@ TEST_F(PageStoreTest, NewSlotsLandInReservedBlocksAndCloseCutsThem) {
   size = io_->FileSize(file_);
   ASSERT_TRUE(size.ok());
   EXPECT_EQ(*size, slots * kPageSize);
+}
+
+// HoldFreeBlocks gives the holes below the live pages' extent blocks again
+// (Compact writes there). When fallocate fails midway (a full disk) it
+// keeps what it allocated: those free slots hold blocks, and
+// DropReservation (Compact's end, Close) must punch them too.
+TEST(PageStoreHoldTest, FreeBlocksOfAPartlyFailedFallocateArePunched) {
+  test::TempDir tmp("page_store_hold");
+  constexpr uint32_t kPage = 4096;
+  auto io = std::make_unique<test::HalfAllocateBackend>(io::NewPreadBackend());
+  auto f = io->Open(tmp.path() + "/data", io::OpenMode::kCreateReadWrite);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  {
+    PageStore store(io.get(), *f, kPage);
+    // 20 pages in slots 2..21; the first 10 are freed and their slots
+    // punched: 10 live pages behind 10 holes.
+    std::vector<PageId> ids;
+    alignas(4096) static char buf[kPage];
+    std::memset(buf, 'p', kPage);
+    for (int i = 0; i < 20; i++) {
+      Result<PageId> id = store.Allocate();
+      ASSERT_TRUE(id.ok());
+      Result<uint64_t> off = store.WriteOffset(*id);
+      ASSERT_TRUE(off.ok());
+      ASSERT_TRUE(io->Write(*f, *off, buf, kPage).ok());
+      store.WriteDone(*id, *off, true);
+      ids.push_back(*id);
+    }
+    for (int i = 0; i < 10; i++) store.Free(ids[i]);
+    ASSERT_TRUE(store.DropReservation().ok());
+    Result<uint64_t> before = io->AllocatedBytes(*f);
+    ASSERT_TRUE(before.ok());
+    ASSERT_LE(*before, 12u * kPage) << "the freed slots were not punched";
+    // The disk fills during the hold's fallocate: half of the holes get
+    // blocks, then it fails.
+    io->set_full(true);
+    store.HoldFreeBlocks(true);
+    io->set_full(false);
+    Result<uint64_t> held = io->AllocatedBytes(*f);
+    ASSERT_TRUE(held.ok());
+    EXPECT_GT(*held, *before) << "the failed fallocate allocated nothing: the test tests nothing";
+    ASSERT_TRUE(store.DropReservation().ok());
+    Result<uint64_t> after = io->AllocatedBytes(*f);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(*after, *before) << "free slots keep the blocks of the failed fallocate";
+  }
+  (void)io->Close(*f);
 }
 
 }  // namespace page_store_test
