@@ -127,10 +127,12 @@ class PageStore : public PageLocator, public PageAllocator {
   // Compact's rounds write pages into the lowest free slots, and an
   // O_DIRECT write into a hole waits for the file system to allocate its
   // blocks (io_uring hands it to a kernel worker), while a punch waits for
-  // every request in flight on the file. Close's DropReservation, or the
-  // next checkpoint after HoldFreeBlocks(false), punches what the hold
-  // kept. Best effort: a failed fallocate leaves the holes. Require: no
-  // checkpoint runs meanwhile (the DB's writer lock).
+  // every request in flight on the file. DropReservation (at Compact's
+  // end, at Close), or the next checkpoint after HoldFreeBlocks(false),
+  // punches what the hold kept. Best effort: after a failed fallocate the
+  // writes go into the holes left, and what it did allocate is punched
+  // like the rest. Require, for hold = true: no checkpoint runs meanwhile
+  // (the DB's writer lock).
   void HoldFreeBlocks(bool hold);
 
  private:
