@@ -71,9 +71,17 @@ if [ "${RINGDB_FAST:-0}" != 1 ]; then
   ringdb_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1 -O1" \
     -DCMAKE_C_FLAGS_DEBUG="-g1 -O1" -DRINGDB_SANITIZE=address,undefined \
     -DRINGDB_BUILD_BENCH=OFF -DRINGDB_WERROR=ON -DCMAKE_UNITY_BUILD=ON
+  # Under both sanitizers the power-cut tests run 20 cycles (the release
+  # suite runs their default 60), and the ASan suite leaves out the tests
+  # that check statistics (a predicted miss ratio, leaf fill after a load):
+  # the release suite runs them, and their code runs under ASan in other
+  # tests. Together about 80 s of this stage and 40 s of TSan's on the 2-core
+  # VM, where CI had grown to 26.6 min (the aim is under 25).
+  export RINGDB_POWERCUT_CYCLES=20
+  ASAN_SKIP='^(CacheInsightTest\.PredictedMissRatioMatchesThePool|Zipf/MrcAccuracyTest\..*|BTreeFillTest\.(RandomLoadKeepsLeavesAboveEightyPercent|DeleteHeavyLoadKeepsLeavesFilled))$'
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-     ctest --output-on-failure -j"$JOBS" --timeout 1200)
-  count build-asan
+     ctest --output-on-failure -j"$JOBS" --timeout 1200 -E "$ASAN_SKIP")
+  count build-asan -E "$ASAN_SKIP"
 
   stage "ThreadSanitizer build: every multi-threaded test (ctest label concurrency)"
   ringdb_build build-tsan -DRINGDB_SANITIZE=thread -DRINGDB_BUILD_BENCH=OFF -DRINGDB_BUILD_TOOLS=OFF \
@@ -90,9 +98,15 @@ if [ "${RINGDB_FAST:-0}" != 1 ]; then
     echo "TSan stage: only ${labelled:-0} tests carry the concurrency label; the labels are lost" >&2
     exit 1
   fi
+  # Two tests repeat their race under every backend or pool policy; under
+  # TSan they run one variant fewer each way (the stress matrix below still
+  # crosses every backend, policy and pool size): the row cache's readers
+  # and writers under the LRU pool only, MultiGet's concurrent writer over
+  # io_uring and pread only.
+  TSAN_SKIP='^(Policies/RowCacheConcurrencyTest\.GetsNeverSeeAReplacedValue/.(clock|s3fifo).|Backends/BTreeMultiGetTest\.ConcurrentWriterBatchesAreSeenWhole/(buffered|fault_io_uring_)_.*)$'
   (cd build-tsan && TSAN_OPTIONS="$TSAN_OPTIONS_CI" \
-     ctest -L concurrency --output-on-failure -j"$(nproc)" --timeout 1200)
-  count build-tsan -L concurrency
+     ctest -L concurrency --output-on-failure -j"$(nproc)" --timeout 1200 -E "$TSAN_SKIP")
+  count build-tsan -L concurrency -E "$TSAN_SKIP"
 
   stage "short fuzz run"
   bash scripts/fuzz_short.sh  # FUZZ_SECONDS per target, default 10
