@@ -202,8 +202,7 @@ void PageStore::HoldFreeBlocks(bool hold) {
 }
 
 uint64_t PageStore::TargetSlotsLocked() const {
-  uint64_t live = 0;
-  for (uint64_t id = 0; id < map_.size(); id++) live += live_[id];
+  const uint64_t live = map_.size() - free_ids_.size();  // as stats() counts them
   const uint64_t per_page = EntriesPerMapPage(page_size_);
   const uint64_t map_pages = std::max<uint64_t>(1, (map_.size() + per_page - 1) / per_page);
   return 2 + live + map_pages + 8;
