@@ -305,6 +305,10 @@ class DBImpl final : public DB {
   Superblock sb_;  // guarded by write_mu_
 
   std::mutex write_mu_;
+  // Takes write_mu_ for DBImpl::Write: polls briefly before sleeping when
+  // it is the only waiter (db_impl.cc).
+  void LockWriters();
+  std::atomic<int> write_waiters_{0};  // writers inside LockWriters
   std::shared_mutex wal_mu_;  // guards wal_ (the pointer)
   std::shared_ptr<wal::LogWriter> wal_;
   std::unique_ptr<wal::LogBuffer> log_buffer_;  // reused by every segment's writer
