@@ -33,7 +33,7 @@ Status DBImpl::Backup(const std::string& dir, BackupInfo* info) {
   // (1) The backup point.
   uint64_t first_segment, data_bytes;
   {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     if (backup_running_) return Status::Busy("a backup of " + dir_ + " is already running");
     if (!options_.read_only) {
       std::shared_lock<std::shared_mutex> wl(wal_mu_);
@@ -48,7 +48,7 @@ Status DBImpl::Backup(const std::string& dir, BackupInfo* info) {
     backup_running_ = true;
   }
   auto release = [&] {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     backup_running_ = false;
   };
 

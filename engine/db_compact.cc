@@ -25,7 +25,7 @@ Status DBImpl::Compact() {
     ~EndHold() { store->HoldFreeBlocks(false); }
   } end_hold{store_.get()};
   {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     store_->HoldFreeBlocks(true);
     RINGDB_RETURN_IF_ERROR(CheckpointLocked());
   }
@@ -38,7 +38,7 @@ Status DBImpl::Compact() {
   std::string from, next;
   for (bool first = true, more = true; more; first = false) {
     if (compact_step_hook_) compact_step_hook_("pack");
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckOpen());
     RINGDB_RETURN_IF_ERROR(BackgroundError());
     Status s = tree_->PackParent(options_.compact_leaf_fill, first, from,
@@ -55,7 +55,7 @@ Status DBImpl::Compact() {
   auto checkpoint = [this]() -> Status {
     WriteAhead();
     if (compact_step_hook_) compact_step_hook_("checkpoint");
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckOpen());
     return CheckpointLocked();
   };
@@ -63,7 +63,7 @@ Status DBImpl::Compact() {
   constexpr int kMaxRounds = 4;
   for (int round = 0; round < kMaxRounds; round++) {
     {
-      std::lock_guard<std::mutex> lock(write_mu_);
+      MutexLock lock(&write_mu_);
       RINGDB_RETURN_IF_ERROR(CheckOpen());
       uint64_t target = 0;
       std::vector<PageId> movers = store_->PagesToMoveDown(&target);
@@ -82,7 +82,7 @@ Status DBImpl::Compact() {
     }
     RINGDB_RETURN_IF_ERROR(checkpoint());
   }
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(&write_mu_);
   RINGDB_RETURN_IF_ERROR(CheckOpen());
   return store_->DropReservation();
 }

@@ -203,7 +203,7 @@ Status DBImpl::Delete(const WriteOptions& options, std::string_view key) {
 constexpr auto kWriterPoll = std::chrono::microseconds(50);
 
 void DBImpl::LockWriters() {
-  if (write_mu_.try_lock()) return;
+  if (write_mu_.TryLock()) return;
   // Only the first waiter polls; the others sleep on the mutex at once.
   // With two writers, a sleeping waiter costs a futex wake per handoff
   // (a third of fillrandom's CPU went to futex wait and wake); with more
@@ -218,11 +218,93 @@ void DBImpl::LockWriters() {
     const auto deadline = std::chrono::steady_clock::now() + kWriterPoll;
     for (uint32_t i = 1;; ++i) {
       std::this_thread::yield();
-      if (write_mu_.try_lock()) return;
+      if (write_mu_.TryLock()) return;
       if (i % 4 == 0 && std::chrono::steady_clock::now() >= deadline) break;
     }
   }
-  write_mu_.lock();
+  write_mu_.Lock();
+}
+
+// The part of Write under write_mu_: logs the batch and applies it.
+Status DBImpl::WriteLocked(const WriteBatch& batch, LockedWrite* out) {
+  if (bg_error_set_.load(std::memory_order_acquire)) RINGDB_RETURN_IF_ERROR(BackgroundError());
+  const std::string& rep = WriteBatchInternal::Contents(batch);
+  RINGDB_RETURN_IF_ERROR(CheckSpaceLocked(rep.size(), /*force=*/false));
+  // While a snapshot is open, the values the batch replaces are read
+  // now (a failure leaves nothing written) and saved once it has its LSN,
+  // before the tree changes (version_store.h). EndBatch runs on every
+  // way out, after applied_lsn_ moved.
+  struct BatchScope {
+    DBImpl* db;
+    bool recording;
+    ~BatchScope() { db->versions_->EndBatch(db->applied_lsn_.load(std::memory_order_acquire)); }
+  } scope{this, versions_->BeginBatch()};
+  std::vector<std::pair<std::string, std::optional<std::string>>> olds;
+  if (scope.recording) {
+    Status s = ReadOldValues(batch, &olds);
+    if (!s.ok()) return s.WithContext("reading the values an open snapshot needs (nothing written)");
+  }
+  std::string_view buffered_key;
+  bool buffer = false;
+  RINGDB_RETURN_IF_ERROR(ShouldBufferLocked(batch, scope.recording, &buffered_key, &buffer));
+  Result<Lsn> appended = wal_->Append(kBatchRecord, rep);
+  if (!appended.ok()) {
+    // A refused argument wrote nothing; anything else failed the log
+    // (its errors are sticky) before the tree was touched.
+    if (!appended.status().IsInvalidArgument()) {
+      log_failed_ = true;
+      SetBackgroundError(appended.status(), Classify(appended.status()),
+                         "appending to the log failed (nothing of the write was applied)");
+      return BackgroundError();
+    }
+    return appended.status();
+  }
+  const Lsn lsn = appended.value();
+  out->lsn = lsn;
+  out->gen = wal_gen_;
+  if (scope.recording) out->notice = versions_->Record(lsn, std::move(olds));
+  size_t applied = 0;
+  bool untouched = false;
+  Status s;
+  // Every key of the batch leaves the row cache before the tree (or the
+  // delete buffer) changes, and no fill is kept until after
+  // (row_cache.h); EndWrites runs on every way out.
+  struct RowScope {
+    RowCache* rows;
+    bool on;
+    RowCache::Writes writes;
+    ~RowScope() {
+      if (on) rows->EndWrites(writes);
+    }
+  } row_scope{rows_.get(), rows_->enabled(), {}};
+  if (row_scope.on) {
+    RowWriteMarker begin(rows_.get(), &row_scope.writes);
+    (void)batch.Iterate(&begin);
+  }
+  if (buffer) {
+    deletes_->Add(buffered_key, lsn);
+  } else {
+    s = Apply(batch, lsn, &applied, &untouched);
+  }
+  if (!s.ok()) {
+    if (untouched && Classify(s) == Severity::kSoft) {
+      // Nothing of the batch reached the tree. Its record is in the log:
+      // a crash before Resume replays it whole; Resume's checkpoint
+      // starts the log after it, so it is then wholly absent.
+      SetBackgroundError(s, Severity::kSoft,
+                         "a write failed before changing anything in memory");
+    } else {
+      // The log holds the batch; the tree may hold part of it and has no
+      // undo. Refuse further writes: reopening replays the whole batch.
+      SetBackgroundError(s, Severity::kHard,
+                         "a write failed half-applied in memory (" + std::to_string(applied) +
+                             " of " + std::to_string(batch.Count()) + " operations applied)");
+    }
+    return BackgroundError();
+  }
+  applied_lsn_.store(lsn, std::memory_order_release);
+  out->need_checkpoint = lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes;
+  return Status::OK();
 }
 
 Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
@@ -232,98 +314,19 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   SizeChecker checker;
   RINGDB_RETURN_IF_ERROR(batch->Iterate(&checker));
 
-  Lsn lsn;
-  uint64_t gen;
-  bool need_checkpoint;
-  std::string notice;
-  {
-    LockWriters();
-    std::lock_guard<std::mutex> lock(write_mu_, std::adopt_lock);
-    if (bg_error_set_.load(std::memory_order_acquire)) RINGDB_RETURN_IF_ERROR(BackgroundError());
-    const std::string& rep = WriteBatchInternal::Contents(*batch);
-    RINGDB_RETURN_IF_ERROR(CheckSpaceLocked(rep.size(), /*force=*/false));
-    // While a snapshot is open, the values the batch replaces are read
-    // now (a failure leaves nothing written) and saved once it has its LSN,
-    // before the tree changes (version_store.h). EndBatch runs on every
-    // way out, after applied_lsn_ moved.
-    struct BatchScope {
-      DBImpl* db;
-      bool recording;
-      ~BatchScope() { db->versions_->EndBatch(db->applied_lsn_.load(std::memory_order_acquire)); }
-    } scope{this, versions_->BeginBatch()};
-    std::vector<std::pair<std::string, std::optional<std::string>>> olds;
-    if (scope.recording) {
-      Status s = ReadOldValues(*batch, &olds);
-      if (!s.ok()) return s.WithContext("reading the values an open snapshot needs (nothing written)");
-    }
-    std::string_view buffered_key;
-    bool buffer = false;
-    RINGDB_RETURN_IF_ERROR(ShouldBufferLocked(*batch, scope.recording, &buffered_key, &buffer));
-    Result<Lsn> appended = wal_->Append(kBatchRecord, rep);
-    if (!appended.ok()) {
-      // A refused argument wrote nothing; anything else failed the log
-      // (its errors are sticky) before the tree was touched.
-      if (!appended.status().IsInvalidArgument()) {
-        log_failed_ = true;
-        SetBackgroundError(appended.status(), Classify(appended.status()),
-                           "appending to the log failed (nothing of the write was applied)");
-        return BackgroundError();
-      }
-      return appended.status();
-    }
-    lsn = appended.value();
-    gen = wal_gen_;
-    if (scope.recording) notice = versions_->Record(lsn, std::move(olds));
-    size_t applied = 0;
-    bool untouched = false;
-    Status s;
-    // Every key of the batch leaves the row cache before the tree (or the
-    // delete buffer) changes, and no fill is kept until after
-    // (row_cache.h); EndWrites runs on every way out.
-    struct RowScope {
-      RowCache* rows;
-      bool on;
-      RowCache::Writes writes;
-      ~RowScope() {
-        if (on) rows->EndWrites(writes);
-      }
-    } row_scope{rows_.get(), rows_->enabled(), {}};
-    if (row_scope.on) {
-      RowWriteMarker begin(rows_.get(), &row_scope.writes);
-      (void)batch->Iterate(&begin);
-    }
-    if (buffer) {
-      deletes_->Add(buffered_key, lsn);
-    } else {
-      s = Apply(*batch, lsn, &applied, &untouched);
-    }
-    if (!s.ok()) {
-      if (untouched && Classify(s) == Severity::kSoft) {
-        // Nothing of the batch reached the tree. Its record is in the log:
-        // a crash before Resume replays it whole; Resume's checkpoint
-        // starts the log after it, so it is then wholly absent.
-        SetBackgroundError(s, Severity::kSoft,
-                           "a write failed before changing anything in memory");
-      } else {
-        // The log holds the batch; the tree may hold part of it and has no
-        // undo. Refuse further writes: reopening replays the whole batch.
-        SetBackgroundError(s, Severity::kHard,
-                           "a write failed half-applied in memory (" + std::to_string(applied) +
-                               " of " + std::to_string(batch->Count()) + " operations applied)");
-      }
-      return BackgroundError();
-    }
-    applied_lsn_.store(lsn, std::memory_order_release);
-    need_checkpoint = lsn - sb_.ckpt_lsn > options_.checkpoint_log_bytes;
-  }
-  if (!notice.empty()) Log(notice);
-  RINGDB_RETURN_IF_ERROR(CommitLog(lsn, gen, options.sync));
-  if (need_checkpoint) CheckpointInline(lsn);
+  LockedWrite w;
+  LockWriters();
+  Status s = WriteLocked(*batch, &w);
+  write_mu_.Unlock();
+  RINGDB_RETURN_IF_ERROR(s);
+  if (!w.notice.empty()) Log(w.notice);
+  RINGDB_RETURN_IF_ERROR(CommitLog(w.lsn, w.gen, options.sync));
+  if (w.need_checkpoint) CheckpointInline(w.lsn);
   return Status::OK();
 }
 
 void DBImpl::CheckpointInline(Lsn lsn) {
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(&write_mu_);
   if (lsn - sb_.ckpt_lsn <= options_.checkpoint_log_bytes) return;  // another writer did it
   // The write itself is done; a failed checkpoint is retried by a later one.
   Status s = CheckpointLocked();
@@ -357,7 +360,7 @@ Status DBImpl::CommitLog(Lsn lsn, uint64_t gen, bool sync) {
     }
   }
   if (!s.ok()) {
-    std::lock_guard<std::mutex> wl(write_mu_);
+    MutexLock wl(&write_mu_);
     if (gen == wal_gen_) log_failed_ = true;
     SetBackgroundError(s, Classify(s), sync ? "syncing the log failed" : "writing the log failed");
     Status stored = BackgroundError();
@@ -440,7 +443,7 @@ Status DBImpl::Checkpoint() {
   if (options_.read_only) {
     return Status::InvalidArgument("database is open read-only: checkpoint refused");
   }
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(&write_mu_);
   return CheckpointLocked();
 }
 
@@ -545,7 +548,7 @@ Status DBImpl::Close() {
   // A failed open writes nothing: its recovery may have stopped at damage
   // that the caller is told about, and a checkpoint would erase the log.
   if (tree_ != nullptr && !options_.read_only && opened_) {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     switch (background_severity()) {
       case Severity::kNone: result = CheckpointLocked(); break;
       // The reserve is there for this checkpoint: do not check it.

@@ -173,17 +173,17 @@ class DBImpl final : public DB {
   bool ReadersPresent();
   // Logs and keeps the note that this read-only handle sees the last
   // checkpoint only.
-  void NoteSnapshotReader();
+  void NoteSnapshotReader() REQUIRES(write_mu_);
   Status CreateDatabase();
-  Status OpenFiles();
-  Status Recover();
+  Status OpenFiles() REQUIRES(write_mu_);
+  Status Recover() REQUIRES(write_mu_);
   class Recovery;  // its steps (db_open.cc)
   // Refuses while writes are stopped (see Resume), else CheckpointBody.
-  Status CheckpointLocked();
+  Status CheckpointLocked() REQUIRES(write_mu_);
   // Rotates the log (replacing a failed writer, see RepairLogLocked),
   // flushes every dirty page and writes the page map and superblock.
   // Require: write_mu_ held.
-  Status CheckpointBodyLocked();
+  Status CheckpointBodyLocked() REQUIRES(write_mu_);
   // Applies the batch; *applied counts the operations that completed, and
   // *untouched says the failing one (if any) left the tree unchanged.
   Status Apply(const WriteBatch& batch, Lsn lsn, size_t* applied, bool* untouched);
@@ -193,23 +193,23 @@ class DBImpl final : public DB {
   // `batch`). Makes room first (applying buffered deletes) when the buffer
   // is full. Require: write_mu_ held.
   Status ShouldBufferLocked(const WriteBatch& batch, bool recording, std::string_view* key,
-                            bool* buffer);
+                            bool* buffer) REQUIRES(write_mu_);
   // Applies up to `max_entries` buffered deletes to the tree (all of them:
   // SIZE_MAX), in key order, a chunk of a quarter of the pool at a time
   // (their leaves read by one pipeline).
   // Applied entries are erased when no snapshot is open. A failure is a
   // hard error (the tree may hold part of a delete; the log holds them
   // all). Require: write_mu_ held.
-  Status ApplyBufferedDeletesLocked(size_t max_entries);
+  Status ApplyBufferedDeletesLocked(size_t max_entries) REQUIRES(write_mu_);
   // Hands the log up to `lsn` to the kernel, or makes it durable (sync).
   // `gen` is the generation of the writer that holds the record.
-  Status CommitLog(Lsn lsn, uint64_t gen, bool sync);
+  Status CommitLog(Lsn lsn, uint64_t gen, bool sync) EXCLUDES(write_mu_);
   // After a write whose record `lsn` took the log past
   // Options::checkpoint_log_bytes: checkpoints in the calling writer's
   // thread (there is no background checkpointer), unless another writer
   // did meanwhile. A failure is logged; the next write retries.
   // Require: write_mu_ not held.
-  void CheckpointInline(Lsn lsn);
+  void CheckpointInline(Lsn lsn) EXCLUDES(write_mu_);
 
   // db_resume.cc.
   enum class Severity : uint8_t { kNone, kSoft, kHard };
@@ -226,7 +226,7 @@ class DBImpl final : public DB {
   // what a checkpoint would write now (CheckpointBytes), so that a clean
   // close always has room (statvfs at most every kSpaceCheckInterval
   // unless `force` or the margin is short). Require: write_mu_ held.
-  Status CheckSpaceLocked(uint64_t bytes, bool force);
+  Status CheckSpaceLocked(uint64_t bytes, bool force) REQUIRES(write_mu_);
   // Disk space a checkpoint with `dirty_pages` dirty pages may need: each
   // page in a fresh slot, the page map and a new log segment's first block.
   uint64_t CheckpointBytes(uint64_t dirty_pages);
@@ -235,9 +235,9 @@ class DBImpl final : public DB {
   // back to its last whole record and syncs it, so the next segment
   // continues the log from log_end_. Require: write_mu_ held and
   // wal_mu_ held exclusive.
-  Status RepairLogLocked();
+  Status RepairLogLocked() REQUIRES(write_mu_);
   // Resume's work; `check_space` false lets Close use the reserve.
-  Status ResumeLocked(bool check_space);
+  Status ResumeLocked(bool check_space) REQUIRES(write_mu_);
   void StartAutoResume();
   void StopAutoResume() EXCLUDES(error_mu_);
   void AutoResumeLoop() EXCLUDES(error_mu_);
@@ -269,6 +269,7 @@ class DBImpl final : public DB {
     PoolStats pool;
     io::IoStats io;
     PageStoreStats store;
+    uint64_t log_segment = 0;  // the segment being written
     uint64_t log_records = 0;  // since the last checkpoint (current writer)
     uint64_t log_bytes_written = 0, log_syncs = 0, log_group_commits = 0;  // since open
   };
@@ -302,32 +303,41 @@ class DBImpl final : public DB {
   std::unique_ptr<PageStore> store_;
   std::unique_ptr<BufferPool> pool_;
   std::unique_ptr<BTree> tree_;
-  Superblock sb_;  // guarded by write_mu_
+  Mutex write_mu_;
+  Superblock sb_ GUARDED_BY(write_mu_);
 
-  std::mutex write_mu_;
   // Takes write_mu_ for DBImpl::Write: polls briefly before sleeping when
   // it is the only waiter (db_impl.cc).
-  void LockWriters();
+  void LockWriters() ACQUIRE(write_mu_);
+  // What the locked part of a write (WriteLocked) hands back to Write.
+  struct LockedWrite {
+    Lsn lsn{};
+    uint64_t gen = 0;
+    bool need_checkpoint = false;
+    std::string notice;  // a snapshot's note for the log, if any
+  };
+  Status WriteLocked(const WriteBatch& batch, LockedWrite* out) REQUIRES(write_mu_);
   std::atomic<int> write_waiters_{0};  // writers inside LockWriters
   std::shared_mutex wal_mu_;  // guards wal_ (the pointer)
   std::shared_ptr<wal::LogWriter> wal_;
   std::unique_ptr<wal::LogBuffer> log_buffer_;  // reused by every segment's writer
-  uint64_t segment_ = 0;      // guarded by write_mu_
+  // Written under write_mu_ and wal_mu_ exclusive, read under either.
+  uint64_t segment_ = 0;
   // Where the next log segment starts while wal_ is null (after recovery,
-  // a rotation, or a failed writer cut back). Guarded by write_mu_.
-  Lsn log_end_;
-  // The current writer failed (its errors are sticky); guarded by write_mu_.
-  bool log_failed_ = false;
+  // a rotation, or a failed writer cut back).
+  Lsn log_end_ GUARDED_BY(write_mu_);
+  // The current writer failed (its errors are sticky).
+  bool log_failed_ GUARDED_BY(write_mu_) = false;
   // A segment to cut back to its last whole record before the next one is
   // started (RepairLogLocked): a failed writer's taken out of service, or
   // the last segment recovery found with a torn tail (set by an open that
-  // will write); guarded by write_mu_.
+  // will write).
   struct AbandonedLog {
     std::string path;
     Lsn start;        // the segment's start LSN
     Lsn written_end;  // end of its last whole record written
   };
-  std::optional<AbandonedLog> abandoned_;
+  std::optional<AbandonedLog> abandoned_ GUARDED_BY(write_mu_);
   // Generation of wal_ (bumped when it is replaced or reset) and the
   // generations whose writer failed: a committer holding a record of a
   // replaced writer learns from them whether its record was written.
@@ -335,14 +345,14 @@ class DBImpl final : public DB {
   uint64_t wal_gen_ = 0;
   std::vector<uint64_t> failed_gens_;
   Status failed_gen_status_;
-  // Free-space check (reserved_disk_bytes); guarded by write_mu_.
-  std::chrono::steady_clock::time_point space_checked_at_{};  // CoarseNow() (db_resume.cc)
-  bool space_checked_ = false;
-  uint64_t space_margin_ = 0;  // free - reserve - checkpoint at the last check
-  uint64_t bytes_since_space_check_ = 0;  // log bytes appended since
-  uint64_t dirty_bytes_at_check_ = 0;     // the pool's dirty pages then, in bytes
-  uint64_t pool_written_at_check_ = 0;    // PoolStats::bytes_written then
-  bool checkpoint_for_space_ = false;     // CheckSpaceLocked is checkpointing
+  // Free-space check (reserved_disk_bytes).
+  std::chrono::steady_clock::time_point space_checked_at_ GUARDED_BY(write_mu_){};  // CoarseNow() (db_resume.cc)
+  bool space_checked_ GUARDED_BY(write_mu_) = false;
+  uint64_t space_margin_ GUARDED_BY(write_mu_) = 0;  // free - reserve - checkpoint at the last check
+  uint64_t bytes_since_space_check_ GUARDED_BY(write_mu_) = 0;  // log bytes appended since
+  uint64_t dirty_bytes_at_check_ GUARDED_BY(write_mu_) = 0;     // the pool's dirty pages then, in bytes
+  uint64_t pool_written_at_check_ GUARDED_BY(write_mu_) = 0;    // PoolStats::bytes_written then
+  bool checkpoint_for_space_ GUARDED_BY(write_mu_) = false;     // CheckSpaceLocked is checkpointing
   std::atomic<uint64_t> checkpoints_for_space_{0};  // checkpoints it made early
 
   // The background error (see the header comment) and the auto-resume
@@ -379,14 +389,13 @@ class DBImpl final : public DB {
   // A backup is copying the last checkpoint's pages: checkpoints wait (the
   // automatic one is deferred, an explicit one returns Busy). Set and
   // cleared under write_mu_.
-  bool backup_running_ = false;
+  bool backup_running_ GUARDED_BY(write_mu_) = false;
   std::atomic<uint64_t> recovered_records_{0};
   // Deletes logged but not yet in the tree (delete_buffer.h); disabled
   // for a read-only handle. Made in the constructor.
   std::unique_ptr<DeleteBuffer> deletes_;
-  // Where a full buffer's next partial apply starts (the last key applied);
-  // guarded by write_mu_.
-  std::string apply_cursor_;
+  // Where a full buffer's next partial apply starts (the last key applied).
+  std::string apply_cursor_ GUARDED_BY(write_mu_);
   // Hot pairs for Get (row_cache.h; disabled when row_cache_bytes is 0).
   // Made in the constructor.
   std::unique_ptr<RowCache> rows_;

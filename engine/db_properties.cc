@@ -107,6 +107,7 @@ DBImpl::StatsSnapshot DBImpl::TakeStats() {
   wal::LogWriterStats ls;
   std::shared_lock<std::shared_mutex> lock(wal_mu_);
   if (wal_) ls = wal_->stats();
+  t.log_segment = segment_;
   t.log_records = ls.records;
   t.log_bytes_written = log_bytes_written_before_ + ls.bytes_written;
   t.log_syncs = log_syncs_before_ + ls.syncs;
@@ -308,7 +309,7 @@ std::string DBImpl::StatsString() {
        Num(io.writes) + ", syncs " + Num(io.syncs) + ", submits " + Num(io.submits) +
        ", fixed-buffer ops " + Num(io.fixed_ops) + "\n";
   s += "       read " + Bytes(io.bytes_read) + ", written " + Bytes(io.bytes_written) + "\n";
-  s += "log:   segment " + Num(segment_) + ", records " + Num(t.log_records) +
+  s += "log:   segment " + Num(t.log_segment) + ", records " + Num(t.log_records) +
        " since checkpoint, syncs " + Num(t.log_syncs) + ", group commits " +
        Num(t.log_group_commits) + ", written " + Bytes(t.log_bytes_written) + "\n";
   s += "file:  " + Bytes(st.slots * pool_->page_size()) + ", " + Bytes(DiskBytes()) +

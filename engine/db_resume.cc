@@ -211,7 +211,7 @@ Status DBImpl::RepairLogLocked() {
 Status DBImpl::Resume() {
   RINGDB_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) return Status::InvalidArgument("database is open read-only");
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(&write_mu_);
   return ResumeLocked(/*check_space=*/true);
 }
 
@@ -284,7 +284,7 @@ void DBImpl::AutoResumeLoop() {
     error_mu_.Unlock();
     Status s;
     {
-      std::lock_guard<std::mutex> lock(write_mu_);
+      MutexLock lock(&write_mu_);
       s = ResumeLocked(/*check_space=*/true);
     }
     error_mu_.Lock();
