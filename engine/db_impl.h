@@ -321,7 +321,8 @@ class DBImpl final : public DB {
   std::shared_mutex wal_mu_;  // guards wal_ (the pointer)
   std::shared_ptr<wal::LogWriter> wal_;
   std::unique_ptr<wal::LogBuffer> log_buffer_;  // reused by every segment's writer
-  // Written under write_mu_ and wal_mu_ exclusive, read under either.
+  // Written under write_mu_ and wal_mu_ exclusive (at open, under
+  // write_mu_ alone: no other thread has the handle), read under either.
   uint64_t segment_ = 0;
   // Where the next log segment starts while wal_ is null (after recovery,
   // a rotation, or a failed writer cut back).
