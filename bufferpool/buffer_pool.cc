@@ -392,6 +392,7 @@ Result<FrameIndex> BufferPool::Load(PageId id, bool* raced) {
     return Status::Busy("raced");
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
+  CountDemandRead();
   std::vector<Status> result;
   ReadFrames(std::span<const FrameIndex>(&f, 1), &result);
   if (!result[0].ok()) {

@@ -403,6 +403,14 @@ class BufferPool {
   uint32_t active_frames() const { return active_frames_.load(std::memory_order_relaxed); }
   uint32_t num_frames() const { return active_frames(); }
 
+  // Pages evicted and misses so far (PoolStats' counts, without the rest).
+  uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
+  uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
+  // Demand reads (misses that read their page: Fetch and its kin, and
+  // AsyncReads) the calling thread has made in any pool. A caller compares
+  // two readings around an operation to learn whether it read the device.
+  static uint64_t ThreadDemandReads();
+
   // Resident priority (what a B+tree asks for its inner nodes, so that a
   // point read with data far larger than the pool costs one device read):
   // the page in the guard's frame is kept ahead of every other page.
@@ -580,6 +588,8 @@ class BufferPool {
 
   // Serializes Resize calls; taken before every other pool mutex.
   Mutex resize_mu_;
+  // Counts a demand read for ThreadDemandReads.
+  static void CountDemandRead();
 
   StripedCounter hits_;
   std::atomic<uint64_t> misses_{0}, reads_{0}, writes_{0}, evictions_{0}, bytes_read_{0},

@@ -93,6 +93,14 @@ void BufferPool::EndReadAhead(PageId id, FrameIndex f, const Status& s) {
 
 // ---- Asynchronous reads -------------------------------------------------
 
+namespace {
+thread_local uint64_t t_demand_reads = 0;
+}  // namespace
+
+uint64_t BufferPool::ThreadDemandReads() { return t_demand_reads; }
+
+void BufferPool::CountDemandRead() { t_demand_reads++; }
+
 std::unique_ptr<BufferPool::AsyncReads> BufferPool::NewAsyncReads(size_t max_in_flight) {
   size_t cap = std::clamp<size_t>(max_in_flight, 1, std::max<uint32_t>(1, active_frames() / 4));
   return std::unique_ptr<AsyncReads>(new AsyncReads(this, io_->NewQueue(cap)));
@@ -115,6 +123,7 @@ BufferPool::AsyncReads::Start BufferPool::AsyncReads::StartRead(PageId id) {
   p.frame(f).lsn.store(Lsn(), std::memory_order_relaxed);
   if (!p.Enter(id, f, /*prefetched=*/true)) return Start::kNotNeeded;
   p.misses_.fetch_add(1, std::memory_order_relaxed);
+  p.CountDemandRead();
   Result<uint64_t> off = p.ReadOffsetOf(id);
   if (!off.ok()) {
     p.Unmap(id, f);

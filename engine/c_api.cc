@@ -112,6 +112,7 @@ void ringdb_options_set_delete_buffer_bytes(ringdb_options_t* o, uint64_t bytes)
   o->rep.delete_buffer_bytes = bytes;
 }
 void ringdb_options_set_row_cache_bytes(ringdb_options_t* o, uint64_t bytes) {
+  static_assert(RINGDB_ROW_CACHE_BYTES_AUTO == Options::kAutoRowCacheBytes);
   o->rep.row_cache_bytes = bytes;
 }
 

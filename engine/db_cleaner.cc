@@ -41,16 +41,23 @@ void DBImpl::StopPageCleaner() {
 }
 
 void DBImpl::PageCleanerLoop() {
+  // The thread also runs for the adaptive cache split alone (a read-only
+  // handle, or page_cleaner off).
+  const bool cleaning = !options_.read_only && options_.page_cleaner;
   size_t n = 0;
   cleaner_mu_.Lock();
   while (!stop_cleaner_) {
     cleaner_cv_.wait_for(cleaner_mu_, n > 0 ? kBusyPeriod : kIdlePeriod);
     if (stop_cleaner_) break;
     cleaner_mu_.Unlock();
+    BalanceCaches();  // returns at once unless the split is adaptive
     // Passes back to back while they find a full pass of work.
-    do {
-      n = CleanOnce();
-    } while (n == kPagesPerPass && !cleaner_stopping());
+    n = 0;
+    if (cleaning) {
+      do {
+        n = CleanOnce();
+      } while (n == kPagesPerPass && !cleaner_stopping());
+    }
     cleaner_mu_.Lock();
   }
   cleaner_mu_.Unlock();

@@ -99,7 +99,9 @@ DBImpl::DBImpl(const Options& options, std::string dir, std::shared_ptr<io::IoBa
           : options.delete_buffer_bytes == Options::kAutoDeleteBufferBytes
               ? options.buffer_pool_bytes / 4
               : options.delete_buffer_bytes)),
-      rows_(std::make_unique<RowCache>(options.row_cache_bytes)),
+      rows_(options.row_cache_bytes == Options::kAutoRowCacheBytes
+                ? std::make_unique<RowCache>(0, /*adjustable=*/true)
+                : std::make_unique<RowCache>(options.row_cache_bytes)),
       versions_(std::make_unique<VersionStore>(VersionStore::Limits{
           options.snapshot_max_bytes, options.snapshot_notice_bytes})) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
@@ -276,7 +278,8 @@ Status DBImpl::WriteLocked(const WriteBatch& batch, LockedWrite* out) {
     ~RowScope() {
       if (on) rows->EndWrites(writes);
     }
-  } row_scope{rows_.get(), rows_->enabled(), {}};
+  } row_scope{rows_.get(), rows_->enabled() && rows_marking_.load(std::memory_order_acquire),
+              {}};
   if (row_scope.on) {
     RowWriteMarker begin(rows_.get(), &row_scope.writes);
     (void)batch.Iterate(&begin);
@@ -383,11 +386,21 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
   }
   // The row cache, then the delete buffer, then the tree. The ticket is
   // taken before the buffer is checked, so a delete buffered after that
-  // check refuses the fill (row_cache.h).
+  // check refuses the fill (row_cache.h). With the adaptive split the
+  // row cache is looked at only while it is on, and then the Gets' device
+  // reads are counted (db_cache_balance.cc).
   RowCache::Ticket ticket;
-  if (rows_->Lookup(key, value, &ticket)) return Status::OK();
+  // Acquire: pairs with BalanceCaches' release after it waited out the
+  // writes that did not mark their keys.
+  const bool rows = rows_on_.load(std::memory_order_acquire);
+  if (rows && rows_->Lookup(key, value, &ticket)) return Status::OK();
   if (!deletes_->empty() && deletes_->Contains(key)) return Status::NotFound();
+  const uint64_t reads = rows ? BufferPool::ThreadDemandReads() : 0;
   Status s = tree_->Get(key, value);
+  if (rows) {
+    const uint64_t n = BufferPool::ThreadDemandReads() - reads;
+    if (n > 0) get_reads_.fetch_add(n, std::memory_order_relaxed);
+  }
   if (s.ok()) rows_->Fill(key, *value, ticket);
   return s;
 }

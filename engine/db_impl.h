@@ -241,7 +241,35 @@ class DBImpl final : public DB {
   void StartAutoResume();
   void StopAutoResume() EXCLUDES(error_mu_);
   void AutoResumeLoop() EXCLUDES(error_mu_);
-  // db_cleaner.cc: the page cleaner thread (Options::page_cleaner).
+  // The adaptive split of buffer_pool_bytes between the pool and rows_
+  // (Options::kAutoRowCacheBytes; db_cache_balance.cc). `on` is set at
+  // Open and not changed after.
+  struct CacheSplit {
+    bool on = false;
+    uint64_t budget = 0;  // pool + row cache, bytes
+    uint64_t rows = 0;    // the row cache's share now
+    uint64_t step = 0;    // one move, and the ghost's size
+    // Counts at the start of the window being measured.
+    uint64_t lookups = 0, hot = 0, get_reads = 0, pool_reads = 0, evictions = 0;
+    uint32_t quiet_ticks = 0;
+    uint64_t moves_to_rows = 0;
+    uint64_t moves_to_pool = 0;
+  };
+  // db_cache_balance.cc: the adaptive split. PlanCacheSplit decides at
+  // Open whether it is on and sizes the pool options for it; StartCacheSplit
+  // grows the pool to the budget once it exists; BalanceCaches, called by
+  // the background thread about every 20 to 100 ms, moves one step of
+  // memory toward the share the last window of reads calls for.
+  void PlanCacheSplit(size_t* pool_bytes, size_t* max_pool_bytes, size_t* chunk_bytes,
+                      uint32_t page_size) EXCLUDES(split_mu_);
+  Status StartCacheSplit() EXCLUDES(split_mu_);
+  void BalanceCaches() EXCLUDES(split_mu_, write_mu_);
+  void TurnRowsOn() EXCLUDES(split_mu_, write_mu_);
+  Status SetSplitBudget(size_t bytes) EXCLUDES(split_mu_);
+  bool split_on() EXCLUDES(split_mu_);
+  CacheSplit split_snapshot() EXCLUDES(split_mu_);
+  // db_cleaner.cc: the page cleaner thread (Options::page_cleaner), which
+  // also runs BalanceCaches when the split is adaptive.
   void StartPageCleaner();
   void StopPageCleaner() EXCLUDES(cleaner_mu_);
   void PageCleanerLoop() EXCLUDES(cleaner_mu_);
@@ -400,6 +428,16 @@ class DBImpl final : public DB {
   // Hot pairs for Get (row_cache.h; disabled when row_cache_bytes is 0).
   // Made in the constructor.
   std::unique_ptr<RowCache> rows_;
+  // Get consults rows_, and writers mark their keys in it: always, unless
+  // the split is adaptive; then only while it is on (db_cache_balance.cc:
+  // marking starts, and the writes that did not mark are waited out,
+  // before Gets look).
+  std::atomic<bool> rows_on_{true};
+  std::atomic<bool> rows_marking_{true};
+  // Device reads made by Gets while rows_on_ (db_cache_balance.cc).
+  std::atomic<uint64_t> get_reads_{0};
+  Mutex split_mu_;
+  CacheSplit split_ GUARDED_BY(split_mu_);
   // Old versions for snapshots (version_store.h). Made in the constructor
   // and kept until the destructor, so ReleaseSnapshot works after Close.
   std::unique_ptr<VersionStore> versions_;

@@ -156,7 +156,7 @@ Status DBImpl::OpenOrCreate() {
   }
   opened_ = true;
   if (!options_.read_only && options_.auto_resume_interval_ms > 0) StartAutoResume();
-  if (!options_.read_only && options_.page_cleaner) StartPageCleaner();
+  if ((!options_.read_only && options_.page_cleaner) || split_on()) StartPageCleaner();
   return Status::OK();
 }
 
@@ -228,6 +228,7 @@ Status DBImpl::OpenFiles() {
   po.max_pool_bytes = options_.buffer_pool_max_bytes;
   po.chunk_bytes = options_.buffer_pool_chunk_bytes;
   po.page_size = sb_.page_size;
+  PlanCacheSplit(&po.pool_bytes, &po.max_pool_bytes, &po.chunk_bytes, po.page_size);
   po.policy_name = options_.eviction_policy;
   po.policy = options_.eviction_policy_object;
   po.lock_memory = options_.lock_pool_memory;
@@ -239,6 +240,7 @@ Status DBImpl::OpenFiles() {
   pool_ = std::move(pool.value());
   store_->set_pool(pool_.get());
   pool_->SetWriteGate([this](Lsn lsn) { return GateWrite(lsn); });
+  RINGDB_RETURN_IF_ERROR(StartCacheSplit());
 
   Result<std::unique_ptr<BTree>> tree = BTree::Open(pool_.get(), store_.get(),
                                                     PageId{sb_.btree_meta});

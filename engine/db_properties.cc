@@ -148,6 +148,7 @@ DBImpl::PropertyMap DBImpl::CounterProperties() {
   const VersionStore::Stats vs = versions_->stats();
   const DeleteBuffer::Stats ds = deletes_->stats();
   const RowCache::Stats rs = rows_->stats();
+  const CacheSplit sp = split_snapshot();
   return {
       {"ringdb.pool.hits", Num(p.hits)},
       {"ringdb.pool.misses", Num(p.misses)},
@@ -210,6 +211,11 @@ DBImpl::PropertyMap DBImpl::CounterProperties() {
       {"ringdb.row_cache.fills", Num(rs.fills)},
       {"ringdb.row_cache.refused", Num(rs.refused)},
       {"ringdb.row_cache.evictions", Num(rs.evictions)},
+      {"ringdb.row_cache.adaptive", sp.on ? "1" : "0"},
+      {"ringdb.row_cache.on",
+       rows_->enabled() && rows_on_.load(std::memory_order_relaxed) ? "1" : "0"},
+      {"ringdb.row_cache.moves_to_rows", Num(sp.moves_to_rows)},
+      {"ringdb.row_cache.moves_to_pool", Num(sp.moves_to_pool)},
   };
 }
 
@@ -284,6 +290,8 @@ Status DBImpl::SetEvictionPolicy(std::shared_ptr<EvictionPolicy> policy) {
 Status DBImpl::SetBufferPoolBytes(size_t bytes) {
   Status s = CheckOpen();
   if (!s.ok()) return s;
+  // With the adaptive split, bytes is the whole budget (db_cache_balance.cc).
+  if (split_on()) return SetSplitBudget(bytes);
   return pool_->Resize(bytes);
 }
 
@@ -327,6 +335,15 @@ std::string DBImpl::StatsString() {
        Bytes(ds.bytes) + " of " + Bytes(ds.max_bytes) + "; since open buffered " +
        Num(ds.buffered) + ", applied " + Num(ds.applied) + "\n";
   const RowCache::Stats rs = rows_->stats();
+  const CacheSplit sp = split_snapshot();
+  if (sp.on) {
+    s += "split: adaptive; row cache " + Bytes(sp.rows) + ", pool " + Bytes(sp.budget - sp.rows) +
+         " of " + Bytes(sp.budget) + " (" + (rows_on_.load(std::memory_order_relaxed)
+                                                 ? "on: the pool evicts"
+                                                 : "off: the pool does not evict") +
+         "); moves to the row cache " + Num(sp.moves_to_rows) + ", to the pool " +
+         Num(sp.moves_to_pool) + "\n";
+  }
   if (rs.capacity > 0) {
     const uint64_t lookups = rs.hits + rs.misses;
     const std::string ratio =
@@ -335,7 +352,7 @@ std::string DBImpl::StatsString() {
          Bytes(rs.capacity) + "; hits " + Num(rs.hits) + ", misses " + Num(rs.misses) +
          ", hit ratio " + ratio + ", fills " + Num(rs.fills) + " (" + Num(rs.refused) +
          " refused: a write intervened), evictions " + Num(rs.evictions) + "\n";
-  } else {
+  } else if (!sp.on) {
     s += "rows:  off (row_cache_bytes 0)\n";
   }
   s += ErrorStateLine();

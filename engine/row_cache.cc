@@ -6,10 +6,10 @@
 
 namespace ringdb {
 
-RowCache::RowCache(uint64_t capacity_bytes)
+RowCache::RowCache(uint64_t capacity_bytes, bool adjustable)
     : capacity_(capacity_bytes),
       shard_capacity_(capacity_bytes / kShards),
-      shards_(capacity_bytes > 0 ? std::make_unique<Shard[]>(kShards) : nullptr) {}
+      shards_(capacity_bytes > 0 || adjustable ? std::make_unique<Shard[]>(kShards) : nullptr) {}
 
 RowCache::~RowCache() = default;
 
@@ -42,6 +42,45 @@ void RowCache::EraseLocked(Shard& s, Node* n) {
   ::operator delete(n);
 }
 
+void RowCache::EvictLocked(Shard& s, uint64_t bytes, uint64_t limit) {
+  while (s.head.prev != &s.head && s.bytes + bytes > limit) {
+    Node* n = s.head.prev;
+    s.ghost.Add(std::hash<std::string_view>()(n->key()), Cost(n->key_size, n->value_size));
+    EraseLocked(s, n);
+    s.evictions++;
+  }
+}
+
+void RowCache::SetCapacity(uint64_t capacity_bytes) {
+  if (!enabled()) return;
+  capacity_.store(capacity_bytes, std::memory_order_relaxed);
+  const uint64_t per_shard = capacity_bytes / kShards;
+  shard_capacity_.store(per_shard, std::memory_order_relaxed);
+  for (size_t i = 0; i < kShards; i++) {
+    Shard& s = shards_[i];
+    MutexLock lock(&s.mu);
+    EvictLocked(s, 0, per_shard);
+  }
+}
+
+void RowCache::SetGhostBytes(uint64_t ghost_bytes) {
+  if (!enabled()) return;
+  for (size_t i = 0; i < kShards; i++) {
+    Shard& s = shards_[i];
+    MutexLock lock(&s.mu);
+    s.ghost.SetCapacity(ghost_bytes / kShards);
+  }
+}
+
+void RowCache::InvalidateTickets() {
+  if (!enabled()) return;
+  for (size_t i = 0; i < kShards; i++) {
+    Shard& s = shards_[i];
+    MutexLock lock(&s.mu);
+    s.gen++;
+  }
+}
+
 bool RowCache::Lookup(std::string_view key, std::string* value, Ticket* ticket) {
   if (!enabled()) {
     *ticket = Ticket{};
@@ -61,24 +100,28 @@ bool RowCache::Lookup(std::string_view key, std::string* value, Ticket* ticket) 
   }
   s.misses++;
   *ticket = Ticket{shard, s.gen, s.writing == 0};
+  if (s.ghost.size() > 0 && s.ghost.Contains(std::hash<std::string_view>()(key))) s.ghost_hits++;
   return false;
 }
 
 void RowCache::Fill(std::string_view key, std::string_view value, const Ticket& ticket) {
   if (!enabled() || !ticket.valid) return;
   const uint64_t cost = Cost(key.size(), value.size());
-  if (cost > shard_capacity_ / 8) return;
   Shard& s = shards_[ticket.shard];
   MutexLock lock(&s.mu);
+  // Read under the lock: SetCapacity stores before it trims each shard.
+  const uint64_t limit = shard_capacity_.load(std::memory_order_relaxed);
+  if (cost > limit / 8) {
+    // No room for it: as if cached and evicted at once.
+    if (s.ghost.capacity() > 0) s.ghost.Add(std::hash<std::string_view>()(key), cost);
+    return;
+  }
   if (s.gen != ticket.gen || s.writing != 0) {
     s.refused++;
     return;
   }
   if (s.index.find(key) != s.index.end()) return;  // another reader filled it
-  while (s.head.prev != &s.head && s.bytes + cost > shard_capacity_) {
-    EraseLocked(s, s.head.prev);
-    s.evictions++;
-  }
+  EvictLocked(s, cost, limit);
   Node* n = static_cast<Node*>(::operator new(sizeof(Node) + key.size() + value.size()));
   n->key_size = static_cast<uint32_t>(key.size());
   n->value_size = static_cast<uint32_t>(value.size());
@@ -115,7 +158,7 @@ void RowCache::EndWrites(const Writes& writes) {
 
 RowCache::Stats RowCache::stats() const {
   Stats out;
-  out.capacity = capacity_;
+  out.capacity = capacity();
   if (!enabled()) return out;
   for (size_t i = 0; i < kShards; i++) {
     const Shard& s = shards_[i];
@@ -127,6 +170,7 @@ RowCache::Stats RowCache::stats() const {
     out.fills += s.fills;
     out.refused += s.refused;
     out.evictions += s.evictions;
+    out.ghost_hits += s.ghost_hits;
   }
   return out;
 }

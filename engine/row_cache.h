@@ -25,13 +25,16 @@
 // Memory: capacity_bytes bounds key + value + kEntryOverhead per entry, on
 // the heap beside the pool; split into kShards shards with an LRU list
 // each (one allocation per pair). A pair larger than an eighth of a shard
-// is not cached.
+// is not cached. An adjustable cache (the engine's adaptive split,
+// engine/db_cache_balance.cc) starts at 0 and changes its capacity with
+// SetCapacity; it keeps a ghost of the keys it evicted last.
 //
 // Thread-safety: every method may be called from any thread. Each shard's
 // mu is a leaf lock. A writer's BeginWrites are ended by one EndWrites
 // with the Writes they filled (DBImpl calls them under write_mu_).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -39,6 +42,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "util/ghost_list.h"
 #include "util/thread_annotations.h"
 
 namespace ringdb {
@@ -51,14 +55,29 @@ class RowCache {
   static constexpr uint64_t kEntryOverhead = 96;
   static constexpr size_t kShards = 16;
 
-  // capacity_bytes 0: disabled (every call is a no-op, Lookup misses).
-  explicit RowCache(uint64_t capacity_bytes);
+  // capacity_bytes 0 and not adjustable: disabled (every call is a no-op,
+  // Lookup misses). Adjustable: the capacity may change (SetCapacity),
+  // from 0 up, so the writers' marks are kept from the start.
+  explicit RowCache(uint64_t capacity_bytes, bool adjustable = false);
   ~RowCache();
   RowCache(const RowCache&) = delete;
   RowCache& operator=(const RowCache&) = delete;
 
-  bool enabled() const { return capacity_ > 0; }
-  uint64_t capacity() const { return capacity_; }
+  bool enabled() const { return shards_ != nullptr; }
+  uint64_t capacity() const { return capacity_.load(std::memory_order_relaxed); }
+
+  // Adjustable caches only: a new capacity, evicting at once down to it.
+  void SetCapacity(uint64_t capacity_bytes);
+  // The ghost (util/ghost_list.h): with ghost_bytes > 0, the hashes of the
+  // pairs evicted last, up to that many bytes of them (a pair refused for
+  // want of room counts as evicted at once, so an empty cache still keeps
+  // one). A miss on a key in it counts in Stats::ghost_hits: a key read
+  // again soon after it left, what a skewed workload does.
+  void SetGhostBytes(uint64_t ghost_bytes);
+  // Every Ticket handed out so far refuses its fill (each shard's
+  // generation moves): for writers that start marking their keys again
+  // after a time without (the adaptive split turning on).
+  void InvalidateTickets();
 
   // What Fill needs to know that no write intervened since the miss.
   struct Ticket {
@@ -91,6 +110,7 @@ class RowCache {
     uint64_t fills = 0;      // values cached
     uint64_t refused = 0;    // fills refused: a write intervened
     uint64_t evictions = 0;
+    uint64_t ghost_hits = 0;  // misses on keys in the ghost
   };
   Stats stats() const;
 
@@ -134,17 +154,21 @@ class RowCache {
     uint64_t fills GUARDED_BY(mu) = 0;
     uint64_t refused GUARDED_BY(mu) = 0;
     uint64_t evictions GUARDED_BY(mu) = 0;
+    uint64_t ghost_hits GUARDED_BY(mu) = 0;
+    GhostList ghost GUARDED_BY(mu);
   };
   static uint64_t Cost(size_t key_size, size_t value_size) {
     return key_size + value_size + kEntryOverhead;
   }
   Shard& ShardOf(std::string_view key, size_t* index);
   static void EraseLocked(Shard& s, Node* n) REQUIRES(s.mu);
+  // Evicts from the LRU end until `bytes` fit under `limit`.
+  static void EvictLocked(Shard& s, uint64_t bytes, uint64_t limit) REQUIRES(s.mu);
   static void Unlink(Node* n);
   static void PushFront(Shard& s, Node* n) REQUIRES(s.mu);
 
-  const uint64_t capacity_;
-  const uint64_t shard_capacity_;
+  std::atomic<uint64_t> capacity_;
+  std::atomic<uint64_t> shard_capacity_;
   std::unique_ptr<Shard[]> shards_;
 };
 

@@ -71,11 +71,16 @@ ParseOutcome ParseFlags(int argc, char* const* argv, ShellOptions* options, int*
         }
         break;
       case kOptRowCache:
-        if (uint64_t bytes = 0; cli::ParseSize(optarg, &bytes)) {
+        // ParseSize refuses 0 (a size of nothing); here 0 means none.
+        if (uint64_t bytes = 0; std::string_view(optarg) == "auto") {
+          options->row_cache_bytes = Options::kAutoRowCacheBytes;
+        } else if (std::string_view(optarg) == "0") {
+          options->row_cache_bytes = 0;
+        } else if (cli::ParseSize(optarg, &bytes)) {
           options->row_cache_bytes = bytes;
         } else {
           *error = std::string("bad --row-cache size '") + optarg +
-                   "' (examples: 16MiB, 0 for none)";
+                   "' (examples: 16MiB, 0 for none, auto)";
           return ParseOutcome::kUsageError;
         }
         break;
@@ -171,8 +176,9 @@ Options (before PATH, or between PATH and COMMAND):
   --pool SIZE     buffer pool size, e.g. 64MiB, 1GiB, 512KiB or bytes
   --policy NAME   eviction policy: lru, clock, midpoint, sieve, s3fifo
   --row-cache SIZE  a cache of hot key-value pairs for get, on top of the
-                  pool (default 0: none); helps skewed reads of data larger
-                  than the pool
+                  pool; 0: none; auto (the default): up to a quarter of
+                  the pool's budget while skewed gets of data larger than
+                  the pool gain from it
   --sync          make every write durable before printing its result
   --create        create the database when missing (the default)
   --no-create     fail when the database does not exist

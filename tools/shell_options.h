@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ringdb/options.h"
+
 namespace ringdb::shell {
 
 inline constexpr char kDefaultPath[] = "./ringdb.db";
@@ -31,7 +33,7 @@ struct ShellOptions {
   std::vector<std::string> command;
   size_t pool_bytes = 0;  // 0: the engine's default.
   std::string policy;     // Empty: the engine's default.
-  uint64_t row_cache_bytes = 0;  // Options::row_cache_bytes
+  uint64_t row_cache_bytes = Options::kAutoRowCacheBytes;  // Options::row_cache_bytes
   bool sync = false;
   bool create = true;
   bool read_only = false;

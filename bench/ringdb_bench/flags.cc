@@ -74,10 +74,12 @@ DEFINE_string(ringdb_delete_buffer, "auto",
               "ringdb Options::delete_buffer_bytes: auto = its default (a quarter of the "
               "budget; deletes whose leaf is not cached wait there), or a size as "
               "--cache_size (0: every delete reads its leaf)");
-DEFINE_double(ringdb_row_cache, 0,
+DEFINE_string(ringdb_row_cache, "auto",
               "Share of the budget (0 to 0.9) given to ringdb's Options::row_cache_bytes, a "
               "cache of hot key-value pairs for Get; it is taken out of buffer_pool_bytes, so "
-              "the budget stays the same (the delete buffer stays a quarter of the budget)");
+              "the budget stays the same (the delete buffer stays a quarter of the budget). "
+              "auto (the default, as in ringdb's Options): Options::kAutoRowCacheBytes, the "
+              "engine splits the budget between the pool and the row cache as the reads show");
 DEFINE_double(rocksdb_row_cache, 0,
               "Share of the budget (0 to 0.9) given to RocksDB's row_cache (an LRU cache of "
               "key-value pairs for Get); it is taken out of the block cache");
@@ -254,15 +256,22 @@ int ParseFlags(int* argc, char*** argv, BenchFlags* f) {
     return Fail("bad --ringdb_delete_buffer '" + FLAGS_ringdb_delete_buffer +
                 "' (auto, or a size: 0, 4MiB, ...)");
   }
-  if (FLAGS_ringdb_row_cache < 0 || FLAGS_ringdb_row_cache > 0.9) {
-    return Fail("bad --ringdb_row_cache " + std::to_string(FLAGS_ringdb_row_cache) +
-                " (a share of the budget, 0 to 0.9)");
+  if (FLAGS_ringdb_row_cache == "auto") {
+    f->ringdb_row_cache = BenchFlags::kRowCacheAuto;
+  } else {
+    char* end = nullptr;
+    const double share = std::strtod(FLAGS_ringdb_row_cache.c_str(), &end);
+    if (FLAGS_ringdb_row_cache.empty() || end == nullptr || *end != '\0' || !(share >= 0) ||
+        share > 0.9) {
+      return Fail("bad --ringdb_row_cache '" + FLAGS_ringdb_row_cache +
+                  "' (a share of the budget, 0 to 0.9, or auto)");
+    }
+    f->ringdb_row_cache = share;
   }
   if (FLAGS_rocksdb_row_cache < 0 || FLAGS_rocksdb_row_cache > 0.9) {
     return Fail("bad --rocksdb_row_cache " + std::to_string(FLAGS_rocksdb_row_cache) +
                 " (a share of the budget, 0 to 0.9)");
   }
-  f->ringdb_row_cache = FLAGS_ringdb_row_cache;
   f->rocksdb_row_cache = FLAGS_rocksdb_row_cache;
   f->warmup = FLAGS_warmup;
   f->flush_writes = FLAGS_flush_writes;

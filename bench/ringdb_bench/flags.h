@@ -38,7 +38,9 @@ struct BenchFlags {
   uint64_t ringdb_delete_buffer = UINT64_MAX;
   // Shares of the budget given to a row cache (taken out of the pool or
   // block cache): --ringdb_row_cache, --rocksdb_row_cache.
-  double ringdb_row_cache = 0;
+  // kRowCacheAuto: ringdb's adaptive split (--ringdb_row_cache=auto).
+  static constexpr double kRowCacheAuto = -1;
+  double ringdb_row_cache = kRowCacheAuto;
   double rocksdb_row_cache = 0;
   int rocksdb_max_write_buffer_number = 2;
   std::string warmup = "read";  // read, cold or none (see --warmup)

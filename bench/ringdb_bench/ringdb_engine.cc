@@ -45,8 +45,10 @@ class RingdbEngine final : public KvEngine {
              delete_buffer_bytes_ == ringdb::Options::kAutoDeleteBufferBytes
                  ? "default (a quarter of the budget)"
                  : std::to_string(delete_buffer_bytes_)},
-            {"row_cache_bytes", std::to_string(options_.row_cache_bytes) +
-                                    " (taken out of the budget)"},
+            {"row_cache_bytes",
+             row_cache_fraction_ < 0
+                 ? std::string("auto (the engine splits the budget with the pool)")
+                 : std::to_string(options_.row_cache_bytes) + " (taken out of the budget)"},
             {"wal", "on (always)"}};
   }
 
@@ -54,9 +56,13 @@ class RingdbEngine final : public KvEngine {
     options_ = ringdb::Options();
     options_.create_if_missing = true;
     // One budget: the row cache's share comes out of the pool.
+    // A negative share: the adaptive split, inside the pool's budget.
     options_.row_cache_bytes =
-        static_cast<uint64_t>(static_cast<double>(config.cache_bytes) * row_cache_fraction_);
-    options_.buffer_pool_bytes = config.cache_bytes - options_.row_cache_bytes;
+        row_cache_fraction_ < 0
+            ? ringdb::Options::kAutoRowCacheBytes
+            : static_cast<uint64_t>(static_cast<double>(config.cache_bytes) * row_cache_fraction_);
+    options_.buffer_pool_bytes =
+        config.cache_bytes - (row_cache_fraction_ < 0 ? 0 : options_.row_cache_bytes);
     // The delete buffer's default is a quarter of the pool; with a row
     // cache it stays a quarter of the whole budget, so the row cache's
     // share does not shrink it.

@@ -74,7 +74,9 @@ void ringdb_options_set_reserved_disk_bytes(ringdb_options_t* options, uint64_t 
 #define RINGDB_DELETE_BUFFER_BYTES_AUTO UINT64_MAX
 void ringdb_options_set_delete_buffer_bytes(ringdb_options_t* options, uint64_t bytes);
 /* Options::row_cache_bytes: a cache of hot key-value pairs for ringdb_get,
- * on top of the pool (default 0: off). */
+ * on top of the pool; 0 turns it off. RINGDB_ROW_CACHE_BYTES_AUTO (the
+ * default) splits the pool's budget between the two as the reads show. */
+#define RINGDB_ROW_CACHE_BYTES_AUTO UINT64_MAX
 void ringdb_options_set_row_cache_bytes(ringdb_options_t* options, uint64_t bytes);
 /* After a soft write error, a background thread calls ringdb_resume after
  * this many milliseconds, with backoff (default 1000); 0 disables it. */

@@ -187,9 +187,22 @@ struct Options {
   // miss; writes drop their keys from it, so it never returns a replaced
   // value. MultiGet, iterators and snapshot reads do not use it. Memory on
   // the heap, on top of buffer_pool_bytes: to keep one budget, take it out
-  // of the pool (ringdb_bench's --ringdb_row_cache does). 0 (the default):
-  // off. Properties "ringdb.row_cache.*" and the stats line show it.
-  uint64_t row_cache_bytes = 0;
+  // of the pool (ringdb_bench's --ringdb_row_cache does). 0: off.
+  // Properties "ringdb.row_cache.*" and the stats line show it.
+  //
+  // kAutoRowCacheBytes (the default): adaptive. buffer_pool_bytes is then
+  // the whole budget. While the pool evicts (the data does not fit) and
+  // the Gets are skewed (keys read again soon) and make at least half the
+  // device reads, the engine moves up to a quarter of the budget from the
+  // pool to the row cache, a thirty-second at a time; when that stops
+  // being so (scans, MultiGet, uniform Gets, or data that fits) it moves
+  // it back (engine/db_cache_balance.cc). While the pool does not evict,
+  // Get does not look at the row cache. DB::SetBufferPoolBytes sets the
+  // whole budget. A pool under 512 pages (2 MiB of 4 KiB pages) is not
+  // split: no row cache. The property "ringdb.row_cache.adaptive" and the
+  // stats line's "split:" show it.
+  static constexpr uint64_t kAutoRowCacheBytes = ~uint64_t{0};
+  uint64_t row_cache_bytes = kAutoRowCacheBytes;
 
   // Receives one-line notices (fallbacks, recovery, write errors and
   // resumes). Default: stderr. May be called from the auto-resume thread.

@@ -190,6 +190,8 @@ _free = _fn("ringdb_free", None, _vp)
 _version = _fn("ringdb_version", ctypes.c_char_p)
 
 _BACKENDS = {"io_uring": 0, "pread": 1, "buffered": 2}
+# Options::kAutoRowCacheBytes (RINGDB_ROW_CACHE_BYTES_AUTO).
+ROW_CACHE_AUTO = 2**64 - 1
 
 
 def version():
@@ -339,7 +341,8 @@ class DB:
             if auto_resume_interval_ms is not None:
                 _set_auto_resume(opts, int(auto_resume_interval_ms))
             if row_cache is not None:
-                _set_row_cache(opts, parse_size(row_cache))
+                _set_row_cache(opts, ROW_CACHE_AUTO if row_cache == "auto"
+                               else parse_size(row_cache))
             if delete_buffer is not None:
                 _set_delete_buffer(opts, parse_size(delete_buffer))
             if compact_leaf_fill is not None:
@@ -633,7 +636,9 @@ def open(path, **options):  # noqa: A001 - mirrors the built-in's role
     0 turns the check off; default: min(64MiB, 1/8 of the file system)),
     auto_resume_interval_ms (0: call DB.resume yourself; default 1000),
     row_cache (bytes or '16MiB' for a cache of hot key-value pairs for get,
-    on top of the pool; default 0: off), delete_buffer (bytes or '4MiB' of
+    on top of the pool; 0: off; default 'auto': the engine gives it up to a
+    quarter of the pool's budget while skewed gets gain from it),
+    delete_buffer (bytes or '4MiB' of
     deletes kept in memory when their page is not cached; 0 turns it off;
     default: a quarter of the pool), compact_leaf_fill (how full DB.compact
     packs each leaf, 0.5 to 1; default 1).

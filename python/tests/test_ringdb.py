@@ -174,6 +174,16 @@ def test_row_cache_and_delete_buffer_options(path):
         assert st["delete_buffer.max_bytes"] == 64 << 10
         del d[b"k"]
         assert d.get(b"k") is None
+    # The default splits the pool's budget with the row cache (from 512
+    # pages); 0 turns it off.
+    with ringdb.open(path, pool="4MiB", lock_memory=False) as d:
+        st = d.stats()
+        assert st["row_cache.adaptive"] == 1
+        assert st["pool.bytes"] + st["row_cache.capacity"] == 4 << 20
+    with ringdb.open(path, pool="4MiB", lock_memory=False, row_cache=0) as d:
+        assert d.stats()["row_cache.adaptive"] == 0
+    with ringdb.open(path, pool="4MiB", lock_memory=False, row_cache="auto") as d:
+        assert d.stats()["row_cache.adaptive"] == 1
 
 
 def test_resume_after_no_space(path):

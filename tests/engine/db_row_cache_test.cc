@@ -292,7 +292,7 @@ TEST_P(RowCacheDBTest, SnapshotReadsDoNotUseTheCache) {
   EXPECT_GE(Prop("ringdb.row_cache.hits"), 1u);
 }
 
-TEST_P(RowCacheDBTest, OffByDefault) {
+TEST_P(RowCacheDBTest, OffWhenZero) {
   options_.row_cache_bytes = 0;
   Open();
   Put("k", "v");
@@ -300,7 +300,7 @@ TEST_P(RowCacheDBTest, OffByDefault) {
   for (int i = 0; i < 3; i++) ASSERT_TRUE(db_->Get(ReadOptions(), "k", &got).ok());
   EXPECT_EQ(Prop("ringdb.row_cache.hits"), 0u);
   EXPECT_EQ(Prop("ringdb.row_cache.entries"), 0u);
-  EXPECT_EQ(Options().row_cache_bytes, 0u);
+  EXPECT_EQ(Options().row_cache_bytes, Options::kAutoRowCacheBytes);
   std::string stats;
   ASSERT_TRUE(db_->GetProperty("ringdb.stats", &stats));
   EXPECT_NE(stats.find("rows:  off"), std::string::npos) << stats;

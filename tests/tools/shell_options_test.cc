@@ -113,11 +113,17 @@ TEST(ParseShellArgsTest, Flags) {
   p = Parse({"--pool=64MiB", "db"});
   ASSERT_EQ(p.outcome, ParseOutcome::kRun);
   EXPECT_EQ(p.options.pool_bytes, 64u << 20);
-  EXPECT_EQ(p.options.row_cache_bytes, 0u);
+  EXPECT_EQ(p.options.row_cache_bytes, Options::kAutoRowCacheBytes) << "the engine's default";
 
   p = Parse({"--row-cache", "16MiB", "db"});
   ASSERT_EQ(p.outcome, ParseOutcome::kRun);
   EXPECT_EQ(p.options.row_cache_bytes, 16u << 20);
+  p = Parse({"--row-cache", "0", "db"});
+  ASSERT_EQ(p.outcome, ParseOutcome::kRun) << p.error;
+  EXPECT_EQ(p.options.row_cache_bytes, 0u);
+  p = Parse({"--row-cache", "auto", "db"});
+  ASSERT_EQ(p.outcome, ParseOutcome::kRun) << p.error;
+  EXPECT_EQ(p.options.row_cache_bytes, Options::kAutoRowCacheBytes);
 
   EXPECT_EQ(Parse({"--help", "db"}).outcome, ParseOutcome::kHelp);
   EXPECT_EQ(Parse({"-h"}).outcome, ParseOutcome::kHelp);

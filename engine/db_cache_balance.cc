@@ -1,0 +1,229 @@
+// The adaptive split of the memory budget between the buffer pool and the
+// row cache (Options::kAutoRowCacheBytes).
+//
+// Why: with the data far larger than memory and skewed Gets whose hot keys
+// are spread over the key space, a cached leaf spends 4 KiB on one or two
+// hot pairs, while a row cache holds each of them for about 200 bytes. For
+// scans, MultiGet, writes or uniform Gets the row cache is no help, and
+// every byte it takes is missing from the pool. No fixed share suits both.
+//
+// What it measures, over windows of at least kWindowEvents row cache
+// lookups and pool misses together, while the row cache is on:
+//   - hot: the lookups that hit the row cache, or missed it with their key
+//     in its ghost (util/ghost_list.h: the distinct keys it evicted last,
+//     one step of bytes of them; an empty row cache "evicts" every fill at
+//     once, so it still learns). Uniform Gets over data much larger than
+//     the budget almost never come back that soon; Zipfian ones do.
+//   - get_reads: the device reads the Gets' tree reads made
+//     (BufferPool::ThreadDemandReads around each), against pool_reads, all
+//     the pool's misses (scans, MultiGet, writes, read-ahead too).
+// The row cache is worth its memory when at least one lookup in
+// kHotShareInverse is hot and the Gets make at least half the device
+// reads. Then its target is kRowShare of the budget, otherwise 0, and each
+// window moves one step (a kSteps-th of the budget) toward the target.
+// Why a fixed target rather than climbing by marginal gain (ARC's ghost
+// hits): the first step of row cache holds the hottest keys, whose leaves
+// the pool keeps anyway, so its marginal gain in device reads is near 0
+// even when a quarter of the budget would save many (tried: it never left
+// 0). A quarter is what the bench's Zipfian phase measured best among the
+// shares tried (bench/results/2026-12-02-adaptive-row-cache.txt).
+//
+// A move to the row cache shrinks the pool first (BufferPool::Resize evicts
+// the retired frames and gives their memory back), then raises the row
+// cache's capacity; a move to the pool lowers the row cache first (its
+// pairs are freed), then grows the pool. So together they never hold more
+// than the budget, beyond what the heap keeps of freed pairs.
+//
+// When it is off: while the pool evicts nothing, nothing competes for
+// memory. Get does not look at the row cache (rows_on_ false: one relaxed
+// load per Get) and the ghost is empty. The pool's first evictions turn it
+// on. After kQuietTicks ticks without an eviction the target is 0; once the
+// row cache is empty, it is off again. Writers mark their keys in the row
+// cache whether it is on or off (row_cache.h: a fill must never cache a
+// replaced value), at the cost of one leaf-mutex lock per key written.
+//
+// The pool's memory: the pool is created with the part the row cache never
+// takes (chunk 0, registered once) and grown at Open to the budget in
+// chunks of one step each, so each move gives a whole chunk back
+// (buffer_pool_resize.cc) rather than shrinking inside a registered region
+// that stays pinned.
+//
+// Lock order: split_mu_ is taken before the pool's and the row cache's
+// mutexes, under none of the DB's.
+#include <algorithm>
+
+#include "engine/db_impl.h"
+
+namespace ringdb {
+
+namespace {
+// Steps in the budget: the granularity of the split.
+constexpr uint64_t kSteps = 32;
+// The row cache's share when it is worth its memory: a quarter.
+constexpr uint64_t kRowShareSteps = kSteps / 4;
+// Smallest pool the split applies to (pages); below it the split is off.
+// (A step is then at least 16 pages, the pool's smallest chunk.)
+constexpr uint64_t kMinSplitPages = 16 * kSteps;
+// Lookups and pool misses in a window before it decides.
+constexpr uint64_t kWindowEvents = 2000;
+// At least one lookup in this many must be hot.
+constexpr uint64_t kHotShareInverse = 5;
+// Ticks without an eviction before the target is 0.
+constexpr uint32_t kQuietTicks = 20;
+// The row cache's largest share: a quarter of the budget at Open, or of
+// the budget SetBufferPoolBytes set since, if that is smaller.
+uint64_t MaxRows(uint64_t budget, uint64_t step) {
+  return std::min(kRowShareSteps * step, budget / 4 / step * step);
+}
+}  // namespace
+
+void DBImpl::PlanCacheSplit(size_t* pool_bytes, size_t* max_pool_bytes, size_t* chunk_bytes,
+                            uint32_t page_size) {
+  MutexLock lock(&split_mu_);
+  split_ = CacheSplit{};
+  if (options_.row_cache_bytes != Options::kAutoRowCacheBytes) return;
+  const uint64_t pages = *pool_bytes / page_size;
+  if (pages < kMinSplitPages) {
+    // Too small to split: no row cache at all, so writers need not mark
+    // their keys in it. (Open runs this before any read or write.)
+    rows_ = std::make_unique<RowCache>(0);
+    return;
+  }
+  const uint64_t step_pages = pages / kSteps;
+  split_.on = true;
+  split_.budget = pages * page_size;
+  split_.step = step_pages * page_size;
+  *max_pool_bytes = std::max<size_t>(*max_pool_bytes, split_.budget);
+  // Chunk 0: what the pool keeps at the row cache's largest share.
+  *pool_bytes = split_.budget - kRowShareSteps * split_.step;
+  *chunk_bytes = split_.step;
+}
+
+Status DBImpl::StartCacheSplit() {
+  MutexLock lock(&split_mu_);
+  if (!split_.on) return Status::OK();
+  // Off until the pool evicts; no reader or writer runs yet.
+  rows_on_.store(false, std::memory_order_relaxed);
+  rows_marking_.store(false, std::memory_order_relaxed);
+  split_.evictions = pool_->evictions();
+  return pool_->Resize(split_.budget);
+}
+
+bool DBImpl::split_on() {
+  MutexLock lock(&split_mu_);
+  return split_.on;
+}
+
+DBImpl::CacheSplit DBImpl::split_snapshot() {
+  MutexLock lock(&split_mu_);
+  return split_;
+}
+
+void DBImpl::TurnRowsOn() {
+  // Writers mark their keys from now on. A write that did not holds
+  // write_mu_ from that decision to its last change of the tree, so once
+  // write_mu_ is free the tree holds every unmarked write. Tickets taken
+  // in an earlier on-period (a Get stalled across the off-period) are
+  // then refused, and only after that do Gets look (release: they load
+  // rows_on_ with acquire before their ticket and tree read).
+  rows_marking_.store(true, std::memory_order_release);
+  write_mu_.Lock();
+  write_mu_.Unlock();
+  rows_->InvalidateTickets();
+  rows_on_.store(true, std::memory_order_release);
+}
+
+void DBImpl::BalanceCaches() {
+  bool turn_on = false;
+  {
+    MutexLock lock(&split_mu_);
+    if (!split_.on || rows_on_.load(std::memory_order_relaxed)) {
+      // on, or not adaptive
+    } else if (pool_->evictions() != split_.evictions) {
+      turn_on = true;
+    }
+  }
+  // Outside split_mu_: Open takes split_mu_ under write_mu_.
+  if (turn_on) TurnRowsOn();
+  MutexLock lock(&split_mu_);
+  CacheSplit& sp = split_;
+  if (!sp.on) return;
+  const uint64_t evictions = pool_->evictions();
+  const bool evicting = evictions != sp.evictions;
+  sp.evictions = evictions;
+  auto begin_window = [&]() REQUIRES(split_mu_) {
+    const RowCache::Stats rs = rows_->stats();
+    sp.lookups = rs.hits + rs.misses;
+    sp.hot = rs.hits + rs.ghost_hits;
+    sp.get_reads = get_reads_.load(std::memory_order_relaxed);
+    sp.pool_reads = pool_->misses();
+  };
+  if (!rows_on_.load(std::memory_order_relaxed)) return;
+  if (turn_on) {
+    rows_->SetGhostBytes(sp.step);
+    begin_window();
+    sp.quiet_ticks = 0;
+    return;
+  }
+  bool want_rows = false;
+  if (!evicting) {
+    if (++sp.quiet_ticks < kQuietTicks) return;
+    if (sp.rows == 0) {
+      // Nothing left to give back: off until the pool evicts again. The
+      // row cache is empty (capacity 0: a fill only reaches the ghost), so
+      // writers may stop marking; TurnRowsOn voids the tickets of Gets
+      // still under way.
+      rows_on_.store(false, std::memory_order_relaxed);
+      rows_marking_.store(false, std::memory_order_relaxed);
+      rows_->SetGhostBytes(0);
+      return;
+    }
+  } else {
+    sp.quiet_ticks = 0;
+    const RowCache::Stats rs = rows_->stats();
+    const uint64_t lookups = rs.hits + rs.misses - sp.lookups;
+    const uint64_t hot = rs.hits + rs.ghost_hits - sp.hot;
+    const uint64_t get_reads = get_reads_.load(std::memory_order_relaxed) - sp.get_reads;
+    const uint64_t pool_reads = pool_->misses() - sp.pool_reads;
+    if (lookups + pool_reads < kWindowEvents) return;
+    want_rows = hot * kHotShareInverse >= lookups && lookups > 0 && get_reads * 2 >= pool_reads;
+    begin_window();
+  }
+  if (want_rows && sp.rows < MaxRows(sp.budget, sp.step)) {
+    // The pool first: its memory goes back before the row cache may fill.
+    Status s = pool_->Resize(sp.budget - sp.rows - sp.step);
+    // Busy: some retired frames stayed pinned; the pool keeps the smaller
+    // size and frees them as they are released, so the move stands.
+    if (s.ok() || s.IsBusy()) {
+      sp.rows += sp.step;
+      rows_->SetCapacity(sp.rows);
+      sp.moves_to_rows++;
+    }
+  } else if ((!want_rows && sp.rows > 0) || sp.rows > MaxRows(sp.budget, sp.step)) {
+    sp.rows -= sp.step;
+    rows_->SetCapacity(sp.rows);
+    (void)pool_->Resize(sp.budget - sp.rows);  // a grow: only a bad size fails
+    sp.moves_to_pool++;
+  }
+}
+
+Status DBImpl::SetSplitBudget(size_t bytes) {
+  MutexLock lock(&split_mu_);
+  CacheSplit& sp = split_;
+  const uint32_t page_size = pool_->page_size();
+  const uint64_t budget = bytes / page_size * page_size;
+  // The row cache keeps its share if the new budget leaves the pool at
+  // least three times as much.
+  const uint64_t rows = std::min(sp.rows, MaxRows(budget, sp.step));
+  if (rows < sp.rows) rows_->SetCapacity(rows);
+  Status s = pool_->Resize(budget - rows);
+  if (!s.ok() && !s.IsBusy()) {
+    if (rows < sp.rows) rows_->SetCapacity(sp.rows);
+    return s;
+  }
+  sp.rows = rows;
+  sp.budget = budget;
+  return s;
+}
+
+}  // namespace ringdb
