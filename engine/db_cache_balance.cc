@@ -19,14 +19,19 @@
 //     the pool's misses (scans, MultiGet, writes, read-ahead too).
 // The row cache is worth its memory when at least one lookup in
 // kHotShareInverse is hot and the Gets make at least half the device
-// reads. Then its target is kRowShare of the budget, otherwise 0, and each
-// window moves one step (a kSteps-th of the budget) toward the target.
+// reads. Then its target is kRowShareSteps steps (a quarter of the budget),
+// otherwise 0, and each window moves one step (a kSteps-th of the budget)
+// toward the target. BalanceCaches runs on the background thread, every
+// 20 ms while the split is on (every 100 ms while off), so a phase of
+// skewed Gets at 50 k/s reaches the quarter in about a third of a second.
 // Why a fixed target rather than climbing by marginal gain (ARC's ghost
 // hits): the first step of row cache holds the hottest keys, whose leaves
 // the pool keeps anyway, so its marginal gain in device reads is near 0
 // even when a quarter of the budget would save many (tried: it never left
-// 0). A quarter is what the bench's Zipfian phase measured best among the
-// shares tried (bench/results/2026-12-02-adaptive-row-cache.txt).
+// 0). A quarter is what the bench's Zipfian phase measured among the
+// shares tried: an eighth read 9% more, three eighths and a half 4% and 6%
+// less (bench/results/2026-12-02-adaptive-row-cache.txt); more would take
+// more from scans in the moments before the split turns back.
 //
 // A move to the row cache shrinks the pool first (BufferPool::Resize evicts
 // the retired frames and gives their memory back), then raises the row
@@ -34,13 +39,16 @@
 // pairs are freed), then grows the pool. So together they never hold more
 // than the budget, beyond what the heap keeps of freed pairs.
 //
-// When it is off: while the pool evicts nothing, nothing competes for
-// memory. Get does not look at the row cache (rows_on_ false: one relaxed
-// load per Get) and the ghost is empty. The pool's first evictions turn it
-// on. After kQuietTicks ticks without an eviction the target is 0; once the
-// row cache is empty, it is off again. Writers mark their keys in the row
-// cache whether it is on or off (row_cache.h: a fill must never cache a
-// replaced value), at the cost of one leaf-mutex lock per key written.
+// On and off: while the pool evicts nothing, nothing competes for memory.
+// Then Get does not look at the row cache (rows_on_ false: one load per
+// Get), writers do not mark their keys in it (rows_marking_ false), and
+// its ghost is empty. The pool's first evictions turn it on (TurnRowsOn):
+// writers mark from then on; write_mu_ is taken once, so every write that
+// did not mark has finished; every ticket handed out before is voided (a
+// Get stalled since an earlier on-period must not fill); only then do Gets
+// look. After kQuietTicks ticks without an eviction the target is 0; once
+// the row cache is empty (capacity 0, so a fill only reaches the ghost) it
+// turns off. So a cached value is always current (row_cache.h).
 //
 // The pool's memory: the pool is created with the part the row cache never
 // takes (chunk 0, registered once) and grown at Open to the budget in
@@ -49,7 +57,8 @@
 // that stays pinned.
 //
 // Lock order: split_mu_ is taken before the pool's and the row cache's
-// mutexes, under none of the DB's.
+// mutexes. Open takes it under write_mu_; TurnRowsOn takes write_mu_ with
+// split_mu_ released.
 #include <algorithm>
 
 #include "engine/db_impl.h"
@@ -65,11 +74,11 @@ constexpr uint64_t kRowShareSteps = kSteps / 4;
 // (A step is then at least 16 pages, the pool's smallest chunk.)
 constexpr uint64_t kMinSplitPages = 16 * kSteps;
 // Lookups and pool misses in a window before it decides.
-constexpr uint64_t kWindowEvents = 2000;
+constexpr uint64_t kWindowEvents = 1000;
 // At least one lookup in this many must be hot.
 constexpr uint64_t kHotShareInverse = 5;
-// Ticks without an eviction before the target is 0.
-constexpr uint32_t kQuietTicks = 20;
+// Ticks (20 ms each while on) without an eviction before the target is 0.
+constexpr uint32_t kQuietTicks = 50;
 // The row cache's largest share: a quarter of the budget at Open, or of
 // the budget SetBufferPoolBytes set since, if that is smaller.
 uint64_t MaxRows(uint64_t budget, uint64_t step) {
@@ -133,7 +142,7 @@ void DBImpl::TurnRowsOn() {
   rows_on_.store(true, std::memory_order_release);
 }
 
-void DBImpl::BalanceCaches() {
+bool DBImpl::BalanceCaches() {
   bool turn_on = false;
   {
     MutexLock lock(&split_mu_);
@@ -147,7 +156,7 @@ void DBImpl::BalanceCaches() {
   if (turn_on) TurnRowsOn();
   MutexLock lock(&split_mu_);
   CacheSplit& sp = split_;
-  if (!sp.on) return;
+  if (!sp.on) return false;
   const uint64_t evictions = pool_->evictions();
   const bool evicting = evictions != sp.evictions;
   sp.evictions = evictions;
@@ -158,16 +167,16 @@ void DBImpl::BalanceCaches() {
     sp.get_reads = get_reads_.load(std::memory_order_relaxed);
     sp.pool_reads = pool_->misses();
   };
-  if (!rows_on_.load(std::memory_order_relaxed)) return;
+  if (!rows_on_.load(std::memory_order_relaxed)) return false;
   if (turn_on) {
     rows_->SetGhostBytes(sp.step);
     begin_window();
     sp.quiet_ticks = 0;
-    return;
+    return true;
   }
   bool want_rows = false;
   if (!evicting) {
-    if (++sp.quiet_ticks < kQuietTicks) return;
+    if (++sp.quiet_ticks < kQuietTicks) return true;
     if (sp.rows == 0) {
       // Nothing left to give back: off until the pool evicts again. The
       // row cache is empty (capacity 0: a fill only reaches the ghost), so
@@ -176,7 +185,7 @@ void DBImpl::BalanceCaches() {
       rows_on_.store(false, std::memory_order_relaxed);
       rows_marking_.store(false, std::memory_order_relaxed);
       rows_->SetGhostBytes(0);
-      return;
+      return false;
     }
   } else {
     sp.quiet_ticks = 0;
@@ -185,7 +194,7 @@ void DBImpl::BalanceCaches() {
     const uint64_t hot = rs.hits + rs.ghost_hits - sp.hot;
     const uint64_t get_reads = get_reads_.load(std::memory_order_relaxed) - sp.get_reads;
     const uint64_t pool_reads = pool_->misses() - sp.pool_reads;
-    if (lookups + pool_reads < kWindowEvents) return;
+    if (lookups + pool_reads < kWindowEvents) return true;
     want_rows = hot * kHotShareInverse >= lookups && lookups > 0 && get_reads * 2 >= pool_reads;
     begin_window();
   }
@@ -205,6 +214,7 @@ void DBImpl::BalanceCaches() {
     (void)pool_->Resize(sp.budget - sp.rows);  // a grow: only a bad size fails
     sp.moves_to_pool++;
   }
+  return true;
 }
 
 Status DBImpl::SetSplitBudget(size_t bytes) {

@@ -41,19 +41,26 @@ void DBImpl::StopPageCleaner() {
 }
 
 void DBImpl::PageCleanerLoop() {
-  // The thread also runs for the adaptive cache split alone (a read-only
-  // handle, or page_cleaner off).
+  // The thread also runs the adaptive cache split (db_cache_balance.cc),
+  // alone for a read-only handle or with page_cleaner off. While the split
+  // is on it ticks every kBusyPeriod, so that it follows a phase of reads
+  // within a fraction of a second; the cleaner still passes only every
+  // kIdlePeriod while its passes find nothing (a pass reads every frame
+  // header).
   const bool cleaning = !options_.read_only && options_.page_cleaner;
   size_t n = 0;
+  bool quick = false;
+  auto last_pass = std::chrono::steady_clock::now();
   cleaner_mu_.Lock();
   while (!stop_cleaner_) {
-    cleaner_cv_.wait_for(cleaner_mu_, n > 0 ? kBusyPeriod : kIdlePeriod);
+    cleaner_cv_.wait_for(cleaner_mu_, n > 0 || quick ? kBusyPeriod : kIdlePeriod);
     if (stop_cleaner_) break;
     cleaner_mu_.Unlock();
-    BalanceCaches();  // returns at once unless the split is adaptive
-    // Passes back to back while they find a full pass of work.
-    n = 0;
-    if (cleaning) {
+    quick = BalanceCaches();
+    const auto now = std::chrono::steady_clock::now();
+    if (cleaning && (n > 0 || now - last_pass >= kIdlePeriod)) {
+      last_pass = now;
+      // Passes back to back while they find a full pass of work.
       do {
         n = CleanOnce();
       } while (n == kPagesPerPass && !cleaner_stopping());

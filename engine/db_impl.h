@@ -258,12 +258,14 @@ class DBImpl final : public DB {
   // db_cache_balance.cc: the adaptive split. PlanCacheSplit decides at
   // Open whether it is on and sizes the pool options for it; StartCacheSplit
   // grows the pool to the budget once it exists; BalanceCaches, called by
-  // the background thread about every 20 to 100 ms, moves one step of
-  // memory toward the share the last window of reads calls for.
+  // the background thread every 20 ms while the split is on (100 ms while
+  // off), moves one step of memory toward the share the last window of
+  // reads calls for.
   void PlanCacheSplit(size_t* pool_bytes, size_t* max_pool_bytes, size_t* chunk_bytes,
                       uint32_t page_size) EXCLUDES(split_mu_);
   Status StartCacheSplit() EXCLUDES(split_mu_);
-  void BalanceCaches() EXCLUDES(split_mu_, write_mu_);
+  // Returns whether the split is on (the caller ticks sooner).
+  bool BalanceCaches() EXCLUDES(split_mu_, write_mu_);
   void TurnRowsOn() EXCLUDES(split_mu_, write_mu_);
   Status SetSplitBudget(size_t bytes) EXCLUDES(split_mu_);
   bool split_on() EXCLUDES(split_mu_);
