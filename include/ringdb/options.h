@@ -198,9 +198,11 @@ struct Options {
   // being so (scans, MultiGet, uniform Gets, or data that fits) it moves
   // it back (engine/db_cache_balance.cc). While the pool does not evict,
   // Get does not look at the row cache. DB::SetBufferPoolBytes sets the
-  // whole budget. A pool under 512 pages (2 MiB of 4 KiB pages) is not
-  // split: no row cache. The property "ringdb.row_cache.adaptive" and the
-  // stats line's "split:" show it.
+  // whole budget. The pool's memory then comes in chunks of one step
+  // (buffer_pool_chunk_bytes is not used), so each move gives whole chunks
+  // back. A pool under 512 pages (2 MiB of 4 KiB pages) is not split: no
+  // row cache. The properties "ringdb.row_cache.adaptive", ".on" and
+  // ".moves_to_*" and the stats line's "split:" show it.
   static constexpr uint64_t kAutoRowCacheBytes = ~uint64_t{0};
   uint64_t row_cache_bytes = kAutoRowCacheBytes;
 
