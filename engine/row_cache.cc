@@ -13,9 +13,9 @@ RowCache::RowCache(uint64_t capacity_bytes, bool adjustable)
 
 RowCache::~RowCache() = default;
 
-RowCache::Shard& RowCache::ShardOf(std::string_view key, size_t* index) {
+RowCache::Shard& RowCache::ShardOf(uint64_t hash, size_t* index) {
   // The high bits: the index's own hash uses the low ones for buckets.
-  *index = (std::hash<std::string_view>()(key) >> 48) % kShards;
+  *index = (hash >> 48) % kShards;
   return shards_[*index];
 }
 
@@ -45,7 +45,7 @@ void RowCache::EraseLocked(Shard& s, Node* n) {
 void RowCache::EvictLocked(Shard& s, uint64_t bytes, uint64_t limit) {
   while (s.head.prev != &s.head && s.bytes + bytes > limit) {
     Node* n = s.head.prev;
-    s.ghost.Add(std::hash<std::string_view>()(n->key()), Cost(n->key_size, n->value_size));
+    s.ghost.Add(Hash(n->key()), Cost(n->key_size, n->value_size));
     EraseLocked(s, n);
     s.evictions++;
   }
@@ -87,7 +87,8 @@ bool RowCache::Lookup(std::string_view key, std::string* value, Ticket* ticket) 
     return false;
   }
   size_t shard = 0;
-  Shard& s = ShardOf(key, &shard);
+  const uint64_t hash = Hash(key);
+  Shard& s = ShardOf(hash, &shard);
   MutexLock lock(&s.mu);
   auto it = s.index.find(key);
   if (it != s.index.end()) {
@@ -100,7 +101,7 @@ bool RowCache::Lookup(std::string_view key, std::string* value, Ticket* ticket) 
   }
   s.misses++;
   *ticket = Ticket{shard, s.gen, s.writing == 0};
-  if (s.ghost.size() > 0 && s.ghost.Contains(std::hash<std::string_view>()(key))) s.ghost_hits++;
+  if (s.ghost.size() > 0 && s.ghost.Contains(hash)) s.ghost_hits++;
   return false;
 }
 
@@ -113,7 +114,7 @@ void RowCache::Fill(std::string_view key, std::string_view value, const Ticket& 
   const uint64_t limit = shard_capacity_.load(std::memory_order_relaxed);
   if (cost > limit / 8) {
     // No room for it: as if cached and evicted at once.
-    if (s.ghost.capacity() > 0) s.ghost.Add(std::hash<std::string_view>()(key), cost);
+    if (s.ghost.capacity() > 0) s.ghost.Add(Hash(key), cost);
     return;
   }
   if (s.gen != ticket.gen || s.writing != 0) {
@@ -136,7 +137,7 @@ void RowCache::Fill(std::string_view key, std::string_view value, const Ticket& 
 void RowCache::BeginWrite(std::string_view key, Writes* writes) {
   if (!enabled()) return;
   size_t shard = 0;
-  Shard& s = ShardOf(key, &shard);
+  Shard& s = ShardOf(Hash(key), &shard);
   MutexLock lock(&s.mu);
   s.gen++;
   s.writing++;

@@ -129,7 +129,7 @@ class RowCache {
   };
   struct NodeHash {
     using is_transparent = void;
-    size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
+    size_t operator()(std::string_view k) const { return Hash(k); }
     size_t operator()(const Node* n) const { return (*this)(n->key()); }
   };
   struct NodeEq {
@@ -160,7 +160,9 @@ class RowCache {
   static uint64_t Cost(size_t key_size, size_t value_size) {
     return key_size + value_size + kEntryOverhead;
   }
-  Shard& ShardOf(std::string_view key, size_t* index);
+  static uint64_t Hash(std::string_view key) { return std::hash<std::string_view>()(key); }
+  // The shard of a key whose Hash is `hash`.
+  Shard& ShardOf(uint64_t hash, size_t* index);
   static void EraseLocked(Shard& s, Node* n) REQUIRES(s.mu);
   // Evicts from the LRU end until `bytes` fit under `limit`.
   static void EvictLocked(Shard& s, uint64_t bytes, uint64_t limit) REQUIRES(s.mu);

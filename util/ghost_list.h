@@ -2,11 +2,12 @@
 // (ARC's ghost lists), so the cache can tell whether a miss is a recent
 // key coming back (the row cache's skew test, engine/db_cache_balance.cc).
 //
-// Entries are 64-bit ids (a key's hash) with a weight (its bytes). Add
-// appends one, or moves it to the newest end if it is there already; when
-// the weights sum past the capacity, the oldest leave first. So the list
-// holds the most recently added distinct ids, as an LRU cache of that
-// capacity would.
+// Entries are 64-bit ids (a key's hash, a page id) with a weight (bytes,
+// or 1). Add appends one, or moves it to the newest end if it is there
+// already; when the weights sum past the capacity, the oldest leave first.
+// So the list holds the most recently added distinct ids, as an LRU cache
+// of that capacity would. Take removes one (S3-FIFO's ghost queue,
+// bufferpool/eviction/s3fifo.cc, forgets a page that came back).
 //
 // Not thread-safe: the owner guards it (GUARDED_BY its mutex).
 #pragma once
@@ -22,6 +23,11 @@ class GhostList {
   // Weight held at most; 0 empties the list and keeps it empty.
   void SetCapacity(uint64_t capacity) {
     capacity_ = capacity;
+    if (capacity == 0) {
+      fifo_.clear();
+      live_.clear();
+      weight_ = 0;
+    }
     Trim();
   }
   uint64_t capacity() const { return capacity_; }
@@ -45,6 +51,16 @@ class GhostList {
   }
 
   bool Contains(uint64_t id) const { return live_.find(id) != live_.end(); }
+
+  // Removes `id`; false when it was not there. Its FIFO entry goes stale.
+  bool Take(uint64_t id) {
+    auto it = live_.find(id);
+    if (it == live_.end()) return false;
+    weight_ -= it->second.weight;
+    live_.erase(it);
+    if (fifo_.size() > 2 * live_.size() + 64) Compact();
+    return true;
+  }
 
   size_t size() const { return live_.size(); }
   uint64_t weight() const { return weight_; }

@@ -27,16 +27,16 @@
 // frames; a page inserted while G remembers it enters M directly, as in the
 // paper. Without SetFramePage calls (an application driving the policy
 // itself) there are no ghosts and a returning page starts again in S.
-// G costs about 40 bytes per frame (a ring of ids and a hash map).
+// G is a GhostList (util/ghost_list.h) of weight 1 per page, about 40
+// bytes per frame (a ring of ids and a hash map).
 //
 // Thread-safety: OnAccess from any thread at any time (a relaxed atomic
 // counter that stops being written at kMaxFreq; a lost increment is a lost
 // hint); the other methods under the pool's policy serialization.
 #include <algorithm>
-#include <deque>
-#include <unordered_map>
 
 #include "bufferpool/eviction/policy_util.h"
+#include "util/ghost_list.h"
 
 namespace ringdb {
 namespace {
@@ -54,8 +54,8 @@ class S3FifoPolicy final : public EvictionPolicy, public PageAwarePolicy {
     freq_.Init(num_frames);
     small_target_ = std::max<uint32_t>(1, num_frames / 10);
     page_of_.assign(num_frames, kNoPage);
-    ghost_fifo_.clear();
-    ghost_.clear();
+    ghost_.SetCapacity(0);  // forgets every ghost
+    ghost_.SetCapacity(num_frames);
   }
 
   void SetFramePage(FrameIndex frame, uint64_t page) override {
@@ -100,26 +100,14 @@ class S3FifoPolicy final : public EvictionPolicy, public PageAwarePolicy {
  private:
   static constexpr uint64_t kNoPage = ~uint64_t{0};
 
-  // Remembers `page` as having left S, forgetting the oldest ghosts beyond
-  // num_frames_ (entries of pages taken back are skipped lazily).
+  // Remembers `page` as having left S; the oldest ghosts beyond
+  // num_frames_ are forgotten.
   void AddGhost(uint64_t page) {
-    if (page == kNoPage) return;
-    uint64_t seq = ++ghost_seq_;
-    ghost_[page] = seq;
-    ghost_fifo_.push_back({page, seq});
-    while (ghost_.size() > num_frames_ || ghost_fifo_.size() > 2 * size_t{num_frames_}) {
-      auto [old, old_seq] = ghost_fifo_.front();
-      ghost_fifo_.pop_front();
-      auto it = ghost_.find(old);
-      if (it != ghost_.end() && it->second == old_seq) ghost_.erase(it);
-    }
+    if (page != kNoPage) ghost_.Add(page, 1);
   }
 
   // True (and forgets it) when `page` is a ghost.
-  bool TakeGhost(uint64_t page) {
-    if (page == kNoPage) return false;
-    return ghost_.erase(page) > 0;
-  }
+  bool TakeGhost(uint64_t page) { return page != kNoPage && ghost_.Take(page); }
 
   void Unlink(FrameIndex frame) {
     if (small_.contains(frame)) small_.Remove(frame);
@@ -180,9 +168,7 @@ class S3FifoPolicy final : public EvictionPolicy, public PageAwarePolicy {
   FrameList main_;   // front: newest
   AtomicBytes freq_;
   std::vector<uint64_t> page_of_;  // per frame, from SetFramePage
-  std::unordered_map<uint64_t, uint64_t> ghost_;  // page -> its entry's seq
-  std::deque<std::pair<uint64_t, uint64_t>> ghost_fifo_;  // oldest first
-  uint64_t ghost_seq_ = 0;
+  GhostList ghost_;
 };
 
 }  // namespace

@@ -64,6 +64,23 @@ TEST(GhostListTest, AnIdAddedOverAndOverDoesNotPileUp) {
   EXPECT_FALSE(g.Contains(0));
 }
 
+TEST(GhostListTest, TakeForgetsAnIdAndItsWeight) {
+  GhostList g;
+  g.SetCapacity(3);
+  for (uint64_t i = 0; i < 3; i++) g.Add(i, 1);
+  EXPECT_TRUE(g.Take(1));
+  EXPECT_FALSE(g.Take(1));
+  EXPECT_FALSE(g.Contains(1));
+  EXPECT_EQ(g.weight(), 2u);
+  g.Add(3, 1);  // fits in the weight Take freed: nothing leaves
+  EXPECT_TRUE(g.Contains(0));
+  EXPECT_TRUE(g.Contains(3));
+  g.Add(4, 1);  // now the oldest, 0, leaves (1's stale entry is skipped)
+  EXPECT_FALSE(g.Contains(0));
+  EXPECT_TRUE(g.Contains(2));
+  EXPECT_EQ(g.size(), 3u);
+}
+
 TEST(RowCacheAdjustableTest, StartsEmptyLearnsInItsGhostAndShrinksOnRequest) {
   RowCache rows(0, /*adjustable=*/true);
   ASSERT_TRUE(rows.enabled());
@@ -142,10 +159,11 @@ class CacheSplitTest : public ::testing::Test {
     Status s = DB::Open(options_, dir_, &db_);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
-  void Load(int n) {
+  // Keys 0 to n - 1 with values of generation `gen`, in batches.
+  void Load(int n, int gen = 0) {
     for (int i = 0; i < n; i += 500) {
       WriteBatch b;
-      for (int j = i; j < std::min(n, i + 500); j++) b.Put(Key(j), Value(j));
+      for (int j = i; j < std::min(n, i + 500); j++) b.Put(Key(j), Value(j, gen));
       ASSERT_TRUE(db_->Write(WriteOptions(), &b).ok());
     }
   }
@@ -191,18 +209,11 @@ class CacheSplitTest : public ::testing::Test {
     for (const Status& s : db_->MultiGet(ReadOptions(), views, &values)) ASSERT_TRUE(s.ok());
   }
 
-  // The versioned keys of the concurrency tests (test::KeyStates): the
-  // load, a checked Get, and the check of every key at the end.
+  // The versioned keys of the concurrency tests (test::KeyStates, loaded
+  // with Load(n, 1)): a checked Get, and the check of every key at the end.
   static test::KeyStates NewStates(int n) {
     return test::KeyStates(n, 1, Key,
                            [](int k, uint32_t gen) { return Value(k, static_cast<int>(gen)); });
-  }
-  void LoadStates(int n) {
-    for (int i = 0; i < n; i += 500) {
-      WriteBatch b;
-      for (int j = i; j < std::min(n, i + 500); j++) b.Put(Key(j), Value(j, 1));
-      ASSERT_TRUE(db_->Write(WriteOptions(), &b).ok());
-    }
   }
   // A Get of k with no write to k around it must see exactly k's state.
   void CheckedGet(const test::KeyStates& states, int k, test::FirstError* err) {
@@ -337,7 +348,7 @@ TEST_F(CacheSplitTest, GetsNeverSeeAReplacedValueWhileTheSplitMoves) {
   Open();
   constexpr int kN = 60000;
   test::KeyStates states = NewStates(kN);
-  LoadStates(kN);
+  Load(kN, 1);
   // The readers' hot keys, and among them the 64 the writer changes: their
   // leaves stay cached, so the writer adds no device reads (the split
   // weighs the Gets' share of them), while the readers race it on them.
@@ -435,7 +446,7 @@ TEST_F(CacheSplitTest, GetsStayCurrentAsTheSplitTurnsOffAndOn) {
   constexpr int kN = 60000;
   constexpr int kSmall = 300;  // the keys read and written while it is off
   test::KeyStates states = NewStates(kN);
-  LoadStates(kN);
+  Load(kN, 1);
   test::FirstError err;
   std::atomic<bool> wide{true};
   std::thread writer([&] {
