@@ -324,24 +324,34 @@ void BTree::EndBatch() {
   batch_mu_.Unlock();
 }
 
-BTree::Opt BTree::OptimisticRoot(OptimisticGuard* root, uint32_t* level, bool may_read) {
-  auto meta = pool_->FetchOptimistic(meta_);  // the meta page is never freed
-  if (!meta.ok()) return Opt::kFallback;
+BTree::Opt BTree::OptimisticRoot(OptimisticGuard* root, uint32_t* level, Reads reads,
+                                 MissAt* miss) {
+  OptimisticGuard meta;  // the meta page is never freed
+  if (reads == Reads::kNoWait) {
+    if (pool_->ProbeOptimistic(meta_, &meta) != BufferPool::Probe::kHit) return Opt::kMiss;
+  } else {
+    auto r = pool_->FetchOptimistic(meta_);
+    if (!r.ok()) return Opt::kFallback;
+    meta = *r;
+  }
   PageId id;
   uint32_t height;
-  if (!ReadMeta(meta->data(), meta_, &id, &height).ok()) return Torn(*meta);
+  if (!ReadMeta(meta.data(), meta_, &id, &height).ok()) return Torn(meta);
   *level = height - 1;
-  Opt o = OptimisticChild(*meta, id, root, may_read);
+  Opt o = OptimisticChild(meta, id, root, reads);
+  if (o == Opt::kMiss && miss != nullptr) *miss = {id, *level};
   if (o != Opt::kOk) return o;
   return OptimisticNode(*root, *level);
 }
 
 BTree::Opt BTree::OptimisticChild(const OptimisticGuard& parent, PageId id,
-                                  OptimisticGuard* child, bool may_read) {
+                                  OptimisticGuard* child, Reads reads) {
   if (!parent.Validate()) return Opt::kRestart;  // `id` may be torn
   if (!id.valid() || id == meta_) return Opt::kFallback;
-  if (!pool_->TryFetchOptimistic(id, child)) {
-    if (!may_read) return Opt::kMiss;
+  if (reads == Reads::kNoWait) {
+    if (pool_->ProbeOptimistic(id, child) != BufferPool::Probe::kHit) return Opt::kMiss;
+  } else if (!pool_->TryFetchOptimistic(id, child)) {
+    if (reads == Reads::kNo) return Opt::kMiss;
     // A miss reads the page with the parent latched shared at the version
     // that named it: no writer can unlink (and so free) the child
     // meanwhile, and the read cannot evict the parent (latch coupling for
@@ -365,10 +375,10 @@ BTree::Opt BTree::OptimisticNode(const OptimisticGuard& g, uint32_t level) {
 }
 
 BTree::Opt BTree::GetOptimistic(std::string_view key, std::string* value, Status* result,
-                                bool may_read) {
+                                Reads reads, MissAt* miss) {
   OptimisticGuard node;
   uint32_t level;
-  Opt o = OptimisticRoot(&node, &level, may_read);
+  Opt o = OptimisticRoot(&node, &level, reads, miss);
   if (o != Opt::kOk) return o;
   for (; level > 0; --level) {
     NodeView v(node.data(), page_size_, node.id());
@@ -378,7 +388,8 @@ BTree::Opt BTree::GetOptimistic(std::string_view key, std::string* value, Status
       return Torn(node);
     }
     OptimisticGuard next;
-    o = OptimisticChild(node, child, &next, may_read);
+    o = OptimisticChild(node, child, &next, reads);
+    if (o == Opt::kMiss && miss != nullptr) *miss = {child, level - 1};
     if (o == Opt::kOk) o = OptimisticNode(next, level - 1);
     if (o != Opt::kOk) return o;
     node = next;
@@ -402,7 +413,7 @@ BTree::Opt BTree::GetOptimistic(std::string_view key, std::string* value, Status
 }
 
 Status BTree::Get(std::string_view key, std::string* value) {
-  return Optimistically([&](Status* r) { return GetOptimistic(key, value, r, true); },
+  return Optimistically([&](Status* r) { return GetOptimistic(key, value, r, Reads::kYes); },
                         [&]() REQUIRES_SHARED(batch_mu_) { return GetPessimistic(key, value); });
 }
 
@@ -423,33 +434,65 @@ void BTree::MultiGet(std::span<const std::string_view> keys, std::vector<std::st
   const size_t chunk = PrefetchChunk();
   std::vector<std::string_view> sorted;
   // Optimistic: every key is looked up without reading; the keys whose
-  // path missed are read level by level (PrefetchPaths, one submit per
-  // level and chunk) and looked up again. The whole call is one read of
-  // the tree as far as batches go (batch_seq_ checked at the end).
-  auto lookup = [&](size_t k, bool may_read) {
+  // path missed have their pages read by the pipeline, each walk starting
+  // at the page its first look missed, and are looked up again as their
+  // leaves come in (while the other reads are in flight). Past the first
+  // chunk of PrefetchChunk() keys the walks start at the root
+  // (PrefetchPaths) and the lookups follow each chunk. The whole call is
+  // one read of the tree as far as batches go (batch_seq_ checked at the
+  // end).
+  auto lookup = [&](size_t k, Reads reads, MissAt* miss) {
     for (int restarts = 0; restarts < 16; ++restarts) {
       OptimisticReadScope scope;
-      Opt o = GetOptimistic(keys[k], &(*values)[k], &(*statuses)[k], may_read);
+      Opt o = GetOptimistic(keys[k], &(*values)[k], &(*statuses)[k], reads, miss);
       if (o != Opt::kRestart) return o;
     }
     return Opt::kFallback;
   };
+  std::vector<size_t> missed;
+  std::vector<MissAt> miss_at;
+  std::vector<uint8_t> done;
   for (int attempt = 0; attempt < kOptimisticAttempts; ++attempt) {
     uint64_t seq = batch_seq_.load(std::memory_order_acquire);
     if (seq & 1) break;
-    std::vector<size_t> missed;
+    missed.clear();
+    miss_at.clear();
     bool fallback = false;
-    for (size_t i = 0; i < order.size() && !fallback; ++i) {
-      Opt o = lookup(order[i], false);
-      if (o == Opt::kMiss) missed.push_back(order[i]);
-      fallback = o == Opt::kFallback;
+    size_t first = 0;  // keys of the first chunk
+    {
+      // Shared from the first look to the end of the first chunk's reads:
+      // the pages the first look named stay allocated until read.
+      std::shared_lock gate(free_gate_);
+      for (size_t i = 0; i < order.size() && !fallback; ++i) {
+        MissAt at;
+        Opt o = lookup(order[i], Reads::kNo, &at);
+        if (o == Opt::kMiss) {
+          missed.push_back(order[i]);
+          miss_at.push_back(at);
+        }
+        fallback = o == Opt::kFallback;
+      }
+      first = fallback ? 0 : std::min(missed.size(), chunk);
+      if (first > 0) {
+        sorted.clear();
+        for (size_t i = 0; i < first; ++i) sorted.push_back(keys[missed[i]]);
+        done.assign(first, 0);
+        PrefetchMissed(sorted, std::span<const MissAt>(miss_at).first(first), [&](size_t i) {
+          done[i] = lookup(missed[i], Reads::kNoWait, nullptr) == Opt::kOk;
+        });
+      }
     }
-    for (size_t b = 0; b < missed.size() && !fallback; b += chunk) {
+    for (size_t i = 0; i < first && !fallback; ++i) {
+      if (!done[i]) fallback = lookup(missed[i], Reads::kYes, nullptr) != Opt::kOk;
+    }
+    for (size_t b = first; b < missed.size() && !fallback; b += chunk) {
       size_t e = std::min(missed.size(), b + chunk);
       sorted.clear();
       for (size_t i = b; i < e; ++i) sorted.push_back(keys[missed[i]]);
       PrefetchPaths(sorted);
-      for (size_t i = b; i < e && !fallback; ++i) fallback = lookup(missed[i], true) != Opt::kOk;
+      for (size_t i = b; i < e && !fallback; ++i) {
+        fallback = lookup(missed[i], Reads::kYes, nullptr) != Opt::kOk;
+      }
     }
     if (!fallback && batch_seq_.load(std::memory_order_acquire) == seq) return;
     if (fallback) break;
@@ -472,7 +515,7 @@ bool BTree::Cached(std::string_view key) {
   Status result;
   for (int restarts = 0; restarts < 16; ++restarts) {
     OptimisticReadScope scope;
-    Opt o = GetOptimistic(key, &value, &result, /*may_read=*/false);
+    Opt o = GetOptimistic(key, &value, &result, Reads::kNo);
     if (o != Opt::kRestart) return o != Opt::kMiss;
   }
   return true;  // busy pages: the caller's pessimistic path will do

@@ -294,21 +294,36 @@ class BTree {
 
   // Optimistic reading (see the file comment). kRestart: a version moved,
   // try again; kFallback: take the pessimistic path; kMiss: a page on the
-  // way is not cached and the caller asked not to read (may_read false).
+  // way is not cached and the caller asked not to read (Reads::kNo,
+  // kNoWait).
   enum class Opt : uint8_t { kOk, kRestart, kFallback, kMiss };
-  // The root, read through the meta page; *level is its level.
-  Opt OptimisticRoot(OptimisticGuard* root, uint32_t* level, bool may_read);
+  // What an optimistic descent does at a page that is not cached: kYes
+  // reads it; kNo stops (kMiss) but waits for a page a writer or loader
+  // holds; kNoWait stops at such a page too, so that a caller with reads
+  // of its own in flight never waits for them (MultiGet's pipeline).
+  enum class Reads : uint8_t { kYes, kNo, kNoWait };
+  // Where a lookup that may not read stopped (kMiss): the page it needs,
+  // named by a parent image that validated, and that page's level.
+  struct MissAt {
+    PageId page;
+    uint32_t level = 0;
+  };
+  // The root, read through the meta page; *level is its level. A miss
+  // fills *miss when given.
+  Opt OptimisticRoot(OptimisticGuard* root, uint32_t* level, Reads reads,
+                     MissAt* miss = nullptr);
   // Child `id` of `parent` (whose image named it): validates the parent
   // before trusting the id and after taking the child's version; on a miss
   // reads the child with the parent latched shared (TryLatch).
   Opt OptimisticChild(const OptimisticGuard& parent, PageId id, OptimisticGuard* child,
-                      bool may_read);
+                      Reads reads);
   // Header and level checks on a node read optimistically.
   Opt OptimisticNode(const OptimisticGuard& g, uint32_t level);
   // A status from reading `g` optimistically: kRestart when the image was
   // torn, else kFallback (the pessimistic path reports the real problem).
   static Opt Torn(const OptimisticGuard& g) { return g.Validate() ? Opt::kFallback : Opt::kRestart; }
-  Opt GetOptimistic(std::string_view key, std::string* value, Status* result, bool may_read);
+  Opt GetOptimistic(std::string_view key, std::string* value, Status* result, Reads reads,
+                    MissAt* miss = nullptr);
   Status GetPessimistic(std::string_view key, std::string* value) REQUIRES_SHARED(batch_mu_);
   Opt CopyLeafOptimistic(std::string_view target, SeekMode mode, LeafCopy* out);
   Opt SiblingOptimistic(bool forward, LeafCopy* out);
@@ -397,6 +412,12 @@ class BTree {
   // holds back only its own keys. Best effort: the lookups that follow
   // read whatever is still missing.
   void PrefetchPaths(std::span<const std::string_view> keys);
+  // The same pipeline with each walk started where a first look missed
+  // (at[i] for keys[i]). on_leaf(i) is called as keys[i]'s leaf comes in,
+  // while other reads are in flight (it must not wait: Reads::kNoWait).
+  // Require: free_gate_ held shared since the first look named the pages.
+  void PrefetchMissed(std::span<const std::string_view> keys, std::span<const MissAt> at,
+                      const std::function<void(size_t)>& on_leaf);
   class Prefetch;  // its steps (btree_prefetch.cc)
   // Scan read-ahead for CopyLeaf: `parent` (latched) names, as child idx,
   // the leaf a scan in direction `forward` is about to copy. Prefetches the

@@ -57,7 +57,7 @@ BTree::Opt BTree::CopyLeafOptimistic(std::string_view target, SeekMode mode, Lea
   ResetCopy(out);
   OptimisticGuard node;
   uint32_t level;
-  Opt o = OptimisticRoot(&node, &level, true);
+  Opt o = OptimisticRoot(&node, &level, Reads::kYes);
   if (o != Opt::kOk) return o;
   for (; level > 0; --level) {
     NodeView v(node.data(), page_size_, node.id());
@@ -100,7 +100,7 @@ BTree::Opt BTree::CopyLeafOptimistic(std::string_view target, SeekMode mode, Lea
       if (o != Opt::kOk) return o;
     }
     OptimisticGuard next;
-    o = OptimisticChild(node, child, &next, true);
+    o = OptimisticChild(node, child, &next, Reads::kYes);
     if (o == Opt::kOk) o = OptimisticNode(next, level - 1);
     if (o != Opt::kOk) return o;
     node = next;
@@ -158,7 +158,7 @@ BTree::Opt BTree::SiblingOptimistic(bool forward, LeafCopy* out) {
   Opt o = ReadAheadOptimistic(parent, v, idx, forward, out);
   if (o != Opt::kOk) return o;
   OptimisticGuard leaf;
-  o = OptimisticChild(parent, child, &leaf, true);
+  o = OptimisticChild(parent, child, &leaf, Reads::kYes);
   if (o == Opt::kOk) o = OptimisticNode(leaf, 0);
   if (o != Opt::kOk) return o;
   out->arena.clear();

@@ -1,7 +1,8 @@
-// BTree::PrefetchPaths, MultiGet's read pipeline: the keys walk down
-// through cached inner nodes, the pages they miss are read with one submit
-// a round, and each walk goes on as soon as its own read ends. Called by
-// MultiGet on the calling thread; it holds free_gate_ shared throughout.
+// BTree::Prefetch, MultiGet's read pipeline: the keys walk down through
+// cached inner nodes, the pages they miss are read with one submit a round,
+// and each walk goes on as soon as its own read ends. Run on the calling
+// thread, with free_gate_ held shared throughout (PrefetchPaths, MultiGet).
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -12,10 +13,10 @@ namespace ringdb {
 
 using namespace btree;  // NOLINT: this file is the B+tree.
 
-// One pipeline run over `keys`, from the root. Every step
-// is best effort: errors, torn images and busy pages only mean less
-// read-ahead; the lookups that follow read what is missing and report
-// errors.
+// One pipeline run over `keys`, each key's walk started at a node on its
+// path (the root, or the page a first look missed). Every step is best
+// effort: errors, torn images and busy pages only mean less read-ahead;
+// the lookups that follow read what is missing and report errors.
 class BTree::Prefetch {
  public:
   // Reads the root's id and the tree's height from the meta page,
@@ -28,27 +29,39 @@ class BTree::Prefetch {
     return tree->ReadMeta(meta->data(), tree->meta_, root, height).ok() && meta->Validate();
   }
 
-  // Require: height >= 2 (the root is not the leaf).
-  Prefetch(BTree* tree, std::span<const std::string_view> keys, PageId root, uint32_t height)
+  // `height`: the tree's height when the walks were named (bounds the
+  // reads a walk may start). `on_leaf(i)`, when given, is called once the
+  // leaf on keys[i]'s path is in the pool (this pipeline read it, or it was
+  // there), between rounds while other reads are in flight: it must not
+  // wait for a page (Reads::kNoWait).
+  Prefetch(BTree* tree, std::span<const std::string_view> keys, uint32_t height,
+           std::function<void(size_t)> on_leaf = {})
       : tree_(tree),
         keys_(keys),
         reads_(tree->pool_->NewAsyncReads(keys.size())),
-        root_(root),
-        height_(height) {}
+        height_(height),
+        on_leaf_(std::move(on_leaf)) {
+    ready_.reserve(keys.size());
+  }
+
+  // Adds keys[key]'s walk at `page` of level `level`, named by a parent
+  // that validated. Walks start last added, first.
+  void Start(size_t key, PageId page, uint32_t level) { ready_.push_back({key, page, level, 0}); }
 
   // Rounds until no walk can go on: descend through cached nodes, submit
-  // the round's reads, resume the walks of the reads that ended.
+  // the round's reads, hand over the leaves that came in, resume the walks
+  // of the reads that ended.
   void Run() {
-    ready_.reserve(keys_.size());
-    for (size_t i = keys_.size(); i-- > 0;) ready_.push_back({i, root_, height_ - 1, 0});
     while (!ready_.empty() || reads_->in_flight() > 0) {
       DescendCached();
       // One submit for every read this round queued; then, as soon as any
       // read ends, its walks go on (one slow read holds back only its own).
       reads_->Submit();
+      LeavesIn();  // while this round's reads are in flight
       if (reads_->in_flight() == 0) break;
       ResumeFinished();
     }
+    LeavesIn();
   }
 
  private:
@@ -69,7 +82,7 @@ class BTree::Prefetch {
       ready_.pop_back();
       auto in_flight = waiting_.find(w.page.value);
       if (in_flight != waiting_.end()) {
-        if (w.level > 0) in_flight->second.push_back(w);
+        if (w.level > 0 || on_leaf_) in_flight->second.push_back(w);
         continue;
       }
       if (w.level == 0) {
@@ -120,6 +133,7 @@ class BTree::Prefetch {
         if (reads_->in_flight() > 0) no_room_.push_back(w);  // after the next reap
         return;
       case BufferPool::AsyncReads::Start::kNotNeeded:
+        if (w.level == 0 && on_leaf_) leaves_.push_back(w.key);  // cached already
         return;
     }
   }
@@ -133,7 +147,11 @@ class BTree::Prefetch {
       auto it = waiting_.find(id.value);
       if (it == waiting_.end()) continue;
       for (const Walk& w : it->second) {
-        if (w.level > 0) ready_.push_back(w);
+        if (w.level > 0) {
+          ready_.push_back(w);
+        } else if (on_leaf_) {
+          leaves_.push_back(w.key);
+        }
       }
       waiting_.erase(it);
     }
@@ -141,12 +159,19 @@ class BTree::Prefetch {
     no_room_.clear();
   }
 
+  // Hands the keys whose leaves came in to on_leaf_.
+  void LeavesIn() {
+    for (size_t key : leaves_) on_leaf_(key);
+    leaves_.clear();
+  }
+
   BTree* const tree_;
   const std::span<const std::string_view> keys_;
   const std::unique_ptr<BufferPool::AsyncReads> reads_;
-  const PageId root_;
   const uint32_t height_;
+  const std::function<void(size_t)> on_leaf_;
   std::vector<Walk> ready_, no_room_;
+  std::vector<size_t> leaves_;  // keys whose leaves came in, for on_leaf_
   // Walks waiting for a page this pipeline is reading, by page id.
   std::unordered_map<uint64_t, std::vector<Walk>> waiting_;
   std::vector<PageId> done_;
@@ -160,7 +185,18 @@ void BTree::PrefetchPaths(std::span<const std::string_view> keys) {
   uint32_t height;
   if (!Prefetch::ReadRoot(this, &root, &height)) return;
   if (height < 2) return;  // the root is the leaf: a lookup reads it once
-  Prefetch(this, keys, root, height).Run();
+  Prefetch p(this, keys, height);
+  for (size_t i = keys.size(); i-- > 0;) p.Start(i, root, height - 1);
+  p.Run();
+}
+
+void BTree::PrefetchMissed(std::span<const std::string_view> keys, std::span<const MissAt> at,
+                           const std::function<void(size_t)>& on_leaf) {
+  uint32_t height = 1;
+  for (const MissAt& m : at) height = std::max(height, m.level + 1);
+  Prefetch p(this, keys, height, on_leaf);
+  for (size_t i = keys.size(); i-- > 0;) p.Start(i, at[i].page, at[i].level);
+  p.Run();
 }
 
 }  // namespace ringdb

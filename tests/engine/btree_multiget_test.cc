@@ -175,6 +175,41 @@ TEST_P(BTreeMultiGetTest, ConcurrentWriterBatchesAreSeenWhole) {
   ExpectMultiGetEqualsGet(keys);
 }
 
+// A key whose first look misses is walked on from the page it missed, and
+// looked up once its leaf is in: its inner nodes are visited twice (first
+// look, lookup), not three times (first look, a walk from the root, lookup).
+TEST_P(BTreeMultiGetTest, MissedKeysVisitTheirInnerNodesTwice) {
+  if (std::get<1>(GetParam()) <= 16) {
+    GTEST_SKIP() << "a 16-page pool evicts the inner nodes the count relies on";
+  }
+  Load(60000);  // more leaves than the pool holds
+  const uint32_t height = h_->tree->Height();
+  ASSERT_GE(height, 3u) << "the test wants inner levels";
+  std::mt19937_64 rng(9);
+  std::string ignored;
+  for (int i = 0; i < 4000; ++i) {  // every inner node cached (and kept)
+    (void)h_->tree->Get(NumKey(3 * (rng() % 60000)), &ignored);
+  }
+  std::vector<std::string> keys;
+  for (int i = 0; i < 64; ++i) keys.push_back(NumKey(3 * (i * 937 % 60000)));
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::vector<std::string> values;
+  std::vector<Status> statuses;
+  const auto before = h_->env.pool()->stats();
+  h_->tree->MultiGet(views, &values, &statuses);
+  const auto after = h_->env.pool()->stats();
+  for (size_t i = 0; i < keys.size(); ++i) ASSERT_TRUE(statuses[i].ok()) << keys[i];
+  const uint64_t read = after.reads - before.reads;  // leaves only
+  const uint64_t hits = after.hits - before.hits;
+  ASSERT_GE(read, 16u) << "the test wants keys whose leaves are not cached";
+  const uint64_t cached = keys.size() - read;
+  // Meta page, inner nodes and leaf per visit; a read page's first use is
+  // not a hit.
+  const uint64_t twice = cached * (height + 1) + read * (height + height);
+  EXPECT_LE(hits, twice + 2) << "height " << height << ", " << read << " leaves read";
+  ExpectMultiGetEqualsGet(keys);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, BTreeMultiGetTest,
     ::testing::Combine(::testing::Values("io_uring", "pread", "buffered", "fault(io_uring)"),
