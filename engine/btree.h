@@ -92,8 +92,10 @@ class BTree {
   Status Get(std::string_view key, std::string* value);
 
   // Looks up all keys. The keys whose paths miss the pool have their pages
-  // read first by a pipeline (PrefetchPaths, in chunks of a quarter of the
-  // pool), then are looked up. Resizes *values and *statuses to
+  // read by a pipeline, in chunks of a quarter of the pool: the first chunk
+  // from the pages where a first look left the cache (PrefetchMissed, each
+  // key looked up as its leaf comes in), the others from the root
+  // (PrefetchPaths, then looked up). Resizes *values and *statuses to
   // keys.size().
   void MultiGet(std::span<const std::string_view> keys, std::vector<std::string>* values,
                 std::vector<Status>* statuses);
