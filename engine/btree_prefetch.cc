@@ -35,12 +35,12 @@ class BTree::Prefetch {
   // there), between rounds while other reads are in flight: it must not
   // wait for a page (Reads::kNoWait).
   Prefetch(BTree* tree, std::span<const std::string_view> keys, uint32_t height,
-           std::function<void(size_t)> on_leaf = {})
+           const std::function<void(size_t)>* on_leaf = nullptr)
       : tree_(tree),
         keys_(keys),
         reads_(tree->pool_->NewAsyncReads(keys.size())),
         height_(height),
-        on_leaf_(std::move(on_leaf)) {
+        on_leaf_(on_leaf) {
     ready_.reserve(keys.size());
   }
 
@@ -82,7 +82,7 @@ class BTree::Prefetch {
       ready_.pop_back();
       auto in_flight = waiting_.find(w.page.value);
       if (in_flight != waiting_.end()) {
-        if (w.level > 0 || on_leaf_) in_flight->second.push_back(w);
+        if (w.level > 0 || on_leaf_ != nullptr) in_flight->second.push_back(w);
         continue;
       }
       if (w.level == 0) {
@@ -133,7 +133,7 @@ class BTree::Prefetch {
         if (reads_->in_flight() > 0) no_room_.push_back(w);  // after the next reap
         return;
       case BufferPool::AsyncReads::Start::kNotNeeded:
-        if (w.level == 0 && on_leaf_) leaves_.push_back(w.key);  // cached already
+        if (w.level == 0 && on_leaf_ != nullptr) leaves_.push_back(w.key);  // cached already
         return;
     }
   }
@@ -149,7 +149,7 @@ class BTree::Prefetch {
       for (const Walk& w : it->second) {
         if (w.level > 0) {
           ready_.push_back(w);
-        } else if (on_leaf_) {
+        } else if (on_leaf_ != nullptr) {
           leaves_.push_back(w.key);
         }
       }
@@ -161,7 +161,7 @@ class BTree::Prefetch {
 
   // Hands the keys whose leaves came in to on_leaf_.
   void LeavesIn() {
-    for (size_t key : leaves_) on_leaf_(key);
+    for (size_t key : leaves_) (*on_leaf_)(key);
     leaves_.clear();
   }
 
@@ -169,7 +169,7 @@ class BTree::Prefetch {
   const std::span<const std::string_view> keys_;
   const std::unique_ptr<BufferPool::AsyncReads> reads_;
   const uint32_t height_;
-  const std::function<void(size_t)> on_leaf_;
+  const std::function<void(size_t)>* const on_leaf_;  // the caller's; may be null
   std::vector<Walk> ready_, no_room_;
   std::vector<size_t> leaves_;  // keys whose leaves came in, for on_leaf_
   // Walks waiting for a page this pipeline is reading, by page id.
@@ -194,7 +194,7 @@ void BTree::PrefetchMissed(std::span<const std::string_view> keys, std::span<con
                            const std::function<void(size_t)>& on_leaf) {
   uint32_t height = 1;
   for (const MissAt& m : at) height = std::max(height, m.level + 1);
-  Prefetch p(this, keys, height, on_leaf);
+  Prefetch p(this, keys, height, &on_leaf);
   for (size_t i = keys.size(); i-- > 0;) p.Start(i, at[i].page, at[i].level);
   p.Run();
 }
