@@ -205,6 +205,13 @@ class BTree {
   };
   Status PackParent(double fill, bool first, std::string_view from, Lsn lsn, PackStats* stats,
                     std::string* next, bool* more);
+  // One parent of leaves and its children, in key order (*ids: the parent,
+  // then its leaves left to right), walking as PackParent does: the first
+  // parent when `first`, else the one whose keys include `from`; *next and
+  // *more as there. When the root is a leaf: just the root. For Compact,
+  // which gives them consecutive slots. Require: the single writer.
+  Status LeafRun(bool first, std::string_view from, std::vector<PageId>* ids, std::string* next,
+                 bool* more);
 
   PageId meta_page() const { return meta_; }
   // Current height (1 = the root is a leaf); 0 when the meta page cannot be

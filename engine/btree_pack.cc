@@ -45,6 +45,30 @@ Status BTree::PackParent(double fill, bool first, std::string_view from, Lsn lsn
   return s;
 }
 
+Status BTree::LeafRun(bool first, std::string_view from, std::vector<PageId>* ids,
+                      std::string* next, bool* more) {
+  ids->clear();
+  *more = false;
+  PageGuard parent;
+  RINGDB_RETURN_IF_ERROR(LatchLeafParent(first, from, &parent, next, more));
+  if (!parent.valid()) {  // the root is the only leaf
+    PageGuard root;
+    uint32_t height;
+    RINGDB_RETURN_IF_ERROR(LatchRootShared(&root, &height));
+    ids->push_back(root.id());
+    return Status::OK();
+  }
+  const NodeView v = View(parent);
+  RINGDB_RETURN_IF_ERROR(v.ValidateCells());
+  ids->push_back(parent.id());
+  for (int i = 0; i <= v.count(); ++i) {
+    PageId child;
+    RINGDB_RETURN_IF_ERROR(v.ChildAt(i, &child));
+    ids->push_back(child);
+  }
+  return Status::OK();
+}
+
 Status BTree::LatchLeafParent(bool first, std::string_view key, PageGuard* parent,
                               std::string* high, bool* has_high) {
   *has_high = false;

@@ -142,10 +142,13 @@ class DBImpl final : public DB {
 
   // Tests: called by Compact with no lock held (a write from another thread
   // must then go through) before each step of its leaf packing ("pack")
-  // and before each checkpoint after the packing ("checkpoint").
+  // and before each checkpoint after the packing ("checkpoint"), and
+  // before each step that lays out one parent's leaves ("order").
   void SetCompactStepHookForTest(std::function<void(std::string_view step)> hook) {
     compact_step_hook_ = std::move(hook);
   }
+  // Tests: the file offsets of the leaves in key order (db_compact.cc).
+  Status LeafOffsetsForTest(std::vector<uint64_t>* offsets) EXCLUDES(write_mu_);
   const Snapshot* GetSnapshot() override;
   void ReleaseSnapshot(const Snapshot* snapshot) override;
 
@@ -284,6 +287,10 @@ class DBImpl final : public DB {
   // it was called, as the cleaner does, without write_mu_ (so before a
   // checkpoint that holds writers back, it leaves that one little to do).
   void WriteAhead() EXCLUDES(flush_mu_);
+  // db_compact.cc: Compact's step after packing: lays each parent of
+  // leaves and its leaves out at consecutive offsets, in key order, in two
+  // passes, each ending with `checkpoint`.
+  Status OrderLeaves(const std::function<Status()>& checkpoint) EXCLUDES(write_mu_);
   // Options::reserved_disk_bytes resolved for a file system of `total` bytes.
   uint64_t ReserveFor(uint64_t total) const;
   std::string ErrorStateLine() EXCLUDES(error_mu_);

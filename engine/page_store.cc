@@ -409,6 +409,7 @@ Status PageStore::Checkpoint(Superblock* sb) {
     std::lock_guard<std::mutex> lock(mu_);
     n_ids = map_.size();
     map_pages = std::max<uint64_t>(1, (n_ids + per_page - 1) / per_page);
+    UnplaceUnwrittenLocked();
     map_start = TakeRunLocked(map_pages);
     buf = io::NewAlignedBuffer(map_pages * page_size_);
     if (!buf) return Status::IOError("out of memory writing the page map");
@@ -542,6 +543,65 @@ std::vector<PageId> PageStore::PagesToMoveDown(uint64_t* target_slots) {
   std::vector<PageId> out;
   for (size_t i = 0; i < above.size() && i < room; i++) out.push_back(PageId{above[i].second});
   return out;
+}
+
+void PageStore::PlaceInOrder(const std::vector<PageId>& ids, Place where,
+                             std::vector<PageId>* placed) {
+  placed->clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  // Already a run below the size the file will shrink to (a second
+  // Compact, or a run the first pass found room for low): it stays.
+  const uint64_t target = TargetSlotsLocked();
+  bool stays = !ids.empty();
+  for (size_t i = 0; stays && i < ids.size(); i++) {
+    const uint64_t v = ids[i].value;
+    stays = v < map_.size() && live_[v] && map_[v] != 0 && map_[v] < target &&
+            pending_[v] == 0 && (i == 0 || map_[v] == map_[ids[i - 1].value] + 1);
+  }
+  if (stays) return;
+  // Only a page in its checkpointed slot: its next write goes to pending_
+  // (WriteOffset). One written since the checkpoint is rewritten in place,
+  // and one with a new slot already (a write in flight or failed) keeps it.
+  constexpr uint64_t kMark = ~uint64_t{0};  // chosen (an id listed twice counts once)
+  for (PageId id : ids) {
+    const uint64_t v = id.value;
+    if (v < map_.size() && live_[v] && map_[v] != 0 && InCheckpoint(map_[v]) && pending_[v] == 0) {
+      pending_[v] = kMark;
+      placed->push_back(id);
+    }
+  }
+  uint64_t at_end = slot_count_;
+  if (where == Place::kAtEnd && !placed->empty()) {
+    slot_count_ += placed->size();
+    ckpt_.resize(slot_count_, 0);
+    // Blocks for the whole run at once (as ReserveAheadLocked does, under
+    // mu_): its writes neither extend the file nor land in a hole left
+    // where the file once was. Best effort, as there.
+    if (reserve_supported_) {
+      Status s = io_->Allocate(file_, at_end * page_size_, placed->size() * page_size_);
+      if (s.IsNotSupported()) reserve_supported_ = false;
+      reserved_end_ = std::max(reserved_end_, slot_count_);
+    }
+    ReserveAheadLocked();
+  }
+  for (PageId id : *placed) {
+    pending_[id.value] = where == Place::kAtEnd ? at_end++ : TakeSlotLocked();
+    placed_.push_back(id.value);
+  }
+}
+
+void PageStore::UnplaceUnwrittenLocked() {
+  // After FlushAll nothing is dirty and every write has ended, so a placed
+  // page still pending was never written (its caller did not dirty it):
+  // it stays in its checkpointed slot, and the slot saved for it is free.
+  for (uint64_t v : placed_) {
+    const uint64_t s = pending_[v];
+    if (s != 0 && in_flight_.count(s) == 0) {
+      pending_[v] = 0;
+      FreeSlotLocked(s);
+    }
+  }
+  placed_.clear();
 }
 
 }  // namespace ringdb

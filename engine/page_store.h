@@ -109,6 +109,18 @@ class PageStore : public PageLocator, public PageAllocator {
   // of slots the live data needs (*target_slots). Rewriting them (dirty,
   // then a checkpoint) moves them to the lowest free slots.
   std::vector<PageId> PagesToMoveDown(uint64_t* target_slots);
+  // For compaction: new slots, in the order given, for the pages of `ids`
+  // that sit where the last checkpoint put them (and have no new slot
+  // yet); their next writes go there (*placed: those pages, to be
+  // written). kAtEnd: consecutive new slots past the end of the file.
+  // kLowest: the lowest free slots, one after another (consecutive where
+  // the free slots are). Nothing when the pages already sit in consecutive
+  // slots in that order, below the size Compact shrinks the file to
+  // (TargetSlotsLocked). A page freed meanwhile gives its slot back
+  // (Free); one not written by the next checkpoint keeps its old slot
+  // (UnplaceUnwrittenLocked).
+  enum class Place : uint8_t { kAtEnd, kLowest };
+  void PlaceInOrder(const std::vector<PageId>& ids, Place where, std::vector<PageId>* placed);
   uint32_t page_size() const { return page_size_; }
 
   // New slots are written into blocks reserved ahead (io Allocate, in
@@ -151,6 +163,9 @@ class PageStore : public PageLocator, public PageAllocator {
   uint64_t TakeSlotLocked();
   // A run of n consecutive free slots (or new ones at the end of the file).
   uint64_t TakeRunLocked(uint64_t n);
+  // Gives back the slots PlaceInOrder saved for pages that were not written
+  // before this checkpoint. Require: mu_ held, the pool flushed.
+  void UnplaceUnwrittenLocked();
   // A slot nobody references any more: free after the next checkpoint when
   // the last checkpoint holds it, else now (FreeSlotLocked).
   void ReleaseSlotLocked(uint64_t slot);
@@ -173,6 +188,7 @@ class PageStore : public PageLocator, public PageAllocator {
   std::mutex mu_;
   std::vector<uint64_t> map_;      // logical id -> slot (0: none)
   std::vector<uint64_t> pending_;  // logical id -> slot being written (0: none)
+  std::vector<uint64_t> placed_;   // ids PlaceInOrder gave slots since the last checkpoint
   std::vector<uint8_t> live_;      // logical id -> allocated and not freed
   std::vector<uint8_t> ckpt_;      // slot -> referenced by the last checkpoint
   std::vector<uint8_t> held_;      // slot -> kept for readers of older checkpoints
