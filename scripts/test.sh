@@ -90,7 +90,7 @@ if [ "${RINGDB_FAST:-0}" != 1 ]; then
   # cache's race its LRU variant only (as under TSan). CI took 25 min 27 s
   # on the project's runner at c27494e (aim: under 25). On the 2-core VM
   # these took the ASan tests from 703 in 472 s (summed 1394 s) to 659 in
-  # 354 s (summed 1042 s), and TSan's from 263 to 214 s; CI from 24 min 16 s
+  # 354 s (summed 1042 s), and TSan's from 237 to 214 s; CI from 24 min 16 s
   # to 21 min 11 s. A parameterized test's ctest name goes on after its
   # own name with "  # GetParam() = ...", hence the patterns end in
   # "( |$)", not "$" (with "$" they had matched none of those).
