@@ -155,10 +155,15 @@ uint64_t PageStore::TakeSlotLocked() {
     to_punch_.erase(s);
     return s;
   }
-  ckpt_.push_back(0);
-  uint64_t s = slot_count_++;
-  if (slot_count_ > reserved_end_) ReserveAheadLocked();
-  return s;
+  return ExtendLocked(1);
+}
+
+uint64_t PageStore::ExtendLocked(uint64_t n) {
+  const uint64_t start = slot_count_;
+  slot_count_ += n;
+  ckpt_.resize(slot_count_, 0);
+  if (slot_count_ > reserved_end_) ReserveAheadLocked(start);
+  return start;
 }
 
 uint64_t PageStore::ReserveSlots(uint64_t count) const {
@@ -166,9 +171,9 @@ uint64_t PageStore::ReserveSlots(uint64_t count) const {
   return std::clamp<uint64_t>(count / 64, 64, max_slots);
 }
 
-void PageStore::ReserveAheadLocked() {
+void PageStore::ReserveAheadLocked(uint64_t first_new) {
   if (!reserve_supported_) return;
-  const uint64_t from = std::max(reserved_end_, slot_count_ - 1);
+  const uint64_t from = std::max(reserved_end_, first_new);
   const uint64_t to = slot_count_ + ReserveSlots(slot_count_);
   // fallocate changes only metadata (the blocks read as zeros): quick, so
   // done under mu_ like the ftruncate in ReleaseSpace.
@@ -334,11 +339,7 @@ uint64_t PageStore::TakeRunLocked(uint64_t n) {
       return start;
     }
   }
-  start = slot_count_;
-  slot_count_ += n;
-  ckpt_.resize(slot_count_, 0);
-  if (slot_count_ > reserved_end_) ReserveAheadLocked();
-  return start;
+  return ExtendLocked(n);
 }
 
 Status PageStore::ReleaseSpace() {
@@ -570,20 +571,9 @@ void PageStore::PlaceInOrder(const std::vector<PageId>& ids, Place where,
       placed->push_back(id);
     }
   }
-  uint64_t at_end = slot_count_;
-  if (where == Place::kAtEnd && !placed->empty()) {
-    slot_count_ += placed->size();
-    ckpt_.resize(slot_count_, 0);
-    // Blocks for the whole run at once (as ReserveAheadLocked does, under
-    // mu_): its writes neither extend the file nor land in a hole left
-    // where the file once was. Best effort, as there.
-    if (reserve_supported_) {
-      Status s = io_->Allocate(file_, at_end * page_size_, placed->size() * page_size_);
-      if (s.IsNotSupported()) reserve_supported_ = false;
-      reserved_end_ = std::max(reserved_end_, slot_count_);
-    }
-    ReserveAheadLocked();
-  }
+  // New slots past the end come with their blocks (ExtendLocked), so the
+  // run's writes do not extend the file.
+  uint64_t at_end = where == Place::kAtEnd ? ExtendLocked(placed->size()) : 0;
   for (PageId id : *placed) {
     pending_[id.value] = where == Place::kAtEnd ? at_end++ : TakeSlotLocked();
     placed_.push_back(id.value);

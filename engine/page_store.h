@@ -150,10 +150,14 @@ class PageStore : public PageLocator, public PageAllocator {
  private:
   // Slots a file of `count` slots may hold reserved past them.
   uint64_t ReserveSlots(uint64_t count) const;
-  // Reserves the next chunk once slot_count_ has passed reserved_end_.
-  // Best effort: a failure leaves new slots to extend the file as writes.
-  // Require: mu_ held.
-  void ReserveAheadLocked();
+  // Reserves the blocks of the new slots from `first_new` (those not
+  // reserved yet) and the next chunk, once slot_count_ has passed
+  // reserved_end_. Best effort: a failure leaves new slots to extend the
+  // file as writes. Require: mu_ held.
+  void ReserveAheadLocked(uint64_t first_new);
+  // n new slots at the end of the file (the first returned), reserved
+  // ahead as needed. Require: mu_ held.
+  uint64_t ExtendLocked(uint64_t n);
   // Slots the file needs for the live pages: the superblocks, every live
   // page, the next map and a little slack. Require: mu_ held.
   uint64_t TargetSlotsLocked() const;
