@@ -19,19 +19,34 @@
 //     the pool's misses (scans, MultiGet, writes, read-ahead too).
 // The row cache is worth its memory when at least one lookup in
 // kHotShareInverse is hot and the Gets make at least half the device
-// reads. Then its target is kRowShareSteps steps (a quarter of the budget),
-// otherwise 0, and each window moves one step (a kSteps-th of the budget)
-// toward the target. BalanceCaches runs on the background thread, every
-// 20 ms while the split is on (every 100 ms while off), so a phase of
+// reads. Then its target is first kBaseRowSteps steps (a quarter of the
+// budget), otherwise 0, and each window moves one step (a kSteps-th of the
+// budget) toward the target. BalanceCaches runs on the background thread,
+// every 20 ms while the split is on (every 100 ms while off), so a phase of
 // skewed Gets at 50 k/s reaches the quarter in about a third of a second.
-// Why a fixed target rather than climbing by marginal gain (ARC's ghost
-// hits): the first step of row cache holds the hottest keys, whose leaves
-// the pool keeps anyway, so its marginal gain in device reads is near 0
-// even when a quarter of the budget would save many (tried: it never left
-// 0). A quarter is what the bench's Zipfian phase measured among the
-// shares tried: an eighth read 9% more, three eighths and a half 4% and 6%
-// less (bench/results/2026-12-02-adaptive-row-cache.txt); more would take
-// more from scans in the moments before the split turns back.
+// Why a fixed first target rather than climbing by marginal gain from 0
+// (ARC's ghost hits): the first step of row cache holds the hottest keys,
+// whose leaves the pool keeps anyway, so its marginal gain in device reads
+// is near 0 even when a quarter of the budget would save many (tried: it
+// never left 0).
+//
+// From the quarter it climbs by marginal gain, up to kMaxRowSteps (three
+// quarters): a window moves one more step to the row cache when the Gets
+// its ghost would have served with one more step, and that read the
+// device (gained), outnumber what one step less of pool would cost. That
+// cost is taken as the pool's hits for Gets (row cache misses that read
+// nothing) per step of pool, an upper bound for its last step's since its
+// hottest pages hit more, plus every device read beyond the first of one
+// Get (inner pages the pool lacked: a pool too small for the tree's upper
+// levels). When gained falls under half that cost, a step goes back. Why:
+// in a long Zipfian phase the row cache keeps earning well past a quarter
+// (a simulation of the bench's ycsbc, 1 M Gets over 2 M keys with a
+// 22 MiB budget: a quarter misses 355 k times, three quarters 280 k),
+// while the bench's short phase (100 k Gets, 40% of them first reads of a
+// key no cache can serve) is flat across shares; a fixed quarter had been
+// chosen on that short phase (bench/results/2026-12-02-adaptive-row-cache.txt).
+// When the row cache stops being wanted, its share drops to the quarter
+// at once and then a step per window, so scans get the pool back quickly.
 //
 // A move to the row cache shrinks the pool first (BufferPool::Resize evicts
 // the retired frames and gives their memory back), then raises the row
@@ -68,8 +83,10 @@ namespace ringdb {
 namespace {
 // Steps in the budget: the granularity of the split.
 constexpr uint64_t kSteps = 32;
-// The row cache's share when it is worth its memory: a quarter.
-constexpr uint64_t kRowShareSteps = kSteps / 4;
+// The row cache's share when it is worth its memory: a quarter, and from
+// there by marginal gain up to three quarters.
+constexpr uint64_t kBaseRowSteps = kSteps / 4;
+constexpr uint64_t kMaxRowSteps = kSteps * 3 / 4;
 // Smallest pool the split applies to (pages); below it the split is off.
 // (A step is then at least 16 pages, the pool's smallest chunk.)
 constexpr uint64_t kMinSplitPages = 16 * kSteps;
@@ -79,10 +96,15 @@ constexpr uint64_t kWindowEvents = 1000;
 constexpr uint64_t kHotShareInverse = 5;
 // Ticks (20 ms each while on) without an eviction before the target is 0.
 constexpr uint32_t kQuietTicks = 50;
-// The row cache's largest share: a quarter of the budget at Open, or of
-// the budget SetBufferPoolBytes set since, if that is smaller.
+// The row cache's largest share: three quarters of the budget at Open,
+// or of the budget SetBufferPoolBytes set since, if that is smaller.
 uint64_t MaxRows(uint64_t budget, uint64_t step) {
-  return std::min(kRowShareSteps * step, budget / 4 / step * step);
+  return std::min(kMaxRowSteps * step, budget / 4 * 3 / step * step);
+}
+// Its share when skewed Gets call for a row cache at all, before the
+// climb: a quarter, within MaxRows.
+uint64_t BaseRows(uint64_t budget, uint64_t step) {
+  return std::min(kBaseRowSteps * step, MaxRows(budget, step));
 }
 }  // namespace
 
@@ -104,7 +126,7 @@ void DBImpl::PlanCacheSplit(size_t* pool_bytes, size_t* max_pool_bytes, size_t* 
   split_.step = step_pages * page_size;
   *max_pool_bytes = std::max<size_t>(*max_pool_bytes, split_.budget);
   // Chunk 0: what the pool keeps at the row cache's largest share.
-  *pool_bytes = split_.budget - kRowShareSteps * split_.step;
+  *pool_bytes = split_.budget - kMaxRowSteps * split_.step;
   *chunk_bytes = split_.step;
 }
 
@@ -166,6 +188,9 @@ bool DBImpl::BalanceCaches() {
     sp.hot = rs.hits + rs.ghost_hits;
     sp.get_reads = get_reads_.load(std::memory_order_relaxed);
     sp.pool_reads = pool_->misses();
+    sp.ghost_reads = get_ghost_reads_.Sum();
+    sp.pool_hits = get_pool_hits_.Sum();
+    sp.extra_reads = get_extra_reads_.Sum();
   };
   if (!rows_on_.load(std::memory_order_relaxed)) return false;
   if (turn_on) {
@@ -175,6 +200,10 @@ bool DBImpl::BalanceCaches() {
     return true;
   }
   bool want_rows = false;
+  // Above the base share: whether one more step of row cache would save
+  // more device reads than one step less of pool would cost (climb), or
+  // clearly fewer (fall back a step).
+  bool climb = false, fall = false;
   if (!evicting) {
     if (++sp.quiet_ticks < kQuietTicks) return true;
     if (sp.rows == 0) {
@@ -196,9 +225,24 @@ bool DBImpl::BalanceCaches() {
     const uint64_t pool_reads = pool_->misses() - sp.pool_reads;
     if (lookups + pool_reads < kWindowEvents) return true;
     want_rows = hot * kHotShareInverse >= lookups && lookups > 0 && get_reads * 2 >= pool_reads;
+    // The climb's terms, per window: the Gets one more step of row cache
+    // would have served (their key was in its ghost, one step of bytes
+    // deep, and they read the device), against the pool's hits for Gets
+    // per step (an upper bound for its last step's: its hottest pages
+    // hit more) plus the extra reads of Gets whose inner pages the pool
+    // lacked (a pool too small for them).
+    const uint64_t gained = get_ghost_reads_.Sum() - sp.ghost_reads;
+    const uint64_t pool_hits = get_pool_hits_.Sum() - sp.pool_hits;
+    const uint64_t extra = get_extra_reads_.Sum() - sp.extra_reads;
+    const uint64_t pool_steps = std::max<uint64_t>(1, (sp.budget - sp.rows) / sp.step);
+    const uint64_t lost = pool_hits + extra * pool_steps;  // per step: / pool_steps
+    climb = gained * pool_steps > lost;
+    fall = gained * pool_steps * 2 < lost;
     begin_window();
   }
-  if (want_rows && sp.rows < MaxRows(sp.budget, sp.step)) {
+  const uint64_t base = BaseRows(sp.budget, sp.step);
+  const uint64_t max_rows = MaxRows(sp.budget, sp.step);
+  if (want_rows && sp.rows < max_rows && (sp.rows < base || climb)) {
     // The pool first: its memory goes back before the row cache may fill.
     Status s = pool_->Resize(sp.budget - sp.rows - sp.step);
     // Busy: some retired frames stayed pinned; the pool keeps the smaller
@@ -208,8 +252,11 @@ bool DBImpl::BalanceCaches() {
       rows_->SetCapacity(sp.rows);
       sp.moves_to_rows++;
     }
-  } else if ((!want_rows && sp.rows > 0) || sp.rows > MaxRows(sp.budget, sp.step)) {
-    sp.rows -= sp.step;
+  } else if ((!want_rows && sp.rows > 0) || (sp.rows > base && fall) || sp.rows > max_rows) {
+    // Back to the base share at once when the row cache is no longer
+    // wanted (scans should not wait for the pool a step at a time), then
+    // a step per window.
+    sp.rows = !want_rows && sp.rows > base ? base : sp.rows - sp.step;
     rows_->SetCapacity(sp.rows);
     (void)pool_->Resize(sp.budget - sp.rows);  // a grow: only a bad size fails
     sp.moves_to_pool++;

@@ -399,7 +399,13 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
   Status s = tree_->Get(key, value);
   if (rows) {
     const uint64_t n = BufferPool::ThreadDemandReads() - reads;
-    if (n > 0) get_reads_.fetch_add(n, std::memory_order_relaxed);
+    if (n > 0) {
+      get_reads_.fetch_add(n, std::memory_order_relaxed);
+      if (ticket.ghost) get_ghost_reads_.Add(1);
+      if (n > 1) get_extra_reads_.Add(n - 1);
+    } else {
+      get_pool_hits_.Add(1);
+    }
   }
   if (s.ok()) rows_->Fill(key, *value, ticket);
   return s;

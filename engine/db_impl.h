@@ -74,6 +74,7 @@
 #include <vector>
 
 #include "bufferpool/buffer_pool.h"
+#include "bufferpool/striped_counter.h"
 #include "engine/btree.h"
 #include "engine/delete_buffer.h"
 #include "engine/page_store.h"
@@ -254,6 +255,7 @@ class DBImpl final : public DB {
     uint64_t step = 0;    // one move, and the ghost's size
     // Counts at the start of the window being measured.
     uint64_t lookups = 0, hot = 0, get_reads = 0, pool_reads = 0, evictions = 0;
+    uint64_t ghost_reads = 0, pool_hits = 0, extra_reads = 0;
     uint32_t quiet_ticks = 0;
     uint64_t moves_to_rows = 0;
     uint64_t moves_to_pool = 0;
@@ -445,6 +447,14 @@ class DBImpl final : public DB {
   std::atomic<bool> rows_marking_{true};
   // Device reads made by Gets while rows_on_ (db_cache_balance.cc).
   std::atomic<uint64_t> get_reads_{0};
+  // Of the Gets that missed the row cache while rows_on_: those whose key
+  // was in its ghost and that read the device (reads one more step of row
+  // cache would have saved), those the pool served without a read, and
+  // the device reads beyond the first of one Get (inner pages the pool
+  // lacked). The split's climb above kBaseRowSteps weighs them.
+  StripedCounter get_ghost_reads_;
+  StripedCounter get_pool_hits_;
+  StripedCounter get_extra_reads_;
   Mutex split_mu_;
   CacheSplit split_ GUARDED_BY(split_mu_);
   // Old versions for snapshots (version_store.h). Made in the constructor

@@ -100,8 +100,9 @@ bool RowCache::Lookup(std::string_view key, std::string* value, Ticket* ticket) 
     return true;
   }
   s.misses++;
-  *ticket = Ticket{shard, s.gen, s.writing == 0};
-  if (s.ghost.size() > 0 && s.ghost.Contains(hash)) s.ghost_hits++;
+  const bool ghost = s.ghost.size() > 0 && s.ghost.Contains(hash);
+  *ticket = Ticket{shard, s.gen, s.writing == 0, ghost};
+  if (ghost) s.ghost_hits++;
   return false;
 }
 

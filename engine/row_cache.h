@@ -80,10 +80,13 @@ class RowCache {
   void InvalidateTickets();
 
   // What Fill needs to know that no write intervened since the miss.
+  // `ghost`: the missed key was in the ghost (what one more step of
+  // capacity would have kept; the adaptive split weighs it).
   struct Ticket {
     size_t shard = 0;
     uint64_t gen = 0;
     bool valid = false;
+    bool ghost = false;
   };
   // A hit copies the value into *value and returns true. A miss returns
   // false and sets *ticket.

@@ -176,9 +176,9 @@ Options (before PATH, or between PATH and COMMAND):
   --pool SIZE     buffer pool size, e.g. 64MiB, 1GiB, 512KiB or bytes
   --policy NAME   eviction policy: lru, clock, midpoint, sieve, s3fifo
   --row-cache SIZE  a cache of hot key-value pairs for get, on top of the
-                  pool; 0: none; auto (the default): up to a quarter of
-                  the pool's budget while skewed gets of data larger than
-                  the pool gain from it
+                  pool; 0: none; auto (the default): up to three quarters
+                  of the pool's budget while skewed gets of data larger
+                  than the pool gain from it
   --sync          make every write durable before printing its result
   --create        create the database when missing (the default)
   --no-create     fail when the database does not exist

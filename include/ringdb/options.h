@@ -193,10 +193,12 @@ struct Options {
   // kAutoRowCacheBytes (the default): adaptive. buffer_pool_bytes is then
   // the whole budget. While the pool evicts (the data does not fit) and
   // the Gets are skewed (keys read again soon) and make at least half the
-  // device reads, the engine moves up to a quarter of the budget from the
-  // pool to the row cache, a thirty-second at a time; when that stops
-  // being so (scans, MultiGet, uniform Gets, or data that fits) it moves
-  // it back (engine/db_cache_balance.cc). While the pool does not evict,
+  // device reads, the engine moves a quarter of the budget from the pool
+  // to the row cache, a thirty-second at a time, and then more, up to
+  // three quarters, while one more step would save more device reads
+  // than a step of pool costs; when that stops being so (scans, MultiGet,
+  // uniform Gets, or data that fits) it moves it back
+  // (engine/db_cache_balance.cc). While the pool does not evict,
   // Get does not look at the row cache. DB::SetBufferPoolBytes sets the
   // whole budget. The pool's memory then comes in chunks of one step
   // (buffer_pool_chunk_bytes is not used), so each move gives whole chunks
