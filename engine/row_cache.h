@@ -23,9 +23,10 @@
 // for another reason (DeleteBuffer) check that after taking the ticket.
 //
 // Memory: capacity_bytes bounds key + value + kEntryOverhead per entry, on
-// the heap beside the pool; split into kShards shards with an LRU list
-// each (one allocation per pair). A pair larger than an eighth of a shard
-// is not cached. An adjustable cache (the engine's adaptive split,
+// the heap beside the pool; split into kShards shards, each an open-
+// addressing table evicted by CLOCK (one allocation per pair, see Shard).
+// A pair larger than an eighth of a shard, or with a key or value over
+// 64 KiB, is not cached. An adjustable cache (the engine's adaptive split,
 // engine/db_cache_balance.cc) starts at 0 and changes its capacity with
 // SetCapacity; it keeps a ghost of the keys it evicted last.
 //
@@ -40,7 +41,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 
 #include "util/ghost_list.h"
 #include "util/thread_annotations.h"
@@ -50,9 +50,10 @@ namespace ringdb {
 class RowCache {
  public:
   // Bytes counted per entry besides its key and value: the node's header
-  // and malloc's rounding, the index's node and bucket. Measured with
-  // mallinfo2 for 16-byte keys and 100-byte values (row_cache_test).
-  static constexpr uint64_t kEntryOverhead = 96;
+  // and malloc's, malloc's rounding, and the index's slots at their
+  // lowest load. Measured with mallinfo2 for 16-byte keys and 100-byte
+  // values (row_cache_test).
+  static constexpr uint64_t kEntryOverhead = 40;
   static constexpr size_t kShards = 16;
 
   // capacity_bytes 0 and not adjustable: disabled (every call is a no-op,
@@ -118,37 +119,39 @@ class RowCache {
   Stats stats() const;
 
  private:
-  // One allocation per pair: the LRU links, the sizes, then the key and
-  // value bytes (data()). The shard's index holds pointers to nodes.
+  // One allocation per pair: the sizes, then the key and value bytes
+  // (data()). 16-bit sizes: a pair with a larger key or value is not cached.
   struct Node {
-    Node* prev;
-    Node* next;
-    uint32_t key_size;
-    uint32_t value_size;
+    uint16_t key_size;
+    uint16_t value_size;
     char* data() { return reinterpret_cast<char*>(this + 1); }
     const char* data() const { return reinterpret_cast<const char*>(this + 1); }
     std::string_view key() const { return std::string_view(data(), key_size); }
     std::string_view value() const { return std::string_view(data() + key_size, value_size); }
   };
-  struct NodeHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view k) const { return Hash(k); }
-    size_t operator()(const Node* n) const { return (*this)(n->key()); }
-  };
-  struct NodeEq {
-    using is_transparent = void;
-    static std::string_view K(std::string_view k) { return k; }
-    static std::string_view K(const Node* n) { return n->key(); }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const { return K(a) == K(b); }
-  };
+  static constexpr size_t kMaxPartSize = 0xFFFF;
+  // The shard's index: open addressing with linear probing, a power of two
+  // of slots, at most three quarters full; deletions shift the entries
+  // after them back (no tombstones). A slot is 0 (empty) or a Node*
+  // (malloc'd, so below 2^48 and even) with the low 16 bits of its key's
+  // hash in its top 16 bits (a tag that spares most key compares, and its
+  // home slot while the table has at most 2^16 slots) and CLOCK's
+  // reference bit in bit 0. Eviction is CLOCK over the slots: a Lookup hit
+  // sets the bit; the hand clears set bits and evicts the first pair
+  // without one. So a pair costs its allocation and about 11 to 21 bytes
+  // of slots, with no list links.
+  static constexpr uint64_t kRefBit = 1;
+  static constexpr uint64_t kPtrMask = 0x0000'FFFF'FFFF'FFFEull;
+  static constexpr uint64_t kMinSlots = 16;
+  static Node* NodeOf(uint64_t slot) { return reinterpret_cast<Node*>(slot & kPtrMask); }
+  static uint64_t TagOf(uint64_t hash) { return hash & 0xFFFF; }
   struct alignas(64) Shard {
-    Shard() { head.prev = head.next = &head; }
     ~Shard();
     mutable Mutex mu;
-    // The LRU ring through head: head.next is the most recently used.
-    Node head GUARDED_BY(mu){};
-    std::unordered_set<Node*, NodeHash, NodeEq> index GUARDED_BY(mu);
+    std::unique_ptr<uint64_t[]> slots GUARDED_BY(mu);
+    uint64_t mask GUARDED_BY(mu) = 0;  // slot count - 1; no table while count is 0
+    uint64_t count GUARDED_BY(mu) = 0;
+    uint64_t hand GUARDED_BY(mu) = 0;  // CLOCK's hand: a slot index
     uint64_t bytes GUARDED_BY(mu) = 0;
     uint64_t gen GUARDED_BY(mu) = 0;
     uint32_t writing GUARDED_BY(mu) = 0;  // BeginWrites not yet ended
@@ -166,11 +169,17 @@ class RowCache {
   static uint64_t Hash(std::string_view key) { return std::hash<std::string_view>()(key); }
   // The shard of a key whose Hash is `hash`.
   Shard& ShardOf(uint64_t hash, size_t* index);
-  static void EraseLocked(Shard& s, Node* n) REQUIRES(s.mu);
-  // Evicts from the LRU end until `bytes` fit under `limit`.
+  // The slot holding `key` (whose Hash is `hash`), or npos.
+  static size_t FindLocked(const Shard& s, std::string_view key, uint64_t hash) REQUIRES(s.mu);
+  // The slot a table of mask + 1 slots would put the pair of `slot` in.
+  static uint64_t HomeOf(uint64_t slot, uint64_t mask);
+  static void InsertLocked(Shard& s, Node* n, uint64_t hash) REQUIRES(s.mu);
+  // Removes and frees the pair in slot i.
+  static void EraseAtLocked(Shard& s, size_t i) REQUIRES(s.mu);
+  // Rebuilds the table with `slots` slots (a power of two above count).
+  static void ResizeLocked(Shard& s, uint64_t slots) REQUIRES(s.mu);
+  // Evicts (CLOCK) until `bytes` fit under `limit`.
   static void EvictLocked(Shard& s, uint64_t bytes, uint64_t limit) REQUIRES(s.mu);
-  static void Unlink(Node* n);
-  static void PushFront(Shard& s, Node* n) REQUIRES(s.mu);
 
   std::atomic<uint64_t> capacity_;
   std::atomic<uint64_t> shard_capacity_;

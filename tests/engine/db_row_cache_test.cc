@@ -128,6 +128,86 @@ TEST(RowCacheUnitTest, CountedBytesCoverTheHeap) {
   EXPECT_GE(heap, counted - 24) << "kEntryOverhead overcounts by much";
 }
 
+// The index (open addressing, deletions shifting entries back, CLOCK
+// eviction, tables growing and shrinking with SetCapacity) against a model:
+// a hit returns the value last filled for the key, a key dropped by a
+// write misses, and every pair the stats count can be found.
+TEST(RowCacheUnitTest, IndexMatchesAModelThroughEvictionsErasesAndResizes) {
+  RowCache rows(1 << 20, /*adjustable=*/true);
+  std::map<std::string, std::string> filled;  // what a hit may return
+  std::mt19937 rng(7);
+  std::string v;
+  const uint64_t capacities[] = {0, 64 << 10, 256 << 10, 1 << 20, 4 << 20};
+  for (int op = 0; op < 300000; op++) {
+    const std::string k = "k" + std::to_string(rng() % 20000);
+    const uint32_t r = rng() % 100;
+    RowCache::Ticket t;
+    if (r < 70) {
+      if (rows.Lookup(k, &v, &t)) {
+        auto it = filled.find(k);
+        ASSERT_TRUE(it != filled.end()) << k << " hit without a fill";
+        ASSERT_EQ(v, it->second) << k;
+      } else {
+        const std::string value = "v" + std::to_string(op) + std::string(rng() % 100, 'x');
+        rows.Fill(k, value, t);
+        filled[k] = value;
+      }
+    } else if (r < 99) {
+      RowCache::Writes w;
+      rows.BeginWrite(k, &w);
+      rows.EndWrites(w);
+      filled.erase(k);
+      ASSERT_FALSE(rows.Lookup(k, &v, &t)) << k << " hit after a write dropped it";
+    } else if (rng() % 50 == 0) {
+      rows.SetCapacity(capacities[rng() % 5]);
+    }
+    ASSERT_LE(rows.stats().bytes, rows.capacity());
+  }
+  rows.SetCapacity(4 << 20);
+  uint64_t found = 0;
+  for (int i = 0; i < 20000; i++) {
+    RowCache::Ticket t;
+    const std::string k = "k" + std::to_string(i);
+    if (rows.Lookup(k, &v, &t)) {
+      found++;
+      ASSERT_EQ(v, filled.at(k));
+    }
+  }
+  EXPECT_EQ(found, rows.stats().entries);
+  EXPECT_GT(found, 1000u);
+}
+
+// Tables beyond 2^16 slots find a moved pair's home from its key rather
+// than its tag: 1.2 M pairs (75 k a shard), a third dropped, the rest found.
+TEST(RowCacheUnitTest, LargeTablesFindEveryPair) {
+  RowCache rows(1ull << 30);
+  constexpr int kN = 1200000;
+  std::string v;
+  char k[16];
+  for (int i = 0; i < kN; i++) {
+    std::snprintf(k, sizeof(k), "%07d", i);
+    RowCache::Ticket t;
+    ASSERT_FALSE(rows.Lookup(k, &v, &t));
+    rows.Fill(k, "v", t);
+  }
+  ASSERT_EQ(rows.stats().entries, static_cast<uint64_t>(kN));
+  for (int i = 0; i < kN; i += 3) {
+    std::snprintf(k, sizeof(k), "%07d", i);
+    RowCache::Writes w;
+    rows.BeginWrite(k, &w);
+    rows.EndWrites(w);
+  }
+  uint64_t found = 0;
+  for (int i = 0; i < kN; i++) {
+    std::snprintf(k, sizeof(k), "%07d", i);
+    RowCache::Ticket t;
+    const bool hit = rows.Lookup(k, &v, &t);
+    ASSERT_EQ(hit, i % 3 != 0) << k;
+    found += hit ? 1 : 0;
+  }
+  EXPECT_EQ(found, rows.stats().entries);
+}
+
 TEST(RowCacheUnitTest, OffAndOversizedPairsAreNotCached) {
   RowCache off(0);
   std::string v;
@@ -145,6 +225,15 @@ TEST(RowCacheUnitTest, OffAndOversizedPairsAreNotCached) {
   small.Fill("big", std::string(200, 'b'), t);
   EXPECT_FALSE(small.Lookup("big", &v, &t));
   EXPECT_EQ(small.stats().fills, 0u);
+
+  // A value over 64 KiB is not kept however large the cache; 64 KiB is.
+  RowCache large(1ull << 30);
+  ASSERT_FALSE(large.Lookup("huge", &v, &t));
+  large.Fill("huge", std::string(65536, 'h'), t);
+  EXPECT_FALSE(large.Lookup("huge", &v, &t));
+  large.Fill("huge", std::string(65535, 'h'), t);
+  ASSERT_TRUE(large.Lookup("huge", &v, &t));
+  EXPECT_EQ(v.size(), 65535u);
 }
 
 std::string Key(int i) { return test::NumberedKey(i); }
