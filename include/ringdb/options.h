@@ -183,7 +183,7 @@ struct Options {
   // (RocksDB's row_cache). It helps skewed reads when the data does not
   // fit: the pool keeps whole pages, so a cached leaf holding one hot key
   // spends 4 KiB on it, while this cache spends the key and value plus
-  // about 96 bytes. Gets without a snapshot read it first and fill it on a
+  // about 40 bytes. Gets without a snapshot read it first and fill it on a
   // miss; writes drop their keys from it, so it never returns a replaced
   // value. MultiGet, iterators and snapshot reads do not use it. Memory on
   // the heap, on top of buffer_pool_bytes: to keep one budget, take it out
