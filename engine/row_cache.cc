@@ -44,10 +44,14 @@ uint64_t RowCache::HomeOf(uint64_t slot, uint64_t mask) {
 void RowCache::InsertLocked(Shard& s, Node* n, uint64_t hash) {
   if (s.count == 0 && s.mask == 0) ResizeLocked(s, kMinSlots);
   if ((s.count + 1) * 4 > (s.mask + 1) * 3) ResizeLocked(s, (s.mask + 1) * 2);
-  uint64_t i = hash & s.mask;
-  while (s.slots[i] != 0) i = (i + 1) & s.mask;
-  s.slots[i] = reinterpret_cast<uint64_t>(n) | (TagOf(hash) << 48);
+  PlaceLocked(s, reinterpret_cast<uint64_t>(n) | (TagOf(hash) << 48), hash & s.mask);
   s.count++;
+}
+
+void RowCache::PlaceLocked(Shard& s, uint64_t slot, uint64_t home) {
+  uint64_t i = home;
+  while (s.slots[i] != 0) i = (i + 1) & s.mask;
+  s.slots[i] = slot;
 }
 
 void RowCache::EraseAtLocked(Shard& s, size_t i) {
@@ -76,10 +80,7 @@ void RowCache::ResizeLocked(Shard& s, uint64_t slots) {
   s.hand = 0;
   for (uint64_t i = 0; i < old_slots; i++) {
     const uint64_t slot = old[i];
-    if (slot == 0) continue;
-    uint64_t j = HomeOf(slot, s.mask);
-    while (s.slots[j] != 0) j = (j + 1) & s.mask;
-    s.slots[j] = slot;
+    if (slot != 0) PlaceLocked(s, slot, HomeOf(slot, s.mask));
   }
 }
 
@@ -159,7 +160,7 @@ bool RowCache::Lookup(std::string_view key, std::string* value, Ticket* ticket) 
   }
   s.misses++;
   const bool ghost = s.ghost.size() > 0 && s.ghost.Contains(hash);
-  *ticket = Ticket{shard, s.gen, s.writing == 0, ghost};
+  *ticket = Ticket{shard, s.gen, hash, s.writing == 0, ghost};
   if (ghost) s.ghost_hits++;
   return false;
 }
@@ -167,7 +168,7 @@ bool RowCache::Lookup(std::string_view key, std::string* value, Ticket* ticket) 
 void RowCache::Fill(std::string_view key, std::string_view value, const Ticket& ticket) {
   if (!enabled() || !ticket.valid) return;
   const uint64_t cost = Cost(key.size(), value.size());
-  const uint64_t hash = Hash(key);
+  const uint64_t hash = ticket.hash;  // Lookup's, of the same key
   Shard& s = shards_[ticket.shard];
   MutexLock lock(&s.mu);
   // Read under the lock: SetCapacity stores before it trims each shard.

@@ -80,20 +80,23 @@ class RowCache {
   // after a time without (the adaptive split turning on).
   void InvalidateTickets();
 
-  // What Fill needs to know that no write intervened since the miss.
-  // `ghost`: the missed key was in the ghost (what one more step of
-  // capacity would have kept; the adaptive split weighs it).
+  // What Fill needs to know that no write intervened since the miss, and
+  // the key's hash (so Fill does not hash the key again: a ticket serves
+  // only the key of its Lookup). `ghost`: the missed key was in the ghost
+  // (what one more step of capacity would have kept; the adaptive split
+  // weighs it).
   struct Ticket {
     size_t shard = 0;
     uint64_t gen = 0;
+    uint64_t hash = 0;
     bool valid = false;
     bool ghost = false;
   };
   // A hit copies the value into *value and returns true. A miss returns
   // false and sets *ticket.
   bool Lookup(std::string_view key, std::string* value, Ticket* ticket);
-  // Offers `value`, read from the tree after the Lookup that gave
-  // `ticket`; kept only if no write to the shard began since.
+  // Offers `value` for `key`, read from the tree after the Lookup of `key`
+  // that gave `ticket`; kept only if no write to the shard began since.
   void Fill(std::string_view key, std::string_view value, const Ticket& ticket);
 
   // The writer, around a batch: BeginWrite for each key before the batch
@@ -174,6 +177,8 @@ class RowCache {
   // The slot a table of mask + 1 slots would put the pair of `slot` in.
   static uint64_t HomeOf(uint64_t slot, uint64_t mask);
   static void InsertLocked(Shard& s, Node* n, uint64_t hash) REQUIRES(s.mu);
+  // Stores `slot` in the first empty slot from `home` on.
+  static void PlaceLocked(Shard& s, uint64_t slot, uint64_t home) REQUIRES(s.mu);
   // Removes and frees the pair in slot i.
   static void EraseAtLocked(Shard& s, size_t i) REQUIRES(s.mu);
   // Rebuilds the table with `slots` slots (a power of two above count).
