@@ -120,6 +120,13 @@ void ringdb_options_set_compact_leaf_fill(ringdb_options_t* o, double fill) {
   o->rep.compact_leaf_fill = fill;
 }
 
+void ringdb_options_set_idle_compact(ringdb_options_t* o, uint32_t idle_ms, double fill,
+                                     uint64_t min_bytes) {
+  o->rep.idle_compact_ms = idle_ms;
+  o->rep.idle_compact_fill = fill;
+  o->rep.idle_compact_min_bytes = min_bytes;
+}
+
 void ringdb_options_set_auto_resume_interval_ms(ringdb_options_t* o, uint32_t ms) {
   o->rep.auto_resume_interval_ms = ms;
 }
@@ -273,6 +280,12 @@ void ringdb_iter_get_error(const ringdb_iterator_t* it, char** errptr) {
 void ringdb_checkpoint(ringdb_t* db, char** errptr) { SaveError(errptr, db->rep->Checkpoint()); }
 
 void ringdb_compact(ringdb_t* db, char** errptr) { SaveError(errptr, db->rep->Compact()); }
+
+unsigned char ringdb_compact_if_sparse(ringdb_t* db, char** errptr) {
+  bool compacted = false;
+  SaveError(errptr, db->rep->CompactIfSparse(&compacted));
+  return compacted ? 1 : 0;
+}
 
 void ringdb_resume(ringdb_t* db, char** errptr) { SaveError(errptr, db->rep->Resume()); }
 

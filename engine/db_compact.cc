@@ -17,6 +17,26 @@ namespace ringdb {
 Status DBImpl::Compact() {
   RINGDB_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) return Status::InvalidArgument("database is open read-only");
+  MutexLock one_at_a_time(&compact_mu_);
+  bool stopped = false;
+  return CompactLocked(nullptr, &stopped);
+}
+
+Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
+  *stopped = false;
+  // Between steps, a stop request (the idle compactor's, when a write
+  // arrives) ends the compaction early: the tree is valid and packed up to
+  // there, and the holes the hold kept are punched now.
+  auto stop_now = [&]() -> bool {
+    if (!stop || !stop()) return false;
+    *stopped = true;
+    return true;
+  };
+  auto end_early = [this]() -> Status {
+    MutexLock lock(&write_mu_);
+    RINGDB_RETURN_IF_ERROR(CheckOpen());
+    return store_->DropReservation();
+  };
   // No holes are punched until the end, and the ones in the part of the
   // file the live pages will fill get blocks again (PageStore::
   // HoldFreeBlocks): the pages packed and moved below are written into
@@ -40,6 +60,7 @@ Status DBImpl::Compact() {
   std::string from, next;
   for (bool first = true, more = true; more; first = false) {
     if (compact_step_hook_) compact_step_hook_("pack");
+    if (stop_now()) return end_early();
     MutexLock lock(&write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckOpen());
     RINGDB_RETURN_IF_ERROR(BackgroundError());
@@ -62,9 +83,12 @@ Status DBImpl::Compact() {
     return CheckpointLocked();
   };
   RINGDB_RETURN_IF_ERROR(checkpoint());
-  RINGDB_RETURN_IF_ERROR(OrderLeaves(checkpoint));
+  if (stop_now()) return end_early();
+  RINGDB_RETURN_IF_ERROR(OrderLeaves(checkpoint, stop_now));
+  if (*stopped) return end_early();
   constexpr int kMaxRounds = 4;
   for (int round = 0; round < kMaxRounds; round++) {
+    if (stop_now()) return end_early();
     {
       MutexLock lock(&write_mu_);
       RINGDB_RETURN_IF_ERROR(CheckOpen());
@@ -90,7 +114,8 @@ Status DBImpl::Compact() {
   return store_->DropReservation();
 }
 
-Status DBImpl::OrderLeaves(const std::function<Status()>& checkpoint) {
+Status DBImpl::OrderLeaves(const std::function<Status()>& checkpoint,
+                           const std::function<bool()>& stop) {
   // Each parent of leaves and its leaves, in key order, get consecutive
   // slots (PageStore::PlaceInOrder), so a scan reads neighbouring leaves
   // at neighbouring offsets: the kernel merges a read-ahead batch into a
@@ -129,6 +154,9 @@ Status DBImpl::OrderLeaves(const std::function<Status()>& checkpoint) {
     std::vector<PageId> run, placed;
     for (bool first = true, more = true; more; first = false) {
       if (compact_step_hook_) compact_step_hook_("order");
+      // Stopped midway, the parents laid out so far keep their new slots
+      // (the checkpoint below is skipped: the next one writes them).
+      if (stop()) return Status::OK();
       MutexLock lock(&write_mu_);
       RINGDB_RETURN_IF_ERROR(CheckOpen());
       RINGDB_RETURN_IF_ERROR(BackgroundError());

@@ -560,6 +560,7 @@ Status DBImpl::Verify(std::string* report) {
 
 Status DBImpl::Close() {
   if (closed_) return Status::InvalidArgument("database is already closed");
+  StopIdleCompactor();
   StopAutoResume();
   StopPageCleaner();
   closed_ = true;

@@ -130,6 +130,7 @@ class DBImpl final : public DB {
   std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override;
   Status Checkpoint() override;
   Status Compact() override;
+  Status CompactIfSparse(bool* compacted) override;
   Status Verify(std::string* report) override;
   bool GetProperty(std::string_view name, std::string* value) override;
   Status SetEvictionPolicy(std::string_view name) override;
@@ -292,7 +293,29 @@ class DBImpl final : public DB {
   // db_compact.cc: Compact's step after packing: lays each parent of
   // leaves and its leaves out at consecutive offsets, in key order, in two
   // passes, each ending with `checkpoint`.
-  Status OrderLeaves(const std::function<Status()>& checkpoint) EXCLUDES(write_mu_);
+  // `stop` is checked before each parent (the stop request of
+  // CompactLocked): true ends it early, with OK.
+  Status OrderLeaves(const std::function<Status()>& checkpoint,
+                     const std::function<bool()>& stop) EXCLUDES(write_mu_);
+  // db_compact.cc: Compact's body, one at a time. A `stop` (may be empty)
+  // that returns true between two steps ends it early: *stopped, the tree
+  // valid and packed up to there, OK unless punching the held blocks fails.
+  Status CompactLocked(const std::function<bool()>& stop, bool* stopped)
+      REQUIRES(compact_mu_) EXCLUDES(write_mu_);
+  // db_idle_compact.cc: the idle compactor (Options::idle_compact_ms).
+  void StartIdleCompactor();
+  void StopIdleCompactor() EXCLUDES(idle_mu_);
+  void IdleCompactLoop() EXCLUDES(idle_mu_);
+  bool idle_stopping() EXCLUDES(idle_mu_);
+  // Samples the leaves and compacts when they are sparse enough (see
+  // Options::idle_compact_fill); without `sample`, compacts (taking up one
+  // a write stopped). `stop` as CompactLocked's; *compacted when a
+  // compaction ran to its end.
+  Status CompactIfSparseImpl(const std::function<bool()>& stop, bool sample, bool* compacted,
+                             bool* stopped) EXCLUDES(compact_mu_, write_mu_);
+  // CompactLocked, counting a compaction that ran to its end.
+  Status FinishCompaction(const std::function<bool()>& stop, bool* compacted, bool* stopped)
+      REQUIRES(compact_mu_) EXCLUDES(write_mu_);
   // Options::reserved_disk_bytes resolved for a file system of `total` bytes.
   uint64_t ReserveFor(uint64_t total) const;
   std::string ErrorStateLine() EXCLUDES(error_mu_);
@@ -416,6 +439,19 @@ class DBImpl final : public DB {
   // write starts after its flush). Lock order: write_mu_ -> flush_mu_ ->
   // page latches (only tried) -> wal_mu_.
   Mutex flush_mu_;
+  // Compacts run one at a time (DB::Compact, CompactIfSparse, the idle
+  // compactor). Taken before write_mu_.
+  Mutex compact_mu_ ACQUIRED_BEFORE(write_mu_);
+  // The idle compactor's thread and its stop flag; its counters (read by
+  // StatsString and the properties).
+  std::thread idle_thread_;
+  Mutex idle_mu_;
+  bool stop_idle_ GUARDED_BY(idle_mu_) = false;
+  std::condition_variable_any idle_cv_;
+  std::atomic<uint64_t> sparse_checks_{0};    // samples taken (both callers)
+  std::atomic<uint64_t> sparse_compacts_{0};  // compactions run to their end by them
+  std::atomic<uint64_t> idle_stops_{0};       // idle compactions a write stopped
+  std::atomic<uint64_t> last_sampled_fill_permille_{0};
   Mutex cleaner_mu_;
   bool stop_cleaner_ GUARDED_BY(cleaner_mu_) = false;
   std::condition_variable_any cleaner_cv_;

@@ -90,6 +90,11 @@ Status DBImpl::OpenOrCreate() {
                                    std::to_string(options_.compact_leaf_fill) +
                                    " is not from 0.5 to 1");
   }
+  if (!(options_.idle_compact_fill >= 0 && options_.idle_compact_fill <= 1.0)) {
+    return Status::InvalidArgument("idle_compact_fill " +
+                                   std::to_string(options_.idle_compact_fill) +
+                                   " is not from 0 to 1");
+  }
   io::PathKind kind = io::PathKindOf(dir_);
   bool exists = kind != io::PathKind::kMissing;
   if (exists && kind != io::PathKind::kDirectory) {
@@ -157,6 +162,7 @@ Status DBImpl::OpenOrCreate() {
   opened_ = true;
   if (!options_.read_only && options_.auto_resume_interval_ms > 0) StartAutoResume();
   if ((!options_.read_only && options_.page_cleaner) || split_on()) StartPageCleaner();
+  if (!options_.read_only && options_.idle_compact_ms > 0) StartIdleCompactor();
   return Status::OK();
 }
 

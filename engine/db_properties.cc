@@ -187,6 +187,11 @@ DBImpl::PropertyMap DBImpl::CounterProperties() {
       {"ringdb.checkpoint.pages_written", Num(checkpoint_pages_.load())},
       {"ringdb.cleaner.pages_written", Num(cleaner_pages_.load())},
       {"ringdb.checkpoints_for_space", Num(checkpoints_for_space_.load())},
+      {"ringdb.compact.sparse_checks", Num(sparse_checks_.load())},
+      {"ringdb.compact.sparse_compactions", Num(sparse_compacts_.load())},
+      {"ringdb.compact.idle_stops", Num(idle_stops_.load())},
+      {"ringdb.compact.sampled_leaf_fill",
+       Ratio(static_cast<double>(last_sampled_fill_permille_.load()) / 1000)},
       {"ringdb.recovered_records", Num(recovered_records_.load())},
       {"ringdb.notices", Notices()},
       {"ringdb.snapshots.count", Num(vs.snapshots)},
@@ -325,6 +330,18 @@ std::string DBImpl::StatsString() {
        Num(st.free_slots) + " free), " + Num(st.live_pages) + " live pages, checkpoints " +
        Num(checkpoints_.load()) + " (the last wrote " + Num(checkpoint_pages_.load()) +
        " pages; the page cleaner wrote " + Num(cleaner_pages_.load()) + " ahead of them)\n";
+  s += "pack:  idle compactor " +
+       (options_.read_only || options_.idle_compact_ms == 0
+            ? std::string("off")
+            : "after " + Num(options_.idle_compact_ms) + " ms without writes, below " +
+                  Ratio(options_.idle_compact_fill) + " leaf fill") +
+       "; fill sampled " + Num(sparse_checks_.load()) + " times" +
+       (sparse_checks_.load() > 0
+            ? " (last " + Ratio(static_cast<double>(last_sampled_fill_permille_.load()) / 1000) +
+                  ")"
+            : std::string()) +
+       ", compactions " + Num(sparse_compacts_.load()) + ", stopped by writes " +
+       Num(idle_stops_.load()) + "\n";
   const VersionStore::Stats vs = versions_->stats();
   s += "snap:  " + Num(vs.snapshots) + " open (iterators included)" +
        (vs.snapshots > 0 ? ", oldest " + Num(vs.oldest_age_ms) + " ms" : std::string()) +

@@ -87,6 +87,12 @@ void ringdb_options_set_quiet(ringdb_options_t* options, unsigned char v);
 /* Options::compact_leaf_fill: how full ringdb_compact packs each leaf, 0.5
  * to 1 (default 1; ringdb_open refuses other values). */
 void ringdb_options_set_compact_leaf_fill(ringdb_options_t* options, double fill);
+/* Options::idle_compact_ms (0: off, default 1000), idle_compact_fill
+ * (default 0.9) and idle_compact_min_bytes (default 32 MiB): after that
+ * long without writes, a background thread compacts when the sampled leaf
+ * fill is below the fill and the leaves take at least min_bytes. */
+void ringdb_options_set_idle_compact(ringdb_options_t* options, uint32_t idle_ms, double fill,
+                                     uint64_t min_bytes);
 
 ringdb_readoptions_t* ringdb_readoptions_create(void);
 void ringdb_readoptions_destroy(ringdb_readoptions_t* options);
@@ -167,6 +173,9 @@ void ringdb_checkpoint(ringdb_t* db, char** errptr);
  * the leaves to the fill set with ringdb_options_set_compact_leaf_fill and
  * moves pages down. Readers go on; writers wait for short steps of it. */
 void ringdb_compact(ringdb_t* db, char** errptr);
+/* DB::CompactIfSparse: compacts now when the sampled leaf fill is below
+ * the idle compactor's fill; returns 1 when it compacted, 0 otherwise. */
+unsigned char ringdb_compact_if_sparse(ringdb_t* db, char** errptr);
 /* After a soft write error (a full disk, an I/O error; see DB::Resume) the
  * database is read-only: reads go on, writes fail with that error. Retries
  * the failed writes with a checkpoint and, on success, accepts writes again

@@ -164,6 +164,17 @@ class DB {
   // while a backup runs; InvalidArgument on a read-only database.
   virtual Status Compact() = 0;
 
+  // What the idle compactor (Options::idle_compact_ms) would do once writes
+  // stop, done now, in the caller's thread: samples the leaves' fill and
+  // runs Compact when it is below Options::idle_compact_fill and the
+  // leaves take at least Options::idle_compact_min_bytes. *compacted (when
+  // not null) says whether it ran. For a caller that wants the file at its
+  // packed size now (the end of a bulk load of random keys, before a
+  // backup) without knowing whether packing would pay. Waits for a
+  // compaction already running (Compacts run one at a time). Errors and
+  // read-only as Compact.
+  virtual Status CompactIfSparse(bool* compacted = nullptr) = 0;
+
   // Deletes every key in [start, end) and stores how many in *deleted (when
   // not null). Implemented over the public API: an iterator collects up to
   // 1000 keys, one WriteBatch deletes them, and so on; so each chunk is

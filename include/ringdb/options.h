@@ -117,6 +117,22 @@ struct Options {
   // 0.9 (InnoDB's bulk loads leave 1/16 of each page free).
   double compact_leaf_fill = 1.0;
 
+  // The idle compactor: once no write has arrived for idle_compact_ms, a
+  // background thread samples 64 leaves (random descents, reading at most
+  // 64 pages) and, when their mean fill is below idle_compact_fill and the
+  // tree's leaves take at least idle_compact_min_bytes, runs what
+  // DB::Compact runs, so that after a load of random keys (leaves about
+  // 84% full) the file shrinks to the packed size without a call. It
+  // stops between steps as soon as a write arrives (a write waits at most
+  // for one step: a parent's leaves, or a checkpoint) and tries again
+  // after the next idle period; a tree it found dense enough is sampled
+  // again only after more writes. 0 turns it off. DB::CompactIfSparse runs
+  // the same test and compaction at once. Open refuses idle_compact_fill
+  // outside [0, 1] (0: never sparse enough).
+  uint32_t idle_compact_ms = 1000;
+  double idle_compact_fill = 0.9;
+  uint64_t idle_compact_min_bytes = 32ull << 20;
+
   // What Open does with a damaged log; see WalRecoveryMode.
   WalRecoveryMode wal_recovery_mode =
       WalRecoveryMode::kTolerateCorruptedTailRecords;

@@ -142,6 +142,8 @@ _set_reserve = _fn("ringdb_options_set_reserved_disk_bytes", None, _vp, ctypes.c
 _set_row_cache = _fn("ringdb_options_set_row_cache_bytes", None, _vp, ctypes.c_uint64)
 _set_delete_buffer = _fn("ringdb_options_set_delete_buffer_bytes", None, _vp, ctypes.c_uint64)
 _set_compact_fill = _fn("ringdb_options_set_compact_leaf_fill", None, _vp, ctypes.c_double)
+_set_idle_compact = _fn("ringdb_options_set_idle_compact", None, _vp, ctypes.c_uint32,
+                        ctypes.c_double, ctypes.c_uint64)
 _set_auto_resume = _fn("ringdb_options_set_auto_resume_interval_ms", None, _vp,
                        ctypes.c_uint32)
 _readoptions_create = _fn("ringdb_readoptions_create", _vp)
@@ -182,6 +184,7 @@ _iter_value = _fn("ringdb_iter_value", _vp, _vp, _size_p)
 _iter_error = _fn("ringdb_iter_get_error", None, _vp, _errp)
 _checkpoint = _fn("ringdb_checkpoint", None, _vp, _errp)
 _compact = _fn("ringdb_compact", None, _vp, _errp)
+_compact_if_sparse = _fn("ringdb_compact_if_sparse", ctypes.c_ubyte, _vp, _errp)
 _resume = _fn("ringdb_resume", None, _vp, _errp)
 _verify = _fn("ringdb_verify", _vp, _vp, _errp)
 _backup = _fn("ringdb_backup", None, _vp, ctypes.c_char_p, _errp)
@@ -324,7 +327,8 @@ class DB:
     def __init__(self, path, pool="64MiB", create=True, error_if_exists=False,
                  read_only=False, policy=None, io_backend=None, lock_memory=True,
                  quiet=True, reserved_disk_bytes=None, auto_resume_interval_ms=None,
-                 row_cache=None, delete_buffer=None, compact_leaf_fill=None):
+                 row_cache=None, delete_buffer=None, compact_leaf_fill=None,
+                 idle_compact_ms=None, idle_compact_fill=None, idle_compact_min_bytes=None):
         self._h = None
         opts = _options_create()
         try:
@@ -347,6 +351,12 @@ class DB:
                 _set_delete_buffer(opts, parse_size(delete_buffer))
             if compact_leaf_fill is not None:
                 _set_compact_fill(opts, float(compact_leaf_fill))
+            if (idle_compact_ms, idle_compact_fill, idle_compact_min_bytes) != (None,) * 3:
+                _set_idle_compact(
+                    opts, 1000 if idle_compact_ms is None else int(idle_compact_ms),
+                    0.9 if idle_compact_fill is None else float(idle_compact_fill),
+                    32 << 20 if idle_compact_min_bytes is None
+                    else parse_size(idle_compact_min_bytes))
             if io_backend is not None:
                 if io_backend not in _BACKENDS:
                     raise ValueError(f"ringdb: io_backend must be one of {sorted(_BACKENDS)}")
@@ -563,6 +573,16 @@ class DB:
         _compact(self._db(), ctypes.byref(err))
         _raise_if(err)
 
+    def compact_if_sparse(self):
+        """Runs compact() when the sampled leaf fill is below
+        idle_compact_fill and the leaves take at least idle_compact_min_bytes
+        (what the idle compactor does once writes stop). Returns whether it
+        compacted."""
+        err = _errptr()
+        ran = _compact_if_sparse(self._db(), ctypes.byref(err))
+        _raise_if(err)
+        return bool(ran)
+
     def resume(self):
         """Accepts writes again after a soft write error (a full disk, an I/O
         error): retries the failed log and page writes with a checkpoint
@@ -641,7 +661,11 @@ def open(path, **options):  # noqa: A001 - mirrors the built-in's role
     delete_buffer (bytes or '4MiB' of
     deletes kept in memory when their page is not cached; 0 turns it off;
     default: a quarter of the pool), compact_leaf_fill (how full DB.compact
-    packs each leaf, 0.5 to 1; default 1).
+    packs each leaf, 0.5 to 1; default 1), idle_compact_ms (after this long
+    without writes a background thread compacts a sparse tree; 0: off;
+    default 1000), idle_compact_fill (sparse: sampled leaf fill below this;
+    default 0.9), idle_compact_min_bytes (bytes or '32MiB': smaller trees
+    are left alone; default 32MiB).
     """
     return DB(path, **options)
 

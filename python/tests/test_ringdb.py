@@ -162,6 +162,38 @@ def test_compact_packs_leaves_and_keeps_every_key(path):
         assert d.verify() == ""
 
 
+def test_compact_if_sparse_and_the_idle_compactor(path):
+    import random
+    import time
+    keys = list(range(5000))
+    random.Random(6).shuffle(keys)
+    def leaf_fill(d):
+        pairs = dict(p.split("=") for p in d.property("ringdb.btree.fill").split())
+        return float(pairs["leaf_fill"])
+    with ringdb.open(path, pool="1MiB", lock_memory=False, idle_compact_ms=0,
+                     idle_compact_min_bytes=0) as d:
+        for i in keys:
+            d[b"k%06d" % i] = b"v" * (50 + i % 100)
+        assert leaf_fill(d) < 0.9
+        assert d.compact_if_sparse() is True
+        assert leaf_fill(d) > 0.9
+        assert d.compact_if_sparse() is False
+        assert d.verify() == ""
+    ringdb.destroy(path)
+    with ringdb.open(path, pool="1MiB", lock_memory=False, idle_compact_ms=20,
+                     idle_compact_min_bytes="0") as d:
+        for i in keys:
+            d[b"k%06d" % i] = b"v" * (50 + i % 100)
+        deadline = time.monotonic() + 60
+        while d.property("ringdb.compact.sparse_compactions") != "1":
+            assert time.monotonic() < deadline, "no idle compaction within 60 s"
+            time.sleep(0.01)
+        assert leaf_fill(d) > 0.9
+        assert [k for k, _ in d.items()] == [b"k%06d" % i for i in range(5000)]
+    with pytest.raises(ringdb.InvalidArgumentError):
+        ringdb.open(path, idle_compact_fill=2)
+
+
 def test_row_cache_and_delete_buffer_options(path):
     with ringdb.open(path, pool="1MiB", lock_memory=False, row_cache="256KiB",
                      delete_buffer="64KiB") as d:

@@ -23,11 +23,16 @@
 #include "ringdb/db.h"
 #include "tests/util/forwarding_backend.h"
 #include "tests/util/half_allocate_backend.h"
+#include "tests/util/db_figures.h"
 #include "tests/util/temp_dir.h"
 #include "tests/util/tmpfs_mount.h"
 
 namespace ringdb {
 namespace db_compact_test {
+
+using test::FillFigure;
+using test::Prop;
+using test::Shuffled;
 
 namespace fs = std::filesystem;
 
@@ -38,32 +43,9 @@ std::string Key(int i) {
 }
 std::string Value(int i) { return std::string(200, static_cast<char>('a' + i % 26)); }
 
-uint64_t Prop(DB* db, const char* name) {
-  std::string v;
-  EXPECT_TRUE(db->GetProperty(name, &v)) << name;
-  return std::strtoull(v.c_str(), nullptr, 10);
-}
-
-// A number from the "ringdb.btree.fill" property ("name=value ...").
-double FillFigure(DB* db, const std::string& name) {
-  std::string v;
-  EXPECT_TRUE(db->GetProperty("ringdb.btree.fill", &v));
-  size_t at = v.find(name + "=");
-  EXPECT_NE(at, std::string::npos) << v;
-  return at == std::string::npos ? 0 : std::strtod(v.c_str() + at + name.size() + 1, nullptr);
-}
-
 // Values of 40 to 239 bytes, so leaves hold cells of many sizes.
 std::string MixedValue(int i) {
   return std::string(40 + (i * 7919) % 200, static_cast<char>('a' + i % 26));
-}
-
-// The keys 0..n-1 in a fixed random order.
-std::vector<int> Shuffled(int n, uint64_t seed) {
-  std::vector<int> order(n);
-  for (int i = 0; i < n; i++) order[i] = i;
-  std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
-  return order;
 }
 
 class CompactTest : public ::testing::Test {

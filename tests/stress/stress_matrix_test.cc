@@ -2,8 +2,9 @@
 // from the 16-page minimum up, each cell running writers (puts with small
 // values and values that spill to overflow pages, deletes, batches, some
 // sync), point readers, MultiGet, forward and backward iterators,
-// checkpoints and compactions at once on one DB, checked against the
-// writers' models.
+// checkpoints and compactions (explicit ones, and the idle compactor's,
+// started when the writers stall and stopped by their next write) at once
+// on one DB, checked against the writers' models.
 // The 64-page cells also run with a fixed row cache (Options::
 // row_cache_bytes), so their Gets race the writers through it; the others
 // keep the default, the adaptive split (engine/db_cache_balance.cc), which
@@ -119,6 +120,12 @@ class StressMatrixTest : public ::testing::TestWithParam<Cell> {
     options_.lock_pool_memory = false;
     options_.info_log = [](std::string_view) {};
     if (frames == 64) options_.row_cache_bytes = 64 << 10;
+    // The idle compactor starts whenever the writers stall for 2 ms (a
+    // checkpoint holds them, the machine is loaded) and compacts whatever
+    // the fill (threshold 1), to be stopped by the next write.
+    options_.idle_compact_ms = 2;
+    options_.idle_compact_fill = 1.0;
+    options_.idle_compact_min_bytes = 0;
   }
 
   void Fail(const std::string& what) {
@@ -295,6 +302,11 @@ TEST_P(StressMatrixTest, MixedWorkloadMatchesModel) {
   }
   stop_ = true;
   for (std::thread& t : threads) t.join();
+  std::string idle_runs, idle_stops;
+  d->GetProperty("ringdb.compact.sparse_compactions", &idle_runs);
+  d->GetProperty("ringdb.compact.idle_stops", &idle_stops);
+  std::printf("idle compactor: %s compactions, %s stopped by writes\n", idle_runs.c_str(),
+              idle_stops.c_str());
   ASSERT_EQ(first_error_, "");
   EXPECT_GT(writes.load(), 0u);
   EXPECT_GT(compactions.load(), 0u);

@@ -1,0 +1,42 @@
+// Test helpers: numbers from a DB's properties, and a fixed random order of
+// keys (for loads that leave the leaves as random inserts do).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ringdb/db.h"
+
+namespace ringdb::test {
+
+// A single-number property (GetProperty fails the test when it is missing).
+inline uint64_t Prop(DB* db, const char* name) {
+  std::string v;
+  EXPECT_TRUE(db->GetProperty(name, &v)) << name;
+  return std::strtoull(v.c_str(), nullptr, 10);
+}
+
+// A number from the "ringdb.btree.fill" property ("name=value ...").
+inline double FillFigure(DB* db, const std::string& name) {
+  std::string v;
+  EXPECT_TRUE(db->GetProperty("ringdb.btree.fill", &v));
+  size_t at = v.find(name + "=");
+  EXPECT_NE(at, std::string::npos) << v;
+  return at == std::string::npos ? 0 : std::strtod(v.c_str() + at + name.size() + 1, nullptr);
+}
+
+// The keys 0..n-1 in a fixed random order.
+inline std::vector<int> Shuffled(int n, uint64_t seed) {
+  std::vector<int> order(n);
+  for (int i = 0; i < n; i++) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
+  return order;
+}
+
+}  // namespace ringdb::test
