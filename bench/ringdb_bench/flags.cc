@@ -100,7 +100,7 @@ DEFINE_string(mrc_grid, "0.25,0.5,1,2,4",
               "Pool sizes of the --mrc reruns, as factors of the phase's budget");
 DEFINE_bool(flush_writes, true,
             "After each phase that writes, flush what it left in memory (ringdb: a "
-            "checkpoint; RocksDB: memtable flush and the compactions it starts; LMDB: "
+            "checkpoint and the compaction its idle compactor would start; RocksDB: memtable flush and the compactions it starts; LMDB: "
             "mdb_env_sync), untimed, and count those device bytes in the phase's wr MiB and "
             "WA; false: they land in a later phase or at Close");
 

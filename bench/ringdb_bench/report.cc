@@ -112,7 +112,8 @@ void PrintPhases(const RunReport& r, std::FILE* out) {
                "--duration.\n",
                r.flags->flush_writes
                    ? ", wr including the untimed flush after a phase that wrote (what it left "
-                     "dirty: ringdb's checkpoint, RocksDB's memtable flush and compactions, "
+                     "dirty: ringdb's checkpoint and idle compaction, RocksDB's memtable flush "
+                     "and compactions, "
                      "LMDB's sync)"
                    : ", wr NOT including what a phase left dirty (--flush_writes=false: "
                      "deferred to a later phase or Close)");

@@ -86,9 +86,16 @@ class RingdbEngine final : public KvEngine {
     return Convert(s);
   }
 
+  // As RocksDB's Flush waits for the compactions its writes started, this
+  // runs at once the compaction ringdb's idle compactor would start once
+  // the writes stop (Options::idle_compact_ms): when the sampled leaf fill
+  // is below Options::idle_compact_fill (a load of random keys), it packs
+  // the leaves and shrinks the file.
   EngineStatus Flush() override {
     if (!db_) return EngineStatus::OK();
-    return Convert(db_->Checkpoint());  // every dirty page, then the page map
+    ringdb::Status s = db_->Checkpoint();  // every dirty page, then the page map
+    if (s.ok()) s = db_->CompactIfSparse();
+    return Convert(s);
   }
 
   EngineStatus Compact() override {
