@@ -24,6 +24,7 @@ Status DBImpl::Compact() {
 
 Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
   *stopped = false;
+  const std::function<void(std::string_view)> hook = compact_step_hook_;
   // Between steps, a stop request (the idle compactor's, when a write
   // arrives) ends the compaction early: the tree is valid and packed up to
   // there, and the holes the hold kept are punched now.
@@ -59,7 +60,7 @@ Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
   BTree::PackStats packed;
   std::string from, next;
   for (bool first = true, more = true; more; first = false) {
-    if (compact_step_hook_) compact_step_hook_("pack");
+    if (hook) hook("pack");
     if (stop_now()) return end_early();
     MutexLock lock(&write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckOpen());
@@ -75,9 +76,9 @@ Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
   // them. Before each checkpoint the pages to write are written without the
   // writers' lock (WriteAhead), so the checkpoint, which holds writers
   // back, finds little left to write.
-  auto checkpoint = [this]() -> Status {
+  auto checkpoint = [this, &hook]() -> Status {
     WriteAhead();
-    if (compact_step_hook_) compact_step_hook_("checkpoint");
+    if (hook) hook("checkpoint");
     MutexLock lock(&write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckOpen());
     return CheckpointLocked();

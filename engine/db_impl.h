@@ -146,7 +146,9 @@ class DBImpl final : public DB {
   // must then go through) before each step of its leaf packing ("pack")
   // and before each checkpoint after the packing ("checkpoint"), and
   // before each step that lays out one parent's leaves ("order").
-  void SetCompactStepHookForTest(std::function<void(std::string_view step)> hook) {
+  void SetCompactStepHookForTest(std::function<void(std::string_view step)> hook)
+      EXCLUDES(compact_mu_) {
+    MutexLock lock(&compact_mu_);  // not while a compaction runs
     compact_step_hook_ = std::move(hook);
   }
   // Tests: the file offsets of the leaves in key order (db_compact.cc).
@@ -296,7 +298,8 @@ class DBImpl final : public DB {
   // `stop` is checked before each parent (the stop request of
   // CompactLocked): true ends it early, with OK.
   Status OrderLeaves(const std::function<Status()>& checkpoint,
-                     const std::function<bool()>& stop) EXCLUDES(write_mu_);
+                     const std::function<bool()>& stop) REQUIRES(compact_mu_)
+      EXCLUDES(write_mu_);
   // db_compact.cc: Compact's body, one at a time. A `stop` (may be empty)
   // that returns true between two steps ends it early: *stopped, the tree
   // valid and packed up to there, OK unless punching the held blocks fails.
@@ -357,7 +360,8 @@ class DBImpl final : public DB {
   // lock; Close itself must not race them (db.h), so this only keeps a
   // caller that breaks that rule from a data race on the flag.
   std::atomic<bool> closed_{false};
-  std::function<void(std::string_view)> compact_step_hook_;  // SetCompactStepHookForTest
+  // SetCompactStepHookForTest; the idle compactor's thread reads it too.
+  std::function<void(std::string_view)> compact_step_hook_ GUARDED_BY(compact_mu_);
   bool opened_ = false;  // OpenOrCreate succeeded
 
   std::shared_ptr<io::IoBackend> io_;
