@@ -25,6 +25,7 @@ Status DBImpl::Compact() {
 Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
   *stopped = false;
   const std::function<void(std::string_view)> hook = compact_step_hook_;
+  const Lsn start = applied_lsn_.load(std::memory_order_acquire);
   // Between steps, a stop request (the idle compactor's, when a write
   // arrives) ends the compaction early: the tree is valid and packed up to
   // there, and the holes the hold kept are punched now.
@@ -110,6 +111,8 @@ Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
     }
     RINGDB_RETURN_IF_ERROR(checkpoint());
   }
+  // Whole: the writes that make the tree sparse again count from here.
+  compacted_at_ = start;
   MutexLock lock(&write_mu_);
   RINGDB_RETURN_IF_ERROR(CheckOpen());
   return store_->DropReservation();

@@ -8,7 +8,9 @@
 // thread samples the leaves' fill (64 random descents:
 // BTree::SampleLeafFill) and, when it is below idle_compact_fill, runs
 // Compact's steps, stopping between two steps as soon as a write arrives.
-// A tree sampled dense enough is not sampled again until writes change it.
+// A tree sampled dense enough is not sampled again until writes change it;
+// a sparse one is compacted only after writes of half its leaves' bytes
+// since the last compaction (kRewrittenShare).
 #include <chrono>
 
 #include "engine/db_impl.h"
@@ -17,6 +19,16 @@ namespace ringdb {
 
 namespace {
 constexpr int kFillSamples = 64;
+// A compaction rewrites every leaf (about three times: packing, then the
+// two passes of the layout). Right after one, the packed leaves split at
+// the first inserts, and a few percent of new keys take the sampled fill
+// below the threshold again: compacting then would write the whole tree
+// for a little data. So a sparse tree is compacted only once the log has
+// grown by at least this share of the leaves' bytes since the last
+// compaction (since the database was created, for the first one in a
+// process), which bounds the writes of compactions to a small multiple of
+// the writes that made the tree sparse.
+constexpr double kRewrittenShare = 0.5;
 // How often the thread looks at the applied LSN: a quarter of the idle
 // period, between 1 ms and 250 ms.
 std::chrono::milliseconds IdleTick(uint32_t idle_ms) {
@@ -121,6 +133,11 @@ Status DBImpl::CompactIfSparseImpl(const std::function<bool()>& stop, bool sampl
   const double leaf_bytes = leaves * pool_->page_size();
   if (fill >= options_.idle_compact_fill ||
       leaf_bytes < static_cast<double>(options_.idle_compact_min_bytes)) {
+    return Status::OK();
+  }
+  const uint64_t written = applied_lsn_.load(std::memory_order_acquire) - compacted_at_;
+  if (static_cast<double>(written) < kRewrittenShare * leaf_bytes) {
+    sparse_deferred_.fetch_add(1, std::memory_order_relaxed);
     return Status::OK();
   }
   return FinishCompaction(stop, compacted, stopped);

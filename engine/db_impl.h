@@ -455,6 +455,9 @@ class DBImpl final : public DB {
   std::atomic<uint64_t> sparse_checks_{0};    // samples taken (both callers)
   std::atomic<uint64_t> sparse_compacts_{0};  // compactions run to their end by them
   std::atomic<uint64_t> idle_stops_{0};       // idle compactions a write stopped
+  std::atomic<uint64_t> sparse_deferred_{0};  // sparse, but too few writes since the last one
+  // Where the last whole compaction started (0: none in this process).
+  Lsn compacted_at_ GUARDED_BY(compact_mu_);
   std::atomic<uint64_t> last_sampled_fill_permille_{0};
   Mutex cleaner_mu_;
   bool stop_cleaner_ GUARDED_BY(cleaner_mu_) = false;

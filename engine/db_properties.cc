@@ -190,6 +190,7 @@ DBImpl::PropertyMap DBImpl::CounterProperties() {
       {"ringdb.compact.sparse_checks", Num(sparse_checks_.load())},
       {"ringdb.compact.sparse_compactions", Num(sparse_compacts_.load())},
       {"ringdb.compact.idle_stops", Num(idle_stops_.load())},
+      {"ringdb.compact.sparse_deferred", Num(sparse_deferred_.load())},
       {"ringdb.compact.sampled_leaf_fill",
        Ratio(static_cast<double>(last_sampled_fill_permille_.load()) / 1000)},
       {"ringdb.recovered_records", Num(recovered_records_.load())},
@@ -341,7 +342,8 @@ std::string DBImpl::StatsString() {
                   ")"
             : std::string()) +
        ", compactions " + Num(sparse_compacts_.load()) + ", stopped by writes " +
-       Num(idle_stops_.load()) + "\n";
+       Num(idle_stops_.load()) + ", deferred (sparse, too few writes since the last) " +
+       Num(sparse_deferred_.load()) + "\n";
   const VersionStore::Stats vs = versions_->stats();
   s += "snap:  " + Num(vs.snapshots) + " open (iterators included)" +
        (vs.snapshots > 0 ? ", oldest " + Num(vs.oldest_age_ms) + " ms" : std::string()) +

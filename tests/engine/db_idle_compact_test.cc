@@ -109,6 +109,44 @@ TEST_F(IdleCompactTest, PacksARandomLoadOnceWritesStop) {
   ASSERT_TRUE(db->Close().ok());
 }
 
+// Packed leaves split at the first inserts: a few percent of new keys make
+// the sample sparse again, but compacting the whole tree for them would
+// write it three times over for a little data. The next compaction waits
+// for writes of half the leaves' bytes.
+TEST_F(IdleCompactTest, ASmallBurstAfterACompactionDoesNotRewriteTheTree) {
+  options_.idle_compact_ms = 20;
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
+  const int n = 12000;
+  ASSERT_NO_FATAL_FAILURE(Load(db.get(), Shuffled(n, 7)));
+  ASSERT_TRUE(WaitFor([&] { return Prop(db.get(), "ringdb.compact.sparse_compactions") >= 1; }));
+  const double packed = FillFigure(db.get(), "leaf_fill");
+  // 3% new keys, each between two old ones: about half the packed leaves
+  // split.
+  for (int i : Shuffled(n, 8)) {
+    if (i % 33 == 0) {
+      ASSERT_TRUE(db->Put(WriteOptions(), Key(i) + "x", Value(i)).ok());
+    }
+  }
+  const uint64_t checks = Prop(db.get(), "ringdb.compact.sparse_checks");
+  ASSERT_TRUE(WaitFor([&] { return Prop(db.get(), "ringdb.compact.sparse_checks") > checks; }));
+  const double sampled = DoubleProp(db.get(), "ringdb.compact.sampled_leaf_fill");
+  std::printf("leaf fill packed %.3f, after the burst %.3f (sampled %.3f)\n", packed,
+              FillFigure(db.get(), "leaf_fill"), sampled);
+  EXPECT_LT(sampled, 0.9) << "the burst did not make the tree sparse: the test shows nothing";
+  EXPECT_EQ(Prop(db.get(), "ringdb.compact.sparse_deferred"), 1u);
+  EXPECT_EQ(Prop(db.get(), "ringdb.compact.sparse_compactions"), 1u)
+      << "a burst of 3% new keys rewrote the tree";
+  // New keys of more than half the leaves' bytes (the tree triples):
+  // compacted.
+  for (int i : Shuffled(n, 9)) {
+    ASSERT_TRUE(db->Put(WriteOptions(), Key(i) + "y", Value(i)).ok());
+    ASSERT_TRUE(db->Put(WriteOptions(), Key(i) + "z", Value(i)).ok());
+  }
+  ASSERT_TRUE(WaitFor([&] { return Prop(db.get(), "ringdb.compact.sparse_compactions") >= 2; }));
+  ASSERT_TRUE(db->Close().ok());
+}
+
 TEST_F(IdleCompactTest, LeavesADenseTreeAloneAndSamplesItOnce) {
   options_.idle_compact_ms = 20;
   std::unique_ptr<DB> db;
