@@ -11,6 +11,7 @@
 // A tree sampled dense enough is not sampled again until writes change it;
 // a sparse one is compacted only after writes of half its leaves' bytes
 // since the last compaction (kRewrittenShare).
+#include <algorithm>
 #include <chrono>
 
 #include "engine/db_impl.h"
@@ -58,9 +59,9 @@ void DBImpl::IdleCompactLoop() {
   using Clock = std::chrono::steady_clock;
   const auto idle = std::chrono::milliseconds(options_.idle_compact_ms);
   Lsn seen = applied_lsn_.load(std::memory_order_acquire);
-  // The LSN the tree was last found dense enough at (or compacted at): none
-  // yet, so a database opened after an earlier session's random load is
-  // looked at once it is idle.
+  // The LSN the tree was last judged at (found dense enough, deferred,
+  // compacted, or failed): none yet, so a database opened after an earlier
+  // session's random load is looked at once it is idle.
   bool judged = false;
   Lsn judged_at{};
   Clock::time_point quiet_since = Clock::now();
