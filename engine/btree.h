@@ -189,13 +189,9 @@ class BTree {
   // leaves reached by random descents (each takes a child uniformly at
   // random at every level, from a generator seeded with `seed`), with
   // shared latches coupled from parent to child as ComputeFill's. Reads at
-  // most `samples` leaves that are not cached. *leaf_pages_estimate is the
-  // product of the fanouts met on each descent's way, averaged over the
-  // descents (Knuth's estimate of a tree's size): about the number of
-  // leaves. OK with *fill = 1 when the
-  // root is a leaf (nothing to pack). For the idle compactor
-  // (db_idle_compact.cc).
-  Status SampleLeafFill(uint64_t seed, int samples, double* fill, double* leaf_pages_estimate);
+  // most `samples` leaves that are not cached. *fill = 1 when the root is a
+  // leaf (nothing to pack). For the idle compactor (db_idle_compact.cc).
+  Status SampleLeafFill(uint64_t seed, int samples, double* fill);
 
   // Packs the leaves under one parent of leaves (DBImpl::Compact,
   // btree_pack.cc): left to right, moves cells from each leaf into its left

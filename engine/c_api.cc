@@ -120,11 +120,16 @@ void ringdb_options_set_compact_leaf_fill(ringdb_options_t* o, double fill) {
   o->rep.compact_leaf_fill = fill;
 }
 
-void ringdb_options_set_idle_compact(ringdb_options_t* o, uint32_t idle_ms, double fill,
-                                     uint64_t min_bytes) {
-  o->rep.idle_compact_ms = idle_ms;
+void ringdb_options_set_idle_compact_ms(ringdb_options_t* o, uint32_t ms) {
+  o->rep.idle_compact_ms = ms;
+}
+
+void ringdb_options_set_idle_compact_fill(ringdb_options_t* o, double fill) {
   o->rep.idle_compact_fill = fill;
-  o->rep.idle_compact_min_bytes = min_bytes;
+}
+
+void ringdb_options_set_idle_compact_min_bytes(ringdb_options_t* o, uint64_t bytes) {
+  o->rep.idle_compact_min_bytes = bytes;
 }
 
 void ringdb_options_set_auto_resume_interval_ms(ringdb_options_t* o, uint32_t ms) {

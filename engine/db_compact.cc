@@ -28,13 +28,13 @@ Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
   const Lsn start = applied_lsn_.load(std::memory_order_acquire);
   // Between steps, a stop request (the idle compactor's, when a write
   // arrives) ends the compaction early: the tree is valid and packed up to
-  // there, and the holes the hold kept are punched now.
+  // there, and the holes the hold kept are punched now, as at the end.
   auto stop_now = [&]() -> bool {
     if (!stop || !stop()) return false;
     *stopped = true;
     return true;
   };
-  auto end_early = [this]() -> Status {
+  auto end = [this]() -> Status {
     MutexLock lock(&write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckOpen());
     return store_->DropReservation();
@@ -62,7 +62,7 @@ Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
   std::string from, next;
   for (bool first = true, more = true; more; first = false) {
     if (hook) hook("pack");
-    if (stop_now()) return end_early();
+    if (stop_now()) return end();
     MutexLock lock(&write_mu_);
     RINGDB_RETURN_IF_ERROR(CheckOpen());
     RINGDB_RETURN_IF_ERROR(BackgroundError());
@@ -85,12 +85,12 @@ Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
     return CheckpointLocked();
   };
   RINGDB_RETURN_IF_ERROR(checkpoint());
-  if (stop_now()) return end_early();
+  if (stop_now()) return end();
   RINGDB_RETURN_IF_ERROR(OrderLeaves(checkpoint, stop_now));
-  if (*stopped) return end_early();
+  if (*stopped) return end();
   constexpr int kMaxRounds = 4;
   for (int round = 0; round < kMaxRounds; round++) {
-    if (stop_now()) return end_early();
+    if (stop_now()) return end();
     {
       MutexLock lock(&write_mu_);
       RINGDB_RETURN_IF_ERROR(CheckOpen());
@@ -113,9 +113,7 @@ Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
   }
   // Whole: the writes that make the tree sparse again count from here.
   compacted_at_ = start;
-  MutexLock lock(&write_mu_);
-  RINGDB_RETURN_IF_ERROR(CheckOpen());
-  return store_->DropReservation();
+  return end();
 }
 
 Status DBImpl::OrderLeaves(const std::function<Status()>& checkpoint,

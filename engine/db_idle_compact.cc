@@ -9,8 +9,8 @@
 // BTree::SampleLeafFill) and, when it is below idle_compact_fill, runs
 // Compact's steps, stopping between two steps as soon as a write arrives.
 // A tree sampled dense enough is not sampled again until writes change it;
-// a sparse one is compacted only after writes of half its leaves' bytes
-// since the last compaction (kRewrittenShare).
+// a sparse one is compacted only after writes of half its live pages'
+// bytes since the last compaction (kRewrittenShare).
 #include <algorithm>
 #include <chrono>
 
@@ -25,7 +25,7 @@ constexpr int kFillSamples = 64;
 // the first inserts, and a few percent of new keys take the sampled fill
 // below the threshold again: compacting then would write the whole tree
 // for a little data. So a sparse tree is compacted only once the log has
-// grown by at least this share of the leaves' bytes since the last
+// grown by at least this share of the live pages' bytes since the last
 // compaction (since the database was created, for the first one in a
 // process), which bounds the writes of compactions to a small multiple of
 // the writes that made the tree sparse.
@@ -125,19 +125,18 @@ Status DBImpl::CompactIfSparseImpl(const std::function<bool()>& stop, bool sampl
     return Status::OK();
   }
   if (!sample) return FinishCompaction(stop, compacted, stopped);
-  double fill = 1, leaves = 1;
+  double fill = 1;
   const uint64_t seed = sparse_checks_.fetch_add(1, std::memory_order_relaxed) + 1;
-  Status s = tree_->SampleLeafFill(seed, kFillSamples, &fill, &leaves);
+  Status s = tree_->SampleLeafFill(seed, kFillSamples, &fill);
   if (!s.ok()) return s.WithContext("sampling the leaves' fill");
   last_sampled_fill_permille_.store(static_cast<uint64_t>(fill * 1000 + 0.5),
                                     std::memory_order_relaxed);
-  const double leaf_bytes = leaves * pool_->page_size();
-  if (fill >= options_.idle_compact_fill ||
-      leaf_bytes < static_cast<double>(options_.idle_compact_min_bytes)) {
+  const uint64_t live_bytes = store_->stats().live_pages * pool_->page_size();
+  if (fill >= options_.idle_compact_fill || live_bytes < options_.idle_compact_min_bytes) {
     return Status::OK();
   }
   const uint64_t written = applied_lsn_.load(std::memory_order_acquire) - compacted_at_;
-  if (static_cast<double>(written) < kRewrittenShare * leaf_bytes) {
+  if (static_cast<double>(written) < kRewrittenShare * static_cast<double>(live_bytes)) {
     sparse_deferred_.fetch_add(1, std::memory_order_relaxed);
     return Status::OK();
   }

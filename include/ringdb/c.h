@@ -87,12 +87,14 @@ void ringdb_options_set_quiet(ringdb_options_t* options, unsigned char v);
 /* Options::compact_leaf_fill: how full ringdb_compact packs each leaf, 0.5
  * to 1 (default 1; ringdb_open refuses other values). */
 void ringdb_options_set_compact_leaf_fill(ringdb_options_t* options, double fill);
-/* Options::idle_compact_ms (0: off, default 1000), idle_compact_fill
- * (default 0.9) and idle_compact_min_bytes (default 32 MiB): after that
- * long without writes, a background thread compacts when the sampled leaf
- * fill is below the fill and the leaves take at least min_bytes. */
-void ringdb_options_set_idle_compact(ringdb_options_t* options, uint32_t idle_ms, double fill,
-                                     uint64_t min_bytes);
+/* The idle compactor (Options::idle_compact_*): after idle_compact_ms
+ * without writes (0: off, default 1000) a background thread compacts when
+ * the sampled leaf fill is below idle_compact_fill (0 to 1, default 0.9)
+ * and the live pages take at least idle_compact_min_bytes (default
+ * 32 MiB). */
+void ringdb_options_set_idle_compact_ms(ringdb_options_t* options, uint32_t ms);
+void ringdb_options_set_idle_compact_fill(ringdb_options_t* options, double fill);
+void ringdb_options_set_idle_compact_min_bytes(ringdb_options_t* options, uint64_t bytes);
 
 ringdb_readoptions_t* ringdb_readoptions_create(void);
 void ringdb_readoptions_destroy(ringdb_readoptions_t* options);

@@ -166,11 +166,11 @@ class DB {
 
   // What the idle compactor (Options::idle_compact_ms) would do once writes
   // stop, done now, in the caller's thread: samples the leaves' fill and
-  // runs Compact when it is below Options::idle_compact_fill, the leaves
-  // take at least Options::idle_compact_min_bytes and the log has grown by
-  // half the leaves' bytes since the last compaction (see
-  // Options::idle_compact_ms). *compacted (when
-  // not null) says whether it ran. For a caller that wants the file at its
+  // runs Compact when it is below Options::idle_compact_fill, the live
+  // pages take at least Options::idle_compact_min_bytes and the log has
+  // grown by half their bytes since the last compaction (see
+  // Options::idle_compact_ms). *compacted (when not null) says whether it
+  // ran. For a caller that wants the file at its
   // packed size now (the end of a bulk load of random keys, before a
   // backup) without knowing whether packing would pay. Waits for a
   // compaction already running (Compacts run one at a time). Errors and

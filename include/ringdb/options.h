@@ -120,12 +120,12 @@ struct Options {
   // The idle compactor: once no write has arrived for idle_compact_ms, a
   // background thread samples 64 leaves (random descents, reading at most
   // 64 pages) and, when their mean fill is below idle_compact_fill and the
-  // tree's leaves take at least idle_compact_min_bytes, runs what
+  // live pages take at least idle_compact_min_bytes, runs what
   // DB::Compact runs, so that after a load of random keys (leaves about
   // 84% full) the file shrinks to the packed size without a call. Packed
   // leaves split at the first inserts, so a few percent of new keys make
   // the tree sparse again: it waits until the log has grown by half the
-  // leaves' bytes since the last compaction (since the database was
+  // live pages' bytes since the last compaction (since the database was
   // created, for the first in a process), so compactions write a small
   // multiple of what the writes did, not the whole tree per burst. It
   // stops between steps as soon as a write arrives (a write waits at most

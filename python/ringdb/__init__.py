@@ -142,8 +142,9 @@ _set_reserve = _fn("ringdb_options_set_reserved_disk_bytes", None, _vp, ctypes.c
 _set_row_cache = _fn("ringdb_options_set_row_cache_bytes", None, _vp, ctypes.c_uint64)
 _set_delete_buffer = _fn("ringdb_options_set_delete_buffer_bytes", None, _vp, ctypes.c_uint64)
 _set_compact_fill = _fn("ringdb_options_set_compact_leaf_fill", None, _vp, ctypes.c_double)
-_set_idle_compact = _fn("ringdb_options_set_idle_compact", None, _vp, ctypes.c_uint32,
-                        ctypes.c_double, ctypes.c_uint64)
+_set_idle_ms = _fn("ringdb_options_set_idle_compact_ms", None, _vp, ctypes.c_uint32)
+_set_idle_fill = _fn("ringdb_options_set_idle_compact_fill", None, _vp, ctypes.c_double)
+_set_idle_min = _fn("ringdb_options_set_idle_compact_min_bytes", None, _vp, ctypes.c_uint64)
 _set_auto_resume = _fn("ringdb_options_set_auto_resume_interval_ms", None, _vp,
                        ctypes.c_uint32)
 _readoptions_create = _fn("ringdb_readoptions_create", _vp)
@@ -351,12 +352,12 @@ class DB:
                 _set_delete_buffer(opts, parse_size(delete_buffer))
             if compact_leaf_fill is not None:
                 _set_compact_fill(opts, float(compact_leaf_fill))
-            if (idle_compact_ms, idle_compact_fill, idle_compact_min_bytes) != (None,) * 3:
-                _set_idle_compact(
-                    opts, 1000 if idle_compact_ms is None else int(idle_compact_ms),
-                    0.9 if idle_compact_fill is None else float(idle_compact_fill),
-                    32 << 20 if idle_compact_min_bytes is None
-                    else parse_size(idle_compact_min_bytes))
+            if idle_compact_ms is not None:
+                _set_idle_ms(opts, int(idle_compact_ms))
+            if idle_compact_fill is not None:
+                _set_idle_fill(opts, float(idle_compact_fill))
+            if idle_compact_min_bytes is not None:
+                _set_idle_min(opts, parse_size(idle_compact_min_bytes))
             if io_backend is not None:
                 if io_backend not in _BACKENDS:
                     raise ValueError(f"ringdb: io_backend must be one of {sorted(_BACKENDS)}")
@@ -575,7 +576,7 @@ class DB:
 
     def compact_if_sparse(self):
         """Runs compact() when the sampled leaf fill is below
-        idle_compact_fill and the leaves take at least idle_compact_min_bytes
+        idle_compact_fill and the live pages take at least idle_compact_min_bytes
         (what the idle compactor does once writes stop). Returns whether it
         compacted."""
         err = _errptr()

@@ -67,7 +67,9 @@ int main(int argc, char** argv) {
   ringdb_options_set_row_cache_bytes(options, 1 << 20);
   ringdb_options_set_compact_leaf_fill(options, 0.95);
   /* No idle compactor, and no fill counts as sparse (checked below). */
-  ringdb_options_set_idle_compact(options, 0, 0.0, 0);
+  ringdb_options_set_idle_compact_ms(options, 0);
+  ringdb_options_set_idle_compact_fill(options, 0.0);
+  ringdb_options_set_idle_compact_min_bytes(options, 0);
   ringdb_options_set_delete_buffer_bytes(options, RINGDB_DELETE_BUFFER_BYTES_AUTO);
 
   /* Error paths of open: missing without create_if_missing, unknown policy. */

@@ -31,22 +31,14 @@ namespace ringdb {
 namespace db_compact_test {
 
 using test::FillFigure;
+using test::Key;
+using test::MixedValue;
 using test::Prop;
 using test::Shuffled;
 
 namespace fs = std::filesystem;
 
-std::string Key(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "k%08d", i);
-  return buf;
-}
 std::string Value(int i) { return std::string(200, static_cast<char>('a' + i % 26)); }
-
-// Values of 40 to 239 bytes, so leaves hold cells of many sizes.
-std::string MixedValue(int i) {
-  return std::string(40 + (i * 7919) % 200, static_cast<char>('a' + i % 26));
-}
 
 class CompactTest : public ::testing::Test {
  protected:

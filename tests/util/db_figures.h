@@ -1,11 +1,13 @@
-// Test helpers: numbers from a DB's properties, and a fixed random order of
-// keys (for loads that leave the leaves as random inserts do).
+// Test helpers: numbers from a DB's properties, and keys, values and a fixed
+// random order of them (for loads that leave the leaves as random inserts
+// do).
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -29,6 +31,18 @@ inline double FillFigure(DB* db, const std::string& name) {
   size_t at = v.find(name + "=");
   EXPECT_NE(at, std::string::npos) << v;
   return at == std::string::npos ? 0 : std::strtod(v.c_str() + at + name.size() + 1, nullptr);
+}
+
+// Key i: "k" and i in 8 digits, so byte order is numeric order.
+inline std::string Key(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "k%08d", i);
+  return buf;
+}
+
+// Values of 40 to 239 bytes, so leaves hold cells of many sizes.
+inline std::string MixedValue(int i) {
+  return std::string(40 + (i * 7919) % 200, static_cast<char>('a' + i % 26));
 }
 
 // The keys 0..n-1 in a fixed random order.
