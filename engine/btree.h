@@ -36,7 +36,7 @@
 // structure. Every exclusive unlatch bumps the page's version, which is
 // what makes optimistic readers restart.
 //
-// Node search and trust: a search reads the slot array (a 4-byte key head
+// Node search and trust: a search reads the slot array (a 2-byte key head
 // and the key length per slot, btree_format.h) and decodes a cell only on a
 // tie the lengths do not decide. FetchNode checks a node's header in
 // constant time (the fields the slot search relies on); the whole node is

@@ -125,6 +125,32 @@ Status NodeView::ParseCellKey(int i, std::string_view raw, KeyRef* key, uint32_t
   return Status::OK();
 }
 
+bool NodeView::InlineSuffix(int i, std::string_view* suffix) const {
+  if (i < 0 || i >= count() || i >= SlotLimit()) return false;
+  const uint32_t off = Load<uint16_t>(p_ + kSlotArrayOff + kSlotSize * i + kSlotCellOff);
+  const uint32_t end = CellAreaEnd();
+  if (off < cell_start()) return false;
+  uint64_t key_off;
+  uint32_t k;
+  if (is_leaf()) {
+    if (uint64_t{off} + kStoredLeafCellHeader > end) return false;
+    const uint16_t hv = Load<uint16_t>(p_ + off);
+    const uint32_t p = static_cast<uint32_t>(prefix().size());
+    if ((hv & kStoredKeyOverflowBit) || SlotKeyLen(i) < p) return false;
+    key_off = uint64_t{off} + kStoredLeafCellHeader +
+              ((hv & kStoredValueOverflowBit) ? kValueOverflowFields : 0);
+    k = SlotKeyLen(i) - p;
+  } else {
+    if (uint64_t{off} + kInnerCellHeader > end) return false;
+    if (static_cast<uint8_t>(p_[off]) & kCellKeyOverflow) return false;
+    key_off = uint64_t{off} + kInnerCellHeader;
+    k = Load<uint16_t>(p_ + off + 1);
+  }
+  if (key_off + k > end) return false;
+  *suffix = std::string_view(p_ + key_off, k);
+  return true;
+}
+
 Status NodeView::KeyAt(int i, KeyRef* key) const {
   std::string_view raw;
   RINGDB_RETURN_IF_ERROR(RawCell(i, &raw));
@@ -446,7 +472,7 @@ void WriteSlot(char* page, int i, uint32_t cell_off, const KeyRef& key, uint32_t
   char* s = SlotAt(page, i);
   Store<uint16_t>(s + kSlotCellOff, static_cast<uint16_t>(cell_off));
   Store<uint16_t>(s + kSlotKeyLenOff, static_cast<uint16_t>(key.full_size()));
-  Store<uint32_t>(s + kSlotHeadOff, KeyHead(key.inline_key, p));
+  Store<KeyHeadT>(s + kSlotHeadOff, KeyHead(key.inline_key, p));
 }
 
 // The stored size of cell i of a node that passed ValidateCells().

@@ -108,8 +108,8 @@ class NodeView {
   uint32_t Used() const { return Capacity() - FreeTotal(); }
 
   // Slot fields of entry i. Require: Validate() passed, 0 <= i < count().
-  uint32_t SlotHead(int i) const {
-    return Load<uint32_t>(p_ + kSlotArrayOff + kSlotSize * i + kSlotHeadOff);
+  KeyHeadT SlotHead(int i) const {
+    return Load<KeyHeadT>(p_ + kSlotArrayOff + kSlotSize * i + kSlotHeadOff);
   }
   uint32_t SlotKeyLen(int i) const {
     return Load<uint16_t>(p_ + kSlotArrayOff + kSlotSize * i + kSlotKeyLenOff);
@@ -118,6 +118,12 @@ class NodeView {
   // The key of cell i (leaf or inner, by the node type), its prefix set to
   // the node prefix.
   Status KeyAt(int i, KeyRef* key) const;
+  // The search's tie-breaker (SearchSlots), fast path: sets *suffix to the
+  // key bytes cell i stores after the node prefix when its key is wholly
+  // inline, without parsing the rest of the cell. False when the key
+  // overflows or the offsets do not fit in the cell area (a torn or damaged
+  // image): the caller then takes KeyAt, which checks everything.
+  bool InlineSuffix(int i, std::string_view* suffix) const;
   // The stored bytes of cell i from its offset to the end of the cell area
   // (validated to lie inside it); the cell's key bytes are a suffix.
   Status RawCell(int i, std::string_view* cell) const;
@@ -171,12 +177,12 @@ Status SearchSlots(const NodeView& v, std::string_view key, bool upper, TieCompa
       return Status::OK();
     }
   }
-  const uint32_t head = KeyHead(key, p);
+  const KeyHeadT head = KeyHead(key, p);
   const size_t short_len = size_t{p} + kKeyHeadSize;
   int lo = 0, hi = n;
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
-    uint32_t h = v.SlotHead(mid);
+    KeyHeadT h = v.SlotHead(mid);
     int cmp;
     if (head != h) {
       cmp = head < h ? -1 : 1;

@@ -154,7 +154,7 @@ TEST(BTreeCorruptionTest, GarbageWithValidChecksumIsReported) {
       // Writers no longer re-check a node before editing it
       // (the pool's read check does it once per read), so these are what
       // prove the read check runs.
-      {btree::kSlotArrayOff + btree::kSlotHeadOff, std::string("\x01\x00\x00\x00", 4)},
+      {btree::kSlotArrayOff + btree::kSlotHeadOff, std::string("\x01\x00", 2)},
       {btree::kSlotArrayOff + btree::kSlotKeyLenOff, std::string("\x03\x00", 2)},
       // The node prefix length (format v3: the prefix bytes sit at the page
       // end, so a wrong length moves the end of the cell area and leaves

@@ -114,6 +114,27 @@ TEST(BTreePrefixTest, CellsHoldOnlySuffixes) {
             whole - 39 * node.view().prefix_len() - 40 * btree::kLeafHeaderSaving);
 }
 
+// The density format 5 is for: a 4 KiB leaf holds 36 entries of a 16-byte
+// decimal key (ringdb_bench's keys) and a 100-byte value, whether the run
+// of keys shares 14 bytes (within one hundred) or 13 (across one); format
+// 4's 8-byte slots held 35.
+TEST(BTreePrefixTest, AFullLeafHoldsThirtySixBenchEntries) {
+  const std::string value(100, 'x');
+  for (int first : {1234500, 1234590}) {
+    PrefixNode node;
+    int n = 0;
+    auto key = [](int i) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%016d", i);
+      return std::string(buf);
+    };
+    while (node.Insert(key(first + n), value)) ++n;
+    ASSERT_TRUE(node.view().ValidateCells().ok());
+    EXPECT_EQ(node.view().prefix_len(), first == 1234500 ? 14u : 13u);
+    EXPECT_EQ(n, 36) << "first key " << first << ", free " << node.view().FreeTotal();
+  }
+}
+
 TEST(BTreePrefixTest, InsertThatBreaksThePrefixRewritesTheCells) {
   for (bool leaf : {true, false}) {
     PrefixNode node(leaf);
