@@ -135,11 +135,13 @@ bool NodeView::InlineSuffix(int i, std::string_view* suffix) const {
   if (is_leaf()) {
     if (uint64_t{off} + kStoredLeafCellHeader > end) return false;
     const uint16_t hv = Load<uint16_t>(p_ + off);
+    // Each field read once: an optimistic reader's image may change under it.
     const uint32_t p = static_cast<uint32_t>(prefix().size());
-    if ((hv & kStoredKeyOverflowBit) || SlotKeyLen(i) < p) return false;
+    const uint32_t full = SlotKeyLen(i);
+    if ((hv & kStoredKeyOverflowBit) || full < p) return false;
     key_off = uint64_t{off} + kStoredLeafCellHeader +
               ((hv & kStoredValueOverflowBit) ? kValueOverflowFields : 0);
-    k = SlotKeyLen(i) - p;
+    k = full - p;
   } else {
     if (uint64_t{off} + kInnerCellHeader > end) return false;
     if (static_cast<uint8_t>(p_[off]) & kCellKeyOverflow) return false;

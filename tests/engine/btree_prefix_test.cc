@@ -1,7 +1,7 @@
-// Tests for prefix truncation in the node layout (formats v3 and v4,
+// Tests for prefix truncation in the node layout (formats v3 to v5,
 // engine/btree_format.h): a node stores its keys' common prefix once at the
 // page end and the cells hold only suffixes (and, from v4, leaf cells hold
-// no key length: the slot does). Inserts that shorten the
+// no key length: the slot does; v5 slots are 6 bytes). Inserts that shorten the
 // prefix, inserts that no longer fit once it is shortened, splits and
 // merges that recompute it, empty nodes, keys equal to the prefix,
 // overflowed and binary keys, and damage the whole-node check must catch.
