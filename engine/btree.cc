@@ -184,17 +184,13 @@ Status BTree::CompareKey(std::string_view search, const KeyRef& k, int* cmp, boo
 Status BTree::SearchNode(const NodeView& v, std::string_view key, bool upper, int* idx,
                          bool* found, bool inline_only) {
   auto tie = [&](int i, int* cmp) {
-    // SearchSlots calls this only for a key that shares the node prefix.
-    std::string_view suffix;
-    if (v.InlineSuffix(i, &suffix)) {
-      const std::string_view rest = key.substr(std::min(key.size(), v.prefix().size()));
-      int c = ComparePart(rest, suffix);
-      if (c == 0) c = rest.size() < suffix.size() ? -1 : (rest.size() > suffix.size() ? 1 : 0);
-      *cmp = c < 0 ? -1 : (c > 0 ? 1 : 0);
-      return Status::OK();
-    }
     KeyRef k;
-    RINGDB_RETURN_IF_ERROR(v.KeyAt(i, &k));
+    // An inline key without parsing the rest of its cell; else every field.
+    if (v.InlineSuffix(i, &k.inline_key)) {
+      k.prefix = v.prefix();
+    } else {
+      RINGDB_RETURN_IF_ERROR(v.KeyAt(i, &k));
+    }
     return CompareKey(key, k, cmp, inline_only);
   };
   return SearchSlots(v, key, upper, tie, idx, found);

@@ -188,6 +188,11 @@ inline constexpr uint16_t kStoredValueOverflowBit = 0x8000;
 inline constexpr uint32_t kInnerCellHeader = 11;
 inline constexpr uint32_t kKeyOverflowFields = 12;
 inline constexpr uint32_t kValueOverflowFields = 16;
+// Bytes of a leaf cell's overflow fields, between its header (whole or
+// stored) and its key bytes.
+inline constexpr uint32_t LeafOverflowFields(bool key_overflow, bool value_overflow) {
+  return (key_overflow ? kKeyOverflowFields : 0) + (value_overflow ? kValueOverflowFields : 0);
+}
 
 // Overflow page offsets (absolute).
 inline constexpr uint32_t kOvfTypeOff = kPageHeaderSize;

@@ -140,7 +140,7 @@ bool NodeView::InlineSuffix(int i, std::string_view* suffix) const {
     const uint32_t full = SlotKeyLen(i);
     if ((hv & kStoredKeyOverflowBit) || full < p) return false;
     key_off = uint64_t{off} + kStoredLeafCellHeader +
-              ((hv & kStoredValueOverflowBit) ? kValueOverflowFields : 0);
+              LeafOverflowFields(false, hv & kStoredValueOverflowBit);
     k = full - p;
   } else {
     if (uint64_t{off} + kInnerCellHeader > end) return false;
@@ -182,8 +182,7 @@ uint8_t WholeLeafFlags(uint16_t hv) {
 // `inline_len`, the inline bytes of its whole key.
 Status ParseLeafFields(std::string_view raw, PageId page, uint32_t header, uint32_t k,
                        uint32_t v, uint32_t inline_len, LeafCell* c) {
-  const uint64_t fields_end = header + (c->key.overflow ? kKeyOverflowFields : 0) +
-                              (c->value_overflow ? kValueOverflowFields : 0);
+  const uint64_t fields_end = header + LeafOverflowFields(c->key.overflow, c->value_overflow);
   const uint64_t need = fields_end + k + v;
   if (need > raw.size()) return CorruptCell(page, "leaf cell overruns the page");
   const char* q = raw.data() + header;
@@ -331,8 +330,7 @@ void EncodeLeafCell(const KeyRef& key, bool value_overflow, std::string_view inl
                     uint64_t value_len, PageId value_blob, std::string* out) {
   uint32_t k = static_cast<uint32_t>(key.inline_size());
   uint32_t v = value_overflow ? 0 : static_cast<uint32_t>(inline_value.size());
-  size_t size = kLeafCellHeader + (key.overflow ? kKeyOverflowFields : 0) +
-                (value_overflow ? kValueOverflowFields : 0) + k + v;
+  size_t size = kLeafCellHeader + LeafOverflowFields(key.overflow, value_overflow) + k + v;
   out->resize(size);
   char* p = out->data();
   p[0] = static_cast<char>((key.overflow ? kCellKeyOverflow : 0) |

@@ -24,8 +24,8 @@ Status BTree::Put(std::string_view key, std::string_view value, Lsn lsn) {
     kref.blob = created[0];
     kref.inline_key = key.substr(0, KeyPrefixLen(page_size_));
   }
-  size_t key_part = kLeafCellHeader + (kref.overflow ? kKeyOverflowFields : 0) +
-                    kref.inline_key.size();
+  size_t key_part =
+      kLeafCellHeader + LeafOverflowFields(kref.overflow, false) + kref.inline_key.size();
   bool value_overflow = key_part + value.size() > MaxCellSize(page_size_);
   PageId value_blob;
   if (value_overflow) {

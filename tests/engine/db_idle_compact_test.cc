@@ -25,10 +25,10 @@ namespace db_idle_compact_test {
 
 using test::FillFigure;
 using test::Key;
+using test::MixedValue;
 using test::Prop;
 using test::Shuffled;
 
-std::string Value(int i) { return test::MixedValue(i); }
 
 double DoubleProp(DB* db, const char* name) {
   std::string v;
@@ -58,7 +58,7 @@ class IdleCompactTest : public ::testing::Test {
     options_.idle_compact_min_bytes = 0;  // the test trees are a few MiB
   }
   void Load(DB* db, const std::vector<int>& order) {
-    for (int i : order) ASSERT_TRUE(db->Put(WriteOptions(), Key(i), Value(i)).ok());
+    for (int i : order) ASSERT_TRUE(db->Put(WriteOptions(), Key(i), MixedValue(i)).ok());
   }
   // Opens dir_ with options_ and puts the keys in `order`.
   void OpenAndLoad(const std::vector<int>& order, std::unique_ptr<DB>* db) {
@@ -72,7 +72,7 @@ class IdleCompactTest : public ::testing::Test {
     int i = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next(), i++) {
       ASSERT_EQ(it->key(), Key(i)) << when;
-      ASSERT_EQ(it->value(), Value(i)) << when;
+      ASSERT_EQ(it->value(), MixedValue(i)) << when;
     }
     ASSERT_TRUE(it->status().ok()) << when;
     ASSERT_EQ(i, n) << when;
@@ -123,7 +123,7 @@ TEST_F(IdleCompactTest, ASmallBurstAfterACompactionDoesNotRewriteTheTree) {
   // split.
   for (int i : Shuffled(n, 8)) {
     if (i % 33 == 0) {
-      ASSERT_TRUE(db->Put(WriteOptions(), Key(i) + "x", Value(i)).ok());
+      ASSERT_TRUE(db->Put(WriteOptions(), Key(i) + "x", MixedValue(i)).ok());
     }
   }
   const uint64_t checks = Prop(db.get(), "ringdb.compact.sparse_checks");
@@ -138,8 +138,8 @@ TEST_F(IdleCompactTest, ASmallBurstAfterACompactionDoesNotRewriteTheTree) {
   // New keys of more than half the leaves' bytes (the tree triples):
   // compacted.
   for (int i : Shuffled(n, 9)) {
-    ASSERT_TRUE(db->Put(WriteOptions(), Key(i) + "y", Value(i)).ok());
-    ASSERT_TRUE(db->Put(WriteOptions(), Key(i) + "z", Value(i)).ok());
+    ASSERT_TRUE(db->Put(WriteOptions(), Key(i) + "y", MixedValue(i)).ok());
+    ASSERT_TRUE(db->Put(WriteOptions(), Key(i) + "z", MixedValue(i)).ok());
   }
   ASSERT_TRUE(WaitFor([&] { return Prop(db.get(), "ringdb.compact.sparse_compactions") >= 2; }));
   ASSERT_TRUE(db->Close().ok());
@@ -157,7 +157,7 @@ TEST_F(IdleCompactTest, LeavesADenseTreeAloneAndSamplesItOnce) {
   EXPECT_EQ(Prop(db.get(), "ringdb.compact.sparse_compactions"), 0u);
   EXPECT_GE(DoubleProp(db.get(), "ringdb.compact.sampled_leaf_fill"), 0.9);
   // A write makes it look again after the next idle period.
-  ASSERT_TRUE(db->Put(WriteOptions(), Key(5), Value(5)).ok());
+  ASSERT_TRUE(db->Put(WriteOptions(), Key(5), MixedValue(5)).ok());
   ASSERT_TRUE(WaitFor([&] { return Prop(db.get(), "ringdb.compact.sparse_checks") >= 2; }));
   ASSERT_TRUE(db->Close().ok());
 }
@@ -235,7 +235,7 @@ TEST_F(IdleCompactTest, AWriteStopsItAndItFinishesLater) {
     // The fourth packing step: a write from another thread, which must go
     // through (the hook holds no lock) and stop the compaction.
     auto put = std::async(std::launch::async,
-                          [&] { return db->Put(WriteOptions(), Key(7), Value(7)); });
+                          [&] { return db->Put(WriteOptions(), Key(7), MixedValue(7)); });
     if (put.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
       std::fprintf(stderr, "FAILED: a write waited 30 s for the idle compaction\n");
       std::abort();
