@@ -552,6 +552,11 @@ Status DBImpl::Verify(std::string* report) {
   RINGDB_RETURN_IF_ERROR(CheckOpen());
   std::string local;
   std::string* out = report ? report : &local;
+  // A compaction's steps change the tree under page latches only, not
+  // batch_mu_: a walk beside them sees pages mid-move (a freed page still
+  // linked, keys outside a parent's new bounds). So Verify waits for a
+  // running compaction (the idle compactor's too) and none starts during it.
+  MutexLock no_compaction(&compact_mu_);
   Status s1 = store_->Verify(out);
   ReaderLock lock(&tree_->batch_mutex());
   Status s2 = tree_->Verify(out);

@@ -131,7 +131,7 @@ class DBImpl final : public DB {
   Status Checkpoint() override;
   Status Compact() override;
   Status CompactIfSparse(bool* compacted) override;
-  Status Verify(std::string* report) override;
+  Status Verify(std::string* report) override EXCLUDES(compact_mu_);
   bool GetProperty(std::string_view name, std::string* value) override;
   Status SetEvictionPolicy(std::string_view name) override;
   Status SetEvictionPolicy(std::shared_ptr<EvictionPolicy> policy) override;
