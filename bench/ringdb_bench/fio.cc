@@ -23,17 +23,23 @@ bool NumberAfter(const std::string& json, size_t from, const std::string& name, 
 
 }  // namespace
 
-std::vector<FioResult> RunFio(const std::string& dir, double runtime_seconds) {
+std::vector<FioResult> RunFio(const std::string& dir, double runtime_seconds, int threads) {
   std::vector<FioResult> results;
   const std::string file = (std::filesystem::path(dir) / "fio.randread.tmp").string();
-  for (int depth : {1, 32}) {
+  std::vector<std::pair<int, int>> runs = {{1, 1}};  // (depth, jobs)
+  if (threads > 1) runs.push_back({1, threads});
+  runs.push_back({32, 1});
+  for (const auto& [depth, jobs] : runs) {
     FioResult r;
     r.iodepth = depth;
+    r.jobs = jobs;
     const int runtime = std::max(1, static_cast<int>(runtime_seconds + 0.5));
+    // --group_reporting sums the jobs' IOPS into jobs[0].
     std::string cmd = "fio --name=randread --filename=" + ShellQuote(file) +
                       " --size=256M --rw=randread --bs=4k --direct=1 --ioengine=io_uring"
                       " --iodepth=" + std::to_string(depth) +
-                      " --numjobs=1 --time_based --runtime=" + std::to_string(runtime) +
+                      " --numjobs=" + std::to_string(jobs) +
+                      " --time_based --runtime=" + std::to_string(runtime) +
                       " --group_reporting --output-format=json 2>&1";
     int rc = 0;
     std::string out = RunCommand(cmd, &rc);
@@ -55,6 +61,18 @@ std::vector<FioResult> RunFio(const std::string& dir, double runtime_seconds) {
   std::error_code ec;
   std::filesystem::remove(file, ec);
   return results;
+}
+
+std::string FioLabel(const FioResult& r) {
+  std::string qd = "QD" + std::to_string(r.iodepth);
+  return r.jobs > 1 ? std::to_string(r.jobs) + " x " + qd : qd;
+}
+
+const FioResult* FindFio(const std::vector<FioResult>& results, int iodepth, int jobs) {
+  for (const FioResult& r : results) {
+    if (r.ok && r.iodepth == iodepth && r.jobs == jobs) return &r;
+  }
+  return nullptr;
 }
 
 }  // namespace ringdb_bench

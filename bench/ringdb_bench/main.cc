@@ -221,14 +221,14 @@ int Main(int argc, char** argv) {
       report.fio_note = "fio is not installed";
     } else {
       if (flags.progress) std::fprintf(stderr, "fio: measuring the device ceiling...\r");
-      report.fio = RunFio(flags.db, flags.fio_runtime);
+      report.fio = RunFio(flags.db, flags.fio_runtime, flags.settings.threads);
       if (flags.progress) std::fprintf(stderr, "\033[K");
       for (const FioResult& r : report.fio) {
         if (r.ok) {
-          std::printf("fio randread 4k O_DIRECT io_uring QD%-2d: %10.0f IOPS (mean %.1f us)\n",
-                      r.iodepth, r.read_iops, r.lat_mean_us);
+          std::printf("fio randread 4k O_DIRECT io_uring %-7s: %10.0f IOPS (mean %.1f us)\n",
+                      FioLabel(r).c_str(), r.read_iops, r.lat_mean_us);
         } else {
-          std::printf("fio QD%d: %s\n", r.iodepth, r.error.c_str());
+          std::printf("fio %s: %s\n", FioLabel(r).c_str(), r.error.c_str());
         }
       }
     }

@@ -198,6 +198,39 @@ void PrintRatiosTo(const RunReport& r, const char* base_kind, std::FILE* out) {
   for (const std::string& n : unlike) std::fprintf(out, "%s\n", n.c_str());
 }
 
+// Point reads against the device: a readrandom or ycsbc phase (one Get per
+// op, --threads threads) whose cache misses cost a 4 KiB device read each
+// cannot beat fio with one reader per thread at depth 1 divided by its
+// device reads per op. The line says how close each engine came, and so
+// what ratio between engines the device leaves room for.
+void PrintDeviceBound(const RunReport& r, std::FILE* out) {
+  const FioResult* fio = FindFio(r.fio, 1, std::max(1, r.flags->settings.threads));
+  if (fio == nullptr) return;
+  bool header = false;
+  for (size_t i = 0; i < r.flags->benchmarks.size(); i++) {
+    const std::string& w = r.flags->benchmarks[i];
+    const std::string base = w.substr(0, w.find('@'));
+    if (base != "readrandom" && base != "ycsbc") continue;
+    for (const EngineRun& e : r.engines) {
+      const PhaseResult* p = Find(e, i);
+      if (p == nullptr || p->ops == 0 || p->DevRead() < kMiB) continue;
+      if (!header) {
+        std::fprintf(out, "\nPoint reads against the device (fio %s: %.0f IOPS): an engine's "
+                          "ceiling is those IOPS / its device reads per op\n",
+                     FioLabel(*fio).c_str(), fio->read_iops);
+        std::fprintf(out, "%-17s %-24s %11s %11s %13s %9s\n", "workload", "engine",
+                     "ops/sec", "reads/op", "ceiling ops/s", "of it");
+        header = true;
+      }
+      const double reads_per_op = p->DevRead() / 4096.0 / static_cast<double>(p->ops);
+      const double ceiling = fio->read_iops / reads_per_op;
+      std::fprintf(out, "%-17s %-24s %11.0f %11.3f %13.0f %8.0f%%\n", w.c_str(),
+                   e.name.c_str(), p->OpsPerSecond(), reads_per_op, ceiling,
+                   100.0 * p->OpsPerSecond() / ceiling);
+    }
+  }
+}
+
 void PrintRatios(const RunReport& r, std::FILE* out) {
   PrintRatiosTo(r, "rocksdb", out);
   PrintRatiosTo(r, "lmdb", out);
@@ -269,6 +302,7 @@ void PrintReport(const RunReport& r, std::FILE* out) {
   PrintPhases(r, out);
   PrintWarnings(r, out);
   PrintRatios(r, out);
+  PrintDeviceBound(r, out);
   PrintTotals(r, out);
   PrintMemory(r, out);
   PrintMrc(r, out);
@@ -276,10 +310,10 @@ void PrintReport(const RunReport& r, std::FILE* out) {
   if (r.fio.empty()) std::fprintf(out, " not measured (%s)", r.fio_note.c_str());
   for (const FioResult& fr : r.fio) {
     if (fr.ok) {
-      std::fprintf(out, " QD%d %.0f IOPS (mean %.1f us);", fr.iodepth, fr.read_iops,
+      std::fprintf(out, " %s %.0f IOPS (mean %.1f us);", FioLabel(fr).c_str(), fr.read_iops,
                    fr.lat_mean_us);
     } else {
-      std::fprintf(out, " QD%d failed: %s;", fr.iodepth, fr.error.c_str());
+      std::fprintf(out, " %s failed: %s;", FioLabel(fr).c_str(), fr.error.c_str());
     }
   }
   std::fprintf(out, "\n");

@@ -253,6 +253,7 @@ bool WriteJson(const RunReport& r, const std::string& path, std::string* error) 
     j.Key("direct").Bool(true);
     j.Key("ioengine").Str("io_uring");
     j.Key("iodepth").Num(f.iodepth);
+    j.Key("jobs").Num(f.jobs);
     j.Key("ok").Bool(f.ok);
     if (f.ok) {
       j.Key("read_iops").Num(f.read_iops);
