@@ -208,6 +208,8 @@ class DB {
   // Checks every reachable page's checksum and the tree's order invariants.
   // Appends one line per problem to *report (when not null). OK when none;
   // Corruption (the first problem) otherwise; IOError when a read fails.
+  // Verify waits for a running compaction (Compact() or the idle
+  // compactor's) to finish, and none starts while it walks the tree.
   virtual Status Verify(std::string* report) = 0;
 
   // Writes a consistent, openable copy of the database into directory
