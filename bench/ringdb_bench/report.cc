@@ -216,7 +216,7 @@ void PrintDeviceBound(const RunReport& r, std::FILE* out) {
       if (p == nullptr || p->ops == 0 || p->DevRead() < kMiB) continue;
       if (!header) {
         std::fprintf(out, "\nPoint reads against the device (fio %s: %.0f IOPS): an engine's "
-                          "ceiling is those IOPS / its device reads per op\n",
+                          "ceiling is those IOPS / its device reads per op (bytes read / 4 KiB)\n",
                      FioLabel(*fio).c_str(), fio->read_iops);
         std::fprintf(out, "%-17s %-24s %11s %11s %13s %9s\n", "workload", "engine",
                      "ops/sec", "reads/op", "ceiling ops/s", "of it");

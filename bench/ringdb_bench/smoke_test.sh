@@ -3,7 +3,8 @@
 # output paths refused before the run, sizes with units, the found% / MB/s /
 # p99.99 / max columns, the note for a read phase that found nothing, and a
 # chart that leaves no .dat/.gp behind, --mrc and the memory table, and
-# the compact phase with the disk column. Runs ringdb (and RocksDB and LMDB
+# the compact phase with the disk column, fio's ceiling and the point reads
+# set against it (when fio is installed). Runs ringdb (and RocksDB and LMDB
 # where built in), a few thousand keys.
 # Usage: smoke_test.sh PATH/TO/ringdb_bench
 set -euo pipefail
@@ -125,6 +126,22 @@ if out=$("$bench" "${small[@]}" --engines=lmdb --benchmarks=fillrandom,compact 2
   grep -q "compact .*skipped.*no in-place compaction" <<<"$out" || fail "lmdb compact not skipped: $out"
 else
   grep -q "built without LMDB" <<<"$out" || fail "lmdb compact run failed: $out"
+fi
+
+# fio's ceiling at the readers' own depth, and each point-read phase that
+# read from the device set against it (reads/op, ceiling, share).
+if command -v fio >/dev/null 2>&1; then
+  out=$("$bench" --engines=ringdb --fio=true --fio_runtime=1 --threads=2 --duration=2 \
+    --num=30000 --cache_size=16MiB --db="$dir/db" --benchmarks=fillrandom,readrandom@disk \
+    --json="$dir/f.json" 2>&1) || fail "fio run failed: $out"
+  grep -q "^fio randread 4k O_DIRECT io_uring 2 x QD1 *: *[0-9]* IOPS" <<<"$out" ||
+    fail "no 2 x QD1 fio line: $out"
+  grep -q "^Point reads against the device (fio 2 x QD1: [0-9]* IOPS)" <<<"$out" ||
+    fail "no point-read ceiling table: $out"
+  row=$(grep -E "^readrandom@disk +ringdb.* [0-9]+%$" <<<"$out") || fail "no ceiling row: $out"
+  awk '{ if (!($4 > 0.5 && $4 < 2)) exit 1 }' <<<"$row" || fail "reads/op off: $row"
+  grep -q '"jobs": *2' "$dir/f.json" || fail "no fio jobs in the JSON"
+  [ ! -e "$dir/db/fio.randread.tmp" ] || fail "fio's file left behind"
 fi
 
 if "$bench" --helpshort 2>/dev/null | grep -q rocksdb; then
