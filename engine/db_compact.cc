@@ -1,6 +1,6 @@
 // DBImpl::Compact: packs the leaves (BTree::PackParent, one parent of
-// leaves at a time), then moves live pages down so the data file can
-// shrink to about the pages in use. See db.h.
+// leaves at a time) and lays them out in key order, then moves live pages
+// down so the data file can shrink to about the pages in use. See db.h.
 //
 // A checkpointed page is never rewritten in place (page_store.h), so
 // marking a page dirty and checkpointing moves it to the lowest free slot.
@@ -53,11 +53,18 @@ Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
     store_->HoldFreeBlocks(true);
     RINGDB_RETURN_IF_ERROR(CheckpointLocked());
   }
+  // The layout (below) needs room for a copy of the leaves; without it
+  // Compact packs and shrinks only.
+  const bool lay_out = RoomToLayOutLeaves();
   // First the leaves are packed (btree_pack.cc), one parent of leaves at a
   // time under write_mu_, so a writer waits for one parent's packing at
   // most, not for the whole pass. The pages change content, not keys: they
   // take the LSN of the last batch applied, so none is written before the
-  // log holds every change it carries (GateWrite).
+  // log holds every change it carries (GateWrite). Each parent and its
+  // packed leaves then get consecutive slots past the end of the file, in
+  // key order: the checkpoint after the packing writes them there, the
+  // first of the layout's two passes (OrderLeaves). Packing left holes all
+  // over the file, which is why they go past its end first.
   BTree::PackStats packed;
   std::string from, next;
   for (bool first = true, more = true; more; first = false) {
@@ -70,13 +77,21 @@ Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
                                  applied_lsn_.load(std::memory_order_acquire), &packed, &next,
                                  &more);
     if (!s.ok()) return s.WithContext("compact: packing leaves");
+    if (lay_out) {
+      // The parent just packed: PackParent and LeafRun walk alike.
+      std::string same_next;
+      bool same_more = false;
+      RINGDB_RETURN_IF_ERROR(
+          PlaceLeafRun(first, from, PageStore::Place::kAtEnd, &same_next, &same_more));
+    }
     from.swap(next);
   }
-  // Packing freed the pages it emptied; a checkpoint makes their slots
-  // free, and the rounds below move the pages beyond the new size into
-  // them. Before each checkpoint the pages to write are written without the
-  // writers' lock (WriteAhead), so the checkpoint, which holds writers
-  // back, finds little left to write.
+  // Packing freed the pages it emptied and moved the rest; a checkpoint
+  // writes them and makes the old slots free, and the second pass and the
+  // rounds below move the pages beyond the new size into them. Before each
+  // checkpoint the pages to write are written without the writers' lock
+  // (WriteAhead), so the checkpoint, which holds writers back, finds
+  // little left to write.
   auto checkpoint = [this, &hook]() -> Status {
     WriteAhead();
     if (hook) hook("checkpoint");
@@ -86,7 +101,7 @@ Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
   };
   RINGDB_RETURN_IF_ERROR(checkpoint());
   if (stop_now()) return end();
-  RINGDB_RETURN_IF_ERROR(OrderLeaves(checkpoint, stop_now));
+  if (lay_out) RINGDB_RETURN_IF_ERROR(OrderLeaves(checkpoint, stop_now));
   if (*stopped) return end();
   constexpr int kMaxRounds = 4;
   for (int round = 0; round < kMaxRounds; round++) {
@@ -116,71 +131,71 @@ Status DBImpl::CompactLocked(const std::function<bool()>& stop, bool* stopped) {
   return end();
 }
 
+bool DBImpl::RoomToLayOutLeaves() {
+  // The first pass of the layout writes the leaves past the end of the
+  // file (it grows by about the size of the leaves). On a file system
+  // without room for that beyond the reserve and what a checkpoint needs
+  // (CheckSpaceLocked's terms), the layout is skipped: Compact still packs
+  // and shrinks, and a nearly full disk is not filled by an optional step.
+  MutexLock lock(&write_mu_);
+  const uint64_t need = store_->stats().live_pages * pool_->page_size();
+  struct statvfs v;
+  if (::statvfs(dir_.c_str(), &v) != 0) return true;
+  const uint64_t total = static_cast<uint64_t>(v.f_blocks) * v.f_frsize;
+  const uint64_t free = static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
+  const uint64_t keep = ReserveFor(total) + CheckpointBytes(pool_->dirty_pages());
+  if (free >= need + keep) return true;
+  Log("compact: leaves not laid out in key order: that needs " + HumanBytes(need) +
+      " free beside " + HumanBytes(keep) + " kept free; the file system has " +
+      HumanBytes(free));
+  return false;
+}
+
+Status DBImpl::PlaceLeafRun(bool first, std::string_view from, PageStore::Place where,
+                            std::string* next, bool* more) {
+  std::vector<PageId> run, placed;
+  Status s = tree_->LeafRun(first, from, &run, next, more);
+  if (!s.ok()) return s.WithContext("compact: ordering the leaves");
+  store_->PlaceInOrder(run, where, &placed);
+  (void)pool_->Prefetch(placed);  // one batch of reads; errors surface on Fetch
+  for (PageId id : placed) {
+    Result<PageGuard> g = pool_->Fetch(id, LatchMode::kExclusive);
+    if (!g.ok()) {
+      // The pages placed but not dirtied stay where they are (the
+      // checkpoint gives their new slots back).
+      return g.status().WithContext("compact: reading page " + std::to_string(id.value));
+    }
+    g->MarkDirty(g->lsn());  // same contents, same LSN: only its place changes
+  }
+  return Status::OK();
+}
+
 Status DBImpl::OrderLeaves(const std::function<Status()>& checkpoint,
                            const std::function<bool()>& stop) {
   // Each parent of leaves and its leaves, in key order, get consecutive
   // slots (PageStore::PlaceInOrder), so a scan reads neighbouring leaves
   // at neighbouring offsets: the kernel merges a read-ahead batch into a
-  // few large requests instead of one per leaf. Packing left holes all
-  // over the file, so the first pass writes the leaves past its end, in
-  // order (the file grows by about the size of the leaves); its checkpoint
-  // frees their old slots, and the second pass writes them, in order, into
-  // the lowest free slots: the low part of the file, which emptied but for
-  // the few upper inner pages. The rounds after it move what is left beyond
-  // the new size down, and the end is cut off. A parent whose leaves
-  // already sit in order low in the file (a second Compact) is skipped.
-  // One parent at a time under write_mu_, as packing.
-  //
-  // The first pass needs room for the leaves beside their old slots. On a
-  // file system without it, beyond the reserve and what a checkpoint needs
-  // (CheckSpaceLocked's terms), the layout is skipped: Compact still packs
-  // and shrinks, and a nearly full disk is not filled by an optional step.
-  {
+  // few large requests instead of one per leaf. The packing wrote them past
+  // the end of the file, in order, and its checkpoint freed their old
+  // slots; this pass writes them, in order, into the lowest free slots: the
+  // low part of the file, which emptied but for the few upper inner pages.
+  // The rounds after it move what is left beyond the new size down, and
+  // the end is cut off. A parent whose leaves already sit in order low in
+  // the file (a second Compact) is skipped. One parent at a time under
+  // write_mu_, as packing.
+  std::string from, next;
+  for (bool first = true, more = true; more; first = false) {
+    if (compact_step_hook_) compact_step_hook_("order");
+    // Stopped midway, the parents laid out so far keep their new slots
+    // (the checkpoint below is skipped: the next one writes them).
+    if (stop()) return Status::OK();
     MutexLock lock(&write_mu_);
-    const uint64_t need = store_->stats().live_pages * pool_->page_size();
-    struct statvfs v;
-    if (::statvfs(dir_.c_str(), &v) == 0) {
-      const uint64_t total = static_cast<uint64_t>(v.f_blocks) * v.f_frsize;
-      const uint64_t free = static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
-      const uint64_t keep = ReserveFor(total) + CheckpointBytes(pool_->dirty_pages());
-      if (free < need + keep) {
-        Log("compact: leaves not laid out in key order: that needs " + HumanBytes(need) +
-            " free beside " + HumanBytes(keep) + " kept free; the file system has " +
-            HumanBytes(free));
-        return Status::OK();
-      }
-    }
+    RINGDB_RETURN_IF_ERROR(CheckOpen());
+    RINGDB_RETURN_IF_ERROR(BackgroundError());
+    RINGDB_RETURN_IF_ERROR(PlaceLeafRun(first, from, PageStore::Place::kLowest, &next, &more));
+    from.swap(next);
   }
-  for (int pass = 0; pass < 2; pass++) {
-    std::string from, next;
-    std::vector<PageId> run, placed;
-    for (bool first = true, more = true; more; first = false) {
-      if (compact_step_hook_) compact_step_hook_("order");
-      // Stopped midway, the parents laid out so far keep their new slots
-      // (the checkpoint below is skipped: the next one writes them).
-      if (stop()) return Status::OK();
-      MutexLock lock(&write_mu_);
-      RINGDB_RETURN_IF_ERROR(CheckOpen());
-      RINGDB_RETURN_IF_ERROR(BackgroundError());
-      Status s = tree_->LeafRun(first, from, &run, &next, &more);
-      if (!s.ok()) return s.WithContext("compact: ordering the leaves");
-      store_->PlaceInOrder(run, pass == 0 ? PageStore::Place::kAtEnd : PageStore::Place::kLowest,
-                           &placed);
-      (void)pool_->Prefetch(placed);  // one batch of reads; errors surface on Fetch
-      for (PageId id : placed) {
-        Result<PageGuard> g = pool_->Fetch(id, LatchMode::kExclusive);
-        if (!g.ok()) {
-          // The pages placed but not dirtied stay where they are (the
-          // checkpoint gives their new slots back).
-          return g.status().WithContext("compact: reading page " + std::to_string(id.value));
-        }
-        g->MarkDirty(g->lsn());  // same contents, same LSN: only its place changes
-      }
-      from.swap(next);
-    }
-    RINGDB_RETURN_IF_ERROR(checkpoint());
-  }
-  return Status::OK();
+  return checkpoint();
 }
 
 Status DBImpl::LeafOffsetsForTest(std::vector<uint64_t>* offsets) {

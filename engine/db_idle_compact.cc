@@ -20,8 +20,8 @@ namespace ringdb {
 
 namespace {
 constexpr int kFillSamples = 64;
-// A compaction rewrites every leaf (about three times: packing, then the
-// two passes of the layout). Right after one, the packed leaves split at
+// A compaction rewrites every leaf (about twice: packed past the end of
+// the file in key order, then moved into its low part). Right after one, the packed leaves split at
 // the first inserts, and a few percent of new keys take the sampled fill
 // below the threshold again: compacting then would write the whole tree
 // for a little data. So a sparse tree is compacted only once the log has

@@ -292,11 +292,20 @@ class DBImpl final : public DB {
   // it was called, as the cleaner does, without write_mu_ (so before a
   // checkpoint that holds writers back, it leaves that one little to do).
   void WriteAhead() EXCLUDES(flush_mu_);
-  // db_compact.cc: Compact's step after packing: lays each parent of
-  // leaves and its leaves out at consecutive offsets, in key order, in two
-  // passes, each ending with `checkpoint`.
-  // `stop` is checked before each parent (the stop request of
-  // CompactLocked): true ends it early, with OK.
+  // db_compact.cc: whether the file system has room for the leaves'
+  // layout (a copy of them past the end of the file) beside the reserve and
+  // what a checkpoint needs; says in the info log when not.
+  bool RoomToLayOutLeaves() REQUIRES(compact_mu_) EXCLUDES(write_mu_);
+  // db_compact.cc: gives the parent of leaves LeafRun finds for
+  // first/from and its leaves consecutive slots in key order (`where`) and
+  // dirties those that moved, so the next checkpoint writes them there.
+  Status PlaceLeafRun(bool first, std::string_view from, PageStore::Place where,
+                      std::string* next, bool* more) REQUIRES(compact_mu_, write_mu_);
+  // db_compact.cc: Compact's second layout pass, after the packing put each
+  // parent of leaves and its leaves past the end of the file in key order:
+  // moves them, in order, into the lowest free slots, and ends with
+  // `checkpoint`. `stop` is checked before each parent (the stop request
+  // of CompactLocked): true ends it early, with OK.
   Status OrderLeaves(const std::function<Status()>& checkpoint,
                      const std::function<bool()>& stop) REQUIRES(compact_mu_)
       EXCLUDES(write_mu_);

@@ -145,16 +145,17 @@ class DB {
   // Shrinks the data file to about what the data needs: checkpoints, packs
   // the leaves (moves entries into each leaf's left neighbour until it is
   // Options::compact_leaf_fill full, freeing the leaves that empty; reads
-  // every leaf once), checkpoints, lays the leaves out in key order (each
-  // parent's leaves at consecutive offsets, so a scan's read-ahead reaches
-  // the device as a few large reads), rewrites the live pages that sit
-  // beyond the new size into free slots at lower offsets, and checkpoints
-  // again so the end of the file can be cut off. The layout writes the
-  // leaves twice (first past the end of the file, then into its emptied
-  // low part), so the file grows by about the size of the leaves while
-  // Compact runs; without that much room on the file system (beyond
+  // every leaf once) and lays them out in key order (each parent's leaves
+  // at consecutive offsets, so a scan's read-ahead reaches the device as a
+  // few large reads), rewrites the live pages that sit beyond the new size
+  // into free slots at lower offsets, and checkpoints again so the end of
+  // the file can be cut off. The leaves are written twice: packed, past the
+  // end of the file in key order, then into its emptied low part, so the
+  // file grows by about the size of the leaves while Compact runs; without
+  // that much room on the file system (beyond
   // Options::reserved_disk_bytes) the layout is skipped, with a line in the
-  // info log. A second Compact finds the leaves in place and moves none.
+  // info log, and the packed leaves go into free slots inside the file. A
+  // second Compact finds the leaves in place and moves none.
   // (Every checkpoint already cuts free slots off the end and punches
   // holes in free slots, so the disk space follows the data down; Compact
   // also packs and moves pages.) Keys and values do not change; a crash
