@@ -21,8 +21,8 @@ namespace ringdb {
 namespace {
 constexpr int kFillSamples = 64;
 // A compaction rewrites every leaf (about twice: packed past the end of
-// the file in key order, then moved into its low part). Right after one, the packed leaves split at
-// the first inserts, and a few percent of new keys take the sampled fill
+// the file in key order, then moved into its low part). Right after one,
+// the packed leaves split at the first inserts, and a few percent of new keys take the sampled fill
 // below the threshold again: compacting then would write the whole tree
 // for a little data. So a sparse tree is compacted only once the log has
 // grown by at least this share of the live pages' bytes since the last

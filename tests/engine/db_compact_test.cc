@@ -61,6 +61,16 @@ class CompactTest : public ::testing::Test {
     }
   }
 
+  // The share of the leaves whose key-order successor is the next page of
+  // the file (1: laid out in key order); their offsets in *at.
+  static double LeavesInOrder(DB* db, std::vector<uint64_t>* at) {
+    Status s = static_cast<DBImpl*>(db)->LeafOffsetsForTest(at);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    size_t next = 0;
+    for (size_t i = 1; i < at->size(); i++) next += (*at)[i] == (*at)[i - 1] + 4096 ? 1 : 0;
+    return at->size() < 2 ? 0.0 : static_cast<double>(next) / static_cast<double>(at->size() - 1);
+  }
+
   test::TempDir tmp_{"compact"};
   std::string dir_;
   Options options_;
@@ -324,16 +334,11 @@ TEST_F(CompactTest, LaysTheLeavesOutInKeyOrder) {
   const int n = 12000;
   ASSERT_NO_FATAL_FAILURE(OpenLoadedAtRandom(n, 13, &db));
   ASSERT_TRUE(db->Checkpoint().ok());
-  auto* impl = static_cast<DBImpl*>(db.get());
-  // The share of leaves whose key-order successor is the next page.
   std::vector<uint64_t> at;
   auto in_order = [&](const char* when) {
-    Status s = impl->LeafOffsetsForTest(&at);
-    EXPECT_TRUE(s.ok()) << when << ": " << s.ToString();
+    const double share = LeavesInOrder(db.get(), &at);
     EXPECT_GT(at.size(), 100u) << when;
-    size_t next = 0;
-    for (size_t i = 1; i < at.size(); i++) next += at[i] == at[i - 1] + 4096 ? 1 : 0;
-    return at.size() < 2 ? 0.0 : static_cast<double>(next) / static_cast<double>(at.size() - 1);
+    return share;
   };
   const double before = in_order("after the load");
   ASSERT_TRUE(db->Compact().ok());
@@ -356,7 +361,6 @@ TEST_F(CompactTest, LaysTheLeavesOutInKeyOrder) {
   ASSERT_TRUE(db->Close().ok());
   db.reset();
   ASSERT_TRUE(DB::Open(options_, dir_, &db).ok());
-  impl = static_cast<DBImpl*>(db.get());
   EXPECT_GE(in_order("reopened"), 0.95);
   std::unique_ptr<Iterator> it = db->NewIterator(ReadOptions());
   int i = 0;
@@ -390,11 +394,7 @@ TEST_F(CompactTest, WritesTheLeavesTwiceNotThreeTimes) {
   EXPECT_GT(FillFigure(db.get(), "leaf_fill"), 0.95);
   EXPECT_LT(per_live_page, 2.4);
   std::vector<uint64_t> at;
-  ASSERT_TRUE(static_cast<DBImpl*>(db.get())->LeafOffsetsForTest(&at).ok());
-  size_t next = 0;
-  for (size_t i = 1; i < at.size(); i++) next += at[i] == at[i - 1] + 4096 ? 1 : 0;
-  EXPECT_GE(static_cast<double>(next) / static_cast<double>(at.size() - 1), 0.95)
-      << "the leaves are not in key order after Compact";
+  EXPECT_GE(LeavesInOrder(db.get(), &at), 0.95) << "the leaves are not in key order after Compact";
   std::string report;
   ASSERT_TRUE(db->Verify(&report).ok()) << report;
   ASSERT_TRUE(db->Close().ok());

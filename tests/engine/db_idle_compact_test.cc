@@ -29,7 +29,6 @@ using test::MixedValue;
 using test::Prop;
 using test::Shuffled;
 
-
 double DoubleProp(DB* db, const char* name) {
   std::string v;
   EXPECT_TRUE(db->GetProperty(name, &v)) << name;
